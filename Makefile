@@ -1,0 +1,44 @@
+# The two commands: `make run` brings the whole system up, `make test` runs every test.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+DATA_DIR ?= .orderflow
+
+.PHONY: deps configure build run test test-unit test-integration test-e2e demo format tidy clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/orderflow up --data-dir $(DATA_DIR) --config config/orderflow.yaml
+
+demo: build
+	$(BUILD_DIR)/bin/orderflow demo --data-dir $(DATA_DIR)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+test-integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+test-e2e: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+tidy: configure
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	@git ls-files 'libs/*.cpp' 'services/*.cpp' 'tools/*.cpp' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+
+clean:
+	rm -rf $(BUILD_DIR)

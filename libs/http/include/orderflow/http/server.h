@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "orderflow/http/router.h"
+#include "orderflow/observability/metrics.h"
+
+namespace orderflow::http {
+
+/// Config section `http`.
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 0;  ///< 0 = pick a free port (see Server::port())
+  std::size_t body_limit_bytes = 1024 * 1024;  ///< larger bodies get 413 PAYLOAD_TOO_LARGE
+  int read_timeout_ms = 10000;   ///< a request must arrive completely within this
+  int idle_timeout_ms = 60000;   ///< keep-alive connections idle longer are closed
+  int threads = 2;
+};
+
+/// HTTP/1.1 server (Boost.Beast) with keep-alive. Every request is timed and counted
+/// (orderflow_http_requests_total, orderflow_http_request_seconds, label route = pattern).
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, observability::Metrics& metrics,
+         std::shared_ptr<spdlog::logger> logger);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds and starts the I/O threads. Throws std::runtime_error when it cannot bind.
+  void start();
+  /// The bound port (valid after start()).
+  [[nodiscard]] std::uint16_t port() const;
+  /// Graceful stop: stops accepting, lets requests in progress finish (up to 5 s), closes
+  /// idle connections, joins the threads. Idempotent.
+  void stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// What /health/ready reports: overall readiness and per-check details.
+struct Readiness {
+  bool ready = true;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+/// Adds GET /health/live (always 200 {"status":"UP"}), GET /health/ready (200 or 503 with the
+/// details from `readiness`), GET /metrics (Prometheus text).
+void add_standard_routes(Router& router, std::function<Readiness()> readiness,
+                         const observability::Metrics& metrics);
+
+}  // namespace orderflow::http

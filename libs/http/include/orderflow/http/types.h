@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "orderflow/common/result.h"
+
+namespace orderflow::http {
+
+/// A parsed HTTP request, independent of the server library.
+struct Request {
+  std::string method;  ///< "GET", "POST", …
+  std::string path;    ///< decoded path without the query string
+  std::map<std::string, std::string> query;        ///< decoded query parameters
+  std::map<std::string, std::string> path_params;  ///< filled by the router ("{id}")
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  /// Case-insensitive header lookup.
+  [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string> query_param(const std::string& name) const;
+  [[nodiscard]] std::string path_param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// JSON body with the given status.
+  static Response json(int status, const nlohmann::json& body);
+  /// `{"error":{"code":…,"message":…}}` with the given status.
+  static Response error(int status, std::string_view code, std::string_view message);
+  /// The error body with the status for its kind: 400 kInvalidInput, 404 kNotFound,
+  /// 409 kConflict, 422 kUnprocessable, 503 kUnavailable (with Retry-After: 1), 500 kInternal.
+  static Response from_error(const Error& error);
+};
+
+/// HTTP status for an ErrorKind (see Response::from_error).
+int status_for(ErrorKind kind);
+
+/// Parses a JSON request body. kInvalidInput "MALFORMED_JSON" when it is not JSON, and
+/// "INVALID_BODY" when it is not an object.
+Result<nlohmann::json> parse_json_object(std::string_view body);
+
+}  // namespace orderflow::http

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "orderflow/common/result.h"
+#include "orderflow/messaging/record.h"
+#include "orderflow/observability/metrics.h"
+
+namespace orderflow::messaging {
+
+/// What a handler did with one record. On kProcessed/kDuplicate/kSkip the record's offset may
+/// be committed. `error` is set when the handler failed: a retryable error is retried per
+/// RetryPolicy; a non-retryable one is counted `error` and logged (the DLT comes with issue 4).
+struct HandlerResult {
+  observability::Outcome outcome = observability::Outcome::kProcessed;
+  std::optional<Error> error;
+  std::string event_type;  ///< for metric labels and logs; taken from headers when empty
+  std::string event_id;
+
+  static HandlerResult processed() { return {}; }
+  static HandlerResult duplicate() { return {observability::Outcome::kDuplicate, {}, {}, {}}; }
+  static HandlerResult skip(Error why) {
+    return {observability::Outcome::kSkip, std::move(why), {}, {}};
+  }
+  static HandlerResult failed(Error error) {
+    return {observability::Outcome::kError, std::move(error), {}, {}};
+  }
+};
+
+/// Handles one record. Must do its DB work in one transaction that also records the eventId in
+/// the inbox, and return only after that transaction committed. Called from worker threads;
+/// records with the same key are never handled concurrently and arrive in partition order.
+using RecordHandler = std::function<HandlerResult(const ConsumedRecord&)>;
+
+/// Retry of retryable (technical) errors: fixed backoff by default (seed 000: 2000 ms × 3),
+/// or exponential (initial × multiplier^n, capped at max_backoff).
+struct RetryPolicy {
+  int max_attempts = 3;  ///< total attempts including the first
+  std::chrono::milliseconds backoff{2000};
+  bool exponential = false;
+  double multiplier = 2.0;
+  std::chrono::milliseconds max_backoff{30000};
+  /// Delay before attempt `attempt` (2, 3, …).
+  [[nodiscard]] std::chrono::milliseconds delay_before(int attempt) const;
+};
+
+struct ConsumerOptions {
+  std::string service;   ///< metric and log label
+  std::string group_id;  ///< consumer group
+  std::vector<std::string> topics;
+  int concurrency = 3;          ///< worker threads; a key always maps to the same worker
+  int queue_capacity = 1000;    ///< records buffered per worker before the poll loop waits
+  RetryPolicy retry;
+  std::chrono::milliseconds commit_interval{200};  ///< how often stored offsets are committed
+};
+
+/// Lag and assignment of a running consumer, for /health/ready and the drain status.
+struct ConsumerStatus {
+  bool running = false;
+  int assigned_partitions = 0;
+  std::int64_t lag = 0;            ///< sum over assigned partitions (high watermark − position)
+  std::int64_t offset_resets = 0;  ///< times the broker reset an offset (data loss), since start
+  std::int64_t in_flight = 0;      ///< records dispatched and not yet finished
+};
+
+/// Consumer group member with per-key ordered concurrency and at-least-once commits.
+///
+/// A poll thread reads records and dispatches each to worker hash(key) % concurrency. An
+/// offset is stored only after the handler returned kProcessed/kDuplicate/kSkip (i.e. after its
+/// DB transaction committed), and the partition's committed offset only moves past a record
+/// when every earlier record of that partition is done. Stored offsets are committed every
+/// commit_interval, synchronously on partition revoke (after in-flight records of the revoked
+/// partitions finish) and on stop(). auto.offset.reset=earliest: a new group reads the backlog.
+/// Every consumed record is logged with eventId, topic, partition, offset and counted in
+/// orderflow_messages_total / orderflow_message_processing_seconds.
+class ConsumerRunner {
+ public:
+  /// Throws std::runtime_error on invalid configuration (startup failure).
+  ConsumerRunner(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,
+                 observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+  ~ConsumerRunner();
+  ConsumerRunner(const ConsumerRunner&) = delete;
+  ConsumerRunner& operator=(const ConsumerRunner&) = delete;
+
+  /// Subscribes and starts the poll and worker threads.
+  void start();
+  /// Stops polling, lets workers finish the records they hold (a record waiting for a retry is
+  /// abandoned uncommitted: it comes again), commits, leaves the group. Idempotent.
+  void stop();
+  /// Thread-safe snapshot.
+  [[nodiscard]] ConsumerStatus status() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orderflow::messaging

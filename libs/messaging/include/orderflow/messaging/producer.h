@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <spdlog/logger.h>
+
+#include "orderflow/common/result.h"
+#include "orderflow/messaging/record.h"
+
+namespace orderflow::messaging {
+
+/// Where a record landed once the broker acknowledged it.
+struct DeliveryReport {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+using DeliveryCallback = std::function<void(const Result<DeliveryReport>&)>;
+
+/// Idempotent Kafka producer (enable.idempotence=true, acks=all; per-partition order kept
+/// across internal retries). Thread-safe.
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  /// Enqueues `record`; `on_delivery` is called exactly once, on the producer's delivery
+  /// thread, with the broker's acknowledgement or the final error (kUnavailable when the
+  /// message timed out or the broker is unreachable; kInvalidInput when it is too large).
+  /// An error in enqueueing (local queue full) is also reported through `on_delivery`.
+  virtual void send(OutgoingRecord record, DeliveryCallback on_delivery) = 0;
+  /// Sends and waits for the delivery report (for tools and tests). Timeout in ms.
+  virtual Result<DeliveryReport> send_sync(OutgoingRecord record,
+                                           std::chrono::milliseconds timeout) = 0;
+  /// Waits until every enqueued record has a delivery report. kUnavailable on timeout.
+  virtual Result<void> flush(std::chrono::milliseconds timeout) = 0;
+  /// Records enqueued and not yet reported.
+  [[nodiscard]] virtual std::int64_t in_flight() const = 0;
+};
+
+/// Creates a producer. Throws std::runtime_error on invalid configuration (startup failure).
+std::unique_ptr<Producer> make_kafka_producer(const KafkaConfig& config,
+                                              std::shared_ptr<spdlog::logger> logger);
+
+}  // namespace orderflow::messaging

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+namespace orderflow::observability {
+
+struct LogConfig {
+  std::string level = "info";   ///< trace|debug|info|warn|error|off
+  std::string format = "text";  ///< text (logfmt-style key=value) | json (one object per line)
+};
+
+/// A logger writing to stderr for `service`, not registered in spdlog's global registry (no
+/// singletons: pass it where needed). Lines carry ts, level, service and the message; callers
+/// put structured fields in the message as key=value (eventId=… topic=… partition=… offset=…).
+/// Throws std::invalid_argument for an unknown level or format (a startup failure).
+std::shared_ptr<spdlog::logger> make_logger(const std::string& service, const LogConfig& config);
+
+}  // namespace orderflow::observability

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages orderflow needs to build, run and test.
+# Idempotent: packages already present are skipped; apt-get runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  librdkafka-dev            # Kafka client (C++ API) and the mock cluster used as embedded broker
+  libboost1.81-dev          # Asio/Beast HTTP, uuid
+  nlohmann-json3-dev        # JSON
+  libyaml-cpp-dev           # config files
+  libspdlog-dev             # structured logs
+  prometheus-cpp-dev        # metrics
+  libcli11-dev              # command-line flags
+  libsqlite3-dev            # embedded storage
+  libpq-dev                 # PostgreSQL client
+  libgtest-dev libgmock-dev # tests
+  libbenchmark-dev          # bench/
+  kcat                      # e2e tests read topics with a real Kafka client
+  curl                      # README walk-through
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

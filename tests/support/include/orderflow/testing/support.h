@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace orderflow::testing {
+
+/// Polls `condition` every `interval` until it holds or `deadline` passes; returns whether it
+/// held. The only way tests wait (never a fixed sleep).
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds deadline = std::chrono::milliseconds{10000},
+                std::chrono::milliseconds interval = std::chrono::milliseconds{10});
+
+/// A fresh directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A name unique to this process and call ("orders-3f2a…"): topics, groups.
+std::string unique_name(const std::string& prefix);
+
+/// An in-process embedded broker (librdkafka mock cluster, 3 brokers) for integration tests.
+class EmbeddedBroker {
+ public:
+  explicit EmbeddedBroker(int brokers = 3);
+  ~EmbeddedBroker();
+  EmbeddedBroker(const EmbeddedBroker&) = delete;
+  EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
+  [[nodiscard]] std::string bootstrap_servers() const;
+  void create_topic(const std::string& topic, int partitions = 3);
+  /// Makes the next `count` requests of Kafka API `api_key` fail with `error_code`
+  /// (rd_kafka_mock_push_request_errors), e.g. to make the DLT unreachable.
+  void fail_requests(int api_key, int count, int error_code);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orderflow::testing
