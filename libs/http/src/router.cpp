@@ -1,1 +1,116 @@
-// placeholder: to be implemented
+#include "orderflow/http/router.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "handler_error.h"
+
+namespace orderflow::http {
+
+namespace detail {
+
+std::string& last_handler_error() {
+  thread_local std::string error;
+  return error;
+}
+
+}  // namespace detail
+
+namespace {
+
+// Empty segments are dropped, which makes "/a/b/", "/a/b" and "/a//b" the same path.
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    if (next > pos) segments.emplace_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return segments;
+}
+
+bool is_param(const std::string& segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (!is_param(pattern[i]) && pattern[i] != path[i]) return false;
+  }
+  return true;
+}
+
+// A literal segment beats a parameter at the first position where two patterns differ, so
+// "/orders/search" wins over "/orders/{id}" whatever the registration order.
+bool more_specific(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    bool a_param = is_param(a[i]);
+    bool b_param = is_param(b[i]);
+    if (a_param != b_param) return !a_param;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments),
+                          std::move(handler)});
+}
+
+Response Router::dispatch(Request& request, std::string& route) const {
+  auto path = split_path(request.path);
+  const Route* best = nullptr;
+  std::set<std::string> allowed;
+  for (const auto& candidate : routes_) {
+    if (!matches(candidate.segments, path)) continue;
+    if (candidate.method != request.method) {
+      allowed.insert(candidate.method);
+      continue;
+    }
+    if (best == nullptr || more_specific(candidate.segments, best->segments)) best = &candidate;
+  }
+
+  if (best == nullptr) {
+    route = "unmatched";
+    if (allowed.empty()) {
+      return Response::error(404, "ROUTE_NOT_FOUND", "no route for " + request.path);
+    }
+    std::string allow;
+    for (const auto& method : allowed) {
+      if (!allow.empty()) allow += ", ";
+      allow += method;
+    }
+    auto response = Response::error(405, "METHOD_NOT_ALLOWED",
+                                    request.method + " is not allowed on " + request.path);
+    response.headers.emplace_back("Allow", allow);
+    return response;
+  }
+
+  route = best->pattern;
+  request.path_params.clear();
+  for (std::size_t i = 0; i < best->segments.size(); ++i) {
+    const auto& segment = best->segments[i];
+    if (is_param(segment)) request.path_params[segment.substr(1, segment.size() - 2)] = path[i];
+  }
+  try {
+    return best->handler(request);
+  } catch (const std::exception& e) {
+    detail::last_handler_error() = e.what();
+  } catch (...) {
+    detail::last_handler_error() = "unknown exception";
+  }
+  return Response::error(500, "INTERNAL", "internal error");
+}
+
+}  // namespace orderflow::http

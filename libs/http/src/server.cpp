@@ -1,1 +1,538 @@
-// placeholder: to be implemented
+#include "orderflow/http/server.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "handler_error.h"
+
+namespace orderflow::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kStopGrace = std::chrono::seconds(5);
+constexpr auto kForceCloseWait = std::chrono::seconds(1);
+// After an error reply the client may still be sending (e.g. an oversized body); closing at
+// once would reset the connection and could destroy the reply before the client reads it.
+constexpr auto kLingerTimeout = std::chrono::milliseconds(1000);
+constexpr std::size_t kFirstReadBytes = 4096;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Invalid escapes are kept literally rather than rejected: lookups then simply miss.
+std::string percent_decode(std::string_view text, bool plus_as_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_as_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    std::size_t end = query.find('&', pos);
+    if (end == std::string_view::npos) end = query.size();
+    auto pair = query.substr(pos, end - pos);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value = eq == std::string_view::npos ? std::string{}
+                                                : percent_decode(pair.substr(eq + 1), true);
+      out.insert_or_assign(std::move(key), std::move(value));
+    }
+    pos = end + 1;
+  }
+}
+
+Request to_request(const bhttp::request<bhttp::string_body>& message) {
+  Request request;
+  request.method = std::string(message.method_string());
+  std::string_view target(message.target().data(), message.target().size());
+  auto question = target.find('?');
+  request.path = percent_decode(target.substr(0, question), false);
+  if (question != std::string_view::npos) parse_query(target.substr(question + 1), request.query);
+  for (const auto& field : message) {
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  request.body = message.body();
+  return request;
+}
+
+// Any method string a client sends would otherwise become its own metric series.
+std::string method_label(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",  "PUT",
+                                                "DELETE", "OPTIONS", "PATCH"};
+  for (auto known : kKnown) {
+    if (method == known) return std::string(method);
+  }
+  return "OTHER";
+}
+
+bool is_parse_error(const beast::error_code& ec) {
+  static const auto& category = bhttp::make_error_code(bhttp::error::bad_method).category();
+  return ec.category() == category && ec != bhttp::error::end_of_stream &&
+         ec != bhttp::error::partial_message && ec != bhttp::error::short_read;
+}
+
+}  // namespace
+
+class Session;
+
+class ServerCore {
+ public:
+  ServerCore(ServerOptions options, const Router& router, observability::Metrics& metrics,
+       std::shared_ptr<spdlog::logger> logger)
+      : options_(std::move(options)),
+        router_(router),
+        metrics_(metrics),
+        logger_(std::move(logger)),
+        acceptor_(net::make_strand(ioc_)) {}
+
+  ~ServerCore() { stop(); }
+
+  void start();
+  void stop();
+  [[nodiscard]] std::uint16_t port() const { return port_.load(); }
+
+  void unregister_session(Session* session) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(session);
+    publish_open_connections();
+    sessions_changed_.notify_all();
+  }
+
+  template <class... Args>
+  void log(spdlog::level::level_enum level, fmt::format_string<Args...> format, Args&&... args) {
+    if (logger_) logger_->log(level, format, std::forward<Args>(args)...);
+  }
+
+  const ServerOptions options_;
+  const Router& router_;
+  observability::Metrics& metrics_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::atomic<bool> stopping_{false};
+
+ private:
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  std::vector<std::shared_ptr<Session>> live_sessions();
+  bool wait_for_sessions(Clock::duration timeout);
+
+  std::mutex lifecycle_mutex_;
+  bool started_ = false;
+  bool stopped_ = false;
+
+  // Declared before ioc_: sessions still queued in ioc_ unregister while it is destroyed.
+  std::mutex mutex_;
+  std::condition_variable sessions_changed_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+
+  net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::uint16_t> port_{0};
+
+  friend class Session;
+  void register_session(const std::shared_ptr<Session>& session);  // caller holds mutex_
+  void publish_open_connections();                                 // caller holds mutex_
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerCore& server)
+      : server_(server), stream_(std::move(socket)) {}
+
+  ~Session() { server_.unregister_session(this); }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->wait_for_request(/*first=*/true);
+    });
+  }
+
+  /// The server is stopping: an idle connection closes now, a busy one after its response.
+  void on_server_stop() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == Phase::kIdle) self->close();
+    });
+  }
+
+  void force_close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+ private:
+  enum class Phase { kIdle, kReading, kHandling, kClosing, kClosed };
+
+  [[nodiscard]] std::chrono::milliseconds read_timeout() const {
+    return std::chrono::milliseconds(server_.options_.read_timeout_ms);
+  }
+
+  void wait_for_request(bool first) {
+    if (server_.stopping_) {
+      close();
+      return;
+    }
+    parser_.emplace();
+    parser_->body_limit(server_.options_.body_limit_bytes);
+    if (buffer_.size() > 0) {  // a pipelined request is already buffered
+      read_request();
+      return;
+    }
+    // Waiting for the first byte separately tells an idle keep-alive connection (closed at
+    // once on stop, idle_timeout) from one in the middle of a request (read_timeout).
+    phase_ = Phase::kIdle;
+    stream_.expires_after(first ? read_timeout()
+                                : std::chrono::milliseconds(server_.options_.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->close();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    phase_ = Phase::kReading;
+    stream_.expires_after(read_timeout());
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_read(ec);
+                      });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    if (ec == bhttp::error::body_limit) {
+      reply_and_close(413, "PAYLOAD_TOO_LARGE",
+                      "request body exceeds " + std::to_string(server_.options_.body_limit_bytes) +
+                          " bytes");
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      reply_and_close(431, "HEADERS_TOO_LARGE", "request headers are too large");
+      return;
+    }
+    if (is_parse_error(ec)) {
+      reply_and_close(400, "MALFORMED_REQUEST", "malformed HTTP request: " + ec.message());
+      return;
+    }
+    if (ec) {  // timeout, client gone, or closed by stop()
+      close();
+      return;
+    }
+    handle();
+  }
+
+  void handle() {
+    phase_ = Phase::kHandling;
+    auto& message = parser_->get();
+    auto started = Clock::now();
+    Request request = to_request(message);
+    std::string route = "unmatched";
+    Response response;
+    auto& handler_error = detail::last_handler_error();
+    handler_error.clear();
+    try {
+      response = server_.router_.dispatch(request, route);
+    } catch (const std::exception& e) {
+      handler_error = e.what();
+      response = Response::error(500, "INTERNAL", "internal error");
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (!handler_error.empty()) {
+      server_.log(spdlog::level::err,
+                  "handler failed method={} path={} route={} error=\"{}\"", request.method,
+                  request.path, route, handler_error);
+      handler_error.clear();
+    }
+    server_.metrics_.count_http(method_label(request.method), route, response.status, seconds);
+    server_.log(spdlog::level::debug, "http request method={} path={} route={} status={} ms={:.3f}",
+                request.method, request.path, route, response.status, seconds * 1000);
+    // Decided after the handler so a stop() that began meanwhile closes this connection.
+    bool keep_alive = message.keep_alive() && !server_.stopping_;
+    write(response, message.version(), keep_alive, /*linger=*/false);
+  }
+
+  void reply_and_close(int status, std::string_view code, const std::string& message) {
+    phase_ = Phase::kHandling;
+    std::string method = "OTHER";
+    if (parser_ && parser_->is_header_done()) method = method_label(parser_->get().method_string());
+    server_.metrics_.count_http(method, "unmatched", status, 0.0);
+    server_.log(spdlog::level::info, "http request rejected status={} reason=\"{}\"", status,
+                message);
+    write(Response::error(status, code, message), 11, /*keep_alive=*/false, /*linger=*/true);
+  }
+
+  void write(const Response& response, unsigned version, bool keep_alive, bool linger) {
+    auto reply = std::make_shared<bhttp::response<bhttp::string_body>>();
+    reply->version(version);
+    reply->result(static_cast<unsigned>(response.status));
+    if (!response.content_type.empty()) reply->set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) reply->insert(name, value);
+    reply->body() = response.body;
+    reply->keep_alive(keep_alive);
+    reply->prepare_payload();
+    // The read deadline may already have passed while the handler ran; re-arm for the write.
+    stream_.expires_after(read_timeout());
+    bhttp::async_write(stream_, *reply,
+                       [self = shared_from_this(), reply, keep_alive, linger](beast::error_code ec,
+                                                                             std::size_t) {
+                         if (ec) {
+                           self->close();
+                         } else if (keep_alive) {
+                           self->wait_for_request(/*first=*/false);
+                         } else if (linger) {
+                           self->linger_close();
+                         } else {
+                           self->close();
+                         }
+                       });
+  }
+
+  void linger_close() {
+    phase_ = Phase::kClosing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTimeout);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                self->close();
+                              } else {
+                                self->drain();
+                              }
+                            });
+  }
+
+  void close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  ServerCore& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::array<char, 8192> drain_buffer_{};
+  Phase phase_ = Phase::kIdle;
+};
+
+void ServerCore::register_session(const std::shared_ptr<Session>& session) {
+  sessions_.emplace(session.get(), session);
+  publish_open_connections();
+}
+
+void ServerCore::publish_open_connections() {
+  metrics_.set_gauge("orderflow_http_open_connections", "Open HTTP connections", {},
+                     static_cast<double>(sessions_.size()));
+}
+
+void ServerCore::start() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (started_) throw std::logic_error("http server already started");
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    throw std::runtime_error("http: cannot resolve " + options_.host + ": " + ec.message());
+  }
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  auto fail = [&](const char* what) {
+    throw std::runtime_error("http: cannot " + std::string(what) + " " +
+                             endpoint.address().to_string() + ":" + std::to_string(options_.port) +
+                             ": " + ec.message());
+  };
+  if (acceptor_.open(endpoint.protocol(), ec)) fail("open");
+  if (acceptor_.set_option(net::socket_base::reuse_address(true), ec)) fail("configure");
+  if (acceptor_.bind(endpoint, ec)) fail("bind");
+  if (acceptor_.listen(net::socket_base::max_listen_connections, ec)) fail("listen on");
+  port_ = acceptor_.local_endpoint().port();
+  started_ = true;
+
+  work_.emplace(ioc_.get_executor());
+  do_accept();
+  int threads = std::max(1, options_.threads);
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          log(spdlog::level::err, "http io thread caught exception error=\"{}\"", e.what());
+        }
+      }
+    });
+  }
+  log(spdlog::level::info, "http server listening host={} port={} threads={}", options_.host,
+      port(), threads);
+}
+
+void ServerCore::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [this](beast::error_code ec, tcp::socket socket) {
+                           on_accept(ec, std::move(socket));
+                         });
+}
+
+void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    log(spdlog::level::warn, "http accept failed error=\"{}\"", ec.message());
+    do_accept();
+    return;
+  }
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    // Checked under the same lock stop() takes, so no session escapes its snapshot.
+    if (stopping_) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    session = std::make_shared<Session>(std::move(socket), *this);
+    register_session(session);
+  }
+  metrics_.add_counter("orderflow_http_connections_total", "Accepted HTTP connections", {});
+  session->start();
+  do_accept();
+}
+
+std::vector<std::shared_ptr<Session>> ServerCore::live_sessions() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<Session>> live;
+  for (auto& [raw, weak] : sessions_) {
+    if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  return live;
+}
+
+bool ServerCore::wait_for_sessions(Clock::duration timeout) {
+  std::unique_lock lock(mutex_);
+  return sessions_changed_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
+}
+
+void ServerCore::stop() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  for (auto& session : live_sessions()) session->on_server_stop();
+  if (!wait_for_sessions(kStopGrace)) {
+    auto remaining = live_sessions();
+    log(spdlog::level::warn, "http stop: closing connections still busy count={}",
+        remaining.size());
+    for (auto& session : remaining) session->force_close();
+    remaining.clear();
+    wait_for_sessions(kForceCloseWait);
+  }
+  work_.reset();
+  ioc_.stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+  log(spdlog::level::info, "http server stopped");
+}
+
+// Session must name the server, and Server::Impl is private, hence the extra name.
+class Server::Impl : public ServerCore {
+ public:
+  using ServerCore::ServerCore;
+};
+
+Server::Server(ServerOptions options, const Router& router, observability::Metrics& metrics,
+               std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, std::move(logger))) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() { impl_->start(); }
+
+std::uint16_t Server::port() const { return impl_->port(); }
+
+void Server::stop() { impl_->stop(); }
+
+void add_standard_routes(Router& router, std::function<Readiness()> readiness,
+                         const observability::Metrics& metrics) {
+  router.add("GET", "/health/live",
+             [](const Request&) { return Response::json(200, {{"status", "UP"}}); });
+  router.add("GET", "/health/ready", [readiness = std::move(readiness)](const Request&) {
+    Readiness state;
+    try {
+      state = readiness ? readiness() : Readiness{};
+    } catch (const std::exception& e) {
+      state.ready = false;
+      state.details = {{"error", e.what()}};
+    }
+    return Response::json(state.ready ? 200 : 503,
+                          {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}});
+  });
+  router.add("GET", "/metrics", [&metrics](const Request&) {
+    Response response;
+    response.body = metrics.serialize();
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
+  });
+}
+
+}  // namespace orderflow::http

@@ -1,1 +1,92 @@
-// placeholder: to be implemented
+#include "orderflow/http/types.h"
+
+#include <cctype>
+#include <string>
+
+namespace orderflow::http {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// dump() throws on invalid UTF-8 by default; a response must never fail to serialize.
+std::string dump(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Request::query_param(const std::string& name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Request::path_param(const std::string& name) const {
+  auto it = path_params.find(name);
+  return it == path_params.end() ? std::string{} : it->second;
+}
+
+Response Response::json(int status, const nlohmann::json& body) {
+  Response response;
+  response.status = status;
+  response.body = dump(body);
+  return response;
+}
+
+Response Response::error(int status, std::string_view code, std::string_view message) {
+  return json(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+Response Response::from_error(const Error& error) {
+  int status = status_for(error.kind);
+  Response response = Response::error(status, error.code, error.message);
+  if (status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+int status_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidInput: return 400;
+    case ErrorKind::kNotFound: return 404;
+    case ErrorKind::kConflict: return 409;
+    case ErrorKind::kUnprocessable: return 422;
+    case ErrorKind::kUnavailable: return 503;
+    case ErrorKind::kInternal: return 500;
+  }
+  return 500;
+}
+
+Result<nlohmann::json> parse_json_object(std::string_view body) {
+  nlohmann::json parsed;
+  try {
+    parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  } catch (const std::exception& e) {
+    return invalid_input("MALFORMED_JSON", std::string("request body is not valid JSON: ") + e.what());
+  }
+  if (parsed.is_discarded()) {
+    return invalid_input("MALFORMED_JSON", "request body is not valid JSON");
+  }
+  if (!parsed.is_object()) {
+    return invalid_input("INVALID_BODY", "request body must be a JSON object");
+  }
+  return parsed;
+}
+
+}  // namespace orderflow::http

@@ -1,1 +1,116 @@
-// placeholder: to be implemented
+#include "orderflow/messaging/event_codec.h"
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+namespace orderflow::messaging {
+
+namespace {
+
+Error malformed(std::string reason) {
+  return invalid_input("MALFORMED_EVENT", std::move(reason));
+}
+
+std::optional<Error> require_string(const nlohmann::json& body, const char* field,
+                                    std::string& out) {
+  auto it = body.find(field);
+  if (it == body.end()) return malformed(std::string("missing ") + field);
+  if (!it->is_string()) return malformed(std::string(field) + " is not a string");
+  out = it->get<std::string>();
+  // An empty id or type cannot key the inbox or pick a handler, so it is as bad as a missing one.
+  if (out.empty()) return malformed(std::string(field) + " is empty");
+  return std::nullopt;
+}
+
+std::optional<Error> require_version(const nlohmann::json& body, int& out) {
+  auto it = body.find("eventVersion");
+  if (it == body.end()) return malformed("missing eventVersion");
+  // is_number_integer() is false for 1.0 and for booleans, which must not pass as versions.
+  if (!it->is_number_integer()) return malformed("eventVersion is not an integer");
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+      return malformed("eventVersion out of range");
+    }
+    out = static_cast<int>(v);
+  } else {
+    auto v = it->get<std::int64_t>();
+    if (v < 1 || v > std::numeric_limits<int>::max()) return malformed("eventVersion out of range");
+    out = static_cast<int>(v);
+  }
+  if (out < 1) return malformed("eventVersion must be >= 1");
+  return std::nullopt;
+}
+
+std::string random_hex(std::size_t digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string out;
+  out.reserve(digits);
+  while (true) {
+    out.clear();
+    bool all_zero = true;
+    for (std::size_t i = 0; i < digits; ++i) {
+      auto nibble = static_cast<std::size_t>(engine() & 0xF);
+      all_zero = all_zero && nibble == 0;
+      out.push_back(kHex[nibble]);
+    }
+    // W3C trace context forbids an all-zero trace-id or parent-id.
+    if (!all_zero) return out;
+  }
+}
+
+}  // namespace
+
+Result<DecodedEvent> decode_event(std::string_view value) {
+  try {
+    nlohmann::json body = nlohmann::json::parse(value.begin(), value.end(), nullptr, false);
+    if (body.is_discarded()) return malformed("not valid UTF-8 JSON");
+    if (!body.is_object()) return malformed("not a JSON object");
+    DecodedEvent event;
+    if (auto e = require_string(body, "eventId", event.meta.event_id)) return *e;
+    if (auto e = require_string(body, "eventType", event.meta.event_type)) return *e;
+    if (auto e = require_version(body, event.meta.event_version)) return *e;
+    if (auto e = require_string(body, "timestamp", event.meta.timestamp)) return *e;
+    event.body = std::move(body);
+    return event;
+  } catch (const std::exception& e) {
+    // parse() with allow_exceptions=false still throws for some inputs (e.g. depth, bad_alloc);
+    // a consumer must get an error value, never an exception, for any bytes on the wire.
+    return malformed(std::string("not valid JSON: ") + e.what());
+  }
+}
+
+std::string encode_event(const EventMeta& meta, const nlohmann::json& payload) {
+  nlohmann::json body = nlohmann::json::object();
+  if (payload.is_object()) {
+    body = payload;
+  } else if (!payload.is_null()) {
+    throw std::invalid_argument("encode_event: payload must be a JSON object");
+  }
+  body["eventId"] = meta.event_id;
+  body["eventType"] = meta.event_type;
+  body["eventVersion"] = meta.event_version;
+  body["timestamp"] = meta.timestamp;
+  // Replacing invalid UTF-8 keeps the value decodable by every consumer instead of throwing
+  // in the middle of a producer's transaction.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Headers standard_headers(const EventMeta& meta, std::string_view source,
+                         std::string_view traceparent) {
+  Headers headers;
+  headers.reserve(4);
+  headers.push_back({"eventId", meta.event_id});
+  headers.push_back({"eventType", meta.event_type});
+  headers.push_back({"source", std::string(source)});
+  headers.push_back(
+      {"traceparent", traceparent.empty() ? new_traceparent() : std::string(traceparent)});
+  return headers;
+}
+
+std::string new_traceparent() { return "00-" + random_hex(32) + "-" + random_hex(16) + "-01"; }
+
+}  // namespace orderflow::messaging

@@ -33,6 +33,19 @@ struct HandlerResult {
   static HandlerResult failed(Error error) {
     return {observability::Outcome::kError, std::move(error), {}, {}};
   }
+  /// The three-way split of seed 002: a business rule (kUnprocessable, kNotFound, kConflict)
+  /// → skip; a technical error (kUnavailable) → failed and retried; a malformed record
+  /// (kInvalidInput) or a bug (kInternal) → failed, not retried.
+  static HandlerResult from_error(Error error) {
+    switch (error.kind) {
+      case ErrorKind::kUnprocessable:
+      case ErrorKind::kNotFound:
+      case ErrorKind::kConflict:
+        return skip(std::move(error));
+      default:
+        return failed(std::move(error));
+    }
+  }
 };
 
 /// Handles one record. Must do its DB work in one transaction that also records the eventId in

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/record.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/storage/database.h"
+
+namespace orderflow::config {
+
+/// A configuration problem that stops start-up; the message names the key and the problem.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Configuration layers merged in order: YAML file, environment, command-line overrides.
+/// Environment: `ORDERFLOW__A__B_C=v` sets `a.b_c` (double underscore separates levels, names
+/// are lower-cased). Overrides: "a.b.c=value". Values are kept as YAML scalars and typed when
+/// read. Immutable after load; thread-safe to read.
+class Source {
+ public:
+  /// Throws ConfigError when the file cannot be read or parsed, or an override lacks '='.
+  /// An empty `file` means no file (defaults only).
+  static Source load(const std::string& file, const std::map<std::string, std::string>& env,
+                     const std::vector<std::string>& overrides);
+  /// The process environment as a map (for load()).
+  static std::map<std::string, std::string> process_environment();
+
+  Source();
+  ~Source();
+  Source(const Source&);
+  Source& operator=(const Source&);
+  Source(Source&&) noexcept;
+  Source& operator=(Source&&) noexcept;
+
+  /// Raw scalar text at a dotted path, if set.
+  [[nodiscard]] std::optional<std::string> scalar(const std::string& path) const;
+  /// Keys of the map at a dotted path ("" = root); empty when absent or not a map.
+  [[nodiscard]] std::vector<std::string> keys(const std::string& path) const;
+  /// The subtree at path flattened to dotted keys relative to it ({"linger.ms": "5"}), so keys
+  /// that contain dots (librdkafka properties) work from YAML, env and --set alike.
+  [[nodiscard]] std::map<std::string, std::string> flat_map(const std::string& path) const;
+  /// Every leaf path (dotted) present in the tree.
+  [[nodiscard]] std::vector<std::string> leaf_paths() const;
+  /// True when the node at path is a sequence or map (not a scalar).
+  [[nodiscard]] bool is_container(const std::string& path) const;
+  /// Items of a sequence of scalars at path.
+  [[nodiscard]] std::vector<std::string> sequence(const std::string& path) const;
+  [[nodiscard]] const std::string& file() const { return file_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string file_;
+};
+
+/// Typed, once-only reading of a Source. Every get marks its key as known; finish() rejects
+/// any key in the source that nobody read (a typo stops start-up instead of being ignored).
+/// Not thread-safe (used during start-up only).
+class Reader {
+ public:
+  explicit Reader(const Source& source) : source_(source) {}
+
+  std::string string(const std::string& path, const std::string& fallback);
+  /// One of `allowed`, else ConfigError naming the key and the allowed values.
+  std::string choice(const std::string& path, const std::string& fallback,
+                     const std::vector<std::string>& allowed);
+  std::int64_t integer(const std::string& path, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max);
+  double number(const std::string& path, double fallback, double min, double max);
+  bool boolean(const std::string& path, bool fallback);
+  std::chrono::milliseconds millis(const std::string& path, std::chrono::milliseconds fallback,
+                                   std::chrono::milliseconds min = std::chrono::milliseconds{0});
+  /// A map of scalars (e.g. kafka.properties); its whole subtree counts as known.
+  std::map<std::string, std::string> string_map(const std::string& path);
+  std::vector<std::string> string_list(const std::string& path,
+                                       const std::vector<std::string>& fallback);
+  /// Marks a subtree as known without reading it (read elsewhere).
+  void accept_subtree(const std::string& path);
+  /// Throws ConfigError listing every key nobody read, with the file name.
+  void finish() const;
+
+ private:
+  std::string where(const std::string& path) const;
+  const Source& source_;
+  std::set<std::string> known_;
+  std::set<std::string> known_subtrees_;
+};
+
+/// Topic names (config section `topics`; ARCHITECTURE.md "Topics").
+struct TopicsConfig {
+  std::string orders = "orders.v1";
+  std::string inventory = "inventory.v1";
+  std::string payments = "payments.v1";
+  std::string dlt_suffix = ".dlt";
+  int partitions = 3;
+};
+
+/// The sections every service has.
+struct ServiceConfig {
+  std::string name;       ///< service.name
+  std::string data_dir;   ///< data_dir: SQLite files and broker.bootstrap live here
+  std::string port_file;  ///< service.port_file: where to write "host:port" after binding
+  http::ServerOptions http;
+  messaging::KafkaConfig kafka;
+  std::chrono::milliseconds bootstrap_wait{30000};  ///< kafka.bootstrap_wait_ms
+  storage::StorageConfig storage;
+  observability::LogConfig log;
+  TopicsConfig topics;
+  messaging::ConsumerOptions consumer;  ///< consumer.* (group_id/topics set by the service)
+  messaging::RelayOptions outbox;
+};
+
+/// Reads the common sections. `default_port` is the service's well-known port (8080…).
+/// Relative storage paths are resolved against data_dir.
+ServiceConfig read_service_config(Reader& reader, const std::string& default_name,
+                                  std::uint16_t default_port);
+
+/// When kafka.bootstrap_servers is empty, waits up to bootstrap_wait for
+/// `<data_dir>/broker.bootstrap` (written by orderflow-broker) and fills it in.
+/// Throws ConfigError when it does not appear in time.
+void resolve_bootstrap(ServiceConfig& config);
+
+/// `path` as given when absolute; else relative to the directory of the config file (or the
+/// working directory when there is no file).
+std::string resolve_path(const Source& source, const std::string& path);
+
+/// The bundled config directory (config/ of the source tree this binary was built from).
+std::string default_config_dir();
+
+/// The bundled catalog (catalog/products.yaml of the source tree this binary was built from).
+std::string default_catalog_file();
+
+/// Parses a service's command line: `--config FILE`, `--set key=value` (repeatable),
+/// `--data-dir DIR`, `--port N`, `--port-file FILE`, `--help`. Returns the merged Source, or
+/// nullopt when the process should exit with `exit_code` (help printed or bad flags).
+std::optional<Source> load_from_command_line(int argc, char** argv, const std::string& service,
+                                             int& exit_code);
+
+}  // namespace orderflow::config

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orderflow/common/clock.h"
+#include "orderflow/common/result.h"
+
+namespace orderflow::notification {
+
+/// Delivery of one notification through one channel (seed 004's Notifier channels).
+struct Delivery {
+  std::string channel;
+  std::string status;  ///< DELIVERED
+  Clock::TimePoint delivered_at;
+};
+
+/// A notification shown to a user (seed 001: userId, type, message, createdAt).
+struct Notification {
+  std::int64_t id = 0;
+  std::string user_id;
+  std::string type;  ///< the event type that caused it, e.g. ORDER_CREATED
+  std::string message;
+  std::int64_t order_id = 0;
+  std::string source_event_id;  ///< eventId of the source event; unique per user
+  Clock::TimePoint created_at;
+  std::vector<Delivery> deliveries;
+};
+
+/// What the notification service needs of an incoming event (decoded by the Kafka adapter).
+struct IncomingEvent {
+  std::string event_id;
+  std::string event_type;
+  std::int64_t order_id = 0;
+  std::string user_id;
+  /// Template variables: orderId, userId, totalAmount, currency, reason, amount, …
+  std::map<std::string, std::string> fields;
+};
+
+/// Message templates per event type for one locale. `{name}` placeholders are replaced by
+/// event fields; an unknown placeholder stays as written. Immutable; thread-safe.
+class Templates {
+ public:
+  Templates() = default;
+  explicit Templates(std::map<std::string, std::string> by_event_type)
+      : by_event_type_(std::move(by_event_type)) {}
+  /// nullopt when there is no template for the event type (the event is not notified).
+  [[nodiscard]] std::optional<std::string> render(const IncomingEvent& event) const;
+  [[nodiscard]] bool has(const std::string& event_type) const {
+    return by_event_type_.count(event_type) != 0;
+  }
+
+ private:
+  std::map<std::string, std::string> by_event_type_;
+};
+
+/// Replaces `{name}` in `text` by vars[name]. Pure.
+std::string render_template(const std::string& text, const std::map<std::string, std::string>& vars);
+
+}  // namespace orderflow::notification

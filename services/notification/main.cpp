@@ -1,0 +1,129 @@
+// notification-service: composition root. Construct, start() in order, stop() in reverse.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/http/notification_routes.h"
+#include "adapters/kafka/event_handler.h"
+#include "adapters/notifier/log_notifier.h"
+#include "adapters/storage/sql_notification_repository.h"
+#include "adapters/templates/template_file.h"
+#include "app/notification_service.h"
+#include "orderflow/config/config.h"
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_host.h"
+#include "orderflow/storage/database.h"
+
+using namespace orderflow;
+
+namespace {
+
+struct NotificationSettings {
+  config::ServiceConfig common;
+  std::string templates_file;
+  std::string locale;
+  std::vector<std::string> channels;
+  std::string fail_user_prefix;
+};
+
+NotificationSettings read_settings(const config::Source& source) {
+  config::Reader reader(source);
+  NotificationSettings s;
+  s.common = config::read_service_config(reader, "notification-service", 8083);
+  s.common.consumer.group_id = reader.string("consumer.group_id", "notification-service");
+  s.common.consumer.topics = reader.string_list("consumer.topics", {s.common.topics.orders});
+  s.templates_file = config::resolve_path(
+      source, reader.string("notification.templates_file",
+                            config::default_config_dir() + "/notification-templates.yaml"));
+  s.locale = reader.string("notification.locale", "en");
+  s.channels = reader.string_list("notification.channels", {"log"});
+  for (const auto& c : s.channels) {
+    if (c != "log") {
+      throw config::ConfigError("config: notification.channels: unknown channel '" + c +
+                                "' (available: log)");
+    }
+  }
+  s.fail_user_prefix = reader.string("notification.faults.fail_user_prefix", "");
+  reader.finish();
+  return s;
+}
+
+int run(const config::Source& source) {
+  auto settings = read_settings(source);
+  auto& cfg = settings.common;
+  auto logger = observability::make_logger(cfg.name, cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  config::resolve_bootstrap(cfg);
+  auto templates = notification::load_templates(settings.templates_file, settings.locale);
+
+  observability::Metrics metrics(cfg.name);
+  SystemClock clock;
+  auto db = storage::open_database(cfg.storage);
+  storage::migrate(*db, "inbox", messaging::Inbox::migrations());
+  storage::migrate(*db, "notification", notification::notification_migrations());
+
+  notification::SqlNotificationRepository repository(*db);
+  notification::LogNotifier log_notifier(logger);
+  notification::FaultInjectingNotifier faulty_log(log_notifier, settings.fail_user_prefix);
+  notification::NotificationService service(repository, std::move(templates), {&faulty_log},
+                                            clock, cfg.consumer.group_id);
+  messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
+                                     notification::make_event_handler(service), metrics, logger);
+
+  runtime::Intake intake;
+  http::Router router;
+  notification::add_notification_routes(router, service);
+  http::add_standard_routes(
+      router,
+      [&] {
+        http::Readiness r;
+        auto ping = db->ping();
+        auto status = consumer.status();
+        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
+        r.details["consumer"] = {{"running", status.running},
+                                 {"assignedPartitions", status.assigned_partitions},
+                                 {"lag", status.lag},
+                                 {"offsetResets", status.offset_resets}};
+        r.ready = ping.ok() && status.running && status.offset_resets == 0;
+        return r;
+      },
+      metrics);
+  runtime::add_admin_routes(router, intake, [&] {
+    auto status = consumer.status();
+    return runtime::DrainStatus{0, status.lag, status.in_flight};
+  });
+  http::Server server(cfg.http, router, metrics, logger);
+
+  consumer.start();
+  server.start();
+  runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
+  logger->info("msg=\"notification-service started\" port={} group={} bootstrap={}",
+               server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers);
+
+  int sig = runtime::wait_for_shutdown_signal();
+  logger->info("msg=\"stopping\" signal={}", sig);
+  server.stop();
+  consumer.stop();
+  logger->info("msg=\"notification-service stopped\"");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, "notification-service", exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << "notification-service: " << e.what() << "\n";
+    return 2;
+  }
+}

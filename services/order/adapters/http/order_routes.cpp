@@ -1,0 +1,71 @@
+#include "order_routes.h"
+
+#include <charconv>
+
+#include "order_request.h"
+
+namespace orderflow::order {
+namespace {
+
+std::optional<std::int64_t> to_int(const std::string& text) {
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+void add_order_routes(http::Router& router, OrderService& service,
+                      std::function<bool()> intake_open) {
+  router.add("POST", "/api/orders", [&service, intake_open](const http::Request& req) {
+    if (intake_open && !intake_open()) {
+      auto r = http::Response::error(503, "DRAINING", "the service is shutting down");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    auto body = http::parse_json_object(req.body);
+    if (!body) return http::Response::from_error(body.error());
+    auto request = parse_order_request(body.value(), req.header("X-User-Id"));
+    if (!request) return http::Response::from_error(request.error());
+    auto order = service.create(request.value());
+    if (!order) return http::Response::from_error(order.error());
+    auto response = http::Response::json(201, order_to_json(order.value()));
+    response.headers.emplace_back("Location", "/api/orders/" + std::to_string(order->id));
+    return response;
+  });
+
+  router.add("GET", "/api/orders/{id}", [&service](const http::Request& req) {
+    auto id = to_int(req.path_param("id"));
+    if (!id || *id <= 0) {
+      return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
+    }
+    auto order = service.get(*id);
+    if (!order) return http::Response::from_error(order.error());
+    return http::Response::json(200, order_to_json(order.value()));
+  });
+
+  router.add("GET", "/api/orders", [&service](const http::Request& req) {
+    auto user = req.query_param("userId");
+    if (!user) user = req.header("X-User-Id");
+    if (!user || user->empty()) {
+      return http::Response::error(400, "MISSING_USER",
+                                   "userId query parameter or X-User-Id header is required");
+    }
+    auto page = to_int(req.query_param("page").value_or("0"));
+    auto size = to_int(req.query_param("size").value_or("20"));
+    if (!page || !size || *page < 0 || *page > 1'000'000 || *size < 1) {
+      return http::Response::error(400, "INVALID_PAGE", "page must be 0..1000000 and size ≥ 1");
+    }
+    auto result = service.list(*user, static_cast<int>(*page), static_cast<int>(*size));
+    if (!result) return http::Response::from_error(result.error());
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& o : result->orders) items.push_back(order_to_json(o));
+    return http::Response::json(200, {{"items", std::move(items)},
+                                      {"page", result->page},
+                                      {"size", result->size},
+                                      {"total", result->total}});
+  });
+}
+
+}  // namespace orderflow::order

@@ -1,0 +1,29 @@
+#include "order_events.h"
+
+#include <nlohmann/json.hpp>
+
+#include "orderflow/common/uuid.h"
+#include "orderflow/messaging/event_codec.h"
+
+namespace orderflow::order {
+
+messaging::OutgoingRecord order_created_record(const Order& order, const std::string& topic,
+                                               const std::string& source) {
+  messaging::EventMeta meta{new_uuid(), "ORDER_CREATED", 1, format_iso8601(order.created_at)};
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& item : order.items) {
+    items.push_back({{"sku", item.sku},
+                     {"quantity", item.quantity},
+                     {"unitPrice", item.unit_price.to_string()}});
+  }
+  nlohmann::json payload = {{"orderId", order.id},
+                            {"userId", order.user_id},
+                            {"totalAmount", order.total_amount.to_string()},
+                            {"currency", order.currency},
+                            {"items", std::move(items)}};
+  if (!order.customer_email.empty()) payload["customerEmail"] = order.customer_email;
+  return {topic, std::to_string(order.id), messaging::encode_event(meta, payload),
+          messaging::standard_headers(meta, source)};
+}
+
+}  // namespace orderflow::order

@@ -1,0 +1,163 @@
+#include "sql_order_repository.h"
+
+#include <map>
+
+#include "../kafka/order_events.h"
+#include "orderflow/messaging/outbox.h"
+
+namespace orderflow::order {
+namespace {
+
+const storage::Migration kMigrations[] = {
+    {1, "orders and items",
+     "CREATE TABLE orders ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " user_id TEXT NOT NULL,"
+     " customer_email TEXT NOT NULL DEFAULT '',"
+     " status TEXT NOT NULL,"
+     " cancel_reason TEXT NOT NULL DEFAULT '',"
+     " total_amount TEXT NOT NULL,"
+     " currency TEXT NOT NULL,"
+     " created_at_ms INTEGER NOT NULL,"
+     " updated_at_ms INTEGER NOT NULL);"
+     "CREATE INDEX orders_by_user ON orders(user_id, id);"
+     "CREATE TABLE order_items ("
+     " order_id INTEGER NOT NULL REFERENCES orders(id),"
+     " line INTEGER NOT NULL,"
+     " sku TEXT NOT NULL,"
+     " quantity INTEGER NOT NULL,"
+     " unit_price TEXT NOT NULL,"
+     " PRIMARY KEY (order_id, line));",
+     "CREATE TABLE orders ("
+     " id BIGSERIAL PRIMARY KEY,"
+     " user_id TEXT NOT NULL,"
+     " customer_email TEXT NOT NULL DEFAULT '',"
+     " status TEXT NOT NULL,"
+     " cancel_reason TEXT NOT NULL DEFAULT '',"
+     " total_amount TEXT NOT NULL,"
+     " currency TEXT NOT NULL,"
+     " created_at_ms BIGINT NOT NULL,"
+     " updated_at_ms BIGINT NOT NULL);"
+     "CREATE INDEX orders_by_user ON orders(user_id, id);"
+     "CREATE TABLE order_items ("
+     " order_id BIGINT NOT NULL REFERENCES orders(id),"
+     " line INTEGER NOT NULL,"
+     " sku TEXT NOT NULL,"
+     " quantity BIGINT NOT NULL,"
+     " unit_price TEXT NOT NULL,"
+     " PRIMARY KEY (order_id, line));"},
+};
+
+constexpr const char* kOrderColumns =
+    "id, user_id, customer_email, status, cancel_reason, total_amount, currency, created_at_ms,"
+    " updated_at_ms";
+
+Clock::TimePoint from_ms(std::int64_t ms) {
+  return Clock::TimePoint{std::chrono::milliseconds{ms}};
+}
+
+Order order_from_row(const storage::Row& row) {
+  Order o;
+  o.id = row.integer(0);
+  o.user_id = row.text(1);
+  o.customer_email = row.text(2);
+  o.status = parse_order_status(row.text(3)).value_or(OrderStatus::kPending);
+  o.cancel_reason = row.text(4);
+  o.total_amount = Decimal::parse(row.text(5)).value_or(Decimal{});
+  o.currency = row.text(6);
+  o.created_at = from_ms(row.integer(7));
+  o.updated_at = from_ms(row.integer(8));
+  return o;
+}
+
+// Loads the items of `orders` with one query.
+Result<void> attach_items(storage::Tx& tx, std::vector<Order>& orders) {
+  if (orders.empty()) return {};
+  std::string sql = "SELECT order_id, sku, quantity, unit_price FROM order_items WHERE order_id IN (";
+  std::vector<storage::Value> params;
+  std::map<std::int64_t, Order*> by_id;
+  for (auto& o : orders) {
+    sql += params.empty() ? "?" : ",?";
+    params.emplace_back(o.id);
+    by_id[o.id] = &o;
+  }
+  sql += ") ORDER BY order_id, line";
+  auto rows = tx.query(sql, params);
+  if (!rows) return rows.error();
+  for (const auto& row : rows.value()) {
+    by_id[row.integer(0)]->items.push_back(
+        {row.text(1), row.integer(2), Decimal::parse(row.text(3)).value_or(Decimal{})});
+  }
+  return {};
+}
+
+}  // namespace
+
+std::span<const storage::Migration> order_migrations() { return kMigrations; }
+
+Result<Order> SqlOrderRepository::create(const Order& order) {
+  Order stored = order;
+  auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
+    auto inserted = tx.query(
+        "INSERT INTO orders (user_id, customer_email, status, cancel_reason, total_amount,"
+        " currency, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {order.user_id, order.customer_email, std::string(to_string(order.status)),
+         order.cancel_reason, order.total_amount.to_string(), order.currency,
+         to_epoch_ms(order.created_at), to_epoch_ms(order.updated_at)});
+    if (!inserted) return inserted.error();
+    stored.id = inserted.value().at(0).integer(0);
+    for (std::size_t line = 0; line < order.items.size(); ++line) {
+      const auto& item = order.items[line];
+      auto r = tx.exec(
+          "INSERT INTO order_items (order_id, line, sku, quantity, unit_price)"
+          " VALUES (?, ?, ?, ?, ?)",
+          {stored.id, static_cast<std::int64_t>(line), item.sku, item.quantity,
+           item.unit_price.to_string()});
+      if (!r) return r.error();
+    }
+    return messaging::Outbox::append(tx, order_created_record(stored, orders_topic_, source_));
+  });
+  if (!result) return result.error();
+  if (on_commit_) on_commit_();
+  return stored;
+}
+
+Result<Order> SqlOrderRepository::find(std::int64_t id) {
+  std::optional<Order> found;
+  auto result = db_.read([&](storage::Tx& tx) -> Result<void> {
+    auto rows = tx.query(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?", {id});
+    if (!rows) return rows.error();
+    if (rows.value().empty()) return {};
+    std::vector<Order> orders{order_from_row(rows.value()[0])};
+    auto items = attach_items(tx, orders);
+    if (!items) return items.error();
+    found = std::move(orders[0]);
+    return {};
+  });
+  if (!result) return result.error();
+  if (!found) return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
+  return *found;
+}
+
+Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, int page,
+                                                   int size) {
+  OrderPage out;
+  out.page = page;
+  out.size = size;
+  auto result = db_.read([&](storage::Tx& tx) -> Result<void> {
+    auto count = tx.query("SELECT COUNT(*) FROM orders WHERE user_id = ?", {user_id});
+    if (!count) return count.error();
+    out.total = count.value().at(0).integer(0);
+    auto rows = tx.query(std::string("SELECT ") + kOrderColumns +
+                             " FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                         {user_id, static_cast<std::int64_t>(size),
+                          static_cast<std::int64_t>(page) * size});
+    if (!rows) return rows.error();
+    for (const auto& row : rows.value()) out.orders.push_back(order_from_row(row));
+    return attach_items(tx, out.orders);
+  });
+  if (!result) return result.error();
+  return out;
+}
+
+}  // namespace orderflow::order

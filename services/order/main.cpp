@@ -1,0 +1,120 @@
+// order-service: composition root. Construct, start() in order, stop() in reverse.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/http/order_routes.h"
+#include "adapters/storage/sql_order_repository.h"
+#include "app/order_service.h"
+#include "orderflow/config/catalog.h"
+#include "orderflow/config/config.h"
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_host.h"
+#include "orderflow/storage/database.h"
+
+using namespace orderflow;
+
+namespace {
+
+struct OrderSettings {
+  config::ServiceConfig common;
+  std::string catalog_file;
+};
+
+OrderSettings read_settings(const config::Source& source) {
+  config::Reader reader(source);
+  OrderSettings s;
+  s.common = config::read_service_config(reader, "order-service", 8080);
+  s.catalog_file = config::resolve_path(
+      source, reader.string("order.catalog_file", config::default_catalog_file()));
+  reader.finish();
+  return s;
+}
+
+int run(const config::Source& source) {
+  auto settings = read_settings(source);
+  auto& cfg = settings.common;
+  auto logger = observability::make_logger(cfg.name, cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  config::resolve_bootstrap(cfg);
+
+  auto catalog_file = config::load_catalog(settings.catalog_file);
+  std::vector<order::Product> products;
+  for (const auto& p : catalog_file.products) {
+    products.push_back({p.sku, p.name, p.unit_price, p.stock});
+  }
+  order::Catalog catalog(catalog_file.currency, std::move(products));
+
+  observability::Metrics metrics(cfg.name);
+  SystemClock clock;
+  auto db = storage::open_database(cfg.storage);
+  storage::migrate(*db, "outbox", messaging::Outbox::migrations());
+  storage::migrate(*db, "order", order::order_migrations());
+
+  auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  auto outbox_store = messaging::make_outbox_store(*db);
+  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
+  order::SqlOrderRepository repository(*db, cfg.topics.orders, cfg.name,
+                                       [&relay] { relay.notify(); });
+  order::OrderService service(repository, catalog, clock);
+
+  runtime::Intake intake;
+  http::Router router;
+  order::add_order_routes(router, service, [&intake] { return intake.open(); });
+  http::add_standard_routes(
+      router,
+      [&] {
+        http::Readiness r;
+        auto ping = db->ping();
+        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
+        r.ready = ping.ok();
+        return r;
+      },
+      metrics);
+  runtime::add_admin_routes(router, intake, [&] {
+    runtime::DrainStatus s;
+    auto pending = messaging::Outbox::pending(*db);
+    s.outbox_pending = pending.ok() ? pending.value() : -1;
+    return s;
+  });
+  http::Server server(cfg.http, router, metrics, logger);
+
+  relay.start();
+  server.start();
+  runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
+  logger->info("msg=\"order-service started\" port={} bootstrap={} db={}", server.port(),
+               cfg.kafka.bootstrap_servers, cfg.storage.sqlite_path);
+
+  int sig = runtime::wait_for_shutdown_signal();
+  logger->info("msg=\"stopping\" signal={}", sig);
+  intake.close();
+  server.stop();
+  auto left = relay.drain(std::chrono::milliseconds{10000});
+  if (!left.ok() || left.value() > 0) {
+    logger->warn("msg=\"outbox not fully flushed; rows will be published on next start\"");
+  }
+  relay.stop();
+  producer->flush(std::chrono::milliseconds{5000});
+  logger->info("msg=\"order-service stopped\"");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, "order-service", exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << "order-service: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,415 @@
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "orderflow/http/client.h"
+#include "orderflow/http/router.h"
+#include "orderflow/http/server.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow::http {
+namespace {
+
+using namespace std::chrono_literals;
+using orderflow::testing::eventually;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+/// A gate a handler blocks on until the test opens it.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    cv_.wait(lock, [this] { return open_; });
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int waiting() {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int waiting_ = 0;
+};
+
+/// Value of the series whose line starts with `series` (name{labels}), if present.
+std::optional<double> metric_value(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nullopt;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  HttpServerTest() : metrics_("test") {}
+
+  void SetUp() override {
+    router_.add("GET", "/echo", [](const Request& request) {
+      nlohmann::json query = nlohmann::json::object();
+      for (const auto& [key, value] : request.query) query[key] = value;
+      return Response::json(200, {{"path", request.path}, {"query", query}});
+    });
+    router_.add("POST", "/api/items", [](const Request& request) {
+      auto body = parse_json_object(request.body);
+      if (!body) return Response::from_error(body.error());
+      return Response::json(201, {{"received", *body},
+                                  {"contentType", request.header("content-type").value_or("")}});
+    });
+    router_.add("GET", "/api/items/{id}", [](const Request& request) {
+      return Response::json(200, {{"id", request.path_param("id")}});
+    });
+    router_.add("GET", "/boom", [](const Request&) -> Response {
+      throw std::runtime_error("handler blew up");
+    });
+    router_.add("GET", "/slow", [this](const Request&) {
+      slow_gate_.wait();
+      return Response::json(200, {{"slow", true}});
+    });
+    add_standard_routes(
+        router_, [this] { return Readiness{ready_.load(), {{"db", ready_.load() ? "UP" : "DOWN"}}}; },
+        metrics_);
+  }
+
+  void TearDown() override {
+    slow_gate_.open();
+    if (server_) server_->stop();
+  }
+
+  void start(ServerOptions options = {}) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<Server>(options, router_, metrics_,
+                                       observability::make_logger("http-test", {"warn", "text"}));
+    server_->start();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  Result<Response> get(const std::string& target) {
+    return request("127.0.0.1", server_->port(), "GET", target);
+  }
+
+  double connections_accepted() {
+    return metric_value(metrics_.serialize(), R"(orderflow_http_connections_total{service="test"})")
+        .value_or(0);
+  }
+  double open_connections() {
+    return metric_value(metrics_.serialize(), R"(orderflow_http_open_connections{service="test"})")
+        .value_or(0);
+  }
+
+  /// Sends raw bytes and reads until the server closes the connection.
+  std::string raw_exchange(const std::string& bytes) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    net::write(socket, net::buffer(bytes));
+    std::string reply;
+    boost::system::error_code ec;
+    net::read(socket, net::dynamic_buffer(reply), ec);
+    EXPECT_EQ(ec, net::error::eof);
+    return reply;
+  }
+
+  observability::Metrics metrics_;
+  Router router_;
+  Gate slow_gate_;
+  std::atomic<bool> ready_{true};
+  std::unique_ptr<Server> server_;
+};
+
+std::string lower(std::string_view text) {
+  std::string out;
+  for (char c : text) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+std::optional<std::string> header_of(const Response& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (lower(key) == lower(name)) return value;
+  }
+  return std::nullopt;
+}
+
+TEST_F(HttpServerTest, GetAndPostRoundTrip) {
+  start();
+  auto got = get("/api/items/it%2D7");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->content_type, "application/json");
+  EXPECT_EQ(nlohmann::json::parse(got->body)["id"], "it-7");
+
+  auto posted = request("127.0.0.1", server_->port(), "POST", "/api/items", R"({"sku":"A","qty":2})");
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->status, 201);
+  auto body = nlohmann::json::parse(posted->body);
+  EXPECT_EQ(body["received"]["qty"], 2);
+  EXPECT_EQ(body["contentType"], "application/json");
+
+  auto malformed = request("127.0.0.1", server_->port(), "POST", "/api/items", "{nope");
+  ASSERT_TRUE(malformed.ok());
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(malformed->body)["error"]["code"], "MALFORMED_JSON");
+}
+
+TEST_F(HttpServerTest, QueryStringIsDecoded) {
+  start();
+  auto got = get("/echo/?name=a%20b&plus=1+2&empty=&flag&enc%3Dkey=v%26w");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->status, 200);
+  auto body = nlohmann::json::parse(got->body);
+  EXPECT_EQ(body["path"], "/echo/");
+  EXPECT_EQ(body["query"]["name"], "a b");
+  EXPECT_EQ(body["query"]["plus"], "1 2");
+  EXPECT_EQ(body["query"]["empty"], "");
+  EXPECT_EQ(body["query"]["flag"], "");
+  EXPECT_EQ(body["query"]["enc=key"], "v&w");
+}
+
+TEST_F(HttpServerTest, KeepAliveReusesOneConnection) {
+  start();
+  Connection connection("127.0.0.1", server_->port());
+  for (int i = 0; i < 5; ++i) {
+    auto response = connection.request("GET", "/api/items/" + std::to_string(i));
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(response->body)["id"], std::to_string(i));
+  }
+  auto posted = connection.request("POST", "/api/items", R"({"a":1})");
+  ASSERT_TRUE(posted.ok());
+  EXPECT_EQ(posted->status, 201);
+  EXPECT_EQ(connections_accepted(), 1);
+}
+
+TEST_F(HttpServerTest, ConnectionReconnectsAfterServerClosedIdleConnection) {
+  ServerOptions options;
+  options.idle_timeout_ms = 150;
+  start(options);
+  Connection connection("127.0.0.1", server_->port());
+  auto first = connection.request("GET", "/health/live");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(eventually([&] { return open_connections() == 0; }));
+  auto second = connection.request("GET", "/health/live");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(connections_accepted(), 2);
+}
+
+TEST_F(HttpServerTest, BodyOverLimitIs413) {
+  ServerOptions options;
+  options.body_limit_bytes = 1024;
+  start(options);
+  auto response = request("127.0.0.1", server_->port(), "POST", "/api/items",
+                          R"({"pad":")" + std::string(64 * 1024, 'x') + R"("})");
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->content_type, "application/json");
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["code"], "PAYLOAD_TOO_LARGE");
+
+  // At the limit is fine.
+  std::string body = R"({"pad":")" + std::string(1024 - 10, 'x') + R"("})";
+  ASSERT_EQ(body.size(), 1024u);
+  auto ok = request("127.0.0.1", server_->port(), "POST", "/api/items", body);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 201);
+}
+
+TEST_F(HttpServerTest, UnknownRouteIs404AndWrongMethodIs405) {
+  start();
+  auto missing = get("/nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing->body)["error"]["code"], "ROUTE_NOT_FOUND");
+
+  auto wrong = request("127.0.0.1", server_->port(), "DELETE", "/api/items");
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->status, 405);
+  EXPECT_EQ(header_of(*wrong, "Allow"), "POST");
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500) {
+  start();
+  auto response = get("/boom");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["code"], "INTERNAL");
+  EXPECT_TRUE(metric_value(metrics_.serialize(),
+                           R"(orderflow_http_requests_total{service="test",method="GET",route="/boom",status="500"})")
+                  .has_value());
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400) {
+  start();
+  auto reply = raw_exchange("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  auto body_start = reply.find("\r\n\r\n");
+  ASSERT_NE(body_start, std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(reply.substr(body_start + 4))["error"]["code"],
+            "MALFORMED_REQUEST");
+}
+
+TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
+  start();
+  auto reply = raw_exchange("GET /health/live HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.0 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find(R"({"status":"UP"})"), std::string::npos) << reply;
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  auto reply = raw_exchange(
+      "GET /api/items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /api/items/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto first = reply.find(R"({"id":"1"})");
+  auto second = reply.find(R"({"id":"2"})");
+  ASSERT_NE(first, std::string::npos) << reply;
+  ASSERT_NE(second, std::string::npos) << reply;
+  EXPECT_LT(first, second);
+}
+
+TEST_F(HttpServerTest, IncompleteRequestIsDisconnectedAfterReadTimeout) {
+  ServerOptions options;
+  options.read_timeout_ms = 200;
+  start(options);
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  net::write(socket, net::buffer(std::string("GET /health/live HTTP/1.1\r\nHost: x\r\n")));
+  auto sent = std::chrono::steady_clock::now();
+  socket.non_blocking(true);
+  bool closed = eventually(
+      [&] {
+        char byte;
+        boost::system::error_code ec;
+        socket.read_some(net::buffer(&byte, 1), ec);
+        return ec && ec != net::error::would_block && ec != net::error::try_again;
+      },
+      5s);
+  EXPECT_TRUE(closed);
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, 150ms);
+}
+
+TEST_F(HttpServerTest, GracefulStopLetsInFlightRequestFinish) {
+  start();
+  auto port = server_->port();
+  auto slow = std::async(std::launch::async, [port] {
+    return request("127.0.0.1", port, "GET", "/slow", {}, {}, 10s);
+  });
+  ASSERT_TRUE(eventually([&] { return slow_gate_.waiting() == 1; }));
+
+  auto stopped = std::async(std::launch::async, [this] { server_->stop(); });
+  // The listener goes away while the slow request is still in progress.
+  ASSERT_TRUE(eventually([&] {
+    auto probe = request("127.0.0.1", port, "GET", "/health/live", {}, {}, 500ms);
+    return !probe.ok();
+  }));
+  EXPECT_EQ(stopped.wait_for(0s), std::future_status::timeout);
+
+  slow_gate_.open();
+  auto response = slow.get();
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(response->body)["slow"], true);
+  stopped.get();
+  server_->stop();  // idempotent
+}
+
+TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnectionsPromptly) {
+  start();
+  Connection connection("127.0.0.1", server_->port());
+  ASSERT_TRUE(connection.request("GET", "/health/live").ok());
+  auto started = std::chrono::steady_clock::now();
+  server_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  auto after = connection.request("GET", "/health/live", {}, {}, 1s);
+  EXPECT_FALSE(after.ok());
+}
+
+TEST_F(HttpServerTest, HealthAndMetricsRoutes) {
+  start();
+  auto live = get("/health/live");
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(live->body)["status"], "UP");
+
+  auto ready = get("/health/ready");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(ready->body)["details"]["db"], "UP");
+
+  ready_ = false;
+  auto not_ready = get("/health/ready");
+  ASSERT_TRUE(not_ready.ok());
+  EXPECT_EQ(not_ready->status, 503);
+  auto body = nlohmann::json::parse(not_ready->body);
+  EXPECT_EQ(body["status"], "DOWN");
+  EXPECT_EQ(body["details"]["db"], "DOWN");
+
+  ASSERT_EQ(get("/nope")->status, 404);
+  auto scraped = get("/metrics");
+  ASSERT_TRUE(scraped.ok());
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_EQ(scraped->content_type.rfind("text/plain", 0), 0u) << scraped->content_type;
+  const auto& text = scraped->body;
+  EXPECT_NE(text.find("orderflow_http_requests_total"), std::string::npos) << text;
+  EXPECT_EQ(metric_value(text, R"(orderflow_http_requests_total{service="test",method="GET",route="/health/ready",status="503"})"),
+            1.0)
+      << text;
+  EXPECT_EQ(metric_value(text, R"(orderflow_http_requests_total{service="test",method="GET",route="unmatched",status="404"})"),
+            1.0)
+      << text;
+  EXPECT_NE(text.find("orderflow_http_request_seconds_bucket"), std::string::npos) << text;
+}
+
+TEST(HttpClientTest, UnreachableServerIsUnavailable) {
+  // Bind a port and close it so nothing listens there.
+  std::uint16_t port;
+  {
+    net::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    port = acceptor.local_endpoint().port();
+  }
+  auto response = request("127.0.0.1", port, "GET", "/", {}, {}, 1s);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().kind, ErrorKind::kUnavailable);
+}
+
+TEST(HttpClientTest, SilentServerTimesOut) {
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  auto started = std::chrono::steady_clock::now();
+  auto response = request("127.0.0.1", acceptor.local_endpoint().port(), "GET", "/", {}, {}, 300ms);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(response.error().code, "HTTP_TIMEOUT");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+}  // namespace
+}  // namespace orderflow::http

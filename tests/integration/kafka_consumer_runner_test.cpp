@@ -1,0 +1,608 @@
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "orderflow/common/clock.h"
+#include "orderflow/common/uuid.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow::messaging {
+namespace {
+
+using namespace std::chrono_literals;
+using observability::Outcome;
+using testing::eventually;
+using testing::unique_name;
+
+constexpr auto kWait = 30s;
+
+/// What the handlers saw, thread-safe.
+class Seen {
+ public:
+  void add(const ConsumedRecord& r, int seq, const std::string& event_id) {
+    std::lock_guard lock(mutex_);
+    by_key_[r.key].push_back(seq);
+    event_ids_.insert(event_id);
+    ++calls_;
+    threads_.insert(std::this_thread::get_id());
+  }
+  int calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  std::size_t distinct() const {
+    std::lock_guard lock(mutex_);
+    return event_ids_.size();
+  }
+  bool contains(const std::string& event_id) const {
+    std::lock_guard lock(mutex_);
+    return event_ids_.contains(event_id);
+  }
+  std::map<std::string, std::vector<int>> by_key() const {
+    std::lock_guard lock(mutex_);
+    return by_key_;
+  }
+  std::set<std::string> event_ids() const {
+    std::lock_guard lock(mutex_);
+    return event_ids_;
+  }
+  std::size_t threads() const {
+    std::lock_guard lock(mutex_);
+    return threads_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<int>> by_key_;
+  std::set<std::string> event_ids_;
+  std::set<std::thread::id> threads_;
+  int calls_ = 0;
+};
+
+struct Parsed {
+  std::string event_id;
+  int seq = -1;
+};
+
+Parsed parse(const ConsumedRecord& r) {
+  auto decoded = decode_event(r.value);
+  if (!decoded.ok()) return {};
+  return {decoded->meta.event_id, decoded->body.value("seq", -1)};
+}
+
+class ConsumerRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    topic_ = unique_name("orders");
+    group_ = unique_name("group");
+    broker_.create_topic(topic_, 3);
+    producer_ = make_kafka_producer(kafka(), logger_);
+  }
+
+  KafkaConfig kafka(std::map<std::string, std::string> properties = {}) const {
+    KafkaConfig c;
+    c.bootstrap_servers = broker_.bootstrap_servers();
+    c.client_id = "runner-test";
+    c.properties = std::move(properties);
+    return c;
+  }
+
+  ConsumerOptions options(std::string group = {}) const {
+    ConsumerOptions o;
+    o.service = "test";
+    o.group_id = group.empty() ? group_ : std::move(group);
+    o.topics = {topic_};
+    o.concurrency = 3;
+    o.retry.backoff = 1ms;
+    o.commit_interval = 50ms;
+    return o;
+  }
+
+  std::unique_ptr<ConsumerRunner> runner(RecordHandler handler, ConsumerOptions o,
+                                         KafkaConfig k = {}) {
+    if (k.bootstrap_servers.empty()) k = kafka();
+    return std::make_unique<ConsumerRunner>(std::move(k), std::move(o), std::move(handler),
+                                            metrics_, logger_);
+  }
+
+  /// Produces `count` events over `keys` keys; returns their eventIds in send order.
+  std::vector<std::string> produce(int count, int keys, const std::string& key_prefix = "order-",
+                                   int first_seq = 0) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      EventMeta meta{new_uuid(), "ORDER_CREATED", 1, format_iso8601(SystemClock{}.now())};
+      int seq = first_seq + i / keys;
+      std::string key = key_prefix + std::to_string(i % keys);
+      producer_->send({topic_, key, encode_event(meta, {{"seq", seq}}),
+                       standard_headers(meta, "test")},
+                      [](const Result<DeliveryReport>& r) {
+                        if (!r.ok()) ADD_FAILURE() << "delivery failed: " << r.error().message;
+                      });
+      ids.push_back(meta.event_id);
+    }
+    EXPECT_TRUE(producer_->flush(kWait).ok());
+    return ids;
+  }
+
+  /// Sends one sentinel per key over enough keys to reach every partition; returns their ids.
+  /// Once all are handled, every record produced before them has been offered to the group.
+  std::set<std::string> produce_sentinels() {
+    auto ids = produce(30, 30, "sentinel-", 1000);
+    return {ids.begin(), ids.end()};
+  }
+
+  double count(Outcome outcome) const { return metrics_.message_count(topic_, "ORDER_CREATED", outcome); }
+
+  testing::EmbeddedBroker broker_;
+  observability::Metrics metrics_{"test"};
+  std::shared_ptr<spdlog::logger> logger_ =
+      observability::make_logger("runner-test", {"warn", "text"});
+  std::unique_ptr<Producer> producer_;
+  std::string topic_;
+  std::string group_;
+};
+
+RecordHandler recording(Seen& seen) {
+  return [&seen](const ConsumedRecord& r) {
+    auto p = parse(r);
+    seen.add(r, p.seq, p.event_id);
+    return HandlerResult::processed();
+  };
+}
+
+TEST_F(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
+  constexpr int kKeys = 10;
+  constexpr int kPerKey = 40;
+  auto ids = produce(kKeys * kPerKey, kKeys);
+  Seen seen;
+  auto r = runner(recording(seen), options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.calls() >= kKeys * kPerKey; }, kWait));
+  auto by_key = seen.by_key();
+  ASSERT_EQ(by_key.size(), static_cast<std::size_t>(kKeys));
+  for (const auto& [key, seqs] : by_key) {
+    std::vector<int> expected(kPerKey);
+    for (int i = 0; i < kPerKey; ++i) expected[i] = i;
+    EXPECT_EQ(seqs, expected) << "order of key " << key;
+  }
+  EXPECT_EQ(seen.event_ids(), std::set<std::string>(ids.begin(), ids.end()));
+  EXPECT_GT(seen.threads(), 1u) << "keys spread over the workers";
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kProcessed) == kKeys * kPerKey; }));
+  EXPECT_TRUE(eventually([&] {
+    auto s = r->status();
+    return s.running && s.assigned_partitions == 3 && s.in_flight == 0 && s.lag == 0;
+  }, kWait));
+  r->stop();
+  EXPECT_FALSE(r->status().running);
+}
+
+TEST_F(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown) {
+  Seen seen;
+  auto first = produce(30, 5);
+  {
+    auto r = runner(recording(seen), options());
+    r->start();
+    ASSERT_TRUE(eventually([&] { return seen.distinct() >= first.size(); }, kWait));
+    r->stop();
+  }
+  auto while_down = produce(30, 5, "order-", 6);
+  auto r = runner(recording(seen), options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= first.size() + while_down.size(); },
+                         kWait));
+  for (const auto& id : while_down) EXPECT_TRUE(seen.contains(id));
+  for (const auto& [key, seqs] : seen.by_key()) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << key;
+  }
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, OffsetsCommittedOnStopAreNotRedelivered) {
+  Seen before;
+  auto ids = produce(60, 6);
+  {
+    // A commit interval longer than the test: only stop()'s final commit saves the offsets.
+    auto o = options();
+    o.commit_interval = 1h;
+    auto r = runner(recording(before), o);
+    r->start();
+    ASSERT_TRUE(eventually([&] { return before.distinct() >= ids.size(); }, kWait));
+    r->stop();
+  }
+  Seen after;
+  auto r = runner(recording(after), options());
+  r->start();
+  auto sentinels = produce_sentinels();
+  ASSERT_TRUE(eventually([&] { return after.distinct() >= sentinels.size(); }, kWait));
+  EXPECT_EQ(after.event_ids(), sentinels) << "nothing processed before the stop came again";
+  EXPECT_EQ(before.calls(), 60);
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {
+  auto ids = produce(12, 3);
+  const std::string flaky = ids[4];
+  std::atomic<int> flaky_attempts{0};
+  Seen seen;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        auto p = parse(rec);
+        if (p.event_id == flaky && flaky_attempts++ == 0) {
+          return HandlerResult::failed(unavailable("DB_BUSY", "database is locked"));
+        }
+        seen.add(rec, p.seq, p.event_id);
+        return HandlerResult::processed();
+      },
+      options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size(); }, kWait));
+  EXPECT_EQ(flaky_attempts.load(), 2);
+  EXPECT_EQ(count(Outcome::kRetry), 1);
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kProcessed) == 12; }));
+  EXPECT_EQ(count(Outcome::kError), 0);
+  for (const auto& [key, seqs] : seen.by_key()) {
+    EXPECT_EQ(seqs, (std::vector<int>{0, 1, 2, 3})) << "retry kept the order of " << key;
+  }
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreCountedAndPassed) {
+  auto ids = produce(9, 3);
+  const std::string always_busy = ids[0];
+  const std::string malformed = ids[1];
+  std::atomic<int> busy_attempts{0};
+  std::atomic<int> malformed_attempts{0};
+  Seen seen;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        auto p = parse(rec);
+        if (p.event_id == always_busy) {
+          ++busy_attempts;
+          return HandlerResult::failed(unavailable("DB_BUSY", "still locked"));
+        }
+        if (p.event_id == malformed) {
+          ++malformed_attempts;
+          return HandlerResult::failed(invalid_input("MALFORMED_EVENT", "bad"));
+        }
+        seen.add(rec, p.seq, p.event_id);
+        return HandlerResult::processed();
+      },
+      options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= 7; }, kWait));
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kError) == 2; }));
+  EXPECT_EQ(busy_attempts.load(), 3) << "max_attempts includes the first";
+  EXPECT_EQ(malformed_attempts.load(), 1) << "a non-retryable error is not retried";
+  EXPECT_EQ(count(Outcome::kRetry), 2);
+  EXPECT_TRUE(eventually([&] { return r->status().in_flight == 0; }));
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
+  auto ids = produce(20, 4);
+  std::set<std::string> poison{ids[0], ids[5], ids[13]};
+  Seen seen;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) -> HandlerResult {
+        auto p = parse(rec);
+        if (poison.contains(p.event_id)) throw std::runtime_error("handler bug");
+        seen.add(rec, p.seq, p.event_id);
+        return HandlerResult::processed();
+      },
+      options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size() - poison.size(); }, kWait));
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kError) == 3; }));
+  EXPECT_EQ(count(Outcome::kRetry), 0) << "an exception is kInternal, not retried";
+  auto later = produce(4, 4, "order-", 5);
+  EXPECT_TRUE(eventually([&] { return seen.distinct() >= ids.size() - poison.size() + 4; }));
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, OtherOutcomesAreCountedAndCommitted) {
+  auto ids = produce(6, 3);
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        auto p = parse(rec);
+        if (p.event_id == ids[0]) return HandlerResult::duplicate();
+        if (p.event_id == ids[1]) {
+          return HandlerResult::skip(unprocessable("OUT_OF_STOCK", "no stock"));
+        }
+        return HandlerResult::processed();
+      },
+      options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return count(Outcome::kProcessed) == 4; }, kWait));
+  EXPECT_EQ(count(Outcome::kDuplicate), 1);
+  EXPECT_EQ(count(Outcome::kSkip), 1);
+  r->stop();
+  auto text = metrics_.serialize();
+  EXPECT_NE(text.find("orderflow_message_processing_seconds"), std::string::npos);
+}
+
+TEST_F(ConsumerRunnerTest, StopInterruptsAPendingRetryAndTheRecordComesAgain) {
+  auto ids = produce(3, 1);
+  const std::string failing = ids[1];
+  std::atomic<int> attempts{0};
+  Seen first_run;
+  auto o = options();
+  o.retry.backoff = 1h;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        auto p = parse(rec);
+        if (p.event_id == failing) {
+          ++attempts;
+          return HandlerResult::failed(unavailable("DB_DOWN", "down"));
+        }
+        first_run.add(rec, p.seq, p.event_id);
+        return HandlerResult::processed();
+      },
+      o);
+  r->start();
+  ASSERT_TRUE(eventually([&] { return attempts.load() == 1; }, kWait));
+  auto stop_started = std::chrono::steady_clock::now();
+  r->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 15s) << "stop cut the 1 h backoff";
+  EXPECT_EQ(attempts.load(), 1);
+  EXPECT_FALSE(first_run.contains(ids[2])) << "same key after the abandoned one waits too";
+
+  Seen second_run;
+  auto again = runner(recording(second_run), options());
+  again->start();
+  ASSERT_TRUE(eventually([&] { return second_run.contains(failing) && second_run.contains(ids[2]); },
+                         kWait));
+  EXPECT_FALSE(second_run.contains(ids[0])) << "the record before it was committed";
+  EXPECT_EQ(second_run.by_key().begin()->second, (std::vector<int>{1, 2}));
+  again->stop();
+}
+
+TEST_F(ConsumerRunnerTest, FullWorkerQueuePausesAndKeepsOrder) {
+  std::mutex gate_mutex;
+  std::condition_variable gate_cv;
+  bool gate_open = false;
+  Seen seen;
+  auto o = options();
+  o.concurrency = 1;
+  o.queue_capacity = 1;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        {
+          std::unique_lock lock(gate_mutex);
+          gate_cv.wait(lock, [&] { return gate_open; });
+        }
+        auto p = parse(rec);
+        seen.add(rec, p.seq, p.event_id);
+        return HandlerResult::processed();
+      },
+      o);
+  r->start();
+  ASSERT_TRUE(eventually([&] { return r->status().assigned_partitions == 3; }, kWait));
+  auto ids = produce(90, 3);
+  // The single worker holds one record and its queue one more; the rest wait in the broker.
+  EXPECT_TRUE(eventually([&] { return r->status().lag > 50; }, kWait));
+  EXPECT_LE(r->status().in_flight, 10);
+  {
+    std::lock_guard lock(gate_mutex);
+    gate_open = true;
+  }
+  gate_cv.notify_all();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size(); }, kWait));
+  for (const auto& [key, seqs] : seen.by_key()) {
+    std::vector<int> expected(30);
+    for (int i = 0; i < 30; ++i) expected[i] = i;
+    EXPECT_EQ(seqs, expected) << key;
+  }
+  EXPECT_TRUE(eventually([&] { return r->status().lag == 0; }, kWait));
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, TwoMembersShareThePartitionsAndTheSurvivorTakesOver) {
+  Seen seen;
+  auto a = runner(recording(seen), options());
+  auto b = runner(recording(seen), options());
+  a->start();
+  b->start();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto sa = a->status();
+        auto sb = b->status();
+        return sa.assigned_partitions > 0 && sb.assigned_partitions > 0 &&
+               sa.assigned_partitions + sb.assigned_partitions == 3;
+      },
+      kWait));
+  auto ids = produce(60, 6);
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size(); }, kWait));
+  EXPECT_EQ(seen.calls(), 60) << "each record to exactly one member";
+  b->stop();
+  ASSERT_TRUE(eventually([&] { return a->status().assigned_partitions == 3; }, kWait));
+  auto more = produce(60, 6, "order-", 10);
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size() + more.size(); }, kWait));
+  for (const auto& [key, seqs] : seen.by_key()) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << key;
+  }
+  a->stop();
+}
+
+TEST_F(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
+  produce(6, 1);
+  // A committed offset past the end of the log, as after the broker evicted records.
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto bootstrap = broker_.bootstrap_servers();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group_.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  ASSERT_NE(rk, nullptr) << err;
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(3);
+  for (int p = 0; p < 3; ++p) {
+    rd_kafka_topic_partition_list_add(offsets, topic_.c_str(), p)->offset = 1000;
+  }
+  ASSERT_EQ(rd_kafka_commit(rk, offsets, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+
+  Seen seen;
+  auto r = runner(recording(seen), options());
+  r->start();
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= 6; }, kWait)) << "reset to earliest";
+  EXPECT_GE(r->status().offset_resets, 1);
+  EXPECT_NE(metrics_.serialize().find("orderflow_consumer_offset_resets_total"),
+            std::string::npos);
+  r->stop();
+}
+
+TEST_F(ConsumerRunnerTest, InvalidOptionsThrow) {
+  auto handler = [](const ConsumedRecord&) { return HandlerResult::processed(); };
+  auto bad = [&](auto mutate) {
+    auto o = options();
+    auto k = kafka();
+    mutate(o, k);
+    return [=, this] { runner(handler, o, k); };
+  };
+  EXPECT_THROW(bad([](ConsumerOptions& o, KafkaConfig&) { o.group_id.clear(); })(),
+               std::runtime_error);
+  EXPECT_THROW(bad([](ConsumerOptions& o, KafkaConfig&) { o.topics.clear(); })(),
+               std::runtime_error);
+  EXPECT_THROW(bad([](ConsumerOptions& o, KafkaConfig&) { o.concurrency = 0; })(),
+               std::runtime_error);
+  EXPECT_THROW(bad([](ConsumerOptions& o, KafkaConfig&) { o.queue_capacity = 0; })(),
+               std::runtime_error);
+  EXPECT_THROW(
+      bad([](ConsumerOptions&, KafkaConfig& k) { k.properties["no.such.property"] = "1"; })(),
+      std::runtime_error);
+  EXPECT_THROW(runner(handler, options(), KafkaConfig{"", "", {}}), std::runtime_error);
+  // Constructed but never started: destruction must not hang or crash.
+  EXPECT_NO_THROW(runner(handler, options()));
+}
+
+// ---- crash between the handler's DB commit and the offset commit ------------------------------
+//
+// A child process (this binary, filtered to CrashChild.Consume) consumes with a commit interval
+// of an hour, records every eventId it handled in a file (its "database"), and is SIGKILLed once
+// all are there: its transactions committed, its offsets did not. The next member of the group
+// must get every record again, and the file (standing in for the inbox) must make each
+// redelivery a duplicate with no second effect.
+
+constexpr const char* kChildEnv = "ORDERFLOW_CRASH_CHILD";
+
+TEST(CrashChild, Consume) {
+  const char* spec = std::getenv(kChildEnv);
+  if (spec == nullptr) GTEST_SKIP() << "helper for the crash test, runs in a child process";
+  std::string s = spec;  // bootstrap|topic|group|file
+  auto next = [&s] {
+    auto bar = s.find('|');
+    std::string part = s.substr(0, bar);
+    s = bar == std::string::npos ? "" : s.substr(bar + 1);
+    return part;
+  };
+  std::string bootstrap = next(), topic = next(), group = next(), file = next();
+  observability::Metrics metrics("child");
+  auto logger = observability::make_logger("crash-child", {"warn", "text"});
+  ConsumerOptions o;
+  o.service = "child";
+  o.group_id = group;
+  o.topics = {topic};
+  o.commit_interval = 1h;
+  std::mutex mutex;
+  std::ofstream db(file, std::ios::app);
+  KafkaConfig k{bootstrap, "crash-child",
+                {{"session.timeout.ms", "1000"}, {"heartbeat.interval.ms", "100"}}};
+  ConsumerRunner r(k, o,
+                   [&](const ConsumedRecord& rec) {
+                     std::lock_guard lock(mutex);
+                     db << parse(rec).event_id << std::endl;  // "transaction committed"
+                     return HandlerResult::processed();
+                   },
+                   metrics, logger);
+  r.start();
+  // Runs until the parent kills it.
+  std::mutex forever;
+  std::condition_variable never;
+  std::unique_lock lock(forever);
+  never.wait(lock, [] { return false; });
+}
+
+std::set<std::string> read_lines(const std::string& path) {
+  std::set<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.insert(line);
+  }
+  return lines;
+}
+
+TEST_F(ConsumerRunnerTest, CrashAfterHandlerCommitBeforeOffsetCommitRedelivers) {
+  testing::TempDir dir;
+  auto db_file = dir.file("processed.txt");
+  auto ids = produce(20, 4);
+  std::string spec = broker_.bootstrap_servers() + "|" + topic_ + "|" + group_ + "|" + db_file;
+  // Everything exec needs is built before fork: between fork and exec a threaded process may
+  // only make async-signal-safe calls.
+  std::vector<std::string> env_strings{std::string(kChildEnv) + "=" + spec};
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = "crash-child";
+  std::string arg1 = "--gtest_filter=CrashChild.Consume";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execve("/proc/self/exe", argv, envp.data());
+    _exit(127);
+  }
+  bool all_processed = eventually([&] { return read_lines(db_file).size() >= ids.size(); }, kWait);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(all_processed) << "child processed " << read_lines(db_file).size();
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child must die by the kill, not exit";
+
+  // The survivor's handler is idempotent through the same "database".
+  std::mutex mutex;
+  std::set<std::string> effects = read_lines(db_file);
+  std::atomic<int> duplicates{0};
+  std::atomic<int> applied{0};
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        std::lock_guard lock(mutex);
+        if (!effects.insert(parse(rec).event_id).second) {
+          ++duplicates;
+          return HandlerResult::duplicate();
+        }
+        ++applied;
+        return HandlerResult::processed();
+      },
+      options());
+  r->start();
+  EXPECT_TRUE(eventually([&] { return duplicates.load() >= static_cast<int>(ids.size()); }, kWait))
+      << "redelivered " << duplicates.load();
+  EXPECT_EQ(applied.load(), 0) << "no record took effect twice";
+  EXPECT_EQ(effects, std::set<std::string>(ids.begin(), ids.end()));
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kDuplicate) == ids.size(); }));
+  r->stop();
+}
+
+}  // namespace
+}  // namespace orderflow::messaging

@@ -1,0 +1,465 @@
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/storage/database.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow::messaging {
+namespace {
+
+using namespace std::chrono_literals;
+using orderflow::testing::eventually;
+using orderflow::testing::TempDir;
+
+// Acknowledges on its own delivery thread, like librdkafka. Deliveries can be made to fail
+// once per value, or held back to simulate a broker that does not answer in time.
+class FakeProducer final : public Producer {
+ public:
+  FakeProducer() : worker_([this] { run(); }) {}
+  ~FakeProducer() override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      hold_ = false;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+
+  void fail_next_send_of(const std::string& value) {
+    std::lock_guard lock(mu_);
+    fail_once_.insert(value);
+  }
+  void hold_reports() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void release_reports() {
+    {
+      std::lock_guard lock(mu_);
+      hold_ = false;
+    }
+    cv_.notify_all();
+  }
+
+  void send(OutgoingRecord record, DeliveryCallback on_delivery) override {
+    std::lock_guard lock(mu_);
+    attempts_.push_back(record);
+    Result<DeliveryReport> report = DeliveryReport{0, next_offset_};
+    if (fail_once_.erase(record.value) > 0) {
+      report = unavailable("MSG_TIMED_OUT", "fake broker: message timed out");
+    } else {
+      ++next_offset_;
+      acked_.push_back(std::move(record));
+    }
+    queue_.push_back({std::move(on_delivery), std::move(report)});
+    ++in_flight_;
+    cv_.notify_all();
+  }
+
+  Result<DeliveryReport> send_sync(OutgoingRecord record,
+                                   std::chrono::milliseconds timeout) override {
+    auto promise = std::make_shared<std::promise<Result<DeliveryReport>>>();
+    auto future = promise->get_future();
+    send(std::move(record), [promise](const Result<DeliveryReport>& r) { promise->set_value(r); });
+    if (future.wait_for(timeout) != std::future_status::ready) {
+      return unavailable("TIMEOUT", "fake producer: no report");
+    }
+    return future.get();
+  }
+
+  Result<void> flush(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mu_);
+    if (!idle_cv_.wait_for(lock, timeout, [&] { return in_flight_ == 0; })) {
+      return unavailable("TIMEOUT", "fake producer: flush timed out");
+    }
+    return {};
+  }
+
+  [[nodiscard]] std::int64_t in_flight() const override {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+  }
+
+  /// Every send, in order, including those that failed.
+  std::vector<OutgoingRecord> attempts() const {
+    std::lock_guard lock(mu_);
+    return attempts_;
+  }
+  /// Records the broker acknowledged, in order.
+  std::vector<OutgoingRecord> acked() const {
+    std::lock_guard lock(mu_);
+    return acked_;
+  }
+  std::vector<std::string> acked_values() const {
+    std::vector<std::string> values;
+    for (const auto& r : acked()) values.push_back(r.value);
+    return values;
+  }
+
+ private:
+  struct Pending {
+    DeliveryCallback callback;
+    Result<DeliveryReport> report;
+  };
+
+  void run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return done_ || (!hold_ && !queue_.empty()); });
+      if (queue_.empty()) return;  // done_
+      auto next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      next.callback(next.report);
+      lock.lock();
+      if (--in_flight_ == 0) idle_cv_.notify_all();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<Pending> queue_;
+  std::vector<OutgoingRecord> attempts_;
+  std::vector<OutgoingRecord> acked_;
+  std::set<std::string> fail_once_;
+  std::int64_t next_offset_ = 0;
+  std::int64_t in_flight_ = 0;
+  bool hold_ = false;
+  bool done_ = false;
+  std::thread worker_;  // last: starts after every field above is initialised
+};
+
+// Forwards to the real store but fails mark_sent a number of times: a crash after the broker
+// acknowledged and before the rows were marked.
+class CrashingStore final : public OutboxStore {
+ public:
+  CrashingStore(OutboxStore& inner, int failures) : inner_(inner), failures_(failures) {}
+  Result<std::vector<Row>> fetch_unsent(int limit) override { return inner_.fetch_unsent(limit); }
+  Result<void> mark_sent(std::span<const std::int64_t> ids) override {
+    if (failures_.fetch_sub(1) > 0) return unavailable("CRASH", "simulated crash before mark");
+    return inner_.mark_sent(ids);
+  }
+
+ private:
+  OutboxStore& inner_;
+  std::atomic<int> failures_;
+};
+
+OutgoingRecord make_record(const std::string& topic, const std::string& key,
+                           const std::string& event_id) {
+  return {topic,
+          key,
+          R"({"eventId":")" + event_id + R"(","orderId":")" + key + R"("})",
+          {{"eventId", event_id}, {"eventType", "OrderCreated"}, {"traceparent", "00-abc-01"}}};
+}
+
+// Value of `name{...label...}` in the Prometheus text, or -1 when absent.
+double metric_value(const std::string& text, const std::string& name, const std::string& label) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+    if (!label.empty() && line.find(label) == std::string::npos) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+class OutboxInboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StorageConfig config;
+    config.sqlite_path = dir_.file("service.db");
+    db_ = storage::open_database(config);
+    storage::migrate(*db_, "outbox", Outbox::migrations());
+    storage::migrate(*db_, "inbox", Inbox::migrations());
+    store_ = make_outbox_store(*db_);
+  }
+
+  Result<void> append(const OutgoingRecord& record) {
+    return db_->write([&](storage::Tx& tx) { return Outbox::append(tx, record); });
+  }
+
+  std::int64_t pending() {
+    auto r = Outbox::pending(*db_);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : -1;
+  }
+
+  std::unique_ptr<OutboxRelay> make_relay(OutboxStore& store, RelayOptions options = {}) {
+    return std::make_unique<OutboxRelay>(store, producer_, options, metrics_, logger_);
+  }
+
+  Result<bool> record(std::string_view group, std::string_view event_id) {
+    bool first = false;
+    auto r = db_->write([&](storage::Tx& tx) -> Result<void> {
+      auto rec = Inbox::record(tx, group, event_id);
+      if (!rec) return rec.error();
+      first = *rec;
+      return {};
+    });
+    if (!r) return r.error();
+    return first;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<OutboxStore> store_;
+  observability::Metrics metrics_{"outbox-test"};
+  std::shared_ptr<spdlog::logger> logger_ = std::make_shared<spdlog::logger>(
+      "outbox-test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  FakeProducer producer_;  // after metrics_/store_: destroyed before them, relays go first
+};
+
+TEST_F(OutboxInboxTest, MigrationsAreIdempotent) {
+  storage::migrate(*db_, "outbox", Outbox::migrations());
+  storage::migrate(*db_, "inbox", Inbox::migrations());
+  EXPECT_EQ(pending(), 0);
+}
+
+TEST_F(OutboxInboxTest, AppendInRolledBackTransactionLeavesNoRow) {
+  auto failed = db_->write([&](storage::Tx& tx) -> Result<void> {
+    if (auto r = Outbox::append(tx, make_record("orders", "o-1", "e-1")); !r) return r;
+    return unprocessable("REJECTED", "business rule failed after the append");
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(pending(), 0);
+
+  EXPECT_THROW((void)db_->write([&](storage::Tx& tx) -> Result<void> {
+                 (void)Outbox::append(tx, make_record("orders", "o-1", "e-2"));
+                 throw std::runtime_error("handler crashed");
+               }),
+               std::runtime_error);
+  EXPECT_EQ(pending(), 0);
+
+  auto committed = make_record("orders", "o-1", "e-3");
+  ASSERT_TRUE(append(committed).ok());
+  EXPECT_EQ(pending(), 1);
+
+  auto rows = store_->fetch_unsent(10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1U);
+  const auto& stored = rows->front().record;
+  EXPECT_EQ(stored.topic, committed.topic);
+  EXPECT_EQ(stored.key, committed.key);
+  EXPECT_EQ(stored.value, committed.value);
+  ASSERT_EQ(stored.headers.size(), committed.headers.size());
+  for (std::size_t i = 0; i < stored.headers.size(); ++i) {
+    EXPECT_EQ(stored.headers[i].key, committed.headers[i].key);
+    EXPECT_EQ(stored.headers[i].value, committed.headers[i].value);
+  }
+  EXPECT_EQ(producer_.attempts().size(), 0U);
+}
+
+TEST_F(OutboxInboxTest, RelayPublishesRowsInIdOrderAndMarksThem) {
+  std::vector<OutgoingRecord> expected = {
+      make_record("orders", "o-1", "e-1"), make_record("orders", "o-2", "e-2"),
+      make_record("payments", "o-1", "e-3"), make_record("orders", "o-1", "e-4"),
+      make_record("orders", "o-3", "e-5")};
+  // Three in one transaction, two on their own.
+  ASSERT_TRUE(db_->write([&](storage::Tx& tx) -> Result<void> {
+                    for (int i = 0; i < 3; ++i) {
+                      if (auto r = Outbox::append(tx, expected[i]); !r) return r;
+                    }
+                    return {};
+                  }).ok());
+  ASSERT_TRUE(append(expected[3]).ok());
+  ASSERT_TRUE(append(expected[4]).ok());
+
+  auto relay = make_relay(*store_);
+  auto published = relay->publish_batch();
+  ASSERT_TRUE(published.ok()) << published.error().message;
+  EXPECT_EQ(*published, 5);
+  EXPECT_EQ(pending(), 0);
+
+  auto acked = producer_.acked();
+  ASSERT_EQ(acked.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(acked[i].topic, expected[i].topic);
+    EXPECT_EQ(acked[i].key, expected[i].key);
+    EXPECT_EQ(acked[i].value, expected[i].value);
+    EXPECT_EQ(find_header(acked[i].headers, "eventId"),
+              find_header(expected[i].headers, "eventId"));
+  }
+
+  auto again = relay->publish_batch();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(producer_.attempts().size(), expected.size());
+
+  auto text = metrics_.serialize();
+  EXPECT_EQ(metric_value(text, "orderflow_outbox_published_total", "topic=\"orders\""), 4);
+  EXPECT_EQ(metric_value(text, "orderflow_outbox_published_total", "topic=\"payments\""), 1);
+  EXPECT_EQ(metric_value(text, "orderflow_outbox_pending", ""), 0);
+}
+
+TEST_F(OutboxInboxTest, SmallBatchesKeepIdOrderAcrossRounds) {
+  std::vector<std::string> expected;
+  for (int i = 0; i < 7; ++i) {
+    auto r = make_record("orders", "o-1", "e-" + std::to_string(i));
+    expected.push_back(r.value);
+    ASSERT_TRUE(append(r).ok());
+  }
+  auto relay = make_relay(*store_, {.batch_size = 3, .poll_interval = 10ms,
+                                    .delivery_timeout = 10s});
+  std::vector<std::int64_t> rounds;
+  for (int i = 0; i < 4; ++i) {
+    auto r = relay->publish_batch();
+    ASSERT_TRUE(r.ok());
+    rounds.push_back(*r);
+  }
+  EXPECT_EQ(rounds, (std::vector<std::int64_t>{3, 3, 1, 0}));
+  EXPECT_EQ(producer_.acked_values(), expected);
+  EXPECT_EQ(pending(), 0);
+}
+
+TEST_F(OutboxInboxTest, FailedDeliveryStaysUnsentAndIsPublishedNextRound) {
+  auto first = make_record("orders", "o-1", "e-1");
+  auto second = make_record("orders", "o-2", "e-2");
+  auto third = make_record("orders", "o-3", "e-3");
+  for (const auto& r : {first, second, third}) ASSERT_TRUE(append(r).ok());
+  producer_.fail_next_send_of(second.value);
+
+  auto relay = make_relay(*store_);
+  auto round1 = relay->publish_batch();
+  ASSERT_TRUE(round1.ok());
+  EXPECT_EQ(*round1, 2);
+  EXPECT_EQ(pending(), 1);
+  auto left = store_->fetch_unsent(10);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1U);
+  EXPECT_EQ(left->front().record.value, second.value);
+
+  auto round2 = relay->publish_batch();
+  ASSERT_TRUE(round2.ok());
+  EXPECT_EQ(*round2, 1);
+  EXPECT_EQ(pending(), 0);
+
+  EXPECT_EQ(producer_.attempts().size(), 4U);
+  EXPECT_EQ(producer_.acked_values(),
+            (std::vector<std::string>{first.value, third.value, second.value}));
+}
+
+TEST_F(OutboxInboxTest, CrashAfterBrokerAckRepublishesSameEventOnNextRelay) {
+  auto event = make_record("orders", "o-9", "e-crash");
+  ASSERT_TRUE(append(event).ok());
+
+  CrashingStore crashing(*store_, 1);
+  {
+    auto relay = make_relay(crashing);
+    auto round = relay->publish_batch();
+    ASSERT_FALSE(round.ok());
+    EXPECT_EQ(round.error().kind, ErrorKind::kUnavailable);
+    EXPECT_EQ(producer_.acked_values(), std::vector<std::string>{event.value});
+    EXPECT_EQ(pending(), 1);  // acknowledged by the broker, yet still unsent
+  }
+
+  // The restarted service: a new relay over the same table.
+  auto relay = make_relay(crashing);
+  auto remaining = relay->drain(10s);
+  ASSERT_TRUE(remaining.ok()) << remaining.error().message;
+  EXPECT_EQ(*remaining, 0);
+  EXPECT_EQ(pending(), 0);
+
+  auto acked = producer_.acked();
+  ASSERT_EQ(acked.size(), 2U);
+  EXPECT_EQ(acked[0].value, acked[1].value);  // same eventId: the consumer's inbox drops it
+  EXPECT_EQ(find_header(acked[1].headers, "eventId"), std::optional<std::string>("e-crash"));
+}
+
+TEST_F(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
+  auto event = make_record("orders", "o-1", "e-slow");
+  ASSERT_TRUE(append(event).ok());
+  producer_.hold_reports();
+
+  auto relay = make_relay(*store_, {.batch_size = 500, .poll_interval = 10ms,
+                                    .delivery_timeout = 10s});
+  auto remaining = relay->drain(100ms);
+  ASSERT_TRUE(remaining.ok());
+  EXPECT_EQ(*remaining, 1);
+
+  // The late acknowledgement reaches a round that already gave up: harmless, row stays unsent.
+  producer_.release_reports();
+  ASSERT_TRUE(eventually([&] { return producer_.in_flight() == 0; }));
+  EXPECT_EQ(pending(), 1);
+
+  remaining = relay->drain(10s);
+  ASSERT_TRUE(remaining.ok());
+  EXPECT_EQ(*remaining, 0);
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{event.value, event.value}));
+}
+
+TEST_F(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
+  auto backlog = make_record("orders", "o-1", "e-backlog");
+  ASSERT_TRUE(append(backlog).ok());
+
+  // A poll interval far beyond the test deadline: only start() and notify() can explain progress.
+  auto relay = make_relay(*store_, {.batch_size = 500, .poll_interval = 10min,
+                                    .delivery_timeout = 10s});
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return pending() == 0 && producer_.acked().size() == 1; }));
+
+  auto fresh1 = make_record("orders", "o-2", "e-fresh-1");
+  auto fresh2 = make_record("orders", "o-2", "e-fresh-2");
+  ASSERT_TRUE(append(fresh1).ok());
+  ASSERT_TRUE(append(fresh2).ok());
+  relay->notify();
+  ASSERT_TRUE(eventually([&] { return pending() == 0 && producer_.acked().size() == 3; }));
+  EXPECT_EQ(producer_.acked_values(),
+            (std::vector<std::string>{backlog.value, fresh1.value, fresh2.value}));
+
+  relay->stop();  // returns although the relay waits on a 10 min poll interval
+  relay->stop();  // idempotent
+}
+
+TEST_F(OutboxInboxTest, InboxRecordsEachEventOncePerGroup) {
+  auto first = record("inventory", "e-1");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(*first);
+
+  auto duplicate = record("inventory", "e-1");
+  ASSERT_TRUE(duplicate.ok());
+  EXPECT_FALSE(*duplicate);
+
+  auto other_group = record("payment", "e-1");
+  ASSERT_TRUE(other_group.ok());
+  EXPECT_TRUE(*other_group);
+
+  auto other_event = record("inventory", "e-2");
+  ASSERT_TRUE(other_event.ok());
+  EXPECT_TRUE(*other_event);
+}
+
+TEST_F(OutboxInboxTest, InboxEntryOfRolledBackHandlerDoesNotCount) {
+  auto failed = db_->write([&](storage::Tx& tx) -> Result<void> {
+    auto r = Inbox::record(tx, "inventory", "e-7");
+    if (!r) return r.error();
+    EXPECT_TRUE(*r);
+    return unavailable("DB_BUSY", "handler failed after recording");
+  });
+  ASSERT_FALSE(failed.ok());
+
+  // The retry of the same event is processed, not dropped as a duplicate.
+  auto retry = record("inventory", "e-7");
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(*retry);
+}
+
+}  // namespace
+}  // namespace orderflow::messaging

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "orderflow/config/config.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow::config {
+namespace {
+
+std::string write_file(const testing::TempDir& dir, const std::string& text) {
+  auto path = dir.file("service.yaml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, DefaultsWithoutFile) {
+  auto source = Source::load("", {}, {});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.name, "order-service");
+  EXPECT_EQ(c.http.port, 8080);
+  EXPECT_EQ(c.topics.orders, "orders.v1");
+  EXPECT_EQ(c.consumer.concurrency, 3);
+  EXPECT_EQ(c.consumer.retry.max_attempts, 3);
+  EXPECT_EQ(c.consumer.retry.backoff.count(), 2000);
+  EXPECT_EQ(c.storage.sqlite_path, ".orderflow/order-service.db");
+}
+
+TEST(ConfigTest, FileThenEnvironmentThenOverrides) {
+  testing::TempDir dir;
+  auto file = write_file(dir,
+                         "http:\n  port: 9000\n  threads: 4\nkafka:\n  bootstrap_servers: a:1\n"
+                         "  properties:\n    linger.ms: \"7\"\n");
+  auto source = Source::load(file, {{"ORDERFLOW__HTTP__THREADS", "8"}, {"UNRELATED", "x"}},
+                             {"kafka.bootstrap_servers=b:2", "data_dir=/tmp/x"});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.http.port, 9000);
+  EXPECT_EQ(c.http.threads, 8);
+  EXPECT_EQ(c.kafka.bootstrap_servers, "b:2");
+  EXPECT_EQ(c.kafka.properties.at("linger.ms"), "7");
+  EXPECT_EQ(c.storage.sqlite_path, "/tmp/x/order-service.db");
+}
+
+TEST(ConfigTest, UnknownKeyStopsStartupNamingIt) {
+  testing::TempDir dir;
+  auto file = write_file(dir, "http:\n  prot: 9000\n");
+  auto source = Source::load(file, {}, {});
+  Reader reader(source);
+  read_service_config(reader, "order-service", 8080);
+  try {
+    reader.finish();
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("http.prot"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigTest, BadValuesNameTheKey) {
+  auto expect_error = [](const std::string& override_text, const std::string& key) {
+    auto source = Source::load("", {}, {override_text});
+    Reader reader(source);
+    try {
+      read_service_config(reader, "order-service", 8080);
+      ADD_FAILURE() << "expected ConfigError for " << override_text;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_error("http.port=abc", "http.port");
+  expect_error("http.port=70000", "http.port");
+  expect_error("consumer.concurrency=0", "consumer.concurrency");
+  expect_error("storage.backend=mysql", "storage.backend");
+  expect_error("consumer.retry.kind=linear", "consumer.retry.kind");
+  expect_error("log.level=loud", "log.level");
+}
+
+TEST(ConfigTest, MalformedFileAndOverride) {
+  testing::TempDir dir;
+  auto file = write_file(dir, "http: [unclosed\n");
+  EXPECT_THROW(Source::load(file, {}, {}), ConfigError);
+  EXPECT_THROW(Source::load(dir.file("missing.yaml"), {}, {}), ConfigError);
+  EXPECT_THROW(Source::load("", {}, {"no-equals-sign"}), ConfigError);
+  auto list_file = write_file(dir, "- a\n- b\n");
+  EXPECT_THROW(Source::load(list_file, {}, {}), ConfigError);
+}
+
+TEST(ConfigTest, ListsFromSequenceOrCommaText) {
+  testing::TempDir dir;
+  auto file = write_file(dir, "x:\n  items: [a, b]\n");
+  auto source = Source::load(file, {}, {"y.items=c,d"});
+  Reader reader(source);
+  EXPECT_EQ(reader.string_list("x.items", {}), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(reader.string_list("y.items", {}), (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(reader.string_list("z.items", {"e"}), (std::vector<std::string>{"e"}));
+  reader.finish();
+}
+
+TEST(ConfigTest, BootstrapFromBrokerFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("broker.bootstrap")) << "127.0.0.1:1234\n";
+  ServiceConfig c;
+  c.data_dir = dir.path().string();
+  resolve_bootstrap(c);
+  EXPECT_EQ(c.kafka.bootstrap_servers, "127.0.0.1:1234");
+
+  ServiceConfig missing;
+  testing::TempDir empty;
+  missing.data_dir = empty.path().string();
+  missing.bootstrap_wait = std::chrono::milliseconds{0};
+  EXPECT_THROW(resolve_bootstrap(missing), ConfigError);
+}
+
+}  // namespace
+}  // namespace orderflow::config

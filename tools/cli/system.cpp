@@ -1,0 +1,270 @@
+#include "system.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "orderflow/config/config.h"
+#include "orderflow/http/client.h"
+
+namespace orderflow::cli {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+SystemSpec load_system_spec(const std::string& file, const std::string& data_dir_override,
+                            const std::string& bin_dir) {
+  auto source = config::Source::load(file, config::Source::process_environment(), {});
+  config::Reader reader(source);
+  SystemSpec spec;
+  spec.bin_dir = bin_dir;
+  auto configured_dir = config::resolve_path(source, reader.string("data_dir", ".orderflow"));
+  spec.data_dir = fs::absolute(data_dir_override.empty() ? configured_dir : data_dir_override)
+                      .lexically_normal()
+                      .string();
+  spec.bootstrap_servers = reader.string("kafka.bootstrap_servers", "");
+  spec.brokers = static_cast<int>(reader.integer("broker.brokers", 3, 1, 16));
+  spec.partitions = static_cast<int>(reader.integer("broker.partitions", 3, 1, 1000));
+  spec.ready_timeout = reader.millis("timeouts.ready_ms", 30000ms, 1ms);
+  spec.drain_timeout = reader.millis("timeouts.drain_ms", 15000ms, 0ms);
+  auto names = source.keys("services");
+  if (names.empty()) names = {"order-service", "notification-service"};
+  for (const auto& name : names) {
+    ServiceSpec s;
+    s.name = name;
+    auto cfg = reader.string("services." + name + ".config", "");
+    s.config_file = cfg.empty() ? "" : fs::absolute(config::resolve_path(source, cfg)).string();
+    s.port = static_cast<int>(reader.integer("services." + name + ".port", 0, 0, 65535));
+    spec.services.push_back(std::move(s));
+  }
+  reader.finish();
+  return spec;
+}
+
+std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir) {
+  std::map<std::string, Endpoint> out;
+  std::ifstream in(fs::path(data_dir) / "endpoints.json");
+  if (!in) return out;
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (!doc.is_object() || !doc.contains("services")) return out;
+  for (const auto& [name, value] : doc["services"].items()) {
+    if (!value.is_object()) continue;
+    out[name] = {value.value("host", "127.0.0.1"),
+                 static_cast<std::uint16_t>(value.value("port", 0))};
+  }
+  return out;
+}
+
+System::System(SystemSpec spec, std::shared_ptr<spdlog::logger> logger)
+    : spec_(std::move(spec)), logger_(std::move(logger)) {}
+
+System::~System() { stop(); }
+
+pid_t System::spawn(const std::string& name, const std::vector<std::string>& args) {
+  auto exe = (fs::path(spec_.bin_dir) / name).string();
+  if (!fs::exists(exe)) throw std::runtime_error("executable not found: " + exe);
+  auto log_file = (fs::path(spec_.data_dir) / "logs" / (name + ".log")).string();
+  std::vector<std::string> argv_store{exe};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed for " + name);
+  if (pid == 0) {
+    // Own process group: a terminal Ctrl-C reaches only `orderflow`, which drains in order.
+    setpgid(0, 0);
+    // Die with the parent even if it is killed without a chance to drain.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    if (!spec_.inherit_output) {
+      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+      }
+    }
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  children_.push_back({name, pid});
+  logger_->debug("started {} pid={}", name, pid);
+  return pid;
+}
+
+void System::start() {
+  if (started_) return;
+  started_ = true;
+  fs::create_directories(fs::path(spec_.data_dir) / "logs");
+  auto bootstrap_file = fs::path(spec_.data_dir) / "broker.bootstrap";
+  try {
+    if (spec_.bootstrap_servers.empty()) {
+      fs::remove(bootstrap_file);
+      std::vector<std::string> args{"--data-dir", spec_.data_dir, "--brokers",
+                                    std::to_string(spec_.brokers), "--partitions",
+                                    std::to_string(spec_.partitions)};
+      for (const auto& t : spec_.topics) {
+        args.insert(args.end(), {"--topic", t, "--topic", t + spec_.dlt_suffix});
+      }
+      spawn("orderflow-broker", args);
+      auto deadline = std::chrono::steady_clock::now() + spec_.ready_timeout;
+      while (true) {
+        std::ifstream in(bootstrap_file);
+        std::string line;
+        if (in && std::getline(in, line) && !line.empty()) {
+          bootstrap_ = line;
+          break;
+        }
+        if (!exited_child().empty()) throw std::runtime_error("orderflow-broker exited at start");
+        if (std::chrono::steady_clock::now() > deadline) {
+          throw std::runtime_error("orderflow-broker did not become ready");
+        }
+        std::this_thread::sleep_for(20ms);
+      }
+    } else {
+      bootstrap_ = spec_.bootstrap_servers;
+    }
+    for (const auto& service : spec_.services) {
+      auto port_file = (fs::path(spec_.data_dir) / (service.name + ".port")).string();
+      fs::remove(port_file);
+      std::vector<std::string> args;
+      if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
+      args.insert(args.end(), {"--data-dir", spec_.data_dir, "--port", std::to_string(service.port),
+                               "--port-file", port_file, "--set",
+                               "kafka.bootstrap_servers=" + bootstrap_});
+      spawn(service.name, args);
+    }
+    for (const auto& service : spec_.services) {
+      wait_for_ready(service.name,
+                     (fs::path(spec_.data_dir) / (service.name + ".port")).string());
+    }
+    write_endpoints_file();
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+void System::wait_for_ready(const std::string& name, const std::string& port_file) {
+  auto deadline = std::chrono::steady_clock::now() + spec_.ready_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto gone = exited_child();
+    if (!gone.empty()) {
+      throw std::runtime_error(gone + " exited during start-up; see " + spec_.data_dir + "/logs/" +
+                               gone + ".log");
+    }
+    if (endpoints_.count(name) == 0) {
+      std::ifstream in(port_file);
+      std::string line;
+      if (in && std::getline(in, line)) {
+        auto colon = line.rfind(':');
+        if (colon != std::string::npos) {
+          auto host = line.substr(0, colon);
+          if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+          endpoints_[name] = {host, static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)))};
+        }
+      }
+    }
+    if (endpoints_.count(name) != 0) {
+      const auto& ep = endpoints_[name];
+      auto r = http::request(ep.host, ep.port, "GET", "/health/ready", {}, {}, 1000ms);
+      if (r.ok() && r->status == 200) return;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  throw std::runtime_error(name + " did not become ready within " +
+                           std::to_string(spec_.ready_timeout.count()) + " ms; see " +
+                           spec_.data_dir + "/logs/" + name + ".log");
+}
+
+void System::write_endpoints_file() const {
+  nlohmann::json services = nlohmann::json::object();
+  for (const auto& [name, ep] : endpoints_) {
+    services[name] = {{"host", ep.host}, {"port", ep.port}, {"url", ep.url()}};
+  }
+  nlohmann::json doc = {{"services", services}, {"kafka", {{"bootstrapServers", bootstrap_}}}};
+  auto path = fs::path(spec_.data_dir) / "endpoints.json";
+  auto tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << doc.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+std::string System::exited_child() {
+  for (auto& child : children_) {
+    if (child.pid <= 0) continue;
+    int status = 0;
+    if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
+      child.pid = -1;
+      return child.name;
+    }
+  }
+  return "";
+}
+
+void System::drain() {
+  for (const auto& [name, ep] : endpoints_) {
+    http::request(ep.host, ep.port, "POST", "/admin/drain", {}, {}, 1000ms);
+  }
+  auto deadline = std::chrono::steady_clock::now() + spec_.drain_timeout;
+  int quiet_rounds = 0;
+  // Two quiet rounds in a row: an event published by one service may still be on its way to
+  // the next one's consumer between two polls.
+  while (std::chrono::steady_clock::now() < deadline && quiet_rounds < 2) {
+    bool quiet = true;
+    for (const auto& [name, ep] : endpoints_) {
+      auto r = http::request(ep.host, ep.port, "GET", "/admin/status", {}, {}, 1000ms);
+      if (!r.ok() || r->status != 200) continue;
+      auto doc = nlohmann::json::parse(r->body, nullptr, false);
+      if (!doc.is_object()) continue;
+      if (doc.value("outboxPending", 0) != 0 || doc.value("consumerLag", 0) != 0 ||
+          doc.value("inFlight", 0) != 0) {
+        quiet = false;
+      }
+    }
+    quiet_rounds = quiet ? quiet_rounds + 1 : 0;
+    if (quiet_rounds < 2) std::this_thread::sleep_for(100ms);
+  }
+  if (quiet_rounds < 2) logger_->warn("drain timed out; stopping anyway");
+}
+
+void System::terminate(Child& child, std::chrono::milliseconds grace) {
+  if (child.pid <= 0) return;
+  kill(child.pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
+      child.pid = -1;
+      return;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  logger_->warn("{} did not stop within {} ms; killing it", child.name, grace.count());
+  kill(child.pid, SIGKILL);
+  waitpid(child.pid, nullptr, 0);
+  child.pid = -1;
+}
+
+void System::stop() {
+  if (!started_) return;
+  started_ = false;
+  drain();
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) terminate(*it, 20000ms);
+  children_.clear();
+  std::error_code ec;
+  fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
+}
+
+}  // namespace orderflow::cli
