@@ -96,7 +96,8 @@ TEST_F(PriceOrderTest, CatalogPriceIsFilledInAndTheOrderIsPending) {
 }
 
 TEST_F(PriceOrderTest, SeveralLinesAreSummedInOrder) {
-  auto r = price(request_with({item("ABC-001", 1), item("ABC-002", 2), item("NEW-1", 3, dec("5.5"))}));
+  auto r =
+      price(request_with({item("ABC-001", 1), item("ABC-002", 2), item("NEW-1", 3, dec("5.5"))}));
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_EQ(r->items.size(), 3u);
   EXPECT_EQ(r->items[0].sku, "ABC-001");
@@ -122,9 +123,9 @@ TEST_F(PriceOrderTest, RequestPriceDifferentFromTheCatalogIsPriceMismatch) {
 }
 
 TEST_F(PriceOrderTest, QuantityMustBeBetweenOneAndTheMaximum) {
-  for (std::int64_t q : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{-1000},
-                         kMaxQuantity + 1, std::numeric_limits<std::int64_t>::max(),
-                         std::numeric_limits<std::int64_t>::min()}) {
+  for (std::int64_t q :
+       {std::int64_t{0}, std::int64_t{-1}, std::int64_t{-1000}, kMaxQuantity + 1,
+        std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
     SCOPED_TRACE(q);
     expect_unprocessable(request_with({item("ABC-001", q)}), "INVALID_QUANTITY");
     expect_unprocessable(request_with({item("UNKNOWN", q, dec("1"))}), "INVALID_QUANTITY");
@@ -348,9 +349,9 @@ TEST(DecimalTest, ParsesIntegersAndFractions) {
 }
 
 TEST(DecimalTest, RejectsAnythingElse) {
-  for (const char* bad : {"", "-", "+", ".", "1.", "1.23456", "0.00001", "1e5", "1E5", "1e-2",
-                          " 1", "1 ", "1,000", "abc", "1.2.3", "--1", "+-1", "0x10", "NaN",
-                          "inf", "1-", "12a", "１２"}) {
+  for (const char* bad : {"",    "-",    "+",   ".",   "1.",    "1.23456", "0.00001", "1e5",
+                          "1E5", "1e-2", " 1",  "1 ",  "1,000", "abc",     "1.2.3",   "--1",
+                          "+-1", "0x10", "NaN", "inf", "1-",    "12a",     "１２"}) {
     EXPECT_FALSE(Decimal::parse(bad).has_value()) << "'" << bad << "'";
   }
 }

@@ -58,8 +58,7 @@ Result<OrderRequest> parse(const std::string& body,
   return parse_order_request(json::parse(body), header_user);
 }
 
-void expect_invalid(const json& body, const std::string& code,
-                    const std::string& message_part = {},
+void expect_invalid(const json& body, const std::string& code, const std::string& message_part = {},
                     std::optional<std::string> header_user = std::string("7")) {
   auto r = parse_order_request(body, header_user);
   ASSERT_FALSE(r.ok()) << "accepted " << body.dump();
@@ -233,11 +232,9 @@ TEST(OrderRequestInvalidTest, BodyMustBeAnObject) {
 TEST(OrderRequestInvalidTest, UserIdOfTheWrongType) {
   expect_invalid(json::parse(R"({"userId":true,"totalAmount":1})"), "INVALID_FIELD", "userId");
   expect_invalid(json::parse(R"({"userId":4.2,"totalAmount":1})"), "INVALID_FIELD", "userId");
-  expect_invalid(json::parse(R"({"userId":{"id":1},"totalAmount":1})"), "INVALID_FIELD",
-                 "userId");
+  expect_invalid(json::parse(R"({"userId":{"id":1},"totalAmount":1})"), "INVALID_FIELD", "userId");
   expect_invalid(json::parse(R"({"userId":[42],"totalAmount":1})"), "INVALID_FIELD", "userId");
-  expect_invalid(json::parse(R"({"customerId":false,"totalAmount":1})"), "INVALID_FIELD",
-                 "userId");
+  expect_invalid(json::parse(R"({"customerId":false,"totalAmount":1})"), "INVALID_FIELD", "userId");
   expect_invalid(json::parse(R"({"userId":"","totalAmount":1})"), "INVALID_FIELD", "userId");
   expect_invalid(json{{"userId", std::string(129, 'u')}, {"totalAmount", 1}}, "INVALID_FIELD",
                  "userId");
@@ -245,11 +242,11 @@ TEST(OrderRequestInvalidTest, UserIdOfTheWrongType) {
 
 TEST(OrderRequestInvalidTest, ItemsMustBeAnArrayOfObjects) {
   expect_invalid(json::parse(R"({"userId":1,"items":"ABC-001"})"), "INVALID_FIELD", "items");
-  expect_invalid(json::parse(R"({"userId":1,"items":{"sku":"ABC-001","qty":1}})"),
-                 "INVALID_FIELD", "items");
+  expect_invalid(json::parse(R"({"userId":1,"items":{"sku":"ABC-001","qty":1}})"), "INVALID_FIELD",
+                 "items");
   expect_invalid(json::parse(R"({"userId":1,"items":5})"), "INVALID_FIELD", "items");
-  expect_invalid(json::parse(R"({"userId":1,"items":[{"sku":"A","qty":1},"B"]})"),
-                 "INVALID_FIELD", "items[1]");
+  expect_invalid(json::parse(R"({"userId":1,"items":[{"sku":"A","qty":1},"B"]})"), "INVALID_FIELD",
+                 "items[1]");
   expect_invalid(json::parse(R"({"userId":1,"items":[["A",1]]})"), "INVALID_FIELD", "items[0]");
 }
 
@@ -267,8 +264,8 @@ TEST(OrderRequestInvalidTest, SkuMustBeAStringOrAnInteger) {
   expect_invalid(body_with_item({{"sku", true}}), "INVALID_FIELD", "sku");
   expect_invalid(body_with_item({{"sku", 1.5}}), "INVALID_FIELD", "sku");
   expect_invalid(body_with_item({{"sku", ""}}), "INVALID_FIELD", "sku");
-  expect_invalid(body_with_item({{"productId", json::array()}, {"qty", 1}}, true),
-                 "INVALID_FIELD", "sku");
+  expect_invalid(body_with_item({{"productId", json::array()}, {"qty", 1}}, true), "INVALID_FIELD",
+                 "sku");
 }
 
 TEST(OrderRequestInvalidTest, PriceMustBeANumberOrADecimalString) {
@@ -282,8 +279,7 @@ TEST(OrderRequestInvalidTest, PriceMustBeANumberOrADecimalString) {
 TEST(OrderRequestInvalidTest, TotalAmountMustBeANumberOrADecimalString) {
   expect_invalid(json::parse(R"({"userId":1,"totalAmount":"abc"})"), "INVALID_FIELD",
                  "totalAmount");
-  expect_invalid(json::parse(R"({"userId":1,"totalAmount":true})"), "INVALID_FIELD",
-                 "totalAmount");
+  expect_invalid(json::parse(R"({"userId":1,"totalAmount":true})"), "INVALID_FIELD", "totalAmount");
   expect_invalid(json::parse(R"({"userId":1,"totalAmount":[12900]})"), "INVALID_FIELD",
                  "totalAmount");
   expect_invalid(json::parse(R"({"userId":1,"totalAmount":"12 900"})"), "INVALID_FIELD",
@@ -303,10 +299,10 @@ TEST(OrderRequestInvalidTest, MoreThanFourFractionalDigitsIsRefused) {
 }
 
 TEST(OrderRequestInvalidTest, EmailAndCurrencyMustBeStrings) {
-  expect_invalid(json::parse(R"({"userId":1,"totalAmount":1,"customerEmail":5})"),
-                 "INVALID_FIELD", "customerEmail");
-  expect_invalid(json::parse(R"({"userId":1,"totalAmount":1,"currency":410})"),
-                 "INVALID_FIELD", "currency");
+  expect_invalid(json::parse(R"({"userId":1,"totalAmount":1,"customerEmail":5})"), "INVALID_FIELD",
+                 "customerEmail");
+  expect_invalid(json::parse(R"({"userId":1,"totalAmount":1,"currency":410})"), "INVALID_FIELD",
+                 "currency");
 }
 
 TEST(OrderRequestInvalidTest, MissingUser) {
@@ -328,12 +324,11 @@ TEST(OrderRequestInvalidTest, MissingQuantity) {
 TEST(OrderRequestInvalidTest, AliasesWithDifferentValuesAreAmbiguous) {
   expect_invalid(json::parse(R"({"userId":"a","customerId":"b","totalAmount":1})"),
                  "AMBIGUOUS_FIELD", "customerId");
-  expect_invalid(json::parse(R"({"userId":1,"customerId":2,"totalAmount":1})"),
-                 "AMBIGUOUS_FIELD", "userId");
+  expect_invalid(json::parse(R"({"userId":1,"customerId":2,"totalAmount":1})"), "AMBIGUOUS_FIELD",
+                 "userId");
   expect_invalid(body_with_item({{"productId", "ABC-002"}}), "AMBIGUOUS_FIELD", "productId");
   expect_invalid(body_with_item({{"qty", 2}}), "AMBIGUOUS_FIELD", "qty");
-  expect_invalid(body_with_item({{"unitPrice", "1"}, {"price", "2"}}), "AMBIGUOUS_FIELD",
-                 "price");
+  expect_invalid(body_with_item({{"unitPrice", "1"}, {"price", "2"}}), "AMBIGUOUS_FIELD", "price");
 }
 
 TEST(OrderRequestInvalidTest, TheFirstBadItemIsNamed) {

@@ -42,6 +42,7 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
     auto cfg = reader.string("services." + name + ".config", "");
     s.config_file = cfg.empty() ? "" : fs::absolute(config::resolve_path(source, cfg)).string();
     s.port = static_cast<int>(reader.integer("services." + name + ".port", 0, 0, 65535));
+    s.overrides = reader.string_list("services." + name + ".set", {});
     spec.services.push_back(std::move(s));
   }
   reader.finish();
@@ -144,6 +145,7 @@ void System::start() {
       args.insert(args.end(), {"--data-dir", spec_.data_dir, "--port", std::to_string(service.port),
                                "--port-file", port_file, "--set",
                                "kafka.bootstrap_servers=" + bootstrap_});
+      for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
       spawn(service.name, args);
     }
     for (const auto& service : spec_.services) {

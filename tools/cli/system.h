@@ -18,6 +18,7 @@ struct ServiceSpec {
   std::string name;         ///< e.g. order-service (also the executable's name)
   std::string config_file;  ///< absolute path; empty = defaults
   int port = 0;             ///< 0 = pick a free one
+  std::vector<std::string> overrides;  ///< services.<name>.set: passed as --set key=value
 };
 
 /// What `orderflow up` runs (config/orderflow.yaml).

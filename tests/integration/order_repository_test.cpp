@@ -1,0 +1,339 @@
+// Integration tests of SqlOrderRepository and OrderService on a temp SQLite database: the order,
+// its items and exactly one ORDER_CREATED outbox row commit together (transactional outbox).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/storage/sql_order_repository.h"
+#include "app/order_service.h"
+#include "domain/order.h"
+#include "orderflow/common/clock.h"
+#include "orderflow/common/decimal.h"
+#include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/record.h"
+#include "orderflow/storage/database.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow {
+void PrintTo(const Decimal& d, std::ostream* os) { *os << d.to_string(); }
+}  // namespace orderflow
+
+namespace orderflow::order {
+namespace {
+
+using namespace std::chrono_literals;
+
+Decimal dec(const char* text) { return Decimal::parse(text).value(); }
+
+class OrderRepositoryTest : public ::testing::Test {
+ protected:
+  OrderRepositoryTest() {
+    storage::StorageConfig cfg;
+    cfg.sqlite_path = dir_.file("order.db");
+    db_ = storage::open_database(cfg);
+    storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
+    storage::migrate(*db_, "order", order_migrations());
+    repository_ =
+        std::make_unique<SqlOrderRepository>(*db_, kTopic, "order-service", [this] { ++commits_; });
+    service_ = std::make_unique<OrderService>(*repository_, catalog_, clock_);
+  }
+
+  std::int64_t count(const std::string& table) {
+    std::int64_t n = -1;
+    auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
+      auto rows = tx.query("SELECT COUNT(*) FROM " + table);
+      if (!rows) return rows.error();
+      n = rows.value().at(0).integer(0);
+      return {};
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return n;
+  }
+
+  std::vector<messaging::OutboxStore::Row> outbox_rows() {
+    auto store = messaging::make_outbox_store(*db_);
+    auto rows = store->fetch_unsent(1000);
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows.ok() ? rows.value() : std::vector<messaging::OutboxStore::Row>{};
+  }
+
+  OrderRequest seed003_request(const std::string& user = "42") {
+    OrderRequest r;
+    r.user_id = user;
+    r.items.push_back({"ABC-001", 2, std::nullopt});
+    return r;
+  }
+
+  static constexpr const char* kTopic = "orders.v1";
+  orderflow::testing::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  Catalog catalog_{"KRW",
+                   {{"ABC-001", "Wireless Mouse", dec("12900"), 1000},
+                    {"1", "Sample Product 1", dec("100.00"), 1000}}};
+  ManualClock clock_;
+  std::atomic<int> commits_{0};
+  std::unique_ptr<SqlOrderRepository> repository_;
+  std::unique_ptr<OrderService> service_;
+};
+
+TEST_F(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
+  auto created = service_->create(seed003_request());
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const Order& order = created.value();
+  EXPECT_GT(order.id, 0);
+  EXPECT_EQ(order.status, OrderStatus::kPending);
+  EXPECT_EQ(order.total_amount, dec("25800"));
+  EXPECT_EQ(commits_.load(), 1);
+
+  EXPECT_EQ(count("orders"), 1);
+  EXPECT_EQ(count("order_items"), 1);
+  EXPECT_EQ(count("outbox"), 1);
+
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& record = rows[0].record;
+  EXPECT_EQ(record.topic, kTopic);
+  EXPECT_EQ(record.key, std::to_string(order.id));
+
+  auto decoded = messaging::decode_event(record.value);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message << ": " << record.value;
+  EXPECT_EQ(decoded->meta.event_type, "ORDER_CREATED");
+  EXPECT_EQ(decoded->meta.event_version, 1);
+  EXPECT_EQ(decoded->meta.timestamp, format_iso8601(clock_.now()));
+  EXPECT_FALSE(decoded->meta.event_id.empty());
+  const auto& body = decoded->body;
+  ASSERT_TRUE(body.at("orderId").is_number_integer()) << record.value;
+  EXPECT_EQ(body.at("orderId").get<std::int64_t>(), order.id);
+  EXPECT_EQ(body.at("userId"), "42");
+  EXPECT_EQ(body.at("totalAmount"), "25800");
+  EXPECT_EQ(body.at("currency"), "KRW");
+  ASSERT_EQ(body.at("items").size(), 1u);
+  EXPECT_EQ(body.at("items")[0].at("sku"), "ABC-001");
+  EXPECT_EQ(body.at("items")[0].at("quantity"), 2);
+  EXPECT_EQ(body.at("items")[0].at("unitPrice"), "12900");
+
+  auto event_id = messaging::find_header(record.headers, "eventId");
+  ASSERT_TRUE(event_id.has_value());
+  EXPECT_EQ(*event_id, decoded->meta.event_id);
+  EXPECT_EQ(messaging::find_header(record.headers, "eventType"), "ORDER_CREATED");
+  EXPECT_EQ(messaging::find_header(record.headers, "source"), "order-service");
+  auto traceparent = messaging::find_header(record.headers, "traceparent");
+  ASSERT_TRUE(traceparent.has_value());
+  EXPECT_TRUE(std::regex_match(*traceparent, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")))
+      << *traceparent;
+}
+
+TEST_F(OrderRepositoryTest, FindReturnsTheStoredOrder) {
+  OrderRequest request;
+  request.user_id = "1001";
+  request.customer_email = "u1001@example.com";
+  request.items.push_back({"1", 2, dec("100.00")});
+  request.items.push_back({"NEW-9", 3, dec("0.1")});
+  auto created = service_->create(request);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+
+  auto found = service_->get(created->id);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->id, created->id);
+  EXPECT_EQ(found->user_id, "1001");
+  EXPECT_EQ(found->customer_email, "u1001@example.com");
+  EXPECT_EQ(found->status, OrderStatus::kPending);
+  EXPECT_EQ(found->currency, "KRW");
+  EXPECT_EQ(found->total_amount, dec("200.3"));
+  EXPECT_EQ(found->created_at, clock_.now());
+  EXPECT_EQ(found->updated_at, clock_.now());
+  ASSERT_EQ(found->items.size(), 2u);
+  EXPECT_EQ(found->items[0].sku, "1");
+  EXPECT_EQ(found->items[0].quantity, 2);
+  EXPECT_EQ(found->items[0].unit_price, dec("100"));
+  EXPECT_EQ(found->items[1].sku, "NEW-9");
+  EXPECT_EQ(found->items[1].quantity, 3);
+  EXPECT_EQ(found->items[1].unit_price, dec("0.1"));
+}
+
+TEST_F(OrderRepositoryTest, TotalOnlyOrderHasNoItems) {
+  OrderRequest request;
+  request.user_id = "user-1001";
+  request.currency = "KRW";
+  request.total_amount = dec("12900");
+  auto created = service_->create(request);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  auto found = service_->get(created->id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->items.empty());
+  EXPECT_EQ(found->total_amount, dec("12900"));
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  auto decoded = messaging::decode_event(rows[0].record.value);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->body.at("items").empty());
+  EXPECT_EQ(decoded->body.at("totalAmount"), "12900");
+}
+
+TEST_F(OrderRepositoryTest, FindAbsentIdIsNotFound) {
+  for (std::int64_t id : {std::int64_t{1}, std::int64_t{999}, std::int64_t{-1}}) {
+    auto r = service_->get(id);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
+    EXPECT_EQ(r.error().code, "ORDER_NOT_FOUND");
+  }
+  ASSERT_TRUE(service_->create(seed003_request()).ok());
+  auto r = service_->get(999);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
+}
+
+TEST_F(OrderRepositoryTest, ListByUserNewestFirstWithPaginationAndTotal) {
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto created = service_->create(seed003_request("alice"));
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    ids.push_back(created->id);
+    clock_.advance(1s);
+    ASSERT_TRUE(service_->create(seed003_request(i < 2 ? "bob" : "carol")).ok());
+  }
+
+  auto page0 = service_->list("alice", 0, 2);
+  ASSERT_TRUE(page0.ok()) << page0.error().message;
+  EXPECT_EQ(page0->total, 5);
+  EXPECT_EQ(page0->page, 0);
+  EXPECT_EQ(page0->size, 2);
+  ASSERT_EQ(page0->orders.size(), 2u);
+  EXPECT_EQ(page0->orders[0].id, ids[4]);
+  EXPECT_EQ(page0->orders[1].id, ids[3]);
+  for (const auto& o : page0->orders) {
+    EXPECT_EQ(o.user_id, "alice");
+    ASSERT_EQ(o.items.size(), 1u);  // items are attached to listed orders
+    EXPECT_EQ(o.items[0].sku, "ABC-001");
+  }
+
+  auto page1 = service_->list("alice", 1, 2);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->orders.size(), 2u);
+  EXPECT_EQ(page1->orders[0].id, ids[2]);
+  EXPECT_EQ(page1->orders[1].id, ids[1]);
+
+  auto page2 = service_->list("alice", 2, 2);
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->orders.size(), 1u);
+  EXPECT_EQ(page2->orders[0].id, ids[0]);
+  EXPECT_EQ(page2->total, 5);
+
+  auto past_end = service_->list("alice", 3, 2);
+  ASSERT_TRUE(past_end.ok());
+  EXPECT_TRUE(past_end->orders.empty());
+  EXPECT_EQ(past_end->total, 5);
+
+  auto bob = service_->list("bob", 0, 20);
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->total, 2);
+  EXPECT_EQ(bob->orders.size(), 2u);
+
+  auto nobody = service_->list("nobody", 0, 20);
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_EQ(nobody->total, 0);
+  EXPECT_TRUE(nobody->orders.empty());
+}
+
+TEST_F(OrderRepositoryTest, ListClampsSizeAndRejectsBadArguments) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(service_->create(seed003_request("dave")).ok());
+  auto tiny = service_->list("dave", 0, 0);
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(tiny->size, 1);
+  EXPECT_EQ(tiny->orders.size(), 1u);
+  auto huge = service_->list("dave", 0, 1'000'000);
+  ASSERT_TRUE(huge.ok());
+  EXPECT_EQ(huge->size, OrderService::kMaxPageSize);
+  EXPECT_EQ(huge->orders.size(), 3u);
+
+  auto negative = service_->list("dave", -1, 10);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().kind, ErrorKind::kInvalidInput);
+  auto no_user = service_->list("", 0, 10);
+  ASSERT_FALSE(no_user.ok());
+  EXPECT_EQ(no_user.error().code, "MISSING_USER");
+}
+
+TEST_F(OrderRepositoryTest, BadRequestStoresNothing) {
+  std::vector<OrderRequest> bad;
+  bad.push_back(seed003_request());
+  bad.back().items[0].sku = "UNKNOWN";  // UNKNOWN_SKU
+  bad.push_back(seed003_request());
+  bad.back().items[0].unit_price = dec("1");  // PRICE_MISMATCH
+  bad.push_back(seed003_request());
+  bad.back().items[0].quantity = 0;  // INVALID_QUANTITY
+  bad.push_back(seed003_request());
+  bad.back().items.clear();  // EMPTY_ORDER
+  bad.push_back(seed003_request());
+  bad.back().user_id.clear();  // MISSING_USER
+  bad.push_back(seed003_request());
+  bad.back().items.push_back({"ABC-001", 1, std::nullopt});
+  bad.back().items.push_back({"NOPE", 1, std::nullopt});  // a later line fails
+
+  for (const auto& request : bad) {
+    auto r = service_->create(request);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().kind, ErrorKind::kUnavailable) << r.error().code;
+  }
+  EXPECT_EQ(count("orders"), 0);
+  EXPECT_EQ(count("order_items"), 0);
+  EXPECT_EQ(count("outbox"), 0);
+  EXPECT_EQ(commits_.load(), 0);
+  auto pending = messaging::Outbox::pending(*db_);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending.value(), 0);
+}
+
+TEST_F(OrderRepositoryTest, EveryCreateHasItsOwnEvent) {
+  std::set<std::int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto r = service_->create(seed003_request("u" + std::to_string(i)));
+    ASSERT_TRUE(r.ok());
+    ids.insert(r->id);
+  }
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_EQ(commits_.load(), 4);
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 4u);
+  std::set<std::string> event_ids;
+  std::set<std::int64_t> event_orders;
+  for (const auto& row : rows) {
+    auto decoded = messaging::decode_event(row.record.value);
+    ASSERT_TRUE(decoded.ok());
+    event_ids.insert(decoded->meta.event_id);
+    event_orders.insert(decoded->body.at("orderId").get<std::int64_t>());
+    EXPECT_EQ(row.record.key, decoded->body.at("orderId").dump());
+  }
+  EXPECT_EQ(event_ids.size(), 4u);
+  EXPECT_EQ(event_orders, ids);
+}
+
+TEST_F(OrderRepositoryTest, ConcurrentCreatesEachCommitOneOrderAndOneEvent) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 10;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!service_->create(seed003_request("t" + std::to_string(t))).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count("orders"), kThreads * kPerThread);
+  EXPECT_EQ(count("outbox"), kThreads * kPerThread);
+  EXPECT_EQ(commits_.load(), kThreads * kPerThread);
+}
+
+}  // namespace
+}  // namespace orderflow::order

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "orderflow/testing/support.h"
+
+namespace orderflow::testing {
+
+/// A real `orderflow up` process (the built executable) with every port 0 in a temp data dir,
+/// for e2e tests. The constructor waits until endpoints.json appears; the destructor sends
+/// SIGINT and waits for the drain.
+class RunningSystem {
+ public:
+  /// Runs the repo's config/ files; `service_overrides` maps a service name to "key=value"
+  /// overrides passed to it (services.<name>.set in the generated orderflow.yaml).
+  explicit RunningSystem(
+      const std::map<std::string, std::vector<std::string>>& service_overrides = {});
+  ~RunningSystem();
+  RunningSystem(const RunningSystem&) = delete;
+  RunningSystem& operator=(const RunningSystem&) = delete;
+
+  struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+  };
+  [[nodiscard]] const Endpoint& endpoint(const std::string& service) const;
+  [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
+  [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
+
+  struct Reply {
+    int status = 0;
+    nlohmann::json body;
+    std::string raw;
+  };
+  /// HTTP call to a service; status 0 when it could not connect.
+  Reply call(const std::string& service, const std::string& method, const std::string& target,
+             const std::string& body = {},
+             const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
+
+  /// SIGINT and wait; returns the exit code of `orderflow up`.
+  int stop();
+
+ private:
+  TempDir dir_;
+  std::string data_dir_;
+  std::map<std::string, Endpoint> endpoints_;
+  std::string bootstrap_;
+  pid_t pid_ = -1;
+};
+
+/// Runs a shell command and returns its stdout (e.g. kcat). Exit status in `exit_code`.
+std::string run_command(const std::string& command, int* exit_code = nullptr);
+
+}  // namespace orderflow::testing
