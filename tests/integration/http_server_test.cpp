@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
 #include <atomic>
@@ -79,21 +80,23 @@ class HttpServerTest : public ::testing::Test {
     router_.add("POST", "/api/items", [](const Request& request) {
       auto body = parse_json_object(request.body);
       if (!body) return Response::from_error(body.error());
-      return Response::json(201, {{"received", *body},
-                                  {"contentType", request.header("content-type").value_or("")}});
+      return Response::json(
+          201, {{"received", *body}, {"contentType", request.header("content-type").value_or("")}});
     });
     router_.add("GET", "/api/items/{id}", [](const Request& request) {
       return Response::json(200, {{"id", request.path_param("id")}});
     });
-    router_.add("GET", "/boom", [](const Request&) -> Response {
-      throw std::runtime_error("handler blew up");
-    });
+    router_.add("GET", "/boom",
+                [](const Request&) -> Response { throw std::runtime_error("handler blew up"); });
     router_.add("GET", "/slow", [this](const Request&) {
       slow_gate_.wait();
       return Response::json(200, {{"slow", true}});
     });
     add_standard_routes(
-        router_, [this] { return Readiness{ready_.load(), {{"db", ready_.load() ? "UP" : "DOWN"}}}; },
+        router_,
+        [this] {
+          return Readiness{ready_.load(), {{"db", ready_.load() ? "UP" : "DOWN"}}};
+        },
         metrics_);
   }
 
@@ -165,7 +168,8 @@ TEST_F(HttpServerTest, GetAndPostRoundTrip) {
   EXPECT_EQ(got->content_type, "application/json");
   EXPECT_EQ(nlohmann::json::parse(got->body)["id"], "it-7");
 
-  auto posted = request("127.0.0.1", server_->port(), "POST", "/api/items", R"({"sku":"A","qty":2})");
+  auto posted =
+      request("127.0.0.1", server_->port(), "POST", "/api/items", R"({"sku":"A","qty":2})");
   ASSERT_TRUE(posted.ok()) << posted.error().message;
   EXPECT_EQ(posted->status, 201);
   auto body = nlohmann::json::parse(posted->body);
@@ -259,9 +263,11 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status, 500);
   EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["code"], "INTERNAL");
-  EXPECT_TRUE(metric_value(metrics_.serialize(),
-                           R"(orderflow_http_requests_total{service="test",method="GET",route="/boom",status="500"})")
-                  .has_value());
+  EXPECT_TRUE(
+      metric_value(
+          metrics_.serialize(),
+          R"(orderflow_http_requests_total{service="test",method="GET",route="/boom",status="500"})")
+          .has_value());
 }
 
 TEST_F(HttpServerTest, MalformedRequestIs400) {
@@ -279,6 +285,28 @@ TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
   auto reply = raw_exchange("GET /health/live HTTP/1.0\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.0 200", 0), 0u) << reply;
   EXPECT_NE(reply.find(R"({"status":"UP"})"), std::string::npos) << reply;
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsInterimResponse) {
+  start();
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  const std::string body = R"({"a":1})";
+  net::write(socket, net::buffer("POST /api/items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                 "Expect: 100-continue\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n"));
+  std::string interim;
+  net::read_until(socket, net::dynamic_buffer(interim), "\r\n\r\n");
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim;
+  net::write(socket, net::buffer(body));
+  std::string reply;
+  boost::system::error_code ec;
+  net::read(socket, net::dynamic_buffer(reply), ec);
+  reply = interim + reply;
+  EXPECT_NE(reply.find("HTTP/1.1 201"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("received":{"a":1})"), std::string::npos) << reply;
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -378,11 +406,17 @@ TEST_F(HttpServerTest, HealthAndMetricsRoutes) {
   EXPECT_EQ(scraped->content_type.rfind("text/plain", 0), 0u) << scraped->content_type;
   const auto& text = scraped->body;
   EXPECT_NE(text.find("orderflow_http_requests_total"), std::string::npos) << text;
-  EXPECT_EQ(metric_value(text, R"(orderflow_http_requests_total{service="test",method="GET",route="/health/ready",status="503"})"),
-            1.0)
+  EXPECT_EQ(
+      metric_value(
+          text,
+          R"(orderflow_http_requests_total{service="test",method="GET",route="/health/ready",status="503"})"),
+      1.0)
       << text;
-  EXPECT_EQ(metric_value(text, R"(orderflow_http_requests_total{service="test",method="GET",route="unmatched",status="404"})"),
-            1.0)
+  EXPECT_EQ(
+      metric_value(
+          text,
+          R"(orderflow_http_requests_total{service="test",method="GET",route="unmatched",status="404"})"),
+      1.0)
       << text;
   EXPECT_NE(text.find("orderflow_http_request_seconds_bucket"), std::string::npos) << text;
 }

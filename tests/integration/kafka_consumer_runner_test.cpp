@@ -95,14 +95,21 @@ class ConsumerRunnerTest : public ::testing::Test {
     topic_ = unique_name("orders");
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
-    producer_ = make_kafka_producer(kafka(), logger_);
+    KafkaConfig producer_config;
+    producer_config.bootstrap_servers = broker_.bootstrap_servers();
+    producer_ = make_kafka_producer(producer_config, logger_);
   }
 
   KafkaConfig kafka(std::map<std::string, std::string> properties = {}) const {
     KafkaConfig c;
     c.bootstrap_servers = broker_.bootstrap_servers();
     c.client_id = "runner-test";
-    c.properties = std::move(properties);
+    // The embedded broker holds a group for the session timeout minus 1 s after a member leaves;
+    // it must stay above the broker's 3 s initial join delay, or a joining member times out
+    // while it waits for its JoinGroup answer.
+    c.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}};
+    for (auto& [k, v] : properties) c.properties[k] = v;
+    if (const char* debug = std::getenv("OFDEBUG")) c.properties["debug"] = debug;
     return c;
   }
 
@@ -490,7 +497,8 @@ TEST_F(ConsumerRunnerTest, InvalidOptionsThrow) {
   EXPECT_THROW(
       bad([](ConsumerOptions&, KafkaConfig& k) { k.properties["no.such.property"] = "1"; })(),
       std::runtime_error);
-  EXPECT_THROW(runner(handler, options(), KafkaConfig{"", "", {}}), std::runtime_error);
+  EXPECT_THROW(ConsumerRunner(KafkaConfig{}, options(), handler, metrics_, logger_),
+               std::runtime_error);
   // Constructed but never started: destruction must not hang or crash.
   EXPECT_NO_THROW(runner(handler, options()));
 }
@@ -526,7 +534,8 @@ TEST(CrashChild, Consume) {
   std::mutex mutex;
   std::ofstream db(file, std::ios::app);
   KafkaConfig k{bootstrap, "crash-child",
-                {{"session.timeout.ms", "1000"}, {"heartbeat.interval.ms", "100"}}};
+                {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}}};
+  if (const char* debug = std::getenv("OFDEBUG")) k.properties["debug"] = debug;
   ConsumerRunner r(k, o,
                    [&](const ConsumedRecord& rec) {
                      std::lock_guard lock(mutex);

@@ -241,9 +241,9 @@ TEST_F(OutboxInboxTest, AppendInRolledBackTransactionLeavesNoRow) {
   EXPECT_EQ(pending(), 0);
 
   EXPECT_THROW((void)db_->write([&](storage::Tx& tx) -> Result<void> {
-                 (void)Outbox::append(tx, make_record("orders", "o-1", "e-2"));
-                 throw std::runtime_error("handler crashed");
-               }),
+    (void)Outbox::append(tx, make_record("orders", "o-1", "e-2"));
+    throw std::runtime_error("handler crashed");
+  }),
                std::runtime_error);
   EXPECT_EQ(pending(), 0);
 
@@ -273,11 +273,12 @@ TEST_F(OutboxInboxTest, RelayPublishesRowsInIdOrderAndMarksThem) {
       make_record("orders", "o-3", "e-5")};
   // Three in one transaction, two on their own.
   ASSERT_TRUE(db_->write([&](storage::Tx& tx) -> Result<void> {
-                    for (int i = 0; i < 3; ++i) {
-                      if (auto r = Outbox::append(tx, expected[i]); !r) return r;
-                    }
-                    return {};
-                  }).ok());
+                   for (int i = 0; i < 3; ++i) {
+                     if (auto r = Outbox::append(tx, expected[i]); !r) return r;
+                   }
+                   return {};
+                 })
+                  .ok());
   ASSERT_TRUE(append(expected[3]).ok());
   ASSERT_TRUE(append(expected[4]).ok());
 
@@ -315,8 +316,8 @@ TEST_F(OutboxInboxTest, SmallBatchesKeepIdOrderAcrossRounds) {
     expected.push_back(r.value);
     ASSERT_TRUE(append(r).ok());
   }
-  auto relay = make_relay(*store_, {.batch_size = 3, .poll_interval = 10ms,
-                                    .delivery_timeout = 10s});
+  auto relay =
+      make_relay(*store_, {.batch_size = 3, .poll_interval = 10ms, .delivery_timeout = 10s});
   std::vector<std::int64_t> rounds;
   for (int i = 0; i < 4; ++i) {
     auto r = relay->publish_batch();
@@ -387,8 +388,8 @@ TEST_F(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
   ASSERT_TRUE(append(event).ok());
   producer_.hold_reports();
 
-  auto relay = make_relay(*store_, {.batch_size = 500, .poll_interval = 10ms,
-                                    .delivery_timeout = 10s});
+  auto relay =
+      make_relay(*store_, {.batch_size = 500, .poll_interval = 10ms, .delivery_timeout = 10s});
   auto remaining = relay->drain(100ms);
   ASSERT_TRUE(remaining.ok());
   EXPECT_EQ(*remaining, 1);
@@ -410,8 +411,8 @@ TEST_F(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
   ASSERT_TRUE(append(backlog).ok());
 
   // A poll interval far beyond the test deadline: only start() and notify() can explain progress.
-  auto relay = make_relay(*store_, {.batch_size = 500, .poll_interval = 10min,
-                                    .delivery_timeout = 10s});
+  auto relay =
+      make_relay(*store_, {.batch_size = 500, .poll_interval = 10min, .delivery_timeout = 10s});
   relay->start();
   ASSERT_TRUE(eventually([&] { return pending() == 0 && producer_.acked().size() == 1; }));
 

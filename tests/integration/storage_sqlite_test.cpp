@@ -124,8 +124,14 @@ TEST_F(SqliteDatabaseTest, MigrationsAreIdempotentAndPerComponent) {
 
   // Given out of order, applied in version order: v2 depends on v1's table.
   const std::vector<Migration> other = {
-      {.version = 2, .name = "seed", .sql = "INSERT INTO widgets(id) VALUES (7)", .postgres_sql = {}},
-      {.version = 1, .name = "create", .sql = "CREATE TABLE widgets(id INTEGER)", .postgres_sql = {}},
+      {.version = 2,
+       .name = "seed",
+       .sql = "INSERT INTO widgets(id) VALUES (7)",
+       .postgres_sql = {}},
+      {.version = 1,
+       .name = "create",
+       .sql = "CREATE TABLE widgets(id INTEGER)",
+       .postgres_sql = {}},
   };
   migrate(*db_, "other", other);
   migrate(*db_, "other", other);
@@ -134,33 +140,33 @@ TEST_F(SqliteDatabaseTest, MigrationsAreIdempotentAndPerComponent) {
 
   // A later release adds a step: only the new one runs.
   auto extended = kItemMigrations;
-  extended.push_back({.version = 3,
-                      .name = "bump",
-                      .sql = "UPDATE counter SET n = n + 100",
-                      .postgres_sql = {}});
+  extended.push_back(
+      {.version = 3, .name = "bump", .sql = "UPDATE counter SET n = n + 100", .postgres_sql = {}});
   migrate(*db_, "test", extended);
   migrate(*db_, "test", extended);
   std::vector<Row> rows;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query(
-                        "SELECT version, name, applied_at FROM schema_migrations "
-                        "WHERE component = ? ORDER BY version",
-                        {std::string("test")});
-                    if (!r) return r.error();
-                    rows = *r;
-                    return {};
-                  }).ok());
+                   auto r = tx.query(
+                       "SELECT version, name, applied_at FROM schema_migrations "
+                       "WHERE component = ? ORDER BY version",
+                       {std::string("test")});
+                   if (!r) return r.error();
+                   rows = *r;
+                   return {};
+                 })
+                  .ok());
   ASSERT_EQ(rows.size(), 3U);
   EXPECT_EQ(rows[2].integer(0), 3);
   EXPECT_EQ(rows[2].text(1), "bump");
   EXPECT_FALSE(rows[2].text(2).empty());
   std::int64_t n = -1;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query("SELECT n FROM counter");
-                    if (!r) return r.error();
-                    n = r->front().integer(0);
-                    return {};
-                  }).ok());
+                   auto r = tx.query("SELECT n FROM counter");
+                   if (!r) return r.error();
+                   n = r->front().integer(0);
+                   return {};
+                 })
+                  .ok());
   EXPECT_EQ(n, 100);
 }
 
@@ -176,21 +182,23 @@ TEST_F(SqliteDatabaseTest, FailingMigrationThrowsAndLeavesNoTrace) {
   EXPECT_EQ(count_rows(*db_, "good"), 0);  // v1 committed
   bool half_exists = true;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query(
-                        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'half'");
-                    if (!r) return r.error();
-                    half_exists = r->front().integer(0) != 0;
-                    return {};
-                  }).ok());
+                   auto r = tx.query(
+                       "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'half'");
+                   if (!r) return r.error();
+                   half_exists = r->front().integer(0) != 0;
+                   return {};
+                 })
+                  .ok());
   EXPECT_FALSE(half_exists);  // v2's first statement rolled back with it
   std::int64_t recorded = -1;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query(
-                        "SELECT COUNT(*) FROM schema_migrations WHERE component = 'broken'");
-                    if (!r) return r.error();
-                    recorded = r->front().integer(0);
-                    return {};
-                  }).ok());
+                   auto r = tx.query(
+                       "SELECT COUNT(*) FROM schema_migrations WHERE component = 'broken'");
+                   if (!r) return r.error();
+                   recorded = r->front().integer(0);
+                   return {};
+                 })
+                  .ok());
   EXPECT_EQ(recorded, 1);
 
   const std::vector<Migration> duplicate = {
@@ -209,12 +217,13 @@ TEST_F(SqliteDatabaseTest, WriteCommitsAndReadSeesCommittedData) {
 
   std::vector<Row> rows;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto q = tx.query("SELECT name, qty FROM items WHERE name = ?",
-                                      {std::string("apple")});
-                    if (!q) return q.error();
-                    rows = *q;
-                    return {};
-                  }).ok());
+                   auto q = tx.query("SELECT name, qty FROM items WHERE name = ?",
+                                     {std::string("apple")});
+                   if (!q) return q.error();
+                   rows = *q;
+                   return {};
+                 })
+                  .ok());
   ASSERT_EQ(rows.size(), 1U);
   EXPECT_EQ(rows[0].text(0), "apple");
   EXPECT_EQ(rows[0].integer(1), 3);
@@ -260,9 +269,9 @@ TEST_F(SqliteDatabaseTest, WriteRollsBackWhenFnReturnsAnError) {
 
 TEST_F(SqliteDatabaseTest, WriteRollsBackWhenFnThrowsAndStaysUsable) {
   EXPECT_THROW((void)db_->write([](Tx& tx) -> Result<void> {
-                 (void)tx.exec("INSERT INTO items(name) VALUES ('ghost')");
-                 throw std::runtime_error("handler bug");
-               }),
+    (void)tx.exec("INSERT INTO items(name) VALUES ('ghost')");
+    throw std::runtime_error("handler bug");
+  }),
                std::runtime_error);
   EXPECT_EQ(count_rows(*db_, "items"), 0);
 
@@ -293,9 +302,8 @@ TEST_F(SqliteDatabaseTest, ConstraintViolationIsConflictAndSqlErrorIsInternal) {
   EXPECT_EQ(r.error().kind, ErrorKind::kConflict);
   EXPECT_FALSE(r.error().retryable());
 
-  auto not_null = db_->write([](Tx& tx) {
-    return exec_ok(tx, "INSERT INTO items(name) VALUES (?)", {Value{}});
-  });
+  auto not_null = db_->write(
+      [](Tx& tx) { return exec_ok(tx, "INSERT INTO items(name) VALUES (?)", {Value{}}); });
   ASSERT_FALSE(not_null.ok());
   EXPECT_EQ(not_null.error().kind, ErrorKind::kConflict);
 
@@ -377,11 +385,12 @@ TEST_F(SqliteDatabaseTest, ConcurrentWritesFromFourThreadsAllLand) {
   EXPECT_EQ(count_rows(*db_, "log"), kThreads * kWritesPerThread);
   std::int64_t n = -1;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query("SELECT n FROM counter");
-                    if (!r) return r.error();
-                    n = r->front().integer(0);
-                    return {};
-                  }).ok());
+                   auto r = tx.query("SELECT n FROM counter");
+                   if (!r) return r.error();
+                   n = r->front().integer(0);
+                   return {};
+                 })
+                  .ok());
   EXPECT_EQ(n, kThreads * kWritesPerThread);
 }
 
@@ -405,9 +414,8 @@ TEST_F(SqliteDatabaseTest, LockHeldByAnotherProcessMapsToUnavailable) {
   });
   holding.get_future().wait();
 
-  auto busy = other->write([](Tx& tx) {
-    return exec_ok(tx, "INSERT INTO items(name) VALUES ('blocked')");
-  });
+  auto busy = other->write(
+      [](Tx& tx) { return exec_ok(tx, "INSERT INTO items(name) VALUES ('blocked')"); });
   release.set_value();
   holder.join();
 
@@ -417,30 +425,32 @@ TEST_F(SqliteDatabaseTest, LockHeldByAnotherProcessMapsToUnavailable) {
   EXPECT_EQ(count_rows(*db_, "items"), 1);
 
   // Once the lock is gone the same write succeeds.
-  auto retry = other->write([](Tx& tx) {
-    return exec_ok(tx, "INSERT INTO items(name) VALUES ('blocked')");
-  });
+  auto retry = other->write(
+      [](Tx& tx) { return exec_ok(tx, "INSERT INTO items(name) VALUES ('blocked')"); });
   EXPECT_TRUE(retry.ok());
   EXPECT_EQ(count_rows(*db_, "items"), 2);
 }
 
 TEST_F(SqliteDatabaseTest, ValuesRoundTripThroughRows) {
   ASSERT_TRUE(db_->write([](Tx& tx) {
-                    return exec_ok(tx, "CREATE TABLE vals(i INTEGER, r REAL, t TEXT, n TEXT)");
-                  }).ok());
+                   return exec_ok(tx, "CREATE TABLE vals(i INTEGER, r REAL, t TEXT, n TEXT)");
+                 })
+                  .ok());
   const std::int64_t big = std::numeric_limits<std::int64_t>::max();
   const std::string text = "Grüße \xF0\x9F\x93\xA6 12900.50";
-  ASSERT_TRUE(db_->write([&](Tx& tx) {
-                    return exec_ok(tx, "INSERT INTO vals VALUES (?, ?, ?, ?)",
-                                   {big, 2.5, text, Value{}});
-                  }).ok());
+  ASSERT_TRUE(
+      db_->write([&](Tx& tx) {
+           return exec_ok(tx, "INSERT INTO vals VALUES (?, ?, ?, ?)", {big, 2.5, text, Value{}});
+         })
+          .ok());
   std::vector<Row> rows;
   ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
-                    auto r = tx.query("SELECT i, r, t, n FROM vals");
-                    if (!r) return r.error();
-                    rows = *r;
-                    return {};
-                  }).ok());
+                   auto r = tx.query("SELECT i, r, t, n FROM vals");
+                   if (!r) return r.error();
+                   rows = *r;
+                   return {};
+                 })
+                  .ok());
   ASSERT_EQ(rows.size(), 1U);
   const Row& row = rows[0];
   ASSERT_EQ(row.size(), 4U);

@@ -35,8 +35,9 @@ TEST(MetricsTest, MessageCountReadsCounter) {
 
   auto text = metrics.serialize();
   EXPECT_TRUE(contains(text, "# TYPE orderflow_messages_total counter")) << text;
-  EXPECT_TRUE(contains(text,
-                       R"(orderflow_messages_total{service="inventory",event_type="OrderCreated",outcome="processed",topic="orders"} 2)"))
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_messages_total{service="inventory",event_type="OrderCreated",outcome="processed",topic="orders"} 2)"))
       << text;
 }
 
@@ -46,12 +47,23 @@ TEST(MetricsTest, ProcessingHistogramHasSecondBuckets) {
   auto text = metrics.serialize();
   EXPECT_TRUE(contains(text, "# TYPE orderflow_message_processing_seconds histogram")) << text;
   const std::string labels = R"(service="payment",event_type="OrderCreated",topic="orders")";
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_count{" + labels + "} 1")) << text;
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.0025"} 0)")) << text;
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.005"} 1)")) << text;
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.0005"})")) << text;
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="5"} 1)")) << text;
-  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="+Inf"} 1)")) << text;
+  EXPECT_TRUE(contains(text, "orderflow_message_processing_seconds_count{" + labels + "} 1"))
+      << text;
+  EXPECT_TRUE(contains(
+      text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.0025"} 0)"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.005"} 1)"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="0.0005"})"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="5"} 1)"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="+Inf"} 1)"))
+      << text;
 }
 
 TEST(MetricsTest, HttpCounterAndHistogram) {
@@ -61,11 +73,23 @@ TEST(MetricsTest, HttpCounterAndHistogram) {
   metrics.count_http("GET", "/api/orders/{id}", 404, 0.001);
   auto text = metrics.serialize();
   EXPECT_TRUE(contains(text, "# TYPE orderflow_http_requests_total counter")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_http_requests_total{service="order",method="GET",route="/api/orders/{id}",status="200"} 2)")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_http_requests_total{service="order",method="GET",route="/api/orders/{id}",status="404"} 1)")) << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_http_requests_total{service="order",method="GET",route="/api/orders/{id}",status="200"} 2)"))
+      << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_http_requests_total{service="order",method="GET",route="/api/orders/{id}",status="404"} 1)"))
+      << text;
   EXPECT_TRUE(contains(text, "# TYPE orderflow_http_request_seconds histogram")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_http_request_seconds_count{service="order",method="GET",route="/api/orders/{id}"} 3)")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_http_request_seconds_bucket{service="order",method="GET",route="/api/orders/{id}",le="0.025"} 2)")) << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_http_request_seconds_count{service="order",method="GET",route="/api/orders/{id}"} 3)"))
+      << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_http_request_seconds_bucket{service="order",method="GET",route="/api/orders/{id}",le="0.025"} 2)"))
+      << text;
 }
 
 TEST(MetricsTest, ConsumerAndOutboxMetrics) {
@@ -78,10 +102,18 @@ TEST(MetricsTest, ConsumerAndOutboxMetrics) {
   metrics.count_outbox_published("orders", 2);
   auto text = metrics.serialize();
   EXPECT_TRUE(contains(text, "# TYPE orderflow_consumer_lag gauge")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_consumer_lag{service="notification",group="notification-group",partition="2",topic="orders"} 5)")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_consumer_offset_resets_total{service="notification",group="notification-group",topic="orders"} 1)")) << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_consumer_lag{service="notification",group="notification-group",partition="2",topic="orders"} 5)"))
+      << text;
+  EXPECT_TRUE(contains(
+      text,
+      R"(orderflow_consumer_offset_resets_total{service="notification",group="notification-group",topic="orders"} 1)"))
+      << text;
   EXPECT_TRUE(contains(text, R"(orderflow_outbox_pending{service="notification"} 4)")) << text;
-  EXPECT_TRUE(contains(text, R"(orderflow_outbox_published_total{service="notification",topic="orders"} 5)")) << text;
+  EXPECT_TRUE(contains(
+      text, R"(orderflow_outbox_published_total{service="notification",topic="orders"} 5)"))
+      << text;
 }
 
 TEST(MetricsTest, CustomGaugeAndCounter) {

@@ -87,7 +87,8 @@ IncomingEvent event_of(std::string type, std::map<std::string, std::string> fiel
 }
 
 TEST(TemplatesTest, RendersByEventType) {
-  Templates t({{"ORDER_CREATED", "created {orderId}"}, {"ORDER_PAID", "paid {orderId}"}});
+  Templates t(std::map<std::string, std::string>{{"ORDER_CREATED", "created {orderId}"},
+                                                 {"ORDER_PAID", "paid {orderId}"}});
   EXPECT_TRUE(t.has("ORDER_CREATED"));
   EXPECT_FALSE(t.has("STOCK_RESERVED"));
   EXPECT_EQ(t.render(event_of("ORDER_CREATED", {{"orderId", "9"}})), "created 9");
@@ -95,7 +96,7 @@ TEST(TemplatesTest, RendersByEventType) {
 }
 
 TEST(TemplatesTest, NoTemplateMeansNoNotification) {
-  Templates t({{"ORDER_CREATED", "created"}});
+  Templates t(std::map<std::string, std::string>{{"ORDER_CREATED", "created"}});
   EXPECT_FALSE(t.render(event_of("STOCK_RESERVED", {})).has_value());
   EXPECT_FALSE(Templates{}.render(event_of("ORDER_CREATED", {})).has_value());
   EXPECT_FALSE(Templates{}.has("ORDER_CREATED"));

@@ -23,7 +23,9 @@ Response echo_route(const Request& request) {
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.add("GET", "/api/orders", [](const Request&) { return Response::json(200, {{"list", true}}); });
+    router_.add("GET", "/api/orders", [](const Request&) {
+      return Response::json(200, {{"list", true}});
+    });
     router_.add("POST", "/api/orders", [](const Request&) { return Response::json(201, {}); });
     router_.add("GET", "/api/orders/{id}", echo_route);
     router_.add("DELETE", "/api/orders/{id}", echo_route);
@@ -31,9 +33,8 @@ class RouterTest : public ::testing::Test {
     router_.add("GET", "/api/orders/search", [](const Request&) {
       return Response::json(200, {{"search", true}});
     });
-    router_.add("GET", "/boom", [](const Request&) -> Response {
-      throw std::runtime_error("database exploded");
-    });
+    router_.add("GET", "/boom",
+                [](const Request&) -> Response { throw std::runtime_error("database exploded"); });
   }
 
   Response dispatch(std::string method, std::string path, std::string& route) {

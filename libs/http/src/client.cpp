@@ -39,7 +39,8 @@ BeastRequest build_request(const std::string& host, std::uint16_t port, const st
     if (beast::iequals(name, "content-type")) has_content_type = true;
     request.insert(name, value);
   }
-  if (!body.empty() && !has_content_type) request.set(bhttp::field::content_type, "application/json");
+  if (!body.empty() && !has_content_type)
+    request.set(bhttp::field::content_type, "application/json");
   request.body() = body;
   request.keep_alive(keep_alive);
   request.prepare_payload();
@@ -52,7 +53,8 @@ Response to_response(const BeastResponse& message) {
   response.body = message.body();
   response.content_type.clear();
   for (const auto& field : message) {
-    if (field.name() == bhttp::field::content_type) response.content_type = std::string(field.value());
+    if (field.name() == bhttp::field::content_type)
+      response.content_type = std::string(field.value());
     response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   return response;
@@ -193,10 +195,10 @@ Connection::Connection(std::string host, std::uint16_t port)
 
 Connection::~Connection() = default;
 
-Result<Response> Connection::request(const std::string& method, const std::string& target,
-                                     const std::string& body,
-                                     const std::vector<std::pair<std::string, std::string>>& headers,
-                                     std::chrono::milliseconds timeout) {
+Result<Response> Connection::request(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::milliseconds timeout) {
   return impl_->request(method, target, body, headers, timeout);
 }
 

@@ -74,8 +74,8 @@ void parse_query(std::string_view query, std::map<std::string, std::string>& out
     if (!pair.empty()) {
       auto eq = pair.find('=');
       auto key = percent_decode(pair.substr(0, eq), true);
-      auto value = eq == std::string_view::npos ? std::string{}
-                                                : percent_decode(pair.substr(eq + 1), true);
+      auto value =
+          eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
       out.insert_or_assign(std::move(key), std::move(value));
     }
     pos = end + 1;
@@ -98,7 +98,7 @@ Request to_request(const bhttp::request<bhttp::string_body>& message) {
 
 // Any method string a client sends would otherwise become its own metric series.
 std::string method_label(std::string_view method) {
-  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",  "PUT",
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST", "PUT",
                                                 "DELETE", "OPTIONS", "PATCH"};
   for (auto known : kKnown) {
     if (method == known) return std::string(method);
@@ -119,7 +119,7 @@ class Session;
 class ServerCore {
  public:
   ServerCore(ServerOptions options, const Router& router, observability::Metrics& metrics,
-       std::shared_ptr<spdlog::logger> logger)
+             std::shared_ptr<spdlog::logger> logger)
       : options_(std::move(options)),
         router_(router),
         metrics_(metrics),
@@ -171,22 +171,19 @@ class ServerCore {
   std::vector<std::thread> threads_;
   std::atomic<std::uint16_t> port_{0};
 
-  friend class Session;
   void register_session(const std::shared_ptr<Session>& session);  // caller holds mutex_
   void publish_open_connections();                                 // caller holds mutex_
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ServerCore& server)
-      : server_(server), stream_(std::move(socket)) {}
+  Session(tcp::socket&& socket, ServerCore& server) : server_(server), stream_(std::move(socket)) {}
 
   ~Session() { server_.unregister_session(this); }
 
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->wait_for_request(/*first=*/true);
-    });
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->wait_for_request(/*first=*/true); });
   }
 
   /// The server is stopping: an idle connection closes now, a busy one after its response.
@@ -237,18 +234,49 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     phase_ = Phase::kReading;
     stream_.expires_after(read_timeout());
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // Clients such as curl send `Expect: 100-continue` for large bodies and wait for the
+  // interim response (or a timeout) before sending the body.
+  void on_header(beast::error_code ec) {
+    if (ec || phase_ == Phase::kClosed) {
+      on_read(ec);
+      return;
+    }
+    const auto& header = parser_->get();
+    if (header.version() == 11 && !parser_->is_done() &&
+        beast::iequals(header[bhttp::field::expect], "100-continue")) {
+      auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                          header.version());
+      bhttp::async_write(
+          stream_, *interim,
+          [self = shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
+            if (write_ec) {
+              self->close();
+              return;
+            }
+            self->read_body();
+          });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (phase_ == Phase::kClosed) return;
     if (ec == bhttp::error::body_limit) {
-      reply_and_close(413, "PAYLOAD_TOO_LARGE",
-                      "request body exceeds " + std::to_string(server_.options_.body_limit_bytes) +
-                          " bytes");
+      reply_and_close(
+          413, "PAYLOAD_TOO_LARGE",
+          "request body exceeds " + std::to_string(server_.options_.body_limit_bytes) + " bytes");
       return;
     }
     if (ec == bhttp::error::header_limit) {
@@ -283,9 +311,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (!handler_error.empty()) {
-      server_.log(spdlog::level::err,
-                  "handler failed method={} path={} route={} error=\"{}\"", request.method,
-                  request.path, route, handler_error);
+      server_.log(spdlog::level::err, "handler failed method={} path={} route={} error=\"{}\"",
+                  request.method, request.path, route, handler_error);
       handler_error.clear();
     }
     server_.metrics_.count_http(method_label(request.method), route, response.status, seconds);
@@ -310,26 +337,27 @@ class Session : public std::enable_shared_from_this<Session> {
     auto reply = std::make_shared<bhttp::response<bhttp::string_body>>();
     reply->version(version);
     reply->result(static_cast<unsigned>(response.status));
-    if (!response.content_type.empty()) reply->set(bhttp::field::content_type, response.content_type);
+    if (!response.content_type.empty())
+      reply->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) reply->insert(name, value);
     reply->body() = response.body;
     reply->keep_alive(keep_alive);
     reply->prepare_payload();
     // The read deadline may already have passed while the handler ran; re-arm for the write.
     stream_.expires_after(read_timeout());
-    bhttp::async_write(stream_, *reply,
-                       [self = shared_from_this(), reply, keep_alive, linger](beast::error_code ec,
-                                                                             std::size_t) {
-                         if (ec) {
-                           self->close();
-                         } else if (keep_alive) {
-                           self->wait_for_request(/*first=*/false);
-                         } else if (linger) {
-                           self->linger_close();
-                         } else {
-                           self->close();
-                         }
-                       });
+    bhttp::async_write(
+        stream_, *reply,
+        [self = shared_from_this(), reply, keep_alive, linger](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->close();
+          } else if (keep_alive) {
+            self->wait_for_request(/*first=*/false);
+          } else if (linger) {
+            self->linger_close();
+          } else {
+            self->close();
+          }
+        });
   }
 
   void linger_close() {
@@ -420,10 +448,9 @@ void ServerCore::start() {
 }
 
 void ServerCore::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
-                         [this](beast::error_code ec, tcp::socket socket) {
-                           on_accept(ec, std::move(socket));
-                         });
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
 }
 
 void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -514,8 +541,9 @@ void Server::stop() { impl_->stop(); }
 
 void add_standard_routes(Router& router, std::function<Readiness()> readiness,
                          const observability::Metrics& metrics) {
-  router.add("GET", "/health/live",
-             [](const Request&) { return Response::json(200, {{"status", "UP"}}); });
+  router.add("GET", "/health/live", [](const Request&) {
+    return Response::json(200, {{"status", "UP"}});
+  });
   router.add("GET", "/health/ready", [readiness = std::move(readiness)](const Request&) {
     Readiness state;
     try {

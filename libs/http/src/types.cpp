@@ -63,12 +63,18 @@ Response Response::from_error(const Error& error) {
 
 int status_for(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kUnprocessable: return 422;
-    case ErrorKind::kUnavailable: return 503;
-    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalidInput:
+      return 400;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kUnprocessable:
+      return 422;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -78,7 +84,8 @@ Result<nlohmann::json> parse_json_object(std::string_view body) {
   try {
     parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   } catch (const std::exception& e) {
-    return invalid_input("MALFORMED_JSON", std::string("request body is not valid JSON: ") + e.what());
+    return invalid_input("MALFORMED_JSON",
+                         std::string("request body is not valid JSON: ") + e.what());
   }
   if (parsed.is_discarded()) {
     return invalid_input("MALFORMED_JSON", "request body is not valid JSON");

@@ -3,12 +3,14 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -121,6 +123,12 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     // Eager protocol: a revoke takes every partition at once, which our drain-then-commit
     // rebalance handling and the pause/backlog logic rely on.
     set("partition.assignment.strategy", "range,roundrobin");
+    // A member that leaves makes the embedded broker hold the group for the leaver's session
+    // timeout minus 1 s before the next join completes (45 s with librdkafka's default), so a
+    // restarted service would sit idle that long; 6 s is also Kafka's minimum and detects a
+    // crashed member sooner.
+    set("session.timeout.ms", "6000");
+    set("heartbeat.interval.ms", "2000");
     for (const auto& [name, value] : kafka.properties) set(name, value);
     std::string err;
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
@@ -157,7 +165,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     }
     running_ = true;
     poll_thread_ = std::thread([this] { poll_loop(); });
-    logger_->info("msg=\"consumer started\" group={} topics={} concurrency={}", options_.group_id,
+    logger_->info("\"consumer started\" group={} topics={} concurrency={}", options_.group_id,
                   topics_label(), options_.concurrency);
   }
 
@@ -172,7 +180,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     stop_cv_.notify_all();
     if (poll_thread_.joinable()) poll_thread_.join();
     running_ = false;
-    logger_->info("msg=\"consumer stopped\" group={}", options_.group_id);
+    logger_->info("\"consumer stopped\" group={}", options_.group_id);
   }
 
   ConsumerStatus status() const {
@@ -220,7 +228,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     commit(nullptr, "stop");
     auto err = consumer_->close();
     if (err != RdKafka::ERR_NO_ERROR) {
-      logger_->warn("msg=\"consumer close failed\" group={} err={}", options_.group_id,
+      logger_->warn("\"consumer close failed\" group={} err={}", options_.group_id,
                     RdKafka::err2str(err));
     }
   }
@@ -236,7 +244,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
         offset_reset(msg.topic_name(), msg.partition(), msg.errstr());
         return;
       default:
-        logger_->warn("msg=\"consumer error\" group={} topic={} partition={} err={} reason=\"{}\"",
+        logger_->warn("\"consumer error\" group={} topic={} partition={} err={} reason=\"{}\"",
                       options_.group_id, msg.topic_name(), msg.partition(),
                       RdKafka::err2str(msg.err()), msg.errstr());
         return;
@@ -280,7 +288,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     consumer_->assignment(parts);
     auto err = paused ? consumer_->pause(parts) : consumer_->resume(parts);
     if (err != RdKafka::ERR_NO_ERROR) {
-      logger_->warn("msg=\"consumer {} failed\" group={} err={}", paused ? "pause" : "resume",
+      logger_->warn("\"consumer {} failed\" group={} err={}", paused ? "pause" : "resume",
                     options_.group_id, RdKafka::err2str(err));
     }
     delete_all(parts);
@@ -325,7 +333,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     if (list.empty()) return;
     auto err = consumer_->commitSync(list);
     if (err != RdKafka::ERR_NO_ERROR) {
-      logger_->warn("msg=\"offset commit failed\" group={} reason={} err={}", options_.group_id,
+      logger_->warn("\"offset commit failed\" group={} reason={} err={}", options_.group_id,
                     reason, RdKafka::err2str(err));
     }
     {
@@ -333,7 +341,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
       for (auto* tp : list) {
         if (tp->err() != RdKafka::ERR_NO_ERROR) {
           logger_->warn(
-              "msg=\"offset commit failed\" group={} topic={} partition={} offset={} err={}",
+              "\"offset commit failed\" group={} topic={} partition={} offset={} err={}",
               options_.group_id, tp->topic(), tp->partition(), tp->offset(),
               RdKafka::err2str(tp->err()));
           continue;
@@ -341,7 +349,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
         if (err != RdKafka::ERR_NO_ERROR) continue;
         auto it = partitions_.find(PartitionKey{tp->topic(), tp->partition()});
         if (it != partitions_.end()) it->second.committed = tp->offset();
-        logger_->debug("msg=\"offset committed\" group={} topic={} partition={} offset={} reason={}",
+        logger_->debug("\"offset committed\" group={} topic={} partition={} offset={} reason={}",
                        options_.group_id, tp->topic(), tp->partition(), tp->offset(), reason);
       }
     }
@@ -387,12 +395,12 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
       }
       consumer->assign(partitions);
       assigned_ = static_cast<int>(partitions.size());
-      logger_->info("msg=\"partitions assigned\" group={} partitions=\"{}\"", options_.group_id,
+      logger_->info("\"partitions assigned\" group={} partitions=\"{}\"", options_.group_id,
                     describe(partitions));
       return;
     }
     if (err != RdKafka::ERR__REVOKE_PARTITIONS) {
-      logger_->error("msg=\"rebalance error\" group={} err={}", options_.group_id,
+      logger_->error("\"rebalance error\" group={} err={}", options_.group_id,
                      RdKafka::err2str(err));
     }
     revoke(consumer, partitions);
@@ -426,7 +434,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
       };
       while (busy() > 0) {
         if (!state_cv_.wait_for(lock, kRevokeLogEvery, [&] { return busy() == 0; })) {
-          logger_->warn("msg=\"revoke waits for in-flight records\" group={} in_flight={}",
+          logger_->warn("\"revoke waits for in-flight records\" group={} in_flight={}",
                         options_.group_id, busy());
         }
       }
@@ -442,7 +450,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     consumer->unassign();
     assigned_ = 0;
     lag_ = 0;
-    logger_->info("msg=\"partitions revoked\" group={} partitions=\"{}\"", options_.group_id,
+    logger_->info("\"partitions revoked\" group={} partitions=\"{}\"", options_.group_id,
                   describe(partitions));
   }
 
@@ -452,34 +460,31 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR:
         if (event.fatal() || event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) {
-          logger_->error("msg=\"kafka consumer error\" group={} err={} reason=\"{}\"",
+          logger_->error("\"kafka consumer error\" group={} err={} reason=\"{}\"",
                          options_.group_id, RdKafka::err2str(event.err()), event.str());
         } else {
-          logger_->warn("msg=\"kafka consumer error\" group={} err={} reason=\"{}\"",
+          logger_->warn("\"kafka consumer error\" group={} err={} reason=\"{}\"",
                         options_.group_id, RdKafka::err2str(event.err()), event.str());
         }
         break;
       case RdKafka::Event::EVENT_LOG:
-        if (event.severity() > RdKafka::Event::EVENT_SEVERITY_WARNING) break;
+        if (getenv("OFDEBUG") == nullptr && event.severity() > RdKafka::Event::EVENT_SEVERITY_WARNING) break;
         // With auto.offset.reset=earliest librdkafka resets an out-of-range offset silently
         // except for this warning, "<topic> [<partition>]: offset reset (at ...) to ...".
         if (event.fac() == "OFFSET" && event.str().find("offset reset") != std::string::npos) {
+          static const std::regex kWhere(R"(([^\s\[\]]+) \[(\d+)\]: offset reset)");
           const std::string text = event.str();
-          auto bracket = text.find(" [");
-          auto close = text.find(']', bracket == std::string::npos ? 0 : bracket);
-          std::string topic = bracket == std::string::npos ? "unknown" : text.substr(0, bracket);
-          int partition = -1;
-          if (bracket != std::string::npos && close != std::string::npos) {
-            try {
-              partition = std::stoi(text.substr(bracket + 2, close - bracket - 2));
-            } catch (const std::exception&) {
-              partition = -1;
-            }
+          std::smatch m;
+          if (std::regex_search(text, m, kWhere)) {
+            int partition = -1;
+            std::from_chars(m[2].first.base(), m[2].second.base(), partition);
+            offset_reset(m[1].str(), partition, text);
+          } else {
+            offset_reset("unknown", -1, text);
           }
-          offset_reset(topic, partition, text);
           break;
         }
-        logger_->warn("msg=\"librdkafka\" group={} fac={} text=\"{}\"", options_.group_id,
+        logger_->warn("\"librdkafka\" group={} fac={} text=\"{}\"", options_.group_id,
                       event.fac(), event.str());
         break;
       default:
@@ -491,7 +496,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     ++offset_resets_;
     metrics_.count_offset_reset(options_.group_id, topic);
     logger_->error(
-        "msg=\"consumer offset reset: records were lost\" group={} topic={} partition={} "
+        "\"consumer offset reset: records were lost\" group={} topic={} partition={} "
         "reason=\"{}\"",
         options_.group_id, topic, partition, reason);
   }
@@ -537,13 +542,13 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
         metrics_.count_message(record.topic, event_type, result.outcome);
         if (result.outcome == Outcome::kSkip && result.error) {
           logger_->info(
-              "msg=\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+              "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
               "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f}",
               event_id, event_type, record.topic, record.partition, record.offset, attempt,
               result.error->code, result.error->message, seconds * 1000);
         } else {
           logger_->info(
-              "msg=\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+              "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
               "outcome={} attempt={} ms={:.3f}",
               event_id, event_type, record.topic, record.partition, record.offset,
               observability::to_string(result.outcome), attempt, seconds * 1000);
@@ -558,7 +563,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
         auto delay = options_.retry.delay_before(attempt + 1);
         metrics_.count_message(record.topic, event_type, Outcome::kRetry);
         logger_->warn(
-            "msg=\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
+            "\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
             "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\"",
             event_id, event_type, record.topic, record.partition, record.offset, attempt,
             delay.count(), to_string(error.kind), error.code, error.message);
@@ -581,11 +586,11 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     try {
       return handler_(record);
     } catch (const std::exception& e) {
-      logger_->error("msg=\"handler threw\" topic={} partition={} offset={} what=\"{}\"",
+      logger_->error("\"handler threw\" topic={} partition={} offset={} what=\"{}\"",
                      record.topic, record.partition, record.offset, e.what());
       return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", e.what()));
     } catch (...) {
-      logger_->error("msg=\"handler threw\" topic={} partition={} offset={} what=unknown",
+      logger_->error("\"handler threw\" topic={} partition={} offset={} what=unknown",
                      record.topic, record.partition, record.offset);
       return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", "unknown exception"));
     }
@@ -598,7 +603,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
                    const std::string& event_type, const std::string& event_id) {
     metrics_.count_message(record.topic, event_type, Outcome::kError);
     logger_->error(
-        "msg=\"record failed\" eventId={} eventType={} topic={} partition={} offset={} "
+        "\"record failed\" eventId={} eventType={} topic={} partition={} offset={} "
         "outcome=error attempts={} kind={} code={} reason=\"{}\"",
         event_id, event_type, record.topic, record.partition, record.offset, attempts,
         to_string(error.kind), error.code, error.message);
@@ -607,7 +612,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
   void log_abandoned(const ConsumedRecord& record, const std::string& event_id,
                      const char* why) {
     logger_->warn(
-        "msg=\"record abandoned uncommitted, it will be redelivered\" eventId={} topic={} "
+        "\"record abandoned uncommitted, it will be redelivered\" eventId={} topic={} "
         "partition={} offset={} why=\"{}\"",
         event_id, record.topic, record.partition, record.offset, why);
   }

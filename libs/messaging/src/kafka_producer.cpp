@@ -88,7 +88,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     // Purged records get an error report, so every callback still runs exactly once.
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     if (!wait_idle(kCloseGrace)) {
-      logger_->error("msg=\"producer closed with unreported records\" in_flight={}",
+      logger_->error("\"producer closed with unreported records\" in_flight={}",
                      in_flight_.load());
     }
     stopping_ = true;
@@ -166,16 +166,16 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
         if (event.fatal()) {
           std::string reason;
           auto code = producer_ ? producer_->fatal_error(reason) : event.err();
-          logger_->error("msg=\"kafka producer fatal error\" err={} reason=\"{}\"",
+          logger_->error("\"kafka producer fatal error\" err={} reason=\"{}\"",
                          RdKafka::err2str(code), reason);
         } else {
-          logger_->warn("msg=\"kafka producer error\" err={} reason=\"{}\"",
+          logger_->warn("\"kafka producer error\" err={} reason=\"{}\"",
                         RdKafka::err2str(event.err()), event.str());
         }
         break;
       case RdKafka::Event::EVENT_LOG:
         if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-          logger_->warn("msg=\"librdkafka\" fac={} text=\"{}\"", event.fac(), event.str());
+          logger_->warn("\"librdkafka\" fac={} text=\"{}\"", event.fac(), event.str());
         }
         break;
       default:
@@ -187,7 +187,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     try {
       if (pending.callback) pending.callback(result);
     } catch (const std::exception& e) {
-      logger_->error("msg=\"delivery callback threw\" what=\"{}\"", e.what());
+      logger_->error("\"delivery callback threw\" what=\"{}\"", e.what());
     }
     {
       std::lock_guard lock(mutex_);

@@ -55,8 +55,8 @@ class DbOutboxStore final : public OutboxStore {
       for (const auto& row : *rows) {
         auto headers = decode_headers(row.text(4));
         if (!headers) return headers.error();
-        out.push_back({row.integer(0),
-                       {row.text(1), row.text(2), row.text(3), std::move(headers.value())}});
+        out.push_back(
+            {row.integer(0), {row.text(1), row.text(2), row.text(3), std::move(headers.value())}});
       }
       return {};
     });
@@ -211,8 +211,8 @@ class OutboxRelay::Impl {
       if (round->marked == 0) {
         // Every delivery failed: pause before retrying instead of spinning on a dead broker.
         std::unique_lock lock(mu_);
-        cv_.wait_until(lock, std::min(std::chrono::steady_clock::now() + options_.poll_interval,
-                                      deadline));
+        cv_.wait_until(
+            lock, std::min(std::chrono::steady_clock::now() + options_.poll_interval, deadline));
       }
     }
     auto rows = store_.fetch_unsent(options_.batch_size);

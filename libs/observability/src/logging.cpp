@@ -17,11 +17,21 @@ void append_json_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (char c : text) {
     switch (c) {
-      case '"': dest.append(std::string_view("\\\"")); break;
-      case '\\': dest.append(std::string_view("\\\\")); break;
-      case '\n': dest.append(std::string_view("\\n")); break;
-      case '\r': dest.append(std::string_view("\\r")); break;
-      case '\t': dest.append(std::string_view("\\t")); break;
+      case '"':
+        dest.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        dest.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        dest.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        dest.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        dest.append(std::string_view("\\t"));
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           const char escaped[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
@@ -59,13 +69,20 @@ class LevelFlag final : public spdlog::custom_flag_formatter {
  private:
   static const char* level_name(spdlog::level::level_enum level) {
     switch (level) {
-      case spdlog::level::trace: return "trace";
-      case spdlog::level::debug: return "debug";
-      case spdlog::level::info: return "info";
-      case spdlog::level::warn: return "warn";
-      case spdlog::level::err: return "error";
-      case spdlog::level::critical: return "critical";
-      default: return "off";
+      case spdlog::level::trace:
+        return "trace";
+      case spdlog::level::debug:
+        return "debug";
+      case spdlog::level::info:
+        return "info";
+      case spdlog::level::warn:
+        return "warn";
+      case spdlog::level::err:
+        return "error";
+      case spdlog::level::critical:
+        return "critical";
+      default:
+        return "off";
     }
   }
 };
@@ -117,8 +134,7 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& service, const Lo
                            R"(","service":")" + json_literal(service) + R"(","msg":"%)" +
                            kJsonMessageFlag + R"("})");
   } else {
-    throw std::invalid_argument("unknown log format '" + config.format +
-                                "' (expected text|json)");
+    throw std::invalid_argument("unknown log format '" + config.format + "' (expected text|json)");
   }
 
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();

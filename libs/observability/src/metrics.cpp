@@ -17,12 +17,18 @@ namespace orderflow::observability {
 
 const char* to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kProcessed: return "processed";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kSkip: return "skip";
-    case Outcome::kRetry: return "retry";
-    case Outcome::kDlq: return "dlq";
-    case Outcome::kError: return "error";
+    case Outcome::kProcessed:
+      return "processed";
+    case Outcome::kDuplicate:
+      return "duplicate";
+    case Outcome::kSkip:
+      return "skip";
+    case Outcome::kRetry:
+      return "retry";
+    case Outcome::kDlq:
+      return "dlq";
+    case Outcome::kError:
+      return "error";
   }
   return "error";
 }
@@ -30,7 +36,7 @@ const char* to_string(Outcome outcome) {
 namespace {
 
 const std::vector<double> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                             0.1,    0.25,  0.5,    1,     2.5,   5};
+                                             0.1,    0.25,  0.5,    1,     2.5,  5};
 
 // A unit separator cannot appear in sane label values, so joined keys do not collide.
 constexpr char kKeySeparator = '\x1f';
@@ -161,11 +167,8 @@ struct Metrics::Impl {
     std::lock_guard lock(custom_mutex);
     auto it = custom_gauges.find(name);
     if (it != custom_gauges.end()) return *it->second;
-    auto& family = prometheus::BuildGauge()
-                       .Name(name)
-                       .Help(help)
-                       .Labels(constant_labels)
-                       .Register(*registry);
+    auto& family =
+        prometheus::BuildGauge().Name(name).Help(help).Labels(constant_labels).Register(*registry);
     custom_gauges.emplace(name, &family);
     return family;
   }
@@ -190,21 +193,21 @@ Metrics::Metrics(std::string service)
 
 Metrics::~Metrics() = default;
 
-void Metrics::count_message(std::string_view topic, std::string_view event_type,
-                            Outcome outcome) {
+void Metrics::count_message(std::string_view topic, std::string_view event_type, Outcome outcome) {
   const char* outcome_name = to_string(outcome);
-  auto& counter = impl_->message_series.get(make_key({topic, event_type, outcome_name}), [&]() -> auto& {
-    return impl_->messages.Add({{"topic", std::string(topic)},
-                                {"event_type", std::string(event_type)},
-                                {"outcome", outcome_name}});
-  });
+  auto& counter = impl_->message_series.get(
+      make_key({topic, event_type, outcome_name}), [&]() -> auto& {
+        return impl_->messages.Add({{"topic", std::string(topic)},
+                                    {"event_type", std::string(event_type)},
+                                    {"outcome", outcome_name}});
+      });
   counter.Increment();
 }
 
 void Metrics::observe_processing(std::string_view topic, std::string_view event_type,
                                  double seconds) {
-  auto& histogram =
-      impl_->processing_series.get(make_key({topic, event_type}), [&]() -> auto& {
+  auto& histogram = impl_->processing_series.get(
+      make_key({topic, event_type}), [&]() -> auto& {
         return impl_->processing.Add(
             {{"topic", std::string(topic)}, {"event_type", std::string(event_type)}},
             kLatencyBuckets);
@@ -215,35 +218,39 @@ void Metrics::observe_processing(std::string_view topic, std::string_view event_
 void Metrics::count_http(std::string_view method, std::string_view route, int status,
                          double seconds) {
   std::string status_text = std::to_string(status);
-  auto& counter =
-      impl_->http_request_series.get(make_key({method, route, status_text}), [&]() -> auto& {
+  auto& counter = impl_->http_request_series.get(
+      make_key({method, route, status_text}), [&]() -> auto& {
         return impl_->http_requests.Add({{"method", std::string(method)},
                                          {"route", std::string(route)},
                                          {"status", status_text}});
       });
   counter.Increment();
-  auto& histogram = impl_->http_seconds_series.get(make_key({method, route}), [&]() -> auto& {
-    return impl_->http_seconds.Add({{"method", std::string(method)}, {"route", std::string(route)}},
-                                   kLatencyBuckets);
-  });
+  auto& histogram = impl_->http_seconds_series.get(
+      make_key({method, route}), [&]() -> auto& {
+        return impl_->http_seconds.Add(
+            {{"method", std::string(method)}, {"route", std::string(route)}}, kLatencyBuckets);
+      });
   histogram.Observe(seconds);
 }
 
 void Metrics::set_consumer_lag(std::string_view group, std::string_view topic, int partition,
                                std::int64_t lag) {
   std::string partition_text = std::to_string(partition);
-  auto& gauge = impl_->lag_series.get(make_key({group, topic, partition_text}), [&]() -> auto& {
-    return impl_->consumer_lag.Add({{"group", std::string(group)},
-                                    {"topic", std::string(topic)},
-                                    {"partition", partition_text}});
-  });
+  auto& gauge = impl_->lag_series.get(
+      make_key({group, topic, partition_text}), [&]() -> auto& {
+        return impl_->consumer_lag.Add({{"group", std::string(group)},
+                                        {"topic", std::string(topic)},
+                                        {"partition", partition_text}});
+      });
   gauge.Set(static_cast<double>(lag));
 }
 
 void Metrics::count_offset_reset(std::string_view group, std::string_view topic) {
-  auto& counter = impl_->reset_series.get(make_key({group, topic}), [&]() -> auto& {
-    return impl_->offset_resets.Add({{"group", std::string(group)}, {"topic", std::string(topic)}});
-  });
+  auto& counter = impl_->reset_series.get(
+      make_key({group, topic}), [&]() -> auto& {
+        return impl_->offset_resets.Add(
+            {{"group", std::string(group)}, {"topic", std::string(topic)}});
+      });
   counter.Increment();
 }
 
@@ -252,25 +259,30 @@ void Metrics::set_outbox_pending(std::int64_t rows) {
 }
 
 void Metrics::count_outbox_published(std::string_view topic, std::int64_t n) {
-  auto& counter = impl_->published_series.get(make_key({topic}), [&]() -> auto& {
-    return impl_->outbox_published.Add({{"topic", std::string(topic)}});
-  });
+  auto& counter = impl_->published_series.get(
+      make_key({topic}), [&]() -> auto& {
+        return impl_->outbox_published.Add({{"topic", std::string(topic)}});
+      });
   counter.Increment(static_cast<double>(n));
 }
 
 void Metrics::set_gauge(const std::string& name, const std::string& help,
                         const std::map<std::string, std::string>& labels, double value) {
-  auto& gauge = impl_->custom_gauge_series.get(make_key(name, labels), [&]() -> auto& {
-    return impl_->gauge_family(name, help).Add(prometheus::Labels(labels.begin(), labels.end()));
-  });
+  auto& gauge = impl_->custom_gauge_series.get(
+      make_key(name, labels), [&]() -> auto& {
+        return impl_->gauge_family(name, help)
+            .Add(prometheus::Labels(labels.begin(), labels.end()));
+      });
   gauge.Set(value);
 }
 
 void Metrics::add_counter(const std::string& name, const std::string& help,
                           const std::map<std::string, std::string>& labels, double by) {
-  auto& counter = impl_->custom_counter_series.get(make_key(name, labels), [&]() -> auto& {
-    return impl_->counter_family(name, help).Add(prometheus::Labels(labels.begin(), labels.end()));
-  });
+  auto& counter = impl_->custom_counter_series.get(
+      make_key(name, labels), [&]() -> auto& {
+        return impl_->counter_family(name, help)
+            .Add(prometheus::Labels(labels.begin(), labels.end()));
+      });
   counter.Increment(by);
 }
 

@@ -59,9 +59,8 @@ void migrate(Database& db, std::string_view component, std::span<const Migration
                            {std::string(component), std::int64_t{m->version}});
       if (!rows) return rows.error();
       if (!rows->empty()) return {};
-      const std::string& sql = tx.dialect() == Dialect::kPostgres && !m->postgres_sql.empty()
-                                   ? m->postgres_sql
-                                   : m->sql;
+      const std::string& sql =
+          tx.dialect() == Dialect::kPostgres && !m->postgres_sql.empty() ? m->postgres_sql : m->sql;
       // Tx::exec without parameters runs every ';'-separated statement (SQLite walks the
       // prepare tail; a PostgreSQL adapter gets the same from the simple query protocol).
       if (auto r = tx.exec(sql); !r) return r.error();

@@ -8,10 +8,14 @@ namespace {
 
 const char* type_name(const Value& v) {
   switch (v.index()) {
-    case 0: return "null";
-    case 1: return "integer";
-    case 2: return "real";
-    default: return "text";
+    case 0:
+      return "null";
+    case 1:
+      return "integer";
+    case 2:
+      return "real";
+    default:
+      return "text";
   }
 }
 

@@ -76,8 +76,8 @@ class Connection {
  public:
   enum class Role { kWriter, kReader };
 
-  Connection(const std::string& path, const StorageConfig& config,
-             const std::string& synchronous, Role role) {
+  Connection(const std::string& path, const StorageConfig& config, const std::string& synchronous,
+             Role role) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -125,8 +125,8 @@ class Connection {
     // Several statements (migrations): run them one by one, uncached.
     StmtPtr stmt(*first);
     if (!params.empty()) {
-      return internal_error("DB_ERROR", "parameters given to several statements: " +
-                                            sql_excerpt(sql));
+      return internal_error("DB_ERROR",
+                            "parameters given to several statements: " + sql_excerpt(sql));
     }
     std::int64_t changed = 0;
     while (stmt != nullptr) {
@@ -256,8 +256,10 @@ class Connection {
 
   static Value column(sqlite3_stmt* s, int c) {
     switch (sqlite3_column_type(s, c)) {
-      case SQLITE_INTEGER: return std::int64_t{sqlite3_column_int64(s, c)};
-      case SQLITE_FLOAT: return sqlite3_column_double(s, c);
+      case SQLITE_INTEGER:
+        return std::int64_t{sqlite3_column_int64(s, c)};
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(s, c);
       case SQLITE_TEXT: {
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
         return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, c)));
@@ -267,7 +269,8 @@ class Connection {
         auto size = static_cast<std::size_t>(sqlite3_column_bytes(s, c));
         return blob == nullptr ? std::string() : std::string(blob, size);
       }
-      default: return std::monostate{};
+      default:
+        return std::monostate{};
     }
   }
 

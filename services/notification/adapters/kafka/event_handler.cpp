@@ -37,9 +37,14 @@ Result<IncomingEvent> to_incoming_event(const messaging::ConsumedRecord& record)
     return invalid_input("MALFORMED_EVENT", "orderId must be an integer");
   }
   if (auto user = body.find("userId"); user != body.end()) {
-    auto text = scalar_text(*user);
-    if (!text) return invalid_input("MALFORMED_EVENT", "userId must be a string or an integer");
-    event.user_id = *text;
+    // Not scalar_text(): a boolean or a fraction is no user id (it would notify user "true").
+    if (user->is_string()) {
+      event.user_id = user->get<std::string>();
+    } else if (user->is_number_integer()) {
+      event.user_id = user->dump();
+    } else {
+      return invalid_input("MALFORMED_EVENT", "userId must be a string or an integer");
+    }
   }
   for (const auto& [key, value] : body.items()) {
     if (auto text = scalar_text(value)) event.fields[key] = *text;
