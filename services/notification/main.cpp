@@ -102,14 +102,14 @@ int run(const config::Source& source) {
   consumer.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
-  logger->info("msg=\"notification-service started\" port={} group={} bootstrap={}",
+  logger->info("\"notification-service started\" port={} group={} bootstrap={}",
                server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers);
 
   int sig = runtime::wait_for_shutdown_signal();
-  logger->info("msg=\"stopping\" signal={}", sig);
+  logger->info("\"stopping\" signal={}", sig);
   server.stop();
   consumer.stop();
-  logger->info("msg=\"notification-service stopped\"");
+  logger->info("\"notification-service stopped\"");
   return 0;
 }
 

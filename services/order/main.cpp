@@ -87,20 +87,20 @@ int run(const config::Source& source) {
   relay.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
-  logger->info("msg=\"order-service started\" port={} bootstrap={} db={}", server.port(),
+  logger->info("\"order-service started\" port={} bootstrap={} db={}", server.port(),
                cfg.kafka.bootstrap_servers, cfg.storage.sqlite_path);
 
   int sig = runtime::wait_for_shutdown_signal();
-  logger->info("msg=\"stopping\" signal={}", sig);
+  logger->info("\"stopping\" signal={}", sig);
   intake.close();
   server.stop();
   auto left = relay.drain(std::chrono::milliseconds{10000});
   if (!left.ok() || left.value() > 0) {
-    logger->warn("msg=\"outbox not fully flushed; rows will be published on next start\"");
+    logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
   }
   relay.stop();
   producer->flush(std::chrono::milliseconds{5000});
-  logger->info("msg=\"order-service stopped\"");
+  logger->info("\"order-service stopped\"");
   return 0;
 }
 

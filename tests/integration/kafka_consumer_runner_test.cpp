@@ -35,6 +35,12 @@ using testing::unique_name;
 
 constexpr auto kWait = 30s;
 
+/// ORDERFLOW_TEST_LOG=info|debug shows the runner's per-record and rebalance logs.
+std::string test_log_level() {
+  const char* level = std::getenv("ORDERFLOW_TEST_LOG");
+  return level != nullptr ? level : "warn";
+}
+
 /// What the handlers saw, thread-safe.
 class Seen {
  public:
@@ -89,6 +95,21 @@ Parsed parse(const ConsumedRecord& r) {
   return {decoded->meta.event_id, decoded->body.value("seq", -1)};
 }
 
+/// Per-key order under at-least-once delivery: the first deliveries of a key's records come in
+/// production order (0, 1, 2, …); anything else is a redelivery of a record already seen.
+void expect_key_order(const std::map<std::string, std::vector<int>>& by_key, int first_seq = 0) {
+  for (const auto& [key, seqs] : by_key) {
+    std::set<int> delivered;
+    int next = first_seq;
+    for (int seq : seqs) {
+      if (delivered.contains(seq)) continue;  // redelivery
+      EXPECT_EQ(seq, next) << "key " << key << " got " << seq << " before " << next;
+      next = seq + 1;
+      delivered.insert(seq);
+    }
+  }
+}
+
 class ConsumerRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,7 +130,7 @@ class ConsumerRunnerTest : public ::testing::Test {
     // while it waits for its JoinGroup answer.
     c.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}};
     for (auto& [k, v] : properties) c.properties[k] = v;
-    if (const char* debug = std::getenv("OFDEBUG")) c.properties["debug"] = debug;
+    if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) c.properties["debug"] = debug;
     return c;
   }
 
@@ -139,11 +160,11 @@ class ConsumerRunnerTest : public ::testing::Test {
       EventMeta meta{new_uuid(), "ORDER_CREATED", 1, format_iso8601(SystemClock{}.now())};
       int seq = first_seq + i / keys;
       std::string key = key_prefix + std::to_string(i % keys);
-      producer_->send({topic_, key, encode_event(meta, {{"seq", seq}}),
-                       standard_headers(meta, "test")},
-                      [](const Result<DeliveryReport>& r) {
-                        if (!r.ok()) ADD_FAILURE() << "delivery failed: " << r.error().message;
-                      });
+      producer_->send(
+          {topic_, key, encode_event(meta, {{"seq", seq}}), standard_headers(meta, "test")},
+          [](const Result<DeliveryReport>& r) {
+            if (!r.ok()) ADD_FAILURE() << "delivery failed: " << r.error().message;
+          });
       ids.push_back(meta.event_id);
     }
     EXPECT_TRUE(producer_->flush(kWait).ok());
@@ -157,12 +178,14 @@ class ConsumerRunnerTest : public ::testing::Test {
     return {ids.begin(), ids.end()};
   }
 
-  double count(Outcome outcome) const { return metrics_.message_count(topic_, "ORDER_CREATED", outcome); }
+  double count(Outcome outcome) const {
+    return metrics_.message_count(topic_, "ORDER_CREATED", outcome);
+  }
 
   testing::EmbeddedBroker broker_;
   observability::Metrics metrics_{"test"};
   std::shared_ptr<spdlog::logger> logger_ =
-      observability::make_logger("runner-test", {"warn", "text"});
+      observability::make_logger("runner-test", {test_log_level(), "text"});
   std::unique_ptr<Producer> producer_;
   std::string topic_;
   std::string group_;
@@ -194,10 +217,12 @@ TEST_F(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
   EXPECT_EQ(seen.event_ids(), std::set<std::string>(ids.begin(), ids.end()));
   EXPECT_GT(seen.threads(), 1u) << "keys spread over the workers";
   EXPECT_TRUE(eventually([&] { return count(Outcome::kProcessed) == kKeys * kPerKey; }));
-  EXPECT_TRUE(eventually([&] {
-    auto s = r->status();
-    return s.running && s.assigned_partitions == 3 && s.in_flight == 0 && s.lag == 0;
-  }, kWait));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = r->status();
+        return s.running && s.assigned_partitions == 3 && s.in_flight == 0 && s.lag == 0;
+      },
+      kWait));
   r->stop();
   EXPECT_FALSE(r->status().running);
 }
@@ -214,12 +239,10 @@ TEST_F(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown
   auto while_down = produce(30, 5, "order-", 6);
   auto r = runner(recording(seen), options());
   r->start();
-  ASSERT_TRUE(eventually([&] { return seen.distinct() >= first.size() + while_down.size(); },
-                         kWait));
+  ASSERT_TRUE(
+      eventually([&] { return seen.distinct() >= first.size() + while_down.size(); }, kWait));
   for (const auto& id : while_down) EXPECT_TRUE(seen.contains(id));
-  for (const auto& [key, seqs] : seen.by_key()) {
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << key;
-  }
+  expect_key_order(seen.by_key());
   r->stop();
 }
 
@@ -375,8 +398,8 @@ TEST_F(ConsumerRunnerTest, StopInterruptsAPendingRetryAndTheRecordComesAgain) {
   Seen second_run;
   auto again = runner(recording(second_run), options());
   again->start();
-  ASSERT_TRUE(eventually([&] { return second_run.contains(failing) && second_run.contains(ids[2]); },
-                         kWait));
+  ASSERT_TRUE(eventually(
+      [&] { return second_run.contains(failing) && second_run.contains(ids[2]); }, kWait));
   EXPECT_FALSE(second_run.contains(ids[0])) << "the record before it was committed";
   EXPECT_EQ(second_run.by_key().begin()->second, (std::vector<int>{1, 2}));
   again->stop();
@@ -404,9 +427,17 @@ TEST_F(ConsumerRunnerTest, FullWorkerQueuePausesAndKeepsOrder) {
   r->start();
   ASSERT_TRUE(eventually([&] { return r->status().assigned_partitions == 3; }, kWait));
   auto ids = produce(90, 3);
-  // The single worker holds one record and its queue one more; the rest wait in the broker.
-  EXPECT_TRUE(eventually([&] { return r->status().lag > 50; }, kWait));
-  EXPECT_LE(r->status().in_flight, 10);
+  // The single worker holds one record and its queue one more; the poll loop keeps what it
+  // has already read in its backlog and pauses fetching. Nothing finishes while the gate is
+  // closed, so every record is either in flight or lag.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = r->status();
+        return s.in_flight >= 2 && s.in_flight + s.lag == 90;
+      },
+      kWait))
+      << "in_flight=" << r->status().in_flight << " lag=" << r->status().lag;
+  EXPECT_EQ(seen.calls(), 0);
   {
     std::lock_guard lock(gate_mutex);
     gate_open = true;
@@ -443,9 +474,10 @@ TEST_F(ConsumerRunnerTest, TwoMembersShareThePartitionsAndTheSurvivorTakesOver) 
   ASSERT_TRUE(eventually([&] { return a->status().assigned_partitions == 3; }, kWait));
   auto more = produce(60, 6, "order-", 10);
   ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size() + more.size(); }, kWait));
-  for (const auto& [key, seqs] : seen.by_key()) {
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << key;
-  }
+  // The embedded broker refuses OffsetCommit while a rebalance is in progress (JoinGroup not
+  // yet answered), so the survivor's last commits around b's leave may fail and a few records
+  // come again: allowed (at-least-once, the inbox drops them), reordering is not.
+  expect_key_order(seen.by_key());
   a->stop();
 }
 
@@ -473,8 +505,7 @@ TEST_F(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
   r->start();
   ASSERT_TRUE(eventually([&] { return seen.distinct() >= 6; }, kWait)) << "reset to earliest";
   EXPECT_GE(r->status().offset_resets, 1);
-  EXPECT_NE(metrics_.serialize().find("orderflow_consumer_offset_resets_total"),
-            std::string::npos);
+  EXPECT_NE(metrics_.serialize().find("orderflow_consumer_offset_resets_total"), std::string::npos);
   r->stop();
 }
 
@@ -525,7 +556,7 @@ TEST(CrashChild, Consume) {
   };
   std::string bootstrap = next(), topic = next(), group = next(), file = next();
   observability::Metrics metrics("child");
-  auto logger = observability::make_logger("crash-child", {"warn", "text"});
+  auto logger = observability::make_logger("crash-child", {test_log_level(), "text"});
   ConsumerOptions o;
   o.service = "child";
   o.group_id = group;
@@ -533,16 +564,18 @@ TEST(CrashChild, Consume) {
   o.commit_interval = 1h;
   std::mutex mutex;
   std::ofstream db(file, std::ios::app);
-  KafkaConfig k{bootstrap, "crash-child",
+  KafkaConfig k{bootstrap,
+                "crash-child",
                 {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}}};
-  if (const char* debug = std::getenv("OFDEBUG")) k.properties["debug"] = debug;
-  ConsumerRunner r(k, o,
-                   [&](const ConsumedRecord& rec) {
-                     std::lock_guard lock(mutex);
-                     db << parse(rec).event_id << std::endl;  // "transaction committed"
-                     return HandlerResult::processed();
-                   },
-                   metrics, logger);
+  if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) k.properties["debug"] = debug;
+  ConsumerRunner r(
+      k, o,
+      [&](const ConsumedRecord& rec) {
+        std::lock_guard lock(mutex);
+        db << parse(rec).event_id << std::endl;  // "transaction committed"
+        return HandlerResult::processed();
+      },
+      metrics, logger);
   r.start();
   // Runs until the parent kills it.
   std::mutex forever;

@@ -63,10 +63,11 @@ std::unique_ptr<storage::Database> open_notification_db(const std::string& path)
   return db;
 }
 
-// Same settings for every member of a test's group; a short session lets the group notice a
-// killed member quickly.
-messaging::KafkaConfig kafka_config(const std::string& bootstrap, const std::string& client) {
-  return {bootstrap, client, {{"session.timeout.ms", "1000"}, {"heartbeat.interval.ms", "100"}}};
+// Same consumer settings for every member of a test's group. The session must outlast the
+// embedded broker's initial rebalance delay (3 s; librdkafka 2.0's mock does not refresh a member
+// while its JoinGroup waits), yet be short enough for the group to drop a killed member quickly.
+messaging::KafkaConfig consumer_config(const std::string& bootstrap, const std::string& client) {
+  return {bootstrap, client, {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}}};
 }
 
 /// How often the handler saw each eventId (header), thread-safe.
@@ -102,7 +103,7 @@ class NotificationFlowTest : public ::testing::Test {
         *repository_, load_templates(templates_file(), "ko"), std::vector<Notifier*>{faulty_.get()},
         clock_, group_);
     producer_ = messaging::make_kafka_producer(
-        kafka_config(broker_.bootstrap_servers(), "flow-producer"), logger_);
+        messaging::KafkaConfig{broker_.bootstrap_servers(), "flow-producer", {}}, logger_);
   }
 
   void TearDown() override {
@@ -125,7 +126,7 @@ class NotificationFlowTest : public ::testing::Test {
   messaging::ConsumerRunner& start_runner(messaging::ConsumerOptions o) {
     auto handler = make_event_handler(*service_);
     auto runner = std::make_unique<messaging::ConsumerRunner>(
-        kafka_config(broker_.bootstrap_servers(), "flow-consumer"), std::move(o),
+        consumer_config(broker_.bootstrap_servers(), "flow-consumer"), std::move(o),
         [this, handler](const messaging::ConsumedRecord& r) {
           seen_.add(messaging::find_header(r.headers, "eventId").value_or(""));
           return handler(r);
@@ -314,7 +315,7 @@ TEST(NotificationCrashChild, Consume) {
   o.group_id = group;
   o.topics = {topic};
   o.commit_interval = 1h;  // no offset is committed before the kill
-  messaging::ConsumerRunner runner(kafka_config(bootstrap, "crash-child"), o,
+  messaging::ConsumerRunner runner(consumer_config(bootstrap, "crash-child"), o,
                                    make_event_handler(service), metrics, logger);
   runner.start();
   std::mutex forever;
@@ -359,9 +360,10 @@ TEST_F(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreate
   for (int u = 0; u < 4; ++u)
     before["user-" + std::to_string(u)] = count_of("user-" + std::to_string(u));
 
-  // The next member of the group gets every record again: all duplicates, nothing new.
+  // The next member of the group gets every record again: all duplicates, nothing new. The
+  // group first waits for the killed member's session to expire.
   start_runner();
-  ASSERT_TRUE(eventually([&] { return count(Outcome::kDuplicate) >= kEvents; }, kWait))
+  ASSERT_TRUE(eventually([&] { return count(Outcome::kDuplicate) >= kEvents; }, 2 * kWait))
       << "redelivered " << count(Outcome::kDuplicate);
   for (const auto& id : ids) EXPECT_GE(seen_.calls(id), 1) << id;
   EXPECT_EQ(count(Outcome::kProcessed), 0);

@@ -3,8 +3,8 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
-#include <charconv>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -42,6 +42,7 @@ constexpr int kPollTimeoutMs = 100;
 constexpr int kPausedPollTimeoutMs = 10;
 constexpr auto kBacklogPushWait = 50ms;
 constexpr auto kLagInterval = 1000ms;
+constexpr int kLagQueryTimeoutMs = 200;
 constexpr auto kRevokeLogEvery = 5s;
 
 struct PartitionKey {
@@ -54,6 +55,7 @@ struct PartitionState {
   OffsetTracker tracker;
   std::int64_t outstanding = 0;  ///< dispatched and neither finished nor abandoned
   std::optional<std::int64_t> committed;
+  std::optional<std::int64_t> start_offset;  ///< group's committed offset at assignment
 };
 
 struct Worker {
@@ -72,11 +74,28 @@ Headers to_headers(const RdKafka::Headers* headers) {
   Headers out;
   if (headers == nullptr) return out;
   for (const auto& h : headers->get_all()) {
-    out.push_back({h.key(), h.value() == nullptr
-                                ? std::string()
-                                : std::string(static_cast<const char*>(h.value()), h.value_size())});
+    out.push_back({h.key(), h.value() == nullptr ? std::string()
+                                                 : std::string(static_cast<const char*>(h.value()),
+                                                               h.value_size())});
   }
   return out;
+}
+
+spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
+  switch (severity) {
+    case RdKafka::Event::EVENT_SEVERITY_EMERG:
+    case RdKafka::Event::EVENT_SEVERITY_ALERT:
+    case RdKafka::Event::EVENT_SEVERITY_CRITICAL:
+    case RdKafka::Event::EVENT_SEVERITY_ERROR:
+      return spdlog::level::err;
+    case RdKafka::Event::EVENT_SEVERITY_WARNING:
+      return spdlog::level::warn;
+    case RdKafka::Event::EVENT_SEVERITY_NOTICE:
+    case RdKafka::Event::EVENT_SEVERITY_INFO:
+      return spdlog::level::info;
+    default:
+      return spdlog::level::debug;  // the `debug` property's output
+  }
 }
 
 void delete_all(std::vector<RdKafka::TopicPartition*>& list) {
@@ -333,17 +352,16 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     if (list.empty()) return;
     auto err = consumer_->commitSync(list);
     if (err != RdKafka::ERR_NO_ERROR) {
-      logger_->warn("\"offset commit failed\" group={} reason={} err={}", options_.group_id,
-                    reason, RdKafka::err2str(err));
+      logger_->warn("\"offset commit failed\" group={} reason={} err={}", options_.group_id, reason,
+                    RdKafka::err2str(err));
     }
     {
       std::lock_guard lock(state_mutex_);
       for (auto* tp : list) {
         if (tp->err() != RdKafka::ERR_NO_ERROR) {
-          logger_->warn(
-              "\"offset commit failed\" group={} topic={} partition={} offset={} err={}",
-              options_.group_id, tp->topic(), tp->partition(), tp->offset(),
-              RdKafka::err2str(tp->err()));
+          logger_->warn("\"offset commit failed\" group={} topic={} partition={} offset={} err={}",
+                        options_.group_id, tp->topic(), tp->partition(), tp->offset(),
+                        RdKafka::err2str(tp->err()));
           continue;
         }
         if (err != RdKafka::ERR_NO_ERROR) continue;
@@ -358,9 +376,10 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
 
   void update_lag() {
     std::vector<RdKafka::TopicPartition*> parts;
+    std::vector<RdKafka::TopicPartition*> unknown_start;
     {
       std::lock_guard lock(state_mutex_);
-      for (const auto& [key, state] : partitions_) {
+      for (auto& [key, state] : partitions_) {
         parts.push_back(RdKafka::TopicPartition::create(key.topic, key.partition));
       }
     }
@@ -369,14 +388,47 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
       return;
     }
     consumer_->position(parts);
+    {
+      // A partition not read from yet has no position; its lag counts from the group's
+      // committed offset, asked once per assignment.
+      std::lock_guard lock(state_mutex_);
+      for (auto* tp : parts) {
+        auto it = partitions_.find(PartitionKey{tp->topic(), tp->partition()});
+        if (tp->offset() < 0 && it != partitions_.end() && !it->second.start_offset) {
+          unknown_start.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
+        }
+      }
+    }
+    if (!unknown_start.empty() &&
+        consumer_->committed(unknown_start, kLagQueryTimeoutMs) == RdKafka::ERR_NO_ERROR) {
+      std::lock_guard lock(state_mutex_);
+      for (auto* tp : unknown_start) {
+        auto it = partitions_.find(PartitionKey{tp->topic(), tp->partition()});
+        if (it != partitions_.end() && tp->err() == RdKafka::ERR_NO_ERROR) {
+          it->second.start_offset = tp->offset();  // negative: nothing committed yet
+        }
+      }
+    }
+    delete_all(unknown_start);
     std::int64_t total = 0;
     for (auto* tp : parts) {
       std::int64_t low = -1;
       std::int64_t high = -1;
-      // Cached from fetch responses: no broker round trip on the poll thread.
+      // The cached watermark comes with every fetch response; a paused partition is not
+      // fetched, so its cache goes stale and the broker is asked instead.
       consumer_->get_watermark_offsets(tp->topic(), tp->partition(), &low, &high);
-      std::int64_t lag = 0;
-      if (high >= 0 && tp->offset() >= 0) lag = std::max<std::int64_t>(0, high - tp->offset());
+      if (paused_ || high < 0 || low < 0) {
+        consumer_->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high,
+                                           kLagQueryTimeoutMs);
+      }
+      std::int64_t from = tp->offset();
+      if (from < 0) {
+        std::lock_guard lock(state_mutex_);
+        auto it = partitions_.find(PartitionKey{tp->topic(), tp->partition()});
+        if (it != partitions_.end() && it->second.start_offset) from = *it->second.start_offset;
+        if (from < 0) from = low;  // auto.offset.reset=earliest
+      }
+      std::int64_t lag = high >= 0 && from >= 0 ? std::max<std::int64_t>(0, high - from) : 0;
       total += lag;
       metrics_.set_consumer_lag(options_.group_id, tp->topic(), tp->partition(), lag);
     }
@@ -393,7 +445,11 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
           partitions_[PartitionKey{tp->topic(), tp->partition()}] = PartitionState{};
         }
       }
-      consumer->assign(partitions);
+      auto assign_err = consumer->assign(partitions);
+      if (assign_err != RdKafka::ERR_NO_ERROR) {
+        logger_->error("\"assign failed\" group={} err={}", options_.group_id,
+                       RdKafka::err2str(assign_err));
+      }
       assigned_ = static_cast<int>(partitions.size());
       logger_->info("\"partitions assigned\" group={} partitions=\"{}\"", options_.group_id,
                     describe(partitions));
@@ -406,8 +462,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     revoke(consumer, partitions);
   }
 
-  void revoke(RdKafka::KafkaConsumer* consumer,
-              std::vector<RdKafka::TopicPartition*>& partitions) {
+  void revoke(RdKafka::KafkaConsumer* consumer, std::vector<RdKafka::TopicPartition*>& partitions) {
     std::set<PartitionKey> revoked;
     for (auto* tp : partitions) revoked.insert(PartitionKey{tp->topic(), tp->partition()});
     // Not yet handed to a worker: give them up uncommitted, the next owner reads them again.
@@ -463,29 +518,29 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
           logger_->error("\"kafka consumer error\" group={} err={} reason=\"{}\"",
                          options_.group_id, RdKafka::err2str(event.err()), event.str());
         } else {
-          logger_->warn("\"kafka consumer error\" group={} err={} reason=\"{}\"",
-                        options_.group_id, RdKafka::err2str(event.err()), event.str());
+          logger_->warn("\"kafka consumer error\" group={} err={} reason=\"{}\"", options_.group_id,
+                        RdKafka::err2str(event.err()), event.str());
         }
         break;
       case RdKafka::Event::EVENT_LOG:
-        if (getenv("OFDEBUG") == nullptr && event.severity() > RdKafka::Event::EVENT_SEVERITY_WARNING) break;
         // With auto.offset.reset=earliest librdkafka resets an out-of-range offset silently
         // except for this warning, "<topic> [<partition>]: offset reset (at ...) to ...".
-        if (event.fac() == "OFFSET" && event.str().find("offset reset") != std::string::npos) {
+        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && event.fac() == "OFFSET" &&
+            event.str().find("offset reset") != std::string::npos) {
           static const std::regex kWhere(R"(([^\s\[\]]+) \[(\d+)\]: offset reset)");
           const std::string text = event.str();
           std::smatch m;
+          int partition = -1;
+          std::string topic = "unknown";
           if (std::regex_search(text, m, kWhere)) {
-            int partition = -1;
-            std::from_chars(m[2].first.base(), m[2].second.base(), partition);
-            offset_reset(m[1].str(), partition, text);
-          } else {
-            offset_reset("unknown", -1, text);
+            topic = m[1].str();
+            std::from_chars(&*m[2].first, &*m[2].first + m[2].length(), partition);
           }
+          offset_reset(topic, partition, text);
           break;
         }
-        logger_->warn("\"librdkafka\" group={} fac={} text=\"{}\"", options_.group_id,
-                      event.fac(), event.str());
+        logger_->log(log_level(event.severity()), "\"librdkafka\" group={} fac={} text=\"{}\"",
+                     options_.group_id, event.fac(), event.str());
         break;
       default:
         break;
@@ -586,12 +641,12 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     try {
       return handler_(record);
     } catch (const std::exception& e) {
-      logger_->error("\"handler threw\" topic={} partition={} offset={} what=\"{}\"",
-                     record.topic, record.partition, record.offset, e.what());
+      logger_->error("\"handler threw\" topic={} partition={} offset={} what=\"{}\"", record.topic,
+                     record.partition, record.offset, e.what());
       return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", e.what()));
     } catch (...) {
-      logger_->error("\"handler threw\" topic={} partition={} offset={} what=unknown",
-                     record.topic, record.partition, record.offset);
+      logger_->error("\"handler threw\" topic={} partition={} offset={} what=unknown", record.topic,
+                     record.partition, record.offset);
       return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", "unknown exception"));
     }
   }
@@ -609,8 +664,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
         to_string(error.kind), error.code, error.message);
   }
 
-  void log_abandoned(const ConsumedRecord& record, const std::string& event_id,
-                     const char* why) {
+  void log_abandoned(const ConsumedRecord& record, const std::string& event_id, const char* why) {
     logger_->warn(
         "\"record abandoned uncommitted, it will be redelivered\" eventId={} topic={} "
         "partition={} offset={} why=\"{}\"",

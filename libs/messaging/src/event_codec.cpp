@@ -9,9 +9,7 @@ namespace orderflow::messaging {
 
 namespace {
 
-Error malformed(std::string reason) {
-  return invalid_input("MALFORMED_EVENT", std::move(reason));
-}
+Error malformed(std::string reason) { return invalid_input("MALFORMED_EVENT", std::move(reason)); }
 
 std::optional<Error> require_string(const nlohmann::json& body, const char* field,
                                     std::string& out) {

@@ -31,4 +31,19 @@ Result<bool> Inbox::record(storage::Tx& tx, std::string_view consumer_group,
   return *changed == 1;
 }
 
+Result<bool> Inbox::process(storage::Database& db, std::string_view consumer_group,
+                            std::string_view event_id,
+                            const std::function<Result<void>(storage::Tx&)>& fn) {
+  bool first = false;
+  auto done = db.write([&](storage::Tx& tx) -> Result<void> {
+    auto recorded = record(tx, consumer_group, event_id);
+    if (!recorded) return recorded.error();
+    first = recorded.value();
+    if (!first) return {};
+    return fn(tx);
+  });
+  if (!done) return done.error();
+  return first;
+}
+
 }  // namespace orderflow::messaging

@@ -44,6 +44,23 @@ Error delivery_error(RdKafka::ErrorCode code, const std::string& what) {
   }
 }
 
+spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
+  switch (severity) {
+    case RdKafka::Event::EVENT_SEVERITY_EMERG:
+    case RdKafka::Event::EVENT_SEVERITY_ALERT:
+    case RdKafka::Event::EVENT_SEVERITY_CRITICAL:
+    case RdKafka::Event::EVENT_SEVERITY_ERROR:
+      return spdlog::level::err;
+    case RdKafka::Event::EVENT_SEVERITY_WARNING:
+      return spdlog::level::warn;
+    case RdKafka::Event::EVENT_SEVERITY_NOTICE:
+    case RdKafka::Event::EVENT_SEVERITY_INFO:
+      return spdlog::level::info;
+    default:
+      return spdlog::level::debug;  // the `debug` property's output
+  }
+}
+
 struct Pending {
   DeliveryCallback callback;
 };
@@ -88,8 +105,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     // Purged records get an error report, so every callback still runs exactly once.
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     if (!wait_idle(kCloseGrace)) {
-      logger_->error("\"producer closed with unreported records\" in_flight={}",
-                     in_flight_.load());
+      logger_->error("\"producer closed with unreported records\" in_flight={}", in_flight_.load());
     }
     stopping_ = true;
     delivery_thread_.join();
@@ -102,10 +118,12 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     while (true) {
       RdKafka::Headers* headers = RdKafka::Headers::create();
       for (const auto& h : record.headers) headers->add(h.key, h.value.data(), h.value.size());
-      auto code = producer_->produce(
-          record.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          record.value.data(), record.value.size(), record.key.data(), record.key.size(), 0,
-          headers, pending.get());
+      // No key (rather than an empty one) lets the partitioner spread keyless records.
+      const void* key = record.key.empty() ? nullptr : record.key.data();
+      auto code = producer_->produce(record.topic, RdKafka::Topic::PARTITION_UA,
+                                     RdKafka::Producer::RK_MSG_COPY, record.value.data(),
+                                     record.value.size(), key, record.key.size(), 0, headers,
+                                     pending.get());
       if (code == RdKafka::ERR_NO_ERROR) {
         pending.release();  // owned by the delivery report now
         return;
@@ -127,8 +145,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     auto future = promise->get_future();
     send(std::move(record), [promise](const Result<DeliveryReport>& r) { promise->set_value(r); });
     if (future.wait_for(timeout) != std::future_status::ready) {
-      return unavailable("DELIVERY_TIMEOUT", "no delivery report within " +
-                                                 std::to_string(timeout.count()) + " ms");
+      return unavailable("DELIVERY_TIMEOUT",
+                         "no delivery report within " + std::to_string(timeout.count()) + " ms");
     }
     return future.get();
   }
@@ -155,8 +173,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     if (message.err() == RdKafka::ERR_NO_ERROR) {
       complete(*pending, DeliveryReport{message.partition(), message.offset()});
     } else {
-      complete(*pending, delivery_error(message.err(), message.topic_name() + ": " +
-                                                           message.errstr()));
+      complete(*pending,
+               delivery_error(message.err(), message.topic_name() + ": " + message.errstr()));
     }
   }
 
@@ -174,9 +192,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
         }
         break;
       case RdKafka::Event::EVENT_LOG:
-        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-          logger_->warn("\"librdkafka\" fac={} text=\"{}\"", event.fac(), event.str());
-        }
+        logger_->log(log_level(event.severity()), "\"librdkafka\" fac={} text=\"{}\"", event.fac(),
+                     event.str());
         break;
       default:
         break;

@@ -225,7 +225,7 @@ class OutboxRelay::Impl {
     std::lock_guard round_lock(round_mu_);
     auto rows = store_.fetch_unsent(options_.batch_size);
     if (!rows) {
-      logger_->warn("outbox fetch failed error={} ({})", rows.error().message,
+      logger_->warn("\"outbox fetch failed\" error={} ({})", rows.error().message,
                     to_string(rows.error().kind));
       return rows.error();
     }
@@ -267,11 +267,11 @@ class OutboxRelay::Impl {
     for (std::size_t i = 0; i < rows->size(); ++i) {
       const auto& row = (*rows)[i];
       if (!reports[i]) {
-        logger_->warn("outbox delivery not reported in time id={} topic={} key={}", row.id,
+        logger_->warn("\"outbox delivery not reported in time\" id={} topic={} key={}", row.id,
                       row.record.topic, row.record.key);
       } else if (!reports[i]->ok()) {
         const auto& error = reports[i]->error();
-        logger_->warn("outbox delivery failed id={} topic={} key={} error={} ({})", row.id,
+        logger_->warn("\"outbox delivery failed\" id={} topic={} key={} error={} ({})", row.id,
                       row.record.topic, row.record.key, error.message, to_string(error.kind));
       } else {
         acked.push_back(row.id);
@@ -283,8 +283,8 @@ class OutboxRelay::Impl {
     if (marked > 0) {
       if (auto r = store_.mark_sent(acked); !r) {
         logger_->error(
-            "outbox mark_sent failed rows={} error={} ({}); they stay unsent and will be "
-            "published again",
+            "\"outbox mark_sent failed; the rows stay unsent and will be published again\" "
+            "rows={} error={} kind={}",
             marked, r.error().message, to_string(r.error().kind));
         return r.error();
       }
@@ -303,7 +303,7 @@ class OutboxRelay::Impl {
         auto round = run_round(options_.delivery_timeout);
         progressed = round.ok() && round->marked > 0;
       } catch (const std::exception& e) {
-        logger_->error("outbox relay round threw error={}", e.what());
+        logger_->error("\"outbox relay round threw\" error={}", e.what());
       }
       lock.lock();
       if (progressed) continue;

@@ -7,7 +7,8 @@
 namespace orderflow::notification {
 
 /// Maps a consumed record to an IncomingEvent: the strict envelope (messaging::decode_event),
-/// orderId (integer or integer string) and userId (string or integer) required; every other
+/// orderId (integer or integer string) required, userId (string or integer) when present (the
+/// service refuses to notify without it); every other
 /// top-level scalar becomes a template field. kInvalidInput MALFORMED_EVENT otherwise.
 Result<IncomingEvent> to_incoming_event(const messaging::ConsumedRecord& record);
 

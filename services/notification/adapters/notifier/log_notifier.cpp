@@ -3,7 +3,7 @@
 namespace orderflow::notification {
 
 Result<void> LogNotifier::send(const Notification& n) {
-  logger_->info("msg=\"notification delivered\" channel=log userId={} type={} orderId={} "
+  logger_->info("\"notification delivered\" channel=log userId={} type={} orderId={} "
                 "sourceEventId={} text=\"{}\"",
                 n.user_id, n.type, n.order_id, n.source_event_id, n.message);
   return {};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -19,6 +20,13 @@ class Inbox {
   /// and reports kDuplicate).
   static Result<bool> record(storage::Tx& tx, std::string_view consumer_group,
                              std::string_view event_id);
+  /// The idempotent-consumer transaction: in one write transaction records (group, eventId)
+  /// and, the first time only, runs `fn`. Returns true when `fn` ran and committed, false for a
+  /// duplicate (nothing ran). An error from `fn` rolls back the inbox entry too, so the event
+  /// can be retried.
+  static Result<bool> process(storage::Database& db, std::string_view consumer_group,
+                              std::string_view event_id,
+                              const std::function<Result<void>(storage::Tx&)>& fn);
 };
 
 }  // namespace orderflow::messaging
