@@ -36,7 +36,8 @@ NotificationSettings read_settings(const config::Source& source) {
   NotificationSettings s;
   s.common = config::read_service_config(reader, "notification-service", 8083);
   s.common.consumer.group_id = reader.string("consumer.group_id", "notification-service");
-  s.common.consumer.topics = reader.string_list("consumer.topics", {s.common.topics.orders});
+  s.common.consumer.topics = reader.string_list(
+      "consumer.topics", {s.common.topics.orders, s.common.topics.payments});
   s.templates_file = config::resolve_path(
       source, reader.string("notification.templates_file",
                             config::default_config_dir() + "/notification-templates.yaml"));

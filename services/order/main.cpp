@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "adapters/http/order_routes.h"
+#include "adapters/kafka/saga_handler.h"
 #include "adapters/storage/sql_order_repository.h"
 #include "app/order_service.h"
 #include "orderflow/config/catalog.h"
@@ -14,6 +15,9 @@
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/runtime/periodic_task.h"
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/storage/database.h"
 
@@ -24,6 +28,8 @@ namespace {
 struct OrderSettings {
   config::ServiceConfig common;
   std::string catalog_file;
+  std::chrono::milliseconds saga_timeout{300000};
+  std::chrono::milliseconds saga_check_interval{5000};
 };
 
 OrderSettings read_settings(const config::Source& source) {
@@ -32,6 +38,12 @@ OrderSettings read_settings(const config::Source& source) {
   s.common = config::read_service_config(reader, "order-service", 8080);
   s.catalog_file = config::resolve_path(
       source, reader.string("order.catalog_file", config::default_catalog_file()));
+  s.common.consumer.group_id = reader.string("consumer.group_id", "order-service");
+  s.common.consumer.topics = reader.string_list(
+      "consumer.topics", {s.common.topics.inventory, s.common.topics.payments});
+  s.saga_timeout = reader.millis("saga.timeout_ms", s.saga_timeout, std::chrono::milliseconds{1});
+  s.saga_check_interval =
+      reader.millis("saga.check_interval_ms", s.saga_check_interval, std::chrono::milliseconds{1});
   reader.finish();
   return s;
 }
@@ -54,6 +66,7 @@ int run(const config::Source& source) {
   SystemClock clock;
   auto db = storage::open_database(cfg.storage);
   storage::migrate(*db, "outbox", messaging::Outbox::migrations());
+  storage::migrate(*db, "inbox", messaging::Inbox::migrations());
   storage::migrate(*db, "order", order::order_migrations());
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
@@ -61,7 +74,18 @@ int run(const config::Source& source) {
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
   order::SqlOrderRepository repository(*db, cfg.topics.orders, cfg.name,
                                        [&relay] { relay.notify(); });
-  order::OrderService service(repository, catalog, clock);
+  order::OrderService service(repository, catalog, clock, cfg.consumer.group_id);
+  messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
+                                     order::make_saga_handler(service, logger), metrics, logger);
+  runtime::PeriodicTask saga_timeout(settings.saga_check_interval, [&] {
+    auto cancelled = service.cancel_stalled(settings.saga_timeout, 100);
+    if (!cancelled) {
+      logger->warn("\"saga timeout check failed\" error={}", cancelled.error().message);
+    } else if (cancelled.value() > 0) {
+      logger->warn("\"orders cancelled by saga timeout\" count={} timeout_ms={}",
+                   cancelled.value(), settings.saga_timeout.count());
+    }
+  });
 
   runtime::Intake intake;
   http::Router router;
@@ -71,8 +95,13 @@ int run(const config::Source& source) {
       [&] {
         http::Readiness r;
         auto ping = db->ping();
+        auto status = consumer.status();
         r.details["database"] = ping.ok() ? "UP" : ping.error().message;
-        r.ready = ping.ok();
+        r.details["consumer"] = {{"running", status.running},
+                                 {"assignedPartitions", status.assigned_partitions},
+                                 {"lag", status.lag},
+                                 {"offsetResets", status.offset_resets}};
+        r.ready = ping.ok() && status.running && status.offset_resets == 0;
         return r;
       },
       metrics);
@@ -80,11 +109,16 @@ int run(const config::Source& source) {
     runtime::DrainStatus s;
     auto pending = messaging::Outbox::pending(*db);
     s.outbox_pending = pending.ok() ? pending.value() : -1;
+    auto status = consumer.status();
+    s.consumer_lag = status.lag;
+    s.in_flight = status.in_flight;
     return s;
   });
   http::Server server(cfg.http, router, metrics, logger);
 
   relay.start();
+  consumer.start();
+  saga_timeout.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
   logger->info("\"order-service started\" port={} bootstrap={} db={}", server.port(),
@@ -94,6 +128,8 @@ int run(const config::Source& source) {
   logger->info("\"stopping\" signal={}", sig);
   intake.close();
   server.stop();
+  saga_timeout.stop();
+  consumer.stop();
   auto left = relay.drain(std::chrono::milliseconds{10000});
   if (!left.ok() || left.value() > 0) {
     logger->warn("\"outbox not fully flushed; rows will be published on next start\"");

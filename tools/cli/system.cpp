@@ -35,7 +35,9 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
   spec.ready_timeout = reader.millis("timeouts.ready_ms", 30000ms, 1ms);
   spec.drain_timeout = reader.millis("timeouts.drain_ms", 15000ms, 0ms);
   auto names = source.keys("services");
-  if (names.empty()) names = {"order-service", "notification-service"};
+  if (names.empty()) {
+    names = {"order-service", "inventory-service", "payment-service", "notification-service"};
+  }
   for (const auto& name : names) {
     ServiceSpec s;
     s.name = name;

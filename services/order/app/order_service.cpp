@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "orderflow/common/uuid.h"
+
 namespace orderflow::order {
 
 Result<Order> OrderService::create(const OrderRequest& request) {
@@ -16,6 +18,74 @@ Result<OrderPage> OrderService::list(const std::string& user_id, int page, int s
   if (user_id.empty()) return invalid_input("MISSING_USER", "userId is required");
   if (page < 0) return invalid_input("INVALID_PAGE", "page must be ≥ 0");
   return repository_.list_by_user(user_id, page, std::clamp(size, 1, kMaxPageSize));
+}
+
+Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& group,
+                                        const std::string& event_id,
+                                        const std::string& event_type, SagaInput input,
+                                        const SagaEvent* event) {
+  auto now = clock_.now();
+  return repository_.update(id, group, event_id, [&](const Order& order) -> Result<OrderChange> {
+    OrderChange change;
+    if (event != nullptr && input == SagaInput::kPaymentCompleted && event->amount &&
+        (*event->amount != order.total_amount ||
+         (!event->currency.empty() && event->currency != order.currency))) {
+      change.skip_reason = "AMOUNT_MISMATCH: paid " + event->amount->to_string() + " " +
+                           event->currency + " for an order of " +
+                           order.total_amount.to_string() + " " + order.currency;
+      return change;
+    }
+    auto decision = decide(order.status, input);
+    change.skip_reason = decision.skip_reason;
+    change.cancel_reason = decision.cancel_reason;
+    for (const auto& step : decision.steps) {
+      change.entries.push_back({step.from, step.to, event_type, event_id,
+                                step.to == OrderStatus::kCancelled ? decision.cancel_reason : "",
+                                now});
+    }
+    return change;
+  });
+}
+
+Result<Order> OrderService::cancel(std::int64_t id) {
+  auto updated = apply(id, "", new_uuid(), to_string(SagaInput::kUserCancel),
+                       SagaInput::kUserCancel, nullptr);
+  if (!updated) return updated.error();
+  if (updated->change.entries.empty()) {
+    return conflict("INVALID_STATE", std::string("order ") + std::to_string(id) + " is " +
+                                         to_string(updated->order.status) +
+                                         "; only PENDING or CONFIRMED orders can be cancelled");
+  }
+  return updated->order;
+}
+
+Result<SagaResult> OrderService::handle(const SagaEvent& event) {
+  auto input = saga_input_for(event.event_type, event.reason);
+  if (!input) return SagaResult{SagaOutcome::kIgnored, "not a saga event", {}};
+  auto updated =
+      apply(event.order_id, consumer_group_, event.event_id, event.event_type, *input, &event);
+  if (!updated) return updated.error();
+  SagaResult result;
+  result.order = updated->order;
+  if (updated->duplicate) {
+    result.outcome = SagaOutcome::kDuplicate;
+  } else if (updated->change.entries.empty()) {
+    result.outcome = SagaOutcome::kSkipped;
+    result.skip_reason = updated->change.skip_reason;
+  }
+  return result;
+}
+
+Result<int> OrderService::cancel_stalled(std::chrono::milliseconds timeout, int batch) {
+  auto ids = repository_.stalled(clock_.now() - timeout, batch);
+  if (!ids) return ids.error();
+  int cancelled = 0;
+  for (auto id : ids.value()) {
+    auto updated = apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout,
+                         nullptr);
+    if (updated && !updated->change.entries.empty()) ++cancelled;
+  }
+  return cancelled;
 }
 
 }  // namespace orderflow::order

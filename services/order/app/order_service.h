@@ -1,18 +1,43 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
-#include "ports.h"
+#include "../domain/saga.h"
 #include "orderflow/common/clock.h"
+#include "ports.h"
 
 namespace orderflow::order {
 
-/// Order use cases (seeds 000, 001, 003). Thread-safe.
+/// An event of another service as the saga sees it (decoded by the Kafka adapter).
+struct SagaEvent {
+  std::string event_id;
+  std::string event_type;
+  std::int64_t order_id = 0;
+  std::string reason;
+  std::optional<Decimal> amount;  ///< PAYMENT_COMPLETED: must equal the order total
+  std::string currency;
+};
+
+/// What happened to one saga event.
+enum class SagaOutcome { kApplied, kDuplicate, kSkipped, kIgnored };
+
+struct SagaResult {
+  SagaOutcome outcome = SagaOutcome::kApplied;
+  std::string skip_reason;
+  Order order;
+};
+
+/// Order use cases (seeds 000, 001, 002, 003). Thread-safe.
 class OrderService {
  public:
-  OrderService(OrderRepository& repository, const Catalog& catalog, const Clock& clock)
-      : repository_(repository), catalog_(catalog), clock_(clock) {}
+  OrderService(OrderRepository& repository, const Catalog& catalog, const Clock& clock,
+               std::string consumer_group = "order-service")
+      : repository_(repository),
+        catalog_(catalog),
+        clock_(clock),
+        consumer_group_(std::move(consumer_group)) {}
 
   /// Prices and stores a PENDING order with its ORDER_CREATED event; returns once the DB
   /// transaction committed (not after Kafka delivery: the outbox relay publishes it).
@@ -21,12 +46,32 @@ class OrderService {
   /// size is clamped to 1..kMaxPageSize.
   Result<OrderPage> list(const std::string& user_id, int page, int size);
 
+  /// POST /api/orders/{id}/cancel: PENDING|CONFIRMED → CANCELLED(USER_REQUESTED) with
+  /// ORDER_CANCELLED. kNotFound for an unknown order; kConflict INVALID_STATE (message names the
+  /// current status) otherwise.
+  Result<Order> cancel(std::int64_t id);
+
+  /// Applies another service's event through the state machine (idempotent per eventId).
+  /// kNotFound for an unknown order; an event that does not fit the state is kSkipped with the
+  /// reason; a PAYMENT_COMPLETED whose amount or currency differs from the order is kSkipped
+  /// (AMOUNT_MISMATCH) and changes nothing.
+  Result<SagaResult> handle(const SagaEvent& event);
+
+  /// Cancels (TIMEOUT) every non-terminal order without progress for `timeout`. Returns how
+  /// many were cancelled.
+  Result<int> cancel_stalled(std::chrono::milliseconds timeout, int batch);
+
   static constexpr int kMaxPageSize = 100;
 
  private:
+  Result<OrderUpdate> apply(std::int64_t id, const std::string& group, const std::string& event_id,
+                            const std::string& event_type, SagaInput input,
+                            const SagaEvent* event);
+
   OrderRepository& repository_;
   const Catalog& catalog_;
   const Clock& clock_;
+  std::string consumer_group_;
 };
 
 }  // namespace orderflow::order

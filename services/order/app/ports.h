@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,23 @@ struct OrderPage {
   int size = 0;
 };
 
+/// What a saga step does to an order: the status changes (timeline entries, in order) and the
+/// orders.v1 events to emit, one per entry (ORDER_CONFIRMED, …, ORDER_CANCELLED).
+struct OrderChange {
+  std::vector<TimelineEntry> entries;
+  std::string cancel_reason;
+  std::string skip_reason;  ///< set when nothing changes
+};
+
+/// Decides the change for the order as currently stored (called inside the transaction).
+using OrderDecider = std::function<Result<OrderChange>(const Order&)>;
+
+struct OrderUpdate {
+  bool duplicate = false;  ///< the event was already processed by this consumer group
+  Order order;             ///< after the change
+  OrderChange change;
+};
+
 /// Persistence of orders. Implementations are thread-safe.
 class OrderRepository {
  public:
@@ -27,6 +45,14 @@ class OrderRepository {
   virtual Result<Order> create(const Order& order) = 0;
   /// kNotFound ORDER_NOT_FOUND when absent.
   virtual Result<Order> find(std::int64_t id) = 0;
+  /// In one write transaction: records (consumer_group, event_id) in the inbox unless the group
+  /// is empty (a user action), reads order `id`, runs `decide`, stores the new status, the
+  /// timeline entries and one outbox event per entry. kNotFound when the order is absent;
+  /// `decide`'s error rolls everything back. A duplicate runs nothing.
+  virtual Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
+                                     const std::string& event_id, const OrderDecider& decide) = 0;
+  /// Orders in a non-terminal state whose last change is older than `before` (saga timeout).
+  virtual Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) = 0;
   /// Newest first; `page` from 0.
   virtual Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) = 0;
 };

@@ -25,6 +25,16 @@ struct OrderItem {
   Decimal unit_price;
 };
 
+/// One status change of an order, kept in its timeline (issue 3).
+struct TimelineEntry {
+  OrderStatus from = OrderStatus::kPending;
+  OrderStatus to = OrderStatus::kPending;
+  std::string event_type;  ///< the event (or USER_CANCEL / SAGA_TIMEOUT) that caused it
+  std::string event_id;
+  std::string reason;
+  Clock::TimePoint at;
+};
+
 struct Order {
   std::int64_t id = 0;  ///< assigned by the repository
   std::string user_id;
@@ -36,6 +46,7 @@ struct Order {
   std::vector<OrderItem> items;
   Clock::TimePoint created_at;
   Clock::TimePoint updated_at;
+  std::vector<TimelineEntry> timeline;  ///< oldest first; filled by find()
 };
 
 /// A requested line before pricing: the price is optional (the catalog fills it in).

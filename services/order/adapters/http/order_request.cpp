@@ -137,6 +137,16 @@ nlohmann::json order_to_json(const Order& order) {
                         {"updatedAt", format_iso8601(order.updated_at)}};
   if (!order.customer_email.empty()) out["customerEmail"] = order.customer_email;
   if (order.status == OrderStatus::kCancelled) out["cancelReason"] = order.cancel_reason;
+  nlohmann::json timeline = nlohmann::json::array();
+  for (const auto& t : order.timeline) {
+    timeline.push_back({{"from", to_string(t.from)},
+                        {"to", to_string(t.to)},
+                        {"eventType", t.event_type},
+                        {"eventId", t.event_id},
+                        {"reason", t.reason},
+                        {"at", format_iso8601(t.at)}});
+  }
+  out["timeline"] = std::move(timeline);
   return out;
 }
 

@@ -22,7 +22,8 @@ Result<OrderRequest> parse_order_request(const nlohmann::json& body,
 
 /// The API shape of an order: orderId, status, userId, totalAmount, currency, items
 /// [{sku, quantity, unitPrice}], createdAt, updatedAt, cancelReason (when cancelled),
-/// customerEmail (when given). Money is rendered as exact decimal strings.
+/// customerEmail (when given), timeline [{from, to, eventType, eventId, reason, at}]. Money is
+/// rendered as exact decimal strings.
 nlohmann::json order_to_json(const Order& order);
 
 }  // namespace orderflow::order

@@ -45,6 +45,33 @@ void add_order_routes(http::Router& router, OrderService& service,
     return http::Response::json(200, order_to_json(order.value()));
   });
 
+  router.add("POST", "/api/orders/{id}/cancel", [&service, intake_open](const http::Request& req) {
+    if (intake_open && !intake_open()) {
+      auto r = http::Response::error(503, "DRAINING", "the service is shutting down");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    auto id = to_int(req.path_param("id"));
+    if (!id || *id <= 0) {
+      return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
+    }
+    auto cancelled = service.cancel(*id);
+    if (!cancelled) {
+      auto response = http::Response::from_error(cancelled.error());
+      if (cancelled.error().kind == ErrorKind::kConflict) {
+        // The 409 names the current status so the client need not ask again.
+        auto current = service.get(*id);
+        if (current) {
+          auto body = nlohmann::json::parse(response.body);
+          body["error"]["currentStatus"] = to_string(current->status);
+          response.body = body.dump();
+        }
+      }
+      return response;
+    }
+    return http::Response::json(200, order_to_json(cancelled.value()));
+  });
+
   router.add("GET", "/api/orders", [&service](const http::Request& req) {
     auto user = req.query_param("userId");
     if (!user) user = req.header("X-User-Id");

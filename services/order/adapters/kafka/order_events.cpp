@@ -26,4 +26,21 @@ messaging::OutgoingRecord order_created_record(const Order& order, const std::st
           messaging::standard_headers(meta, source)};
 }
 
+messaging::OutgoingRecord order_status_record(const Order& order, std::string_view event_type,
+                                              const std::string& reason, OrderStatus previous,
+                                              Clock::TimePoint at, const std::string& topic,
+                                              const std::string& source) {
+  messaging::EventMeta meta{new_uuid(), std::string(event_type), 1, format_iso8601(at)};
+  nlohmann::json payload = {{"orderId", order.id},
+                            {"userId", order.user_id},
+                            {"totalAmount", order.total_amount.to_string()},
+                            {"currency", order.currency}};
+  if (order.status == OrderStatus::kCancelled || !reason.empty()) {
+    payload["reason"] = reason;
+    payload["previousStatus"] = to_string(previous);
+  }
+  return {topic, std::to_string(order.id), messaging::encode_event(meta, payload),
+          messaging::standard_headers(meta, source)};
+}
+
 }  // namespace orderflow::order

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "../../domain/order.h"
 #include "orderflow/messaging/record.h"
@@ -13,5 +14,13 @@ namespace orderflow::order {
 /// headers (eventId, eventType, source, traceparent).
 messaging::OutgoingRecord order_created_record(const Order& order, const std::string& topic,
                                                const std::string& source);
+
+/// A saga event of `order` on `topic` (ORDER_CONFIRMED, ORDER_PAID, ORDER_COMPLETED,
+/// ORDER_CANCELLED; docs/events.md): orderId, userId, totalAmount, currency, and for
+/// ORDER_CANCELLED reason and previousStatus. Timestamp `at`.
+messaging::OutgoingRecord order_status_record(const Order& order, std::string_view event_type,
+                                              const std::string& reason, OrderStatus previous,
+                                              Clock::TimePoint at, const std::string& topic,
+                                              const std::string& source);
 
 }  // namespace orderflow::order

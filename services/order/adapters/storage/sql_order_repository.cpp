@@ -2,7 +2,10 @@
 
 #include <map>
 
+#include "../../domain/saga.h"
 #include "../kafka/order_events.h"
+#include "orderflow/messaging/events.h"
+#include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/outbox.h"
 
 namespace orderflow::order {
@@ -46,6 +49,29 @@ const storage::Migration kMigrations[] = {
      " quantity BIGINT NOT NULL,"
      " unit_price TEXT NOT NULL,"
      " PRIMARY KEY (order_id, line));"},
+    {2, "order timeline",
+     "CREATE TABLE order_timeline ("
+     " order_id INTEGER NOT NULL REFERENCES orders(id),"
+     " seq INTEGER NOT NULL,"
+     " from_status TEXT NOT NULL,"
+     " to_status TEXT NOT NULL,"
+     " event_type TEXT NOT NULL,"
+     " event_id TEXT NOT NULL,"
+     " reason TEXT NOT NULL,"
+     " at_ms INTEGER NOT NULL,"
+     " PRIMARY KEY (order_id, seq));"
+     "CREATE INDEX orders_open_by_update ON orders(status, updated_at_ms);",
+     "CREATE TABLE order_timeline ("
+     " order_id BIGINT NOT NULL REFERENCES orders(id),"
+     " seq INTEGER NOT NULL,"
+     " from_status TEXT NOT NULL,"
+     " to_status TEXT NOT NULL,"
+     " event_type TEXT NOT NULL,"
+     " event_id TEXT NOT NULL,"
+     " reason TEXT NOT NULL,"
+     " at_ms BIGINT NOT NULL,"
+     " PRIMARY KEY (order_id, seq));"
+     "CREATE INDEX orders_open_by_update ON orders(status, updated_at_ms);"},
 };
 
 constexpr const char* kOrderColumns =
@@ -91,6 +117,32 @@ Result<void> attach_items(storage::Tx& tx, std::vector<Order>& orders) {
   return {};
 }
 
+Result<void> attach_timeline(storage::Tx& tx, Order& order) {
+  auto rows = tx.query(
+      "SELECT from_status, to_status, event_type, event_id, reason, at_ms FROM order_timeline"
+      " WHERE order_id = ? ORDER BY seq",
+      {order.id});
+  if (!rows) return rows.error();
+  for (const auto& row : rows.value()) {
+    order.timeline.push_back({parse_order_status(row.text(0)).value_or(OrderStatus::kPending),
+                              parse_order_status(row.text(1)).value_or(OrderStatus::kPending),
+                              row.text(2), row.text(3), row.text(4), from_ms(row.integer(5))});
+  }
+  return {};
+}
+
+Result<std::optional<Order>> load_order(storage::Tx& tx, std::int64_t id) {
+  auto rows = tx.query(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?", {id});
+  if (!rows) return rows.error();
+  if (rows.value().empty()) return std::optional<Order>{};
+  std::vector<Order> orders{order_from_row(rows.value()[0])};
+  auto items = attach_items(tx, orders);
+  if (!items) return items.error();
+  auto timeline = attach_timeline(tx, orders[0]);
+  if (!timeline) return timeline.error();
+  return std::optional<Order>{std::move(orders[0])};
+}
+
 }  // namespace
 
 std::span<const storage::Migration> order_migrations() { return kMigrations; }
@@ -125,18 +177,83 @@ Result<Order> SqlOrderRepository::create(const Order& order) {
 Result<Order> SqlOrderRepository::find(std::int64_t id) {
   std::optional<Order> found;
   auto result = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?", {id});
-    if (!rows) return rows.error();
-    if (rows.value().empty()) return {};
-    std::vector<Order> orders{order_from_row(rows.value()[0])};
-    auto items = attach_items(tx, orders);
-    if (!items) return items.error();
-    found = std::move(orders[0]);
+    auto loaded = load_order(tx, id);
+    if (!loaded) return loaded.error();
+    found = std::move(loaded.value());
     return {};
   });
   if (!result) return result.error();
   if (!found) return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
   return *found;
+}
+
+Result<OrderUpdate> SqlOrderRepository::update(std::int64_t id, const std::string& consumer_group,
+                                               const std::string& event_id,
+                                               const OrderDecider& decide) {
+  OrderUpdate out;
+  auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
+    if (!consumer_group.empty()) {
+      auto first = messaging::Inbox::record(tx, consumer_group, event_id);
+      if (!first) return first.error();
+      if (!first.value()) {
+        out.duplicate = true;
+        return {};
+      }
+    }
+    auto loaded = load_order(tx, id);
+    if (!loaded) return loaded.error();
+    if (!loaded.value()) {
+      return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
+    }
+    out.order = std::move(*loaded.value());
+    auto change = decide(out.order);
+    if (!change) return change.error();
+    out.change = std::move(change.value());
+    if (out.change.entries.empty()) return {};
+    auto seq = static_cast<std::int64_t>(out.order.timeline.size());
+    for (const auto& entry : out.change.entries) {
+      out.order.status = entry.to;
+      out.order.updated_at = entry.at;
+      if (entry.to == OrderStatus::kCancelled) out.order.cancel_reason = out.change.cancel_reason;
+      auto inserted = tx.exec(
+          "INSERT INTO order_timeline (order_id, seq, from_status, to_status, event_type,"
+          " event_id, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, seq++, std::string(to_string(entry.from)), std::string(to_string(entry.to)),
+           entry.event_type, entry.event_id, entry.reason, to_epoch_ms(entry.at)});
+      if (!inserted) return inserted.error();
+      auto record = order_status_record(
+          out.order, event_for_status(entry.to),
+          entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "", entry.from,
+          entry.at, orders_topic_, source_);
+      auto appended = messaging::Outbox::append(tx, record);
+      if (!appended) return appended.error();
+      out.order.timeline.push_back(entry);
+    }
+    auto updated = tx.exec(
+        "UPDATE orders SET status = ?, cancel_reason = ?, updated_at_ms = ? WHERE id = ?",
+        {std::string(to_string(out.order.status)), out.order.cancel_reason,
+         to_epoch_ms(out.order.updated_at), id});
+    if (!updated) return updated.error();
+    return {};
+  });
+  if (!result) return result.error();
+  if (!out.duplicate && !out.change.entries.empty() && on_commit_) on_commit_();
+  return out;
+}
+
+Result<std::vector<std::int64_t>> SqlOrderRepository::stalled(Clock::TimePoint before, int limit) {
+  std::vector<std::int64_t> ids;
+  auto result = db_.read([&](storage::Tx& tx) -> Result<void> {
+    auto rows = tx.query(
+        "SELECT id FROM orders WHERE status IN ('PENDING', 'CONFIRMED', 'PAID')"
+        " AND updated_at_ms < ? ORDER BY updated_at_ms LIMIT ?",
+        {to_epoch_ms(before), static_cast<std::int64_t>(limit)});
+    if (!rows) return rows.error();
+    for (const auto& row : rows.value()) ids.push_back(row.integer(0));
+    return {};
+  });
+  if (!result) return result.error();
+  return ids;
 }
 
 Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, int page,

@@ -27,6 +27,9 @@ class SqlOrderRepository final : public OrderRepository {
   Result<Order> create(const Order& order) override;
   Result<Order> find(std::int64_t id) override;
   Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) override;
+  Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
+                             const std::string& event_id, const OrderDecider& decide) override;
+  Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) override;
 
  private:
   storage::Database& db_;

@@ -1,0 +1,51 @@
+#include "payment_routes.h"
+
+#include <charconv>
+
+namespace orderflow::payment {
+namespace {
+
+std::optional<std::int64_t> to_int(const std::string& text) {
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+nlohmann::json payment_to_json(const Payment& p) {
+  return {{"paymentId", p.id},
+          {"orderId", p.order_id},
+          {"userId", p.user_id},
+          {"amount", p.amount.to_string()},
+          {"currency", p.currency},
+          {"status", to_string(p.status)},
+          {"reason", p.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.reason)},
+          {"createdAt", format_iso8601(p.created_at)},
+          {"updatedAt", format_iso8601(p.updated_at)}};
+}
+
+void add_payment_routes(http::Router& router, PaymentService& service) {
+  router.add("GET", "/api/payments", [&service](const http::Request& req) {
+    auto text = req.query_param("orderId");
+    auto order_id = text ? to_int(*text) : std::nullopt;
+    if (!order_id) {
+      return http::Response::error(400, "INVALID_ORDER_ID",
+                                   "orderId query parameter is required and must be an integer");
+    }
+    auto payments = service.list_by_order(*order_id);
+    if (!payments) return http::Response::from_error(payments.error());
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& p : payments.value()) items.push_back(payment_to_json(p));
+    return http::Response::json(200, {{"items", std::move(items)}});
+  });
+
+  router.add("GET", "/api/payments/{paymentId}", [&service](const http::Request& req) {
+    auto payment = service.get(req.path_param("paymentId"));
+    if (!payment) return http::Response::from_error(payment.error());
+    return http::Response::json(200, payment_to_json(payment.value()));
+  });
+}
+
+}  // namespace orderflow::payment

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+
+#include "../../app/ports.h"
+#include "orderflow/storage/database.h"
+
+namespace orderflow::payment {
+
+/// Schema of the payment service (component "payment"): payments (one per order) and
+/// cancelled_orders. The inbox and outbox tables come from messaging::Inbox / Outbox.
+std::span<const storage::Migration> payment_migrations();
+
+/// PaymentRepository on storage::Database (SQLite or PostgreSQL). apply() runs
+/// messaging::Inbox::process with the payment row and messaging::Outbox::append (record built
+/// for `payments_topic`, header source = `source`) in one transaction and calls `on_commit`
+/// after a commit that appended an event (to wake the outbox relay). Thread-safe.
+class SqlPaymentRepository final : public PaymentRepository {
+ public:
+  SqlPaymentRepository(storage::Database& db, std::string payments_topic, std::string source,
+                       std::function<void()> on_commit)
+      : db_(db),
+        payments_topic_(std::move(payments_topic)),
+        source_(std::move(source)),
+        on_commit_(std::move(on_commit)) {}
+
+  Result<bool> already_processed(const std::string& consumer_group,
+                                 const std::string& event_id) override;
+  Result<OrderPaymentState> state_of(std::int64_t order_id) override;
+  Result<bool> apply(const std::string& consumer_group, const std::string& event_id,
+                     const PaymentChange& change) override;
+  Result<void> mark_cancelled(std::int64_t order_id, const std::string& user_id,
+                              const std::string& reason, Clock::TimePoint at) override;
+  Result<std::vector<Payment>> find_by_order(std::int64_t order_id) override;
+  Result<Payment> find(const std::string& payment_id) override;
+
+ private:
+  storage::Database& db_;
+  std::string payments_topic_;
+  std::string source_;
+  std::function<void()> on_commit_;
+};
+
+}  // namespace orderflow::payment

@@ -1,0 +1,179 @@
+#include "payment_service.h"
+
+namespace orderflow::payment {
+namespace {
+
+// Only a technical gateway failure is worth a retry; anything else means the gateway and this
+// service disagree about a payment, which no retry fixes.
+Error gateway_error(const Error& error, const std::string& what) {
+  if (error.retryable()) return error;
+  return internal_error(error.code.empty() ? "GATEWAY_ERROR" : error.code,
+                        what + ": " + error.message);
+}
+
+std::string refund_reason(const CancelCommand& command) {
+  return command.reason.empty() ? std::string("ORDER_CANCELLED") : command.reason;
+}
+
+}  // namespace
+
+const char* to_string(HandleOutcome outcome) {
+  switch (outcome) {
+    case HandleOutcome::kCharged: return "CHARGED";
+    case HandleOutcome::kDeclined: return "DECLINED";
+    case HandleOutcome::kRefunded: return "REFUNDED";
+    case HandleOutcome::kCancelRecorded: return "CANCEL_RECORDED";
+    case HandleOutcome::kDuplicate: return "DUPLICATE";
+    case HandleOutcome::kSkippedAlreadyPaid: return "ALREADY_PAID";
+    case HandleOutcome::kSkippedCancelled: return "ORDER_CANCELLED";
+    case HandleOutcome::kNothingToRefund: return "NOTHING_TO_REFUND";
+  }
+  return "UNKNOWN";
+}
+
+Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
+  // Checked before the gateway so that a redelivered event costs no gateway round trip.
+  auto seen = repository_.already_processed(consumer_group_, command.event_id);
+  if (!seen) return seen.error();
+  if (seen.value()) return HandleOutcome::kDuplicate;
+
+  auto state = repository_.state_of(command.order_id);
+  if (!state) return state.error();
+  switch (decide_on_reserved(state.value())) {
+    case ReservedAction::kSkipAlreadyPaid: return HandleOutcome::kSkippedAlreadyPaid;
+    case ReservedAction::kSkipCancelled: return HandleOutcome::kSkippedCancelled;
+    case ReservedAction::kCharge: break;
+  }
+
+  // Outside the write transaction: the gateway's latency must not hold the SQLite writer. A
+  // crash after the charge and before the commit is harmless: the redelivered event charges
+  // under the same key and gets the same charge back, and a cancel that comes first finds it
+  // through find_charge() and refunds it.
+  auto charged = gateway_.charge({std::to_string(command.order_id), command.order_id,
+                                  command.user_id, command.amount, command.currency});
+  if (!charged) {
+    return gateway_error(charged.error(), "charge of order " + std::to_string(command.order_id));
+  }
+  const auto& c = charged.value();
+  if (c.amount != command.amount || c.currency != command.currency) {
+    return internal_error("GATEWAY_MISMATCH", "gateway charged " + c.amount.to_string() + " " +
+                                                  c.currency + " for order " +
+                                                  std::to_string(command.order_id) + ", expected " +
+                                                  command.amount.to_string() + " " +
+                                                  command.currency);
+  }
+  auto now = clock_.now();
+  PaymentChange change;
+  change.insert = true;
+  change.traceparent = command.traceparent;
+  if (c.approved) {
+    change.payment = captured_payment(command, c.payment_id, now);
+    change.event = PaymentEventType::kCompleted;
+  } else {
+    change.payment = failed_payment(command, c.payment_id, c.decline_reason, now);
+    change.event = PaymentEventType::kFailed;
+  }
+  return commit(command.event_id, change,
+                c.approved ? HandleOutcome::kCharged : HandleOutcome::kDeclined);
+}
+
+Result<HandleOutcome> PaymentService::cancel(const CancelCommand& command) {
+  auto seen = repository_.already_processed(consumer_group_, command.event_id);
+  if (!seen) return seen.error();
+  if (seen.value()) return HandleOutcome::kDuplicate;
+
+  auto state = repository_.state_of(command.order_id);
+  if (!state) return state.error();
+  switch (decide_on_cancelled(state.value())) {
+    case CancelAction::kNothing: return HandleOutcome::kNothingToRefund;
+    case CancelAction::kRefund: return refund_captured(command, *state.value().payment, false);
+    case CancelAction::kReconcile: return reconcile_cancel(command);
+  }
+  return internal_error("UNREACHABLE", "unknown cancel action");
+}
+
+Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& command) {
+  auto found = gateway_.find_charge(std::to_string(command.order_id));
+  if (!found) {
+    mark_cancelled_after_failure(command);
+    return gateway_error(found.error(),
+                         "charge lookup of order " + std::to_string(command.order_id));
+  }
+  if (found.value() && found.value()->approved) {
+    // Charged by an attempt that crashed before its commit: give the money back.
+    const auto& c = *found.value();
+    auto now = clock_.now();
+    ChargeCommand as_charged{command.event_id, command.order_id, command.user_id, c.amount,
+                             c.currency, command.traceparent};
+    return refund_captured(command, captured_payment(as_charged, c.payment_id, now), true);
+  }
+  PaymentChange change;
+  change.mark_cancelled = true;
+  change.order_id = command.order_id;
+  change.user_id = command.user_id;
+  change.cancel_reason = command.reason;
+  change.at = clock_.now();
+  return commit(command.event_id, change, HandleOutcome::kCancelRecorded);
+}
+
+Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& command,
+                                                      const Payment& payment, bool insert) {
+  if (!command.currency.empty() && command.currency != payment.currency) {
+    return invalid_input("CURRENCY_MISMATCH", "ORDER_CANCELLED of order " +
+                                                  std::to_string(command.order_id) + " says " +
+                                                  command.currency + ", payment " + payment.id +
+                                                  " is in " + payment.currency);
+  }
+  if (command.total_amount && *command.total_amount != payment.amount) {
+    return invalid_input("AMOUNT_MISMATCH", "ORDER_CANCELLED of order " +
+                                                std::to_string(command.order_id) + " says " +
+                                                command.total_amount->to_string() + ", payment " +
+                                                payment.id + " captured " +
+                                                payment.amount.to_string());
+  }
+  auto refund_id = gateway_.refund(payment.id);
+  if (!refund_id) {
+    if (insert) mark_cancelled_after_failure(command);
+    return gateway_error(refund_id.error(), "refund of payment " + payment.id);
+  }
+  auto now = clock_.now();
+  auto refunded = refund_payment(payment, refund_id.value(), refund_reason(command), now);
+  if (!refunded) return internal_error(refunded.error().code, refunded.error().message);
+  PaymentChange change;
+  change.payment = std::move(refunded.value());
+  change.insert = insert;
+  change.expected_status = PaymentStatus::kCaptured;
+  change.event = PaymentEventType::kRefunded;
+  change.traceparent = command.traceparent;
+  change.mark_cancelled = true;
+  change.order_id = command.order_id;
+  change.user_id = command.user_id;
+  change.cancel_reason = command.reason;
+  change.at = now;
+  return commit(command.event_id, change, HandleOutcome::kRefunded);
+}
+
+Result<HandleOutcome> PaymentService::commit(const std::string& event_id,
+                                             const PaymentChange& change, HandleOutcome outcome) {
+  auto applied = repository_.apply(consumer_group_, event_id, change);
+  if (!applied) return applied.error();
+  if (!applied.value()) return HandleOutcome::kDuplicate;
+  return outcome;
+}
+
+void PaymentService::mark_cancelled_after_failure(const CancelCommand& command) {
+  // Ignored on failure: the caller is already returning an error and the retry writes it again.
+  (void)repository_.mark_cancelled(command.order_id, command.user_id, command.reason,
+                                   clock_.now());
+}
+
+Result<std::vector<Payment>> PaymentService::list_by_order(std::int64_t order_id) {
+  return repository_.find_by_order(order_id);
+}
+
+Result<Payment> PaymentService::get(const std::string& payment_id) {
+  if (payment_id.empty()) return invalid_input("INVALID_ID", "paymentId is required");
+  return repository_.find(payment_id);
+}
+
+}  // namespace orderflow::payment

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ports.h"
+#include "orderflow/common/clock.h"
+
+namespace orderflow::payment {
+
+/// What happened to one incoming event.
+enum class HandleOutcome {
+  kCharged,             ///< CAPTURED, PAYMENT_COMPLETED emitted
+  kDeclined,            ///< FAILED, PAYMENT_FAILED emitted
+  kRefunded,            ///< REFUNDED, PAYMENT_REFUNDED emitted
+  kCancelRecorded,      ///< no charge existed; the order is marked cancelled
+  kDuplicate,           ///< the eventId was processed before: nothing done
+  kSkippedAlreadyPaid,  ///< STOCK_RESERVED for an order that has a payment: no second charge
+  kSkippedCancelled,    ///< STOCK_RESERVED for a cancelled order: not charged
+  kNothingToRefund,     ///< ORDER_CANCELLED for a FAILED or REFUNDED payment
+};
+
+/// "CHARGED", "DECLINED", … for logs.
+const char* to_string(HandleOutcome outcome);
+
+/// Payment use cases (issue 3; ARCHITECTURE.md "Saga", invariant 3). Thread-safe, but events
+/// of one order must not be handled concurrently: the consumer serialises them (same key, same
+/// worker), which is what keeps a cancel from slipping between a charge and its commit.
+class PaymentService {
+ public:
+  PaymentService(PaymentRepository& repository, PaymentGateway& gateway, const Clock& clock,
+                 std::string consumer_group)
+      : repository_(repository),
+        gateway_(gateway),
+        clock_(clock),
+        consumer_group_(std::move(consumer_group)) {}
+
+  /// STOCK_RESERVED: charges the order once, unless it has a payment already or was cancelled.
+  /// The gateway is called outside any DB transaction (its latency must not hold the SQLite
+  /// writer) with idempotency key = orderId, then inbox + payment row + outbox commit together.
+  /// Errors: the gateway's or the repository's kUnavailable (retry); kInternal when the gateway
+  /// answers inconsistently (e.g. the key was used with another amount).
+  Result<HandleOutcome> charge(const ChargeCommand& command);
+
+  /// ORDER_CANCELLED: refunds a CAPTURED payment (PAYMENT_REFUNDED); without a recorded payment
+  /// reconciles with the gateway (refunds a charge left by a crash) and marks the order
+  /// cancelled; FAILED/REFUNDED → kNothingToRefund. kInvalidInput CURRENCY_MISMATCH /
+  /// AMOUNT_MISMATCH when the event's currency or totalAmount differ from the captured payment
+  /// (no refund of data nobody can trust; the record goes to the DLT). Gateway/DB kUnavailable
+  /// → retry; the order is then still marked cancelled so that nothing charges it meanwhile.
+  Result<HandleOutcome> cancel(const CancelCommand& command);
+
+  /// The order's payments (0 or 1).
+  Result<std::vector<Payment>> list_by_order(std::int64_t order_id);
+  /// kNotFound PAYMENT_NOT_FOUND.
+  Result<Payment> get(const std::string& payment_id);
+
+ private:
+  Result<HandleOutcome> refund_captured(const CancelCommand& command, const Payment& payment,
+                                        bool insert);
+  Result<HandleOutcome> reconcile_cancel(const CancelCommand& command);
+  Result<HandleOutcome> commit(const std::string& event_id, const PaymentChange& change,
+                               HandleOutcome outcome);
+  /// The cancel mark written on its own after a failure (best effort: the retry writes it too).
+  void mark_cancelled_after_failure(const CancelCommand& command);
+
+  PaymentRepository& repository_;
+  PaymentGateway& gateway_;
+  const Clock& clock_;
+  std::string consumer_group_;
+};
+
+}  // namespace orderflow::payment

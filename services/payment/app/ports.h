@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../domain/payment.h"
+#include "orderflow/common/result.h"
+
+namespace orderflow::payment {
+
+/// A charge request to the payment gateway.
+struct ChargeRequest {
+  std::string idempotency_key;  ///< the orderId: one charge per order, whatever the retries
+  std::int64_t order_id = 0;
+  std::string user_id;
+  Decimal amount;
+  std::string currency;
+};
+
+/// A charge as the gateway recorded it (approved or declined).
+struct GatewayCharge {
+  std::string payment_id;  ///< the gateway's reference, also for a declined attempt
+  bool approved = false;
+  std::string decline_reason;  ///< when declined, e.g. AMOUNT_LIMIT_EXCEEDED
+  Decimal amount;
+  std::string currency;
+  bool refunded = false;
+};
+
+/// The payment provider. Implementations are thread-safe and idempotent: charge() with a key
+/// already used returns the first charge (no second charge; a different amount or currency
+/// under the same key is kConflict IDEMPOTENCY_KEY_REUSED), refund() of a refunded payment
+/// returns the first refund. Errors: kUnavailable for a technical failure (timeout, provider
+/// down, shutting down; the consumer retries); any other kind is a bug or an inconsistency.
+class PaymentGateway {
+ public:
+  virtual ~PaymentGateway() = default;
+  /// Charges (approves or declines) `request.amount`. A decline is a value, not an error.
+  virtual Result<GatewayCharge> charge(const ChargeRequest& request) = 0;
+  /// The charge made under `idempotency_key`, if any. Used to reconcile after a crash between
+  /// a charge and the commit of its payment row.
+  virtual Result<std::optional<GatewayCharge>> find_charge(const std::string& idempotency_key) = 0;
+  /// Refunds the whole amount of an approved charge; returns the refund's reference.
+  /// kNotFound UNKNOWN_PAYMENT, kConflict NOT_REFUNDABLE for a declined charge.
+  virtual Result<std::string> refund(const std::string& payment_id) = 0;
+};
+
+/// The event a change emits on payments.v1 (docs/events.md).
+enum class PaymentEventType { kCompleted, kFailed, kRefunded };
+
+/// What handling one event changes, committed atomically with the event's inbox entry.
+struct PaymentChange {
+  /// Payment row to insert (`insert`) or to update from `expected_status` (else kConflict).
+  std::optional<Payment> payment;
+  bool insert = true;
+  PaymentStatus expected_status = PaymentStatus::kCaptured;
+  /// Event emitted through the outbox for `payment` (requires `payment`).
+  std::optional<PaymentEventType> event;
+  std::string traceparent;  ///< of the emitted event; empty = a new trace
+  /// Records the order as cancelled (a later STOCK_RESERVED is never charged).
+  bool mark_cancelled = false;
+  std::int64_t order_id = 0;  ///< for mark_cancelled
+  std::string user_id;        ///< for mark_cancelled
+  std::string cancel_reason;  ///< for mark_cancelled
+  Clock::TimePoint at;        ///< for mark_cancelled
+};
+
+/// Persistence of payments, the cancelled-orders mark, the inbox and the outbox. Thread-safe.
+/// Errors: kUnavailable when the database is busy or unreachable; kConflict when a row changed
+/// under the caller (unique order, unexpected status).
+class PaymentRepository {
+ public:
+  virtual ~PaymentRepository() = default;
+  /// True when (group, eventId) is already in the inbox.
+  virtual Result<bool> already_processed(const std::string& consumer_group,
+                                         const std::string& event_id) = 0;
+  /// The order's payment and cancel mark (a read snapshot).
+  virtual Result<OrderPaymentState> state_of(std::int64_t order_id) = 0;
+  /// In one transaction: records (group, eventId) in the inbox and applies `change` (payment
+  /// row, cancel mark, outbox record). Returns false, changing nothing, when the event was
+  /// already processed. Wakes the outbox relay after a commit that appended an event.
+  virtual Result<bool> apply(const std::string& consumer_group, const std::string& event_id,
+                             const PaymentChange& change) = 0;
+  /// Records the order as cancelled outside any inbox entry (idempotent), so that a cancel
+  /// whose handling failed still stops a later charge.
+  virtual Result<void> mark_cancelled(std::int64_t order_id, const std::string& user_id,
+                                      const std::string& reason, Clock::TimePoint at) = 0;
+  /// The payments of an order (0 or 1), oldest first.
+  virtual Result<std::vector<Payment>> find_by_order(std::int64_t order_id) = 0;
+  /// kNotFound PAYMENT_NOT_FOUND when absent.
+  virtual Result<Payment> find(const std::string& payment_id) = 0;
+};
+
+}  // namespace orderflow::payment

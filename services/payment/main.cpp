@@ -1,0 +1,150 @@
+// payment-service: composition root. Construct, start() in order, stop() in reverse.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/gateway/simulated_gateway.h"
+#include "adapters/http/payment_routes.h"
+#include "adapters/kafka/event_handler.h"
+#include "adapters/storage/sql_payment_repository.h"
+#include "app/payment_service.h"
+#include "orderflow/config/config.h"
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_host.h"
+#include "orderflow/storage/database.h"
+
+using namespace orderflow;
+
+namespace {
+
+constexpr std::chrono::milliseconds kMaxGatewayLatency{60000};
+
+struct PaymentSettings {
+  config::ServiceConfig common;
+  payment::SimulatedGatewayOptions gateway;
+};
+
+PaymentSettings read_settings(const config::Source& source) {
+  config::Reader reader(source);
+  PaymentSettings s;
+  s.common = config::read_service_config(reader, "payment-service", 8084);
+  s.common.consumer.group_id = reader.string("consumer.group_id", "payment-service");
+  // One runner for both topics: an order's STOCK_RESERVED and ORDER_CANCELLED share the key,
+  // hence the worker, so a cancel is never handled while a charge of that order is under way.
+  s.common.consumer.topics = reader.string_list(
+      "consumer.topics", {s.common.topics.inventory, s.common.topics.orders});
+  s.gateway.latency = reader.millis("payment.gateway.latency_ms", std::chrono::milliseconds{0});
+  if (s.gateway.latency > kMaxGatewayLatency) {
+    throw config::ConfigError("config: payment.gateway.latency_ms: at most " +
+                              std::to_string(kMaxGatewayLatency.count()));
+  }
+  auto decline_above = reader.string("payment.gateway.decline_above", "");
+  auto rule = payment::DeclineRule::parse(decline_above);
+  if (!rule) {
+    throw config::ConfigError("config: payment.gateway.decline_above: " + rule.error().message);
+  }
+  s.gateway.decline = rule.value();
+  reader.finish();
+  return s;
+}
+
+int run(const config::Source& source) {
+  auto settings = read_settings(source);
+  auto& cfg = settings.common;
+  auto logger = observability::make_logger(cfg.name, cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  config::resolve_bootstrap(cfg);
+
+  observability::Metrics metrics(cfg.name);
+  SystemClock clock;
+  auto db = storage::open_database(cfg.storage);
+  storage::migrate(*db, "inbox", messaging::Inbox::migrations());
+  storage::migrate(*db, "outbox", messaging::Outbox::migrations());
+  storage::migrate(*db, "payment", payment::payment_migrations());
+
+  auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  auto outbox_store = messaging::make_outbox_store(*db);
+  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
+  payment::SqlPaymentRepository repository(*db, cfg.topics.payments, cfg.name,
+                                           [&relay] { relay.notify(); });
+  payment::SimulatedGateway gateway(settings.gateway);
+  payment::PaymentService service(repository, gateway, clock, cfg.consumer.group_id);
+  messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
+                                     payment::make_event_handler(service, logger), metrics, logger);
+
+  runtime::Intake intake;
+  http::Router router;
+  payment::add_payment_routes(router, service);
+  http::add_standard_routes(
+      router,
+      [&] {
+        http::Readiness r;
+        auto ping = db->ping();
+        auto status = consumer.status();
+        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
+        r.details["consumer"] = {{"running", status.running},
+                                 {"assignedPartitions", status.assigned_partitions},
+                                 {"lag", status.lag},
+                                 {"offsetResets", status.offset_resets}};
+        r.ready = ping.ok() && status.running && status.offset_resets == 0;
+        return r;
+      },
+      metrics);
+  runtime::add_admin_routes(router, intake, [&] {
+    auto status = consumer.status();
+    auto pending = messaging::Outbox::pending(*db);
+    return runtime::DrainStatus{pending.ok() ? pending.value() : -1, status.lag,
+                                status.in_flight};
+  });
+  http::Server server(cfg.http, router, metrics, logger);
+
+  relay.start();
+  consumer.start();
+  server.start();
+  runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
+  logger->info(
+      "\"payment-service started\" port={} group={} bootstrap={} gatewayLatencyMs={} "
+      "declineAbove={}",
+      server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers,
+      settings.gateway.latency.count(),
+      settings.gateway.decline.limit() ? settings.gateway.decline.limit()->to_string() : "none");
+
+  int sig = runtime::wait_for_shutdown_signal();
+  logger->info("\"stopping\" signal={}", sig);
+  intake.close();
+  server.stop();
+  // Before the consumer: a call waiting out the gateway latency fails at once (nothing charged,
+  // the record stays uncommitted and comes again), so stopping the workers does not wait for it.
+  gateway.shutdown();
+  consumer.stop();
+  auto left = relay.drain(std::chrono::milliseconds{10000});
+  if (!left.ok() || left.value() > 0) {
+    logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
+  }
+  relay.stop();
+  (void)producer->flush(std::chrono::milliseconds{5000});
+  logger->info("\"payment-service stopped\"");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, "payment-service", exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << "payment-service: " << e.what() << "\n";
+    return 2;
+  }
+}
