@@ -1,0 +1,163 @@
+// inventory-service: composition root. Construct, start() in order, stop() in reverse.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/http/inventory_routes.h"
+#include "adapters/kafka/inventory_event_handler.h"
+#include "adapters/scheduler/expiry_scheduler.h"
+#include "adapters/storage/sql_inventory_repository.h"
+#include "app/inventory_service.h"
+#include "orderflow/config/catalog.h"
+#include "orderflow/config/config.h"
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_host.h"
+#include "orderflow/storage/database.h"
+
+using namespace orderflow;
+
+namespace {
+
+struct InventoryConfig {
+  config::ServiceConfig common;
+  std::string catalog_file;
+  inventory::InventorySettings settings;
+  std::chrono::milliseconds expiry_interval{1000};
+};
+
+InventoryConfig read_settings(const config::Source& source) {
+  config::Reader reader(source);
+  InventoryConfig s;
+  s.common = config::read_service_config(reader, "inventory-service", 8082);
+  s.common.consumer.group_id = reader.string("consumer.group_id", "inventory-service");
+  // One runner for both topics: every event of an order (key = orderId) then goes to the same
+  // worker, so a payment is never handled concurrently with that order's creation or cancel.
+  s.common.consumer.topics = reader.string_list(
+      "consumer.topics", {s.common.topics.orders, s.common.topics.payments});
+  s.catalog_file = config::resolve_path(
+      source, reader.string("inventory.catalog_file", config::default_catalog_file()));
+  s.settings.consumer_group = s.common.consumer.group_id;
+  s.settings.reservation_ttl = reader.millis("inventory.reservation_ttl_ms",
+                                             std::chrono::milliseconds{900000},
+                                             std::chrono::milliseconds{1});
+  s.settings.fail_sku_prefix = reader.string("inventory.faults.fail_sku_prefix", "");
+  s.settings.expiry_batch_size =
+      static_cast<int>(reader.integer("inventory.expiry_batch_size", 100, 1, 100000));
+  s.expiry_interval = reader.millis("inventory.expiry_interval_ms",
+                                    std::chrono::milliseconds{1000}, std::chrono::milliseconds{1});
+  reader.finish();
+  return s;
+}
+
+int run(const config::Source& source) {
+  auto settings = read_settings(source);
+  auto& cfg = settings.common;
+  auto logger = observability::make_logger(cfg.name, cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  config::resolve_bootstrap(cfg);
+
+  auto catalog = config::load_catalog(settings.catalog_file);
+  std::vector<inventory::Product> products;
+  for (const auto& p : catalog.products) {
+    products.push_back({p.sku, p.name, p.unit_price, p.stock, 0, 0});
+  }
+
+  observability::Metrics metrics(cfg.name);
+  SystemClock clock;
+  auto db = storage::open_database(cfg.storage);
+  storage::migrate(*db, "inbox", messaging::Inbox::migrations());
+  storage::migrate(*db, "outbox", messaging::Outbox::migrations());
+  storage::migrate(*db, "inventory", inventory::inventory_migrations());
+
+  auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  auto outbox_store = messaging::make_outbox_store(*db);
+  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
+  inventory::SqlInventoryRepository repository(*db, cfg.topics.inventory, cfg.name,
+                                               [&relay] { relay.notify(); });
+  inventory::InventoryService service(repository, clock, settings.settings);
+  auto seeded = service.seed_catalog(products);
+  if (!seeded) throw std::runtime_error("seeding the catalog failed: " + seeded.error().message);
+  logger->info("\"catalog seeded\" file={} inserted={} of={}", settings.catalog_file,
+               seeded.value(), products.size());
+
+  messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
+                                     inventory::make_event_handler(service), metrics, logger);
+  inventory::ExpiryScheduler expiry(service, settings.expiry_interval, metrics, logger);
+
+  runtime::Intake intake;
+  http::Router router;
+  inventory::add_inventory_routes(router, service, [&intake] { return intake.open(); });
+  http::add_standard_routes(
+      router,
+      [&] {
+        http::Readiness r;
+        auto ping = db->ping();
+        auto status = consumer.status();
+        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
+        r.details["consumer"] = {{"running", status.running},
+                                 {"assignedPartitions", status.assigned_partitions},
+                                 {"lag", status.lag},
+                                 {"offsetResets", status.offset_resets}};
+        r.ready = ping.ok() && status.running && status.offset_resets == 0;
+        return r;
+      },
+      metrics);
+  runtime::add_admin_routes(router, intake, [&] {
+    runtime::DrainStatus s;
+    auto pending = messaging::Outbox::pending(*db);
+    auto status = consumer.status();
+    s.outbox_pending = pending.ok() ? pending.value() : -1;
+    s.consumer_lag = status.lag;
+    s.in_flight = status.in_flight;
+    return s;
+  });
+  http::Server server(cfg.http, router, metrics, logger);
+
+  relay.start();
+  consumer.start();
+  expiry.start();
+  server.start();
+  runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
+  logger->info("\"inventory-service started\" port={} group={} bootstrap={} db={}",
+               server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers,
+               cfg.storage.sqlite_path);
+
+  int sig = runtime::wait_for_shutdown_signal();
+  logger->info("\"stopping\" signal={}", sig);
+  intake.close();
+  server.stop();
+  expiry.stop();
+  consumer.stop();
+  auto left = relay.drain(std::chrono::milliseconds{10000});
+  if (!left.ok() || left.value() > 0) {
+    logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
+  }
+  relay.stop();
+  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
+    logger->warn("\"producer flush failed\" reason=\"{}\"", flushed.error().message);
+  }
+  logger->info("\"inventory-service stopped\"");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, "inventory-service", exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << "inventory-service: " << e.what() << "\n";
+    return 2;
+  }
+}

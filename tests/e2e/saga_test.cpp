@@ -1,0 +1,311 @@
+// e2e: the saga across the four services as real processes (issue 3). Every test ends with the
+// brief's four invariants checked through the services' APIs.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <sstream>
+
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/testing/invariants.h"
+
+namespace orderflow::testing {
+namespace {
+
+using Overrides = std::map<std::string, std::vector<std::string>>;
+
+PlacedOrder place(const RunningSystem& system, const std::string& body) {
+  auto r = system.call("order-service", "POST", "/api/orders", body);
+  EXPECT_EQ(r.status, 201) << r.raw;
+  if (r.status != 201) return {};
+  return {r.body["orderId"].get<std::int64_t>(), r.body["userId"].get<std::string>()};
+}
+
+nlohmann::json order(const RunningSystem& system, std::int64_t id) {
+  return system.call("order-service", "GET", "/api/orders/" + std::to_string(id)).body;
+}
+
+std::vector<std::string> path_of(const nlohmann::json& order) {
+  std::vector<std::string> path{"PENDING"};
+  for (const auto& t : order["timeline"]) path.push_back(t["to"].get<std::string>());
+  return path;
+}
+
+nlohmann::json product(const RunningSystem& system, const std::string& sku) {
+  return system.call("inventory-service", "GET", "/api/products/" + sku).body;
+}
+
+void expect_invariants(const RunningSystem& system, const std::vector<PlacedOrder>& orders,
+                       const std::map<std::string, std::int64_t>& before) {
+  auto violations = check_invariants(system, orders, before);
+  for (const auto& v : violations) ADD_FAILURE() << v;
+}
+
+// ---------------------------------------------------------------- default dev configuration
+class SagaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { system_ = new RunningSystem(); }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(system_->stop(), 0);
+    delete system_;
+  }
+  static RunningSystem* system_;
+};
+RunningSystem* SagaTest::system_ = nullptr;
+
+TEST_F(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
+  auto before = stock_totals(*system_);
+  auto available = product(*system_, "ABC-003")["available"].get<std::int64_t>();
+  auto o = place(*system_, R"({"userId":"happy","items":[{"sku":"ABC-003","qty":2}]})");
+  auto done = wait_terminal(*system_, {o});
+  ASSERT_EQ(done.count(o.id), 1u);
+  EXPECT_EQ(done[o.id]["status"], "COMPLETED");
+  EXPECT_EQ(path_of(done[o.id]),
+            (std::vector<std::string>{"PENDING", "CONFIRMED", "PAID", "COMPLETED"}));
+  for (const auto& t : done[o.id]["timeline"]) {
+    EXPECT_FALSE(t["eventId"].get<std::string>().empty());
+    EXPECT_FALSE(t["eventType"].get<std::string>().empty());
+  }
+  auto p = product(*system_, "ABC-003");
+  EXPECT_EQ(p["available"].get<std::int64_t>(), available - 2);
+  expect_invariants(*system_, {o}, before);
+}
+
+TEST_F(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {
+  auto before = stock_totals(*system_);
+  auto o = place(*system_, R"({"userId":"rejected","items":[{"sku":"LIM-001","qty":50}]})");
+  auto unknown = place(
+      *system_, R"({"userId":"rejected","items":[{"sku":"NOT-IN-STOCK","qty":1,"price":"10"}]})");
+  auto done = wait_terminal(*system_, {o, unknown});
+  EXPECT_EQ(done[o.id]["status"], "CANCELLED");
+  EXPECT_EQ(done[o.id]["cancelReason"], "OUT_OF_STOCK");
+  EXPECT_EQ(done[unknown.id]["status"], "CANCELLED");
+  EXPECT_EQ(done[unknown.id]["cancelReason"], "OUT_OF_STOCK");
+  expect_invariants(*system_, {o, unknown}, before);
+}
+
+TEST_F(SagaTest, PaymentDeclinedCancelsAndReturnsTheStock) {
+  auto before = stock_totals(*system_);
+  auto available = product(*system_, "XYZ-100")["available"].get<std::int64_t>();
+  // 4 × 329000 = 1,316,000 KRW: over the dev gateway's 1,000,000 limit.
+  auto o = place(*system_, R"({"userId":"declined","items":[{"sku":"XYZ-100","qty":4}]})");
+  auto done = wait_terminal(*system_, {o});
+  EXPECT_EQ(done[o.id]["status"], "CANCELLED");
+  EXPECT_EQ(done[o.id]["cancelReason"], "PAYMENT_FAILED");
+  EXPECT_EQ(path_of(done[o.id]), (std::vector<std::string>{"PENDING", "CONFIRMED", "CANCELLED"}));
+  EXPECT_TRUE(eventually(
+      [&] { return product(*system_, "XYZ-100")["available"].get<std::int64_t>() == available; }))
+      << "the reservation must be released";
+  expect_invariants(*system_, {o}, before);
+}
+
+TEST_F(SagaTest, CancelRulesOnTheApi) {
+  auto o = place(*system_, R"({"userId":"late-cancel","items":[{"sku":"ABC-001","qty":1}]})");
+  auto done = wait_terminal(*system_, {o});
+  ASSERT_EQ(done[o.id]["status"], "COMPLETED");
+  auto r = system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body["error"]["code"], "INVALID_STATE");
+  EXPECT_EQ(r.body["error"]["currentStatus"], "COMPLETED");
+  EXPECT_EQ(system_->call("order-service", "POST", "/api/orders/987654/cancel").status, 404);
+}
+
+TEST_F(SagaTest, ConcurrentOrdersForScarceStockCompleteExactlyTheStock) {
+  constexpr int kOrders = 20;
+  constexpr int kStock = 5;
+  auto put = system_->call("inventory-service", "PUT", "/api/products/RACE-1",
+                           R"({"name":"Race item","unitPrice":"1000","stock":5})");
+  ASSERT_TRUE(put.status == 200 || put.status == 201) << put.raw;
+  auto before = stock_totals(*system_);
+  std::vector<std::future<PlacedOrder>> futures;
+  for (int i = 0; i < kOrders; ++i) {
+    futures.push_back(std::async(std::launch::async, [i] {
+      return place(*system_, R"({"userId":"race-)" + std::to_string(i) +
+                                 R"(","items":[{"sku":"RACE-1","qty":1,"price":"1000"}]})");
+    }));
+  }
+  std::vector<PlacedOrder> orders;
+  for (auto& f : futures) orders.push_back(f.get());
+  auto done = wait_terminal(*system_, orders, std::chrono::milliseconds{60000});
+  int completed = 0;
+  int out_of_stock = 0;
+  for (const auto& [id, o] : done) {
+    if (o["status"] == "COMPLETED") ++completed;
+    if (o["status"] == "CANCELLED" && o["cancelReason"] == "OUT_OF_STOCK") ++out_of_stock;
+  }
+  EXPECT_EQ(completed, kStock);
+  EXPECT_EQ(out_of_stock, kOrders - kStock);
+  auto p = product(*system_, "RACE-1");
+  EXPECT_EQ(p["available"], 0);
+  EXPECT_EQ(p["sold"], kStock);
+  EXPECT_EQ(p["reserved"], 0);
+  expect_invariants(*system_, orders, before);
+}
+
+// Sum of orderflow_messages_total of one service (all outcomes).
+double handled_messages(const RunningSystem& system, const std::string& service) {
+  auto text = system.call(service, "GET", "/metrics").raw;
+  std::istringstream lines(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("orderflow_messages_total{", 0) == 0) {
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
+  auto before = stock_totals(*system_);
+  std::vector<PlacedOrder> orders{
+      place(*system_, R"({"userId":"redeliver","items":[{"sku":"ABC-002","qty":1}]})"),
+      place(*system_, R"({"userId":"redeliver","items":[{"sku":"XYZ-100","qty":4}]})"),
+      place(*system_, R"({"userId":"redeliver","items":[{"sku":"LIM-001","qty":99}]})")};
+  auto done = wait_terminal(*system_, orders);
+  ASSERT_EQ(done.size(), 3u);
+  ASSERT_TRUE(check_invariants(*system_, orders, before).empty());
+
+  auto snapshot = [&] {
+    nlohmann::json s;
+    for (const auto& o : orders) {
+      s["orders"].push_back(order(*system_, o.id));
+      s["payments"].push_back(system_->call("payment-service", "GET",
+                                            "/api/payments?orderId=" + std::to_string(o.id))
+                                  .body);
+    }
+    s["products"] = system_->call("inventory-service", "GET", "/api/products").body;
+    s["notifications"] =
+        system_->call("notification-service", "GET", "/api/notifications?userId=redeliver&size=100")
+            .body;
+    return s;
+  };
+  auto state = snapshot();
+
+  // Read every record of the three topics and produce it again: same key, value, headers.
+  std::map<std::string, int> per_topic;
+  auto producer = messaging::make_kafka_producer(
+      {system_->bootstrap_servers(), "redeliver-test", {}},
+      observability::make_logger("redeliver-test", {"warn", "text"}));
+  for (const std::string topic : {"orders.v1", "inventory.v1", "payments.v1"}) {
+    auto out = run_command("kcat -b " + system_->bootstrap_servers() + " -C -t " + topic +
+                           " -o beginning -e -J -q 2>/dev/null");
+    std::istringstream lines(out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto rec = nlohmann::json::parse(line, nullptr, false);
+      if (!rec.is_object()) continue;
+      messaging::OutgoingRecord again{topic, rec.value("key", ""), rec.value("payload", ""), {}};
+      const auto& h = rec["headers"];
+      for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
+        again.headers.push_back({h[i].get<std::string>(), h[i + 1].get<std::string>()});
+      }
+      ASSERT_TRUE(producer->send_sync(again, std::chrono::milliseconds{5000}).ok());
+      per_topic[topic]++;
+    }
+  }
+  // Wait until every consumer group handled every redelivered record it subscribes to.
+  std::map<std::string, double> expected = {
+      {"order-service", per_topic["inventory.v1"] + per_topic["payments.v1"]},
+      {"inventory-service", per_topic["orders.v1"] + per_topic["payments.v1"]},
+      {"payment-service", per_topic["orders.v1"] + per_topic["inventory.v1"]},
+      {"notification-service", per_topic["orders.v1"] + per_topic["payments.v1"]}};
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& [service, n] : expected) {
+          if (handled_messages(*system_, service) < 2 * n) return false;
+        }
+        return true;
+      },
+      std::chrono::milliseconds{30000}, std::chrono::milliseconds{200}))
+      << "every service must have handled each record twice";
+  EXPECT_EQ(snapshot(), state) << "a redelivered event must change nothing";
+  expect_invariants(*system_, orders, before);
+}
+
+// ------------------------------------------------- slow gateway: a cancel overtakes a payment
+class SlowPaymentSagaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    system_ = new RunningSystem(Overrides{{"payment-service", {"payment.gateway.latency_ms=3000"}}});
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(system_->stop(), 0);
+    delete system_;
+  }
+  static RunningSystem* system_;
+};
+RunningSystem* SlowPaymentSagaTest::system_ = nullptr;
+
+TEST_F(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedReleased) {
+  auto before = stock_totals(*system_);
+  auto available = product(*system_, "ABC-002")["available"].get<std::int64_t>();
+  auto o = place(*system_, R"({"userId":"canceller","items":[{"sku":"ABC-002","qty":1}]})");
+  // Wait until the stock is reserved (CONFIRMED): the payment is now being charged (3 s).
+  ASSERT_TRUE(eventually([&] { return order(*system_, o.id)["status"] == "CONFIRMED"; }));
+  auto r = system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["status"], "CANCELLED");
+  EXPECT_EQ(r.body["cancelReason"], "USER_REQUESTED");
+  // The charge completes after the cancel and must be refunded.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto pays = system_->call("payment-service", "GET",
+                                  "/api/payments?orderId=" + std::to_string(o.id))
+                        .body;
+        for (const auto& p : pays["items"]) {
+          if (p["status"] == "REFUNDED") return true;
+        }
+        return false;
+      },
+      std::chrono::milliseconds{20000}, std::chrono::milliseconds{100}))
+      << "the charge that raced the cancel must be refunded";
+  EXPECT_TRUE(eventually(
+      [&] { return product(*system_, "ABC-002")["available"].get<std::int64_t>() == available; }));
+  EXPECT_EQ(order(*system_, o.id)["status"], "CANCELLED");
+  expect_invariants(*system_, {o}, before);
+}
+
+// ------------------------------------------ short reservation TTL: expiry overtakes a payment
+class ExpirySagaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    system_ = new RunningSystem(
+        Overrides{{"payment-service", {"payment.gateway.latency_ms=2500"}},
+                  {"inventory-service",
+                   {"inventory.reservation_ttl_ms=300", "inventory.expiry_interval_ms=100"}}});
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(system_->stop(), 0);
+    delete system_;
+  }
+  static RunningSystem* system_;
+};
+RunningSystem* ExpirySagaTest::system_ = nullptr;
+
+TEST_F(ExpirySagaTest, ExpiryOvertakingAPaymentEndsCancelledRefundedReleased) {
+  auto before = stock_totals(*system_);
+  auto available = product(*system_, "XYZ-200")["available"].get<std::int64_t>();
+  auto o = place(*system_, R"({"userId":"expired","items":[{"sku":"XYZ-200","qty":1}]})");
+  auto done = wait_terminal(*system_, {o});
+  ASSERT_EQ(done.count(o.id), 1u);
+  EXPECT_EQ(done[o.id]["status"], "CANCELLED");
+  EXPECT_EQ(done[o.id]["cancelReason"], "RESERVATION_EXPIRED");
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto pays = system_->call("payment-service", "GET",
+                                  "/api/payments?orderId=" + std::to_string(o.id))
+                        .body;
+        for (const auto& p : pays["items"]) {
+          if (p["status"] == "REFUNDED") return true;
+        }
+        return false;
+      },
+      std::chrono::milliseconds{20000}, std::chrono::milliseconds{100}));
+  EXPECT_TRUE(eventually(
+      [&] { return product(*system_, "XYZ-200")["available"].get<std::int64_t>() == available; }));
+  expect_invariants(*system_, {o}, before);
+}
+
+}  // namespace
+}  // namespace orderflow::testing
