@@ -39,19 +39,19 @@ InventoryConfig read_settings(const config::Source& source) {
   s.common.consumer.group_id = reader.string("consumer.group_id", "inventory-service");
   // One runner for both topics: every event of an order (key = orderId) then goes to the same
   // worker, so a payment is never handled concurrently with that order's creation or cancel.
-  s.common.consumer.topics = reader.string_list(
-      "consumer.topics", {s.common.topics.orders, s.common.topics.payments});
+  s.common.consumer.topics =
+      reader.string_list("consumer.topics", {s.common.topics.orders, s.common.topics.payments});
   s.catalog_file = config::resolve_path(
       source, reader.string("inventory.catalog_file", config::default_catalog_file()));
   s.settings.consumer_group = s.common.consumer.group_id;
-  s.settings.reservation_ttl = reader.millis("inventory.reservation_ttl_ms",
-                                             std::chrono::milliseconds{900000},
-                                             std::chrono::milliseconds{1});
+  s.settings.reservation_ttl =
+      reader.millis("inventory.reservation_ttl_ms", std::chrono::milliseconds{900000},
+                    std::chrono::milliseconds{1});
   s.settings.fail_sku_prefix = reader.string("inventory.faults.fail_sku_prefix", "");
   s.settings.expiry_batch_size =
       static_cast<int>(reader.integer("inventory.expiry_batch_size", 100, 1, 100000));
-  s.expiry_interval = reader.millis("inventory.expiry_interval_ms",
-                                    std::chrono::milliseconds{1000}, std::chrono::milliseconds{1});
+  s.expiry_interval = reader.millis("inventory.expiry_interval_ms", std::chrono::milliseconds{1000},
+                                    std::chrono::milliseconds{1});
   reader.finish();
   return s;
 }
@@ -125,9 +125,8 @@ int run(const config::Source& source) {
   expiry.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
-  logger->info("\"inventory-service started\" port={} group={} bootstrap={} db={}",
-               server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers,
-               cfg.storage.sqlite_path);
+  logger->info("\"inventory-service started\" port={} group={} bootstrap={} db={}", server.port(),
+               cfg.consumer.group_id, cfg.kafka.bootstrap_servers, cfg.storage.sqlite_path);
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);

@@ -6,7 +6,7 @@
 
 #include "adapters/gateway/simulated_gateway.h"
 #include "adapters/http/payment_routes.h"
-#include "adapters/kafka/event_handler.h"
+#include "adapters/kafka/payment_event_handler.h"
 #include "adapters/storage/sql_payment_repository.h"
 #include "app/payment_service.h"
 #include "orderflow/config/config.h"
@@ -38,8 +38,8 @@ PaymentSettings read_settings(const config::Source& source) {
   s.common.consumer.group_id = reader.string("consumer.group_id", "payment-service");
   // One runner for both topics: an order's STOCK_RESERVED and ORDER_CANCELLED share the key,
   // hence the worker, so a cancel is never handled while a charge of that order is under way.
-  s.common.consumer.topics = reader.string_list(
-      "consumer.topics", {s.common.topics.inventory, s.common.topics.orders});
+  s.common.consumer.topics =
+      reader.string_list("consumer.topics", {s.common.topics.inventory, s.common.topics.orders});
   s.gateway.latency = reader.millis("payment.gateway.latency_ms", std::chrono::milliseconds{0});
   if (s.gateway.latency > kMaxGatewayLatency) {
     throw config::ConfigError("config: payment.gateway.latency_ms: at most " +
@@ -100,8 +100,7 @@ int run(const config::Source& source) {
   runtime::add_admin_routes(router, intake, [&] {
     auto status = consumer.status();
     auto pending = messaging::Outbox::pending(*db);
-    return runtime::DrainStatus{pending.ok() ? pending.value() : -1, status.lag,
-                                status.in_flight};
+    return runtime::DrainStatus{pending.ok() ? pending.value() : -1, status.lag, status.in_flight};
   });
   http::Server server(cfg.http, router, metrics, logger);
 

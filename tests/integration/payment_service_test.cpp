@@ -16,7 +16,7 @@
 
 #include "adapters/gateway/simulated_gateway.h"
 #include "adapters/http/payment_routes.h"
-#include "adapters/kafka/event_handler.h"
+#include "adapters/kafka/payment_event_handler.h"
 #include "adapters/storage/sql_payment_repository.h"
 #include "app/payment_service.h"
 #include "domain/payment.h"
@@ -431,8 +431,8 @@ TEST_F(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
 
 TEST_F(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund) {
   expect_processed(handle(stock_reserved(113, "100")));
-  for (const auto& r : {order_cancelled(113, "100", {}, "USER_REQUESTED", "USD"),
-                        order_cancelled(113, "99.99")}) {
+  for (const auto& r :
+       {order_cancelled(113, "100", {}, "USER_REQUESTED", "USD"), order_cancelled(113, "99.99")}) {
     auto result = handle(r);
     EXPECT_EQ(result.outcome, Outcome::kError);
     ASSERT_TRUE(result.error.has_value());
@@ -444,9 +444,9 @@ TEST_F(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund
 
 TEST_F(PaymentServiceTest, OtherEventTypesAreProcessedAndIgnored) {
   for (const char* type : {"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_PAID"}) {
-    auto result = handle(record("orders.v1", type,
-                                {{"orderId", 114}, {"userId", "u"}, {"totalAmount", "100"},
-                                 {"currency", "KRW"}}));
+    auto result = handle(
+        record("orders.v1", type,
+               {{"orderId", 114}, {"userId", "u"}, {"totalAmount", "100"}, {"currency", "KRW"}}));
     expect_processed(result);
     EXPECT_EQ(result.event_type, type);
   }

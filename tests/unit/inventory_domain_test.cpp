@@ -209,8 +209,8 @@ TEST(Expiry, OnlyAReservedHoldPastItsDeadlineIsDue) {
   EXPECT_FALSE(is_due(r, clock.now() + 15min - 1ms));
   EXPECT_TRUE(is_due(r, clock.now() + 15min));
   EXPECT_TRUE(is_due(r, clock.now() + 1h));
-  for (auto s : {ReservationStatus::kDeducted, ReservationStatus::kReleased,
-                 ReservationStatus::kExpired}) {
+  for (auto s :
+       {ReservationStatus::kDeducted, ReservationStatus::kReleased, ReservationStatus::kExpired}) {
     r.status = s;
     EXPECT_FALSE(is_due(r, clock.now() + 1h)) << to_string(s);
   }
@@ -275,8 +275,7 @@ TEST(ApplyUpdate, NegativeStockOrPriceIsUnprocessable) {
   ProductUpdate price_update;
   price_update.unit_price = dec("-0.01");
   EXPECT_EQ(apply_update("A", existing, price_update).error().code, "NEGATIVE_PRICE");
-  EXPECT_EQ(apply_update("A", std::nullopt, price_update).error().kind,
-            ErrorKind::kUnprocessable);
+  EXPECT_EQ(apply_update("A", std::nullopt, price_update).error().kind, ErrorKind::kUnprocessable);
   ProductUpdate name_update;
   name_update.name = "";
   EXPECT_EQ(apply_update("A", existing, name_update).error().code, "INVALID_NAME");

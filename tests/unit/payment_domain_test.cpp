@@ -8,7 +8,7 @@
 #include <string>
 
 #include "adapters/gateway/simulated_gateway.h"
-#include "adapters/kafka/event_handler.h"
+#include "adapters/kafka/payment_event_handler.h"
 #include "adapters/kafka/payment_events.h"
 #include "domain/payment.h"
 #include "orderflow/common/uuid.h"
@@ -29,9 +29,7 @@ Decimal dec(const char* text) { return Decimal::parse(text).value(); }
 const Clock::TimePoint kT0{std::chrono::milliseconds{1'700'000'000'000}};
 const Clock::TimePoint kT1 = kT0 + std::chrono::seconds{5};
 
-ChargeCommand charge_command() {
-  return {"evt-1", 42, "user-7", dec("25800"), "KRW", ""};
-}
+ChargeCommand charge_command() { return {"evt-1", 42, "user-7", dec("25800"), "KRW", ""}; }
 
 // ---- DeclineRule -------------------------------------------------------------------------------
 
@@ -251,8 +249,9 @@ TEST(PaymentInputTest, RejectsBadCurrencies) {
     payload["currency"] = bad;
     expect_invalid(record_of("STOCK_RESERVED", payload), "INVALID_CURRENCY");
   }
-  expect_invalid(record_of("ORDER_CANCELLED", {{"orderId", 42}, {"userId", "u"}, {"currency", "x"}}),
-                 "INVALID_CURRENCY");
+  expect_invalid(
+      record_of("ORDER_CANCELLED", {{"orderId", 42}, {"userId", "u"}, {"currency", "x"}}),
+      "INVALID_CURRENCY");
 }
 
 TEST(PaymentInputTest, RejectsMissingFields) {
@@ -302,8 +301,8 @@ TEST(PaymentInputTest, RejectsValuesThatAreNotEvents) {
 TEST(PaymentEventTest, RecordsFollowTheEventTable) {
   auto p = captured_payment(charge_command(), "pay-1", kT0);
   p.amount = dec("12345.67");
-  auto completed = payment_event_record(PaymentEventType::kCompleted, p, "payments.v1",
-                                        "payment-service", "");
+  auto completed =
+      payment_event_record(PaymentEventType::kCompleted, p, "payments.v1", "payment-service", "");
   EXPECT_EQ(completed.topic, "payments.v1");
   EXPECT_EQ(completed.key, "42");
   auto v = json::parse(completed.value);

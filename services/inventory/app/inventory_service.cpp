@@ -28,8 +28,8 @@ Result<void> apply_to_items(InventoryTx& tx, const std::vector<ReservationItem>&
   return {};
 }
 
-StockEvent event_for(std::string_view type, const Reservation& reservation,
-                     Clock::TimePoint now, const std::string& traceparent) {
+StockEvent event_for(std::string_view type, const Reservation& reservation, Clock::TimePoint now,
+                     const std::string& traceparent) {
   StockEvent e;
   e.type = std::string(type);
   e.order_id = reservation.order_id;
@@ -59,7 +59,8 @@ Result<HandleReport> InventoryService::handle(const IncomingEvent& event) {
 }
 
 Result<HandleReport> InventoryService::process(
-    const IncomingEvent& event, const std::function<Result<void>(InventoryTx&, HandleReport&)>& fn) {
+    const IncomingEvent& event,
+    const std::function<Result<void>(InventoryTx&, HandleReport&)>& fn) {
   HandleReport report;
   auto first = repository_.process_once(settings_.consumer_group, event.event_id,
                                         [&](InventoryTx& tx) { return fn(tx, report); });
@@ -95,9 +96,9 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
     auto existing = tx.find_reservation(event.order_id);
     if (!existing) return existing.error();
     if (existing.value()) {
-      report = skipped("ALREADY_RESERVED", order_text(event.order_id) + " already has a " +
-                                               to_string(existing.value()->status) +
-                                               " reservation");
+      report =
+          skipped("ALREADY_RESERVED", order_text(event.order_id) + " already has a " +
+                                          to_string(existing.value()->status) + " reservation");
       return {};
     }
 
@@ -151,7 +152,8 @@ Result<HandleReport> InventoryService::on_order_cancelled(const IncomingEvent& e
     }
     Reservation reservation = *found.value();
     switch (reservation.status) {
-      case ReservationStatus::kReserved: break;
+      case ReservationStatus::kReserved:
+        break;
       case ReservationStatus::kDeducted:
         report = skipped("ALREADY_DEDUCTED", order_text(event.order_id) +
                                                  " is cancelled but its stock was already sold");
@@ -189,9 +191,9 @@ Result<HandleReport> InventoryService::on_payment_completed(const IncomingEvent&
       // A payment can only follow our STOCK_RESERVED; without a reservation or a cancel the
       // event names an order this service never saw.
       if (!cancelled.value()) {
-        return invalid_input("UNKNOWN_ORDER", "PAYMENT_COMPLETED for " +
-                                                  order_text(event.order_id) +
-                                                  ", which has no reservation");
+        return invalid_input(
+            "UNKNOWN_ORDER",
+            "PAYMENT_COMPLETED for " + order_text(event.order_id) + ", which has no reservation");
       }
       reservation.order_id = event.order_id;
     }
@@ -207,8 +209,7 @@ Result<HandleReport> InventoryService::on_payment_completed(const IncomingEvent&
         return tx.publish(event_for(events::kStockDeducted, reservation, now, event.traceparent));
       }
       case DeductionDecision::kAlreadyDeducted:
-        report = skipped("ALREADY_DEDUCTED",
-                         order_text(event.order_id) + " was already deducted");
+        report = skipped("ALREADY_DEDUCTED", order_text(event.order_id) + " was already deducted");
         return {};
       case DeductionDecision::kFailedExpired:
       case DeductionDecision::kFailedReleased: {
@@ -235,8 +236,8 @@ Result<int> InventoryService::expire_due() {
     auto done = repository_.transact([&](InventoryTx& tx) -> Result<void> {
       // The conditional update decides (seed 004): a reservation that a payment, a cancel or
       // another run already moved on is left alone, so running twice changes nothing.
-      auto moved = tx.transition(order_id, ReservationStatus::kReserved,
-                                 ReservationStatus::kExpired, now);
+      auto moved =
+          tx.transition(order_id, ReservationStatus::kReserved, ReservationStatus::kExpired, now);
       if (!moved) return moved.error();
       if (!moved.value()) return {};
       auto found = tx.find_reservation(order_id);

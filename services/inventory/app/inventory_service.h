@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ports.h"
 #include "orderflow/common/clock.h"
+#include "ports.h"
 
 namespace orderflow::inventory {
 
@@ -42,8 +42,8 @@ struct HandleReport {
 struct InventorySettings {
   std::string consumer_group = "inventory-service";
   std::chrono::milliseconds reservation_ttl{900000};  ///< inventory.reservation_ttl_ms
-  std::string fail_sku_prefix;                         ///< inventory.faults.fail_sku_prefix
-  int expiry_batch_size = 100;                         ///< inventory.expiry_batch_size
+  std::string fail_sku_prefix;                        ///< inventory.faults.fail_sku_prefix
+  int expiry_batch_size = 100;                        ///< inventory.expiry_batch_size
 };
 
 /// Result of PUT /api/products/{sku}.
@@ -56,8 +56,7 @@ struct ProductUpsert {
 /// one serialised DB transaction together with its inbox entry and outbox events.
 class InventoryService {
  public:
-  InventoryService(InventoryRepository& repository, const Clock& clock,
-                   InventorySettings settings)
+  InventoryService(InventoryRepository& repository, const Clock& clock, InventorySettings settings)
       : repository_(repository), clock_(clock), settings_(std::move(settings)) {}
 
   /// Handles one consumed event exactly once per eventId (inbox):

@@ -66,8 +66,8 @@ class InventoryRepository {
   /// Idempotent-consumer transaction: records (group, eventId) in the inbox and, the first
   /// time only, runs `fn`, all in one transaction. False for a duplicate (nothing ran). An
   /// error from `fn` rolls everything back, inbox entry included.
-  virtual Result<bool> process_once(const std::string& consumer_group,
-                                    const std::string& event_id, const TxFn& fn) = 0;
+  virtual Result<bool> process_once(const std::string& consumer_group, const std::string& event_id,
+                                    const TxFn& fn) = 0;
   /// Runs `fn` in one write transaction.
   virtual Result<void> transact(const TxFn& fn) = 0;
   /// Sorted by sku.
@@ -75,8 +75,7 @@ class InventoryRepository {
   virtual Result<std::optional<Product>> find_product(const std::string& sku) = 0;
   virtual Result<std::optional<Reservation>> find_reservation(std::int64_t order_id) = 0;
   /// Order ids of RESERVED reservations with expires_at ≤ now, earliest first, at most `limit`.
-  virtual Result<std::vector<std::int64_t>> due_reservations(Clock::TimePoint now,
-                                                             int limit) = 0;
+  virtual Result<std::vector<std::int64_t>> due_reservations(Clock::TimePoint now, int limit) = 0;
   /// Inserts the products whose sku is absent; never changes an existing one. Returns the
   /// number inserted.
   virtual Result<int> insert_missing_products(const std::vector<Product>& products) = 0;

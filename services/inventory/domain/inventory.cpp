@@ -43,10 +43,14 @@ Result<void> deduct(Product& product, std::int64_t quantity) {
 
 const char* to_string(ReservationStatus status) {
   switch (status) {
-    case ReservationStatus::kReserved: return "RESERVED";
-    case ReservationStatus::kDeducted: return "DEDUCTED";
-    case ReservationStatus::kReleased: return "RELEASED";
-    case ReservationStatus::kExpired: return "EXPIRED";
+    case ReservationStatus::kReserved:
+      return "RESERVED";
+    case ReservationStatus::kDeducted:
+      return "DEDUCTED";
+    case ReservationStatus::kReleased:
+      return "RELEASED";
+    case ReservationStatus::kExpired:
+      return "EXPIRED";
   }
   return "RESERVED";
 }
@@ -71,8 +75,8 @@ Result<std::vector<ReservationItem>> merge_lines(const std::vector<ReservationIt
     std::string where = "items[" + std::to_string(i) + "]";
     if (line.sku.empty()) return invalid_input("INVALID_ITEM", where + ": sku is empty");
     if (line.quantity < 1 || line.quantity > kMaxQuantity) {
-      return invalid_input("INVALID_ITEM", where + ": quantity must be 1.." +
-                                               std::to_string(kMaxQuantity));
+      return invalid_input("INVALID_ITEM",
+                           where + ": quantity must be 1.." + std::to_string(kMaxQuantity));
     }
     auto [it, inserted] = index.try_emplace(line.sku, merged.size());
     if (inserted) {
@@ -114,10 +118,14 @@ ReserveDecision reserve_all(const std::vector<ReservationItem>& lines,
 DeductionDecision decide_deduction(std::optional<ReservationStatus> status) {
   if (!status) return DeductionDecision::kFailedReleased;
   switch (*status) {
-    case ReservationStatus::kReserved: return DeductionDecision::kDeduct;
-    case ReservationStatus::kDeducted: return DeductionDecision::kAlreadyDeducted;
-    case ReservationStatus::kExpired: return DeductionDecision::kFailedExpired;
-    case ReservationStatus::kReleased: return DeductionDecision::kFailedReleased;
+    case ReservationStatus::kReserved:
+      return DeductionDecision::kDeduct;
+    case ReservationStatus::kDeducted:
+      return DeductionDecision::kAlreadyDeducted;
+    case ReservationStatus::kExpired:
+      return DeductionDecision::kFailedExpired;
+    case ReservationStatus::kReleased:
+      return DeductionDecision::kFailedReleased;
   }
   return DeductionDecision::kFailedReleased;
 }

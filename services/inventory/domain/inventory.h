@@ -97,10 +97,10 @@ ReserveDecision reserve_all(const std::vector<ReservationItem>& lines,
 
 /// What PAYMENT_COMPLETED does to a reservation.
 enum class DeductionDecision {
-  kDeduct,              ///< RESERVED: stock becomes sold, STOCK_DEDUCTED
-  kAlreadyDeducted,     ///< DEDUCTED: a second payment event; nothing to do
-  kFailedExpired,       ///< EXPIRED: STOCK_DEDUCTION_FAILED RESERVATION_EXPIRED (refund)
-  kFailedReleased,      ///< RELEASED or never reserved after a cancel: RESERVATION_RELEASED
+  kDeduct,           ///< RESERVED: stock becomes sold, STOCK_DEDUCTED
+  kAlreadyDeducted,  ///< DEDUCTED: a second payment event; nothing to do
+  kFailedExpired,    ///< EXPIRED: STOCK_DEDUCTION_FAILED RESERVATION_EXPIRED (refund)
+  kFailedReleased,   ///< RELEASED or never reserved after a cancel: RESERVATION_RELEASED
 };
 
 /// The decision for a payment of an order whose reservation has `status` (nullopt: none, e.g.

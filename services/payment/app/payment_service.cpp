@@ -19,14 +19,22 @@ std::string refund_reason(const CancelCommand& command) {
 
 const char* to_string(HandleOutcome outcome) {
   switch (outcome) {
-    case HandleOutcome::kCharged: return "CHARGED";
-    case HandleOutcome::kDeclined: return "DECLINED";
-    case HandleOutcome::kRefunded: return "REFUNDED";
-    case HandleOutcome::kCancelRecorded: return "CANCEL_RECORDED";
-    case HandleOutcome::kDuplicate: return "DUPLICATE";
-    case HandleOutcome::kSkippedAlreadyPaid: return "ALREADY_PAID";
-    case HandleOutcome::kSkippedCancelled: return "ORDER_CANCELLED";
-    case HandleOutcome::kNothingToRefund: return "NOTHING_TO_REFUND";
+    case HandleOutcome::kCharged:
+      return "CHARGED";
+    case HandleOutcome::kDeclined:
+      return "DECLINED";
+    case HandleOutcome::kRefunded:
+      return "REFUNDED";
+    case HandleOutcome::kCancelRecorded:
+      return "CANCEL_RECORDED";
+    case HandleOutcome::kDuplicate:
+      return "DUPLICATE";
+    case HandleOutcome::kSkippedAlreadyPaid:
+      return "ALREADY_PAID";
+    case HandleOutcome::kSkippedCancelled:
+      return "ORDER_CANCELLED";
+    case HandleOutcome::kNothingToRefund:
+      return "NOTHING_TO_REFUND";
   }
   return "UNKNOWN";
 }
@@ -40,9 +48,12 @@ Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
   auto state = repository_.state_of(command.order_id);
   if (!state) return state.error();
   switch (decide_on_reserved(state.value())) {
-    case ReservedAction::kSkipAlreadyPaid: return HandleOutcome::kSkippedAlreadyPaid;
-    case ReservedAction::kSkipCancelled: return HandleOutcome::kSkippedCancelled;
-    case ReservedAction::kCharge: break;
+    case ReservedAction::kSkipAlreadyPaid:
+      return HandleOutcome::kSkippedAlreadyPaid;
+    case ReservedAction::kSkipCancelled:
+      return HandleOutcome::kSkippedCancelled;
+    case ReservedAction::kCharge:
+      break;
   }
 
   // Outside the write transaction: the gateway's latency must not hold the SQLite writer. A
@@ -56,11 +67,10 @@ Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
   }
   const auto& c = charged.value();
   if (c.amount != command.amount || c.currency != command.currency) {
-    return internal_error("GATEWAY_MISMATCH", "gateway charged " + c.amount.to_string() + " " +
-                                                  c.currency + " for order " +
-                                                  std::to_string(command.order_id) + ", expected " +
-                                                  command.amount.to_string() + " " +
-                                                  command.currency);
+    return internal_error("GATEWAY_MISMATCH",
+                          "gateway charged " + c.amount.to_string() + " " + c.currency +
+                              " for order " + std::to_string(command.order_id) + ", expected " +
+                              command.amount.to_string() + " " + command.currency);
   }
   auto now = clock_.now();
   PaymentChange change;
@@ -85,9 +95,12 @@ Result<HandleOutcome> PaymentService::cancel(const CancelCommand& command) {
   auto state = repository_.state_of(command.order_id);
   if (!state) return state.error();
   switch (decide_on_cancelled(state.value())) {
-    case CancelAction::kNothing: return HandleOutcome::kNothingToRefund;
-    case CancelAction::kRefund: return refund_captured(command, *state.value().payment, false);
-    case CancelAction::kReconcile: return reconcile_cancel(command);
+    case CancelAction::kNothing:
+      return HandleOutcome::kNothingToRefund;
+    case CancelAction::kRefund:
+      return refund_captured(command, *state.value().payment, false);
+    case CancelAction::kReconcile:
+      return reconcile_cancel(command);
   }
   return internal_error("UNREACHABLE", "unknown cancel action");
 }
@@ -103,8 +116,8 @@ Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& comm
     // Charged by an attempt that crashed before its commit: give the money back.
     const auto& c = *found.value();
     auto now = clock_.now();
-    ChargeCommand as_charged{command.event_id, command.order_id, command.user_id, c.amount,
-                             c.currency, command.traceparent};
+    ChargeCommand as_charged{command.event_id, command.order_id, command.user_id,
+                             c.amount,         c.currency,       command.traceparent};
     return refund_captured(command, captured_payment(as_charged, c.payment_id, now), true);
   }
   PaymentChange change;
@@ -125,11 +138,10 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
                                                   " is in " + payment.currency);
   }
   if (command.total_amount && *command.total_amount != payment.amount) {
-    return invalid_input("AMOUNT_MISMATCH", "ORDER_CANCELLED of order " +
-                                                std::to_string(command.order_id) + " says " +
-                                                command.total_amount->to_string() + ", payment " +
-                                                payment.id + " captured " +
-                                                payment.amount.to_string());
+    return invalid_input("AMOUNT_MISMATCH",
+                         "ORDER_CANCELLED of order " + std::to_string(command.order_id) + " says " +
+                             command.total_amount->to_string() + ", payment " + payment.id +
+                             " captured " + payment.amount.to_string());
   }
   auto refund_id = gateway_.refund(payment.id);
   if (!refund_id) {
@@ -163,8 +175,7 @@ Result<HandleOutcome> PaymentService::commit(const std::string& event_id,
 
 void PaymentService::mark_cancelled_after_failure(const CancelCommand& command) {
   // Ignored on failure: the caller is already returning an error and the retry writes it again.
-  (void)repository_.mark_cancelled(command.order_id, command.user_id, command.reason,
-                                   clock_.now());
+  (void)repository_.mark_cancelled(command.order_id, command.user_id, command.reason, clock_.now());
 }
 
 Result<std::vector<Payment>> PaymentService::list_by_order(std::int64_t order_id) {

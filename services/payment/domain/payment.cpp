@@ -4,9 +4,12 @@ namespace orderflow::payment {
 
 const char* to_string(PaymentStatus status) {
   switch (status) {
-    case PaymentStatus::kCaptured: return "CAPTURED";
-    case PaymentStatus::kFailed: return "FAILED";
-    case PaymentStatus::kRefunded: return "REFUNDED";
+    case PaymentStatus::kCaptured:
+      return "CAPTURED";
+    case PaymentStatus::kFailed:
+      return "FAILED";
+    case PaymentStatus::kRefunded:
+      return "REFUNDED";
   }
   return "FAILED";
 }
@@ -56,8 +59,8 @@ Payment failed_payment(const ChargeCommand& command, std::string payment_id, std
 Result<Payment> refund_payment(Payment payment, std::string refund_id, std::string reason,
                                Clock::TimePoint now) {
   if (payment.status != PaymentStatus::kCaptured) {
-    return conflict("NOT_REFUNDABLE", "payment " + payment.id + " is " +
-                                          to_string(payment.status) + ", only CAPTURED refunds");
+    return conflict("NOT_REFUNDABLE", "payment " + payment.id + " is " + to_string(payment.status) +
+                                          ", only CAPTURED refunds");
   }
   payment.status = PaymentStatus::kRefunded;
   payment.refund_id = std::move(refund_id);

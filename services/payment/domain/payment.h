@@ -49,9 +49,9 @@ struct CancelCommand {
   std::string event_id;
   std::int64_t order_id = 0;
   std::string user_id;
-  std::string reason;                 ///< the cancel reason (USER_REQUESTED, …)
+  std::string reason;                   ///< the cancel reason (USER_REQUESTED, …)
   std::optional<Decimal> total_amount;  ///< when the event carries it: must match the charge
-  std::string currency;               ///< when non-empty: must match the charge
+  std::string currency;                 ///< when non-empty: must match the charge
   std::string traceparent;
 };
 
@@ -73,11 +73,11 @@ ReservedAction decide_on_reserved(const OrderPaymentState& state);
 
 /// What to do with an ORDER_CANCELLED.
 enum class CancelAction {
-  kRefund,      ///< a CAPTURED payment exists: refund it
-  kReconcile,   ///< no payment recorded: ask the gateway whether a charge exists under the
-                ///< order's key (a crash between charge and commit), refund it if so, and record
-                ///< the order as cancelled so that it is never charged afterwards
-  kNothing,     ///< FAILED or REFUNDED: nothing to give back
+  kRefund,     ///< a CAPTURED payment exists: refund it
+  kReconcile,  ///< no payment recorded: ask the gateway whether a charge exists under the
+               ///< order's key (a crash between charge and commit), refund it if so, and record
+               ///< the order as cancelled so that it is never charged afterwards
+  kNothing,    ///< FAILED or REFUNDED: nothing to give back
 };
 
 /// Decides on ORDER_CANCELLED for an order in `state`. Pure.

@@ -118,9 +118,16 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "orderId must be a positive integer");
     }
+    // A list (one reservation per order today) like GET /api/payments?orderId=, so checkers
+    // read every service's per-order records the same way; none is an empty list, not 404.
+    nlohmann::json items = nlohmann::json::array();
     auto reservation = service.get_reservation(*id);
-    if (!reservation) return http::Response::from_error(reservation.error());
-    return http::Response::json(200, reservation_to_json(reservation.value()));
+    if (reservation) {
+      items.push_back(reservation_to_json(reservation.value()));
+    } else if (reservation.error().kind != ErrorKind::kNotFound) {
+      return http::Response::from_error(reservation.error());
+    }
+    return http::Response::json(200, {{"items", std::move(items)}});
   });
 }
 

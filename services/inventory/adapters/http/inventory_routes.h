@@ -25,7 +25,8 @@ nlohmann::json reservation_to_json(const Reservation& reservation);
 Result<ProductUpdate> parse_product_update(const nlohmann::json& body);
 
 /// GET /api/products, GET /api/products/{sku}, PUT /api/products/{sku} (201 when created,
-/// 200 when updated), GET /api/reservations?orderId=. Errors use the JSON error body.
+/// 200 when updated), GET /api/reservations?orderId= → {"items":[reservation]} (empty when
+/// the order has none; 400 without a positive integer orderId). Errors use the JSON error body.
 /// `intake_open` is checked by PUT: when it returns false (draining) the answer is 503.
 void add_inventory_routes(http::Router& router, InventoryService& service,
                           std::function<bool()> intake_open);

@@ -123,8 +123,12 @@ messaging::RecordHandler make_event_handler(InventoryService& service) {
     } else {
       switch (report->outcome) {
         case HandleOutcome::kApplied:
-        case HandleOutcome::kIgnored: result = messaging::HandlerResult::processed(); break;
-        case HandleOutcome::kDuplicate: result = messaging::HandlerResult::duplicate(); break;
+        case HandleOutcome::kIgnored:
+          result = messaging::HandlerResult::processed();
+          break;
+        case HandleOutcome::kDuplicate:
+          result = messaging::HandlerResult::duplicate();
+          break;
         case HandleOutcome::kSkipped:
           result = messaging::HandlerResult::skip(unprocessable(report->code, report->detail));
           break;

@@ -29,8 +29,7 @@ bool ExpiryScheduler::run_once() {
   auto expired = service_.expire_due();
   if (!expired) {
     logger_->error("\"reservation expiry failed\" kind={} code={} reason=\"{}\"",
-                   to_string(expired.error().kind), expired.error().code,
-                   expired.error().message);
+                   to_string(expired.error().kind), expired.error().code, expired.error().message);
     return false;
   }
   if (expired.value() > 0) {

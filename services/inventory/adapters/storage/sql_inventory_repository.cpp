@@ -79,8 +79,7 @@ Clock::TimePoint from_ms(std::int64_t ms) {
 Result<Product> product_from_row(const storage::Row& row) {
   auto price = Decimal::parse(row.text(2));
   if (!price) return internal_error("CORRUPT_ROW", "product " + row.text(0) + ": bad unit_price");
-  return Product{row.text(0),        row.text(1),        *price,
-                 row.integer(3),     row.integer(4),     row.integer(5)};
+  return Product{row.text(0), row.text(1), *price, row.integer(3), row.integer(4), row.integer(5)};
 }
 
 Result<Reservation> reservation_from_row(const storage::Row& row) {
@@ -181,8 +180,7 @@ class SqlInventoryTx final : public InventoryTx {
     for (std::size_t line = 0; line < r.items.size(); ++line) {
       auto item = tx_.exec(
           "INSERT INTO reservation_items (order_id, line, sku, quantity) VALUES (?, ?, ?, ?)",
-          {r.order_id, static_cast<std::int64_t>(line), r.items[line].sku,
-           r.items[line].quantity});
+          {r.order_id, static_cast<std::int64_t>(line), r.items[line].sku, r.items[line].quantity});
       if (!item) return item.error();
     }
     return {};
@@ -234,14 +232,13 @@ std::span<const storage::Migration> inventory_migrations() { return kMigrations;
 Result<bool> SqlInventoryRepository::process_once(const std::string& consumer_group,
                                                   const std::string& event_id, const TxFn& fn) {
   bool published = false;
-  auto first = messaging::Inbox::process(db_, consumer_group, event_id,
-                                         [&](storage::Tx& tx) -> Result<void> {
-                                           SqlInventoryTx inventory_tx(tx, inventory_topic_,
-                                                                       source_);
-                                           auto r = fn(inventory_tx);
-                                           published = inventory_tx.published();
-                                           return r;
-                                         });
+  auto first = messaging::Inbox::process(
+      db_, consumer_group, event_id, [&](storage::Tx& tx) -> Result<void> {
+        SqlInventoryTx inventory_tx(tx, inventory_topic_, source_);
+        auto r = fn(inventory_tx);
+        published = inventory_tx.published();
+        return r;
+      });
   if (!first) return first.error();
   if (published && on_commit_) on_commit_();
   return first.value();
@@ -263,8 +260,7 @@ Result<void> SqlInventoryRepository::transact(const TxFn& fn) {
 Result<std::vector<Product>> SqlInventoryRepository::list_products() {
   std::vector<Product> out;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows =
-        tx.query(std::string("SELECT ") + kProductColumns + " FROM products ORDER BY sku");
+    auto rows = tx.query(std::string("SELECT ") + kProductColumns + " FROM products ORDER BY sku");
     if (!rows) return rows.error();
     for (const auto& row : rows.value()) {
       auto product = product_from_row(row);
@@ -289,8 +285,7 @@ Result<std::optional<Product>> SqlInventoryRepository::find_product(const std::s
   return out;
 }
 
-Result<std::optional<Reservation>> SqlInventoryRepository::find_reservation(
-    std::int64_t order_id) {
+Result<std::optional<Reservation>> SqlInventoryRepository::find_reservation(std::int64_t order_id) {
   std::optional<Reservation> out;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
     auto found = query_reservation(tx, order_id);

@@ -28,8 +28,7 @@ Result<GatewayCharge> SimulatedGateway::charge(const ChargeRequest& request) {
       return conflict("IDEMPOTENCY_KEY_REUSED",
                       "key " + request.idempotency_key + " was charged " +
                           it->second.amount.to_string() + " " + it->second.currency +
-                          ", now asked for " + request.amount.to_string() + " " +
-                          request.currency);
+                          ", now asked for " + request.amount.to_string() + " " + request.currency);
     }
     return it->second;
   }

@@ -10,16 +10,18 @@ namespace orderflow::payment {
 
 std::string_view event_type_name(PaymentEventType type) {
   switch (type) {
-    case PaymentEventType::kCompleted: return events::kPaymentCompleted;
-    case PaymentEventType::kFailed: return events::kPaymentFailed;
-    case PaymentEventType::kRefunded: return events::kPaymentRefunded;
+    case PaymentEventType::kCompleted:
+      return events::kPaymentCompleted;
+    case PaymentEventType::kFailed:
+      return events::kPaymentFailed;
+    case PaymentEventType::kRefunded:
+      return events::kPaymentRefunded;
   }
   return events::kPaymentFailed;
 }
 
 messaging::OutgoingRecord payment_event_record(PaymentEventType type, const Payment& payment,
-                                               const std::string& topic,
-                                               const std::string& source,
+                                               const std::string& topic, const std::string& source,
                                                const std::string& traceparent) {
   messaging::EventMeta meta{new_uuid(), std::string(event_type_name(type)), 1,
                             format_iso8601(payment.updated_at)};

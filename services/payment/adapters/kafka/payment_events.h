@@ -17,8 +17,7 @@ std::string_view event_type_name(PaymentEventType type);
 /// PAYMENT_REFUNDED {orderId, userId, paymentId, amount, currency, reason}; amount is a decimal
 /// string. Headers: eventId, eventType, source, traceparent (`traceparent`, or a new trace).
 messaging::OutgoingRecord payment_event_record(PaymentEventType type, const Payment& payment,
-                                               const std::string& topic,
-                                               const std::string& source,
+                                               const std::string& topic, const std::string& source,
                                                const std::string& traceparent);
 
 }  // namespace orderflow::payment

@@ -85,8 +85,8 @@ Result<void> write_payment(storage::Tx& tx, const PaymentChange& change) {
        std::string(to_string(change.expected_status))});
   if (!changed) return changed.error();
   if (changed.value() != 1) {
-    return conflict("PAYMENT_CHANGED", "payment " + p.id + " is no longer " +
-                                           to_string(change.expected_status));
+    return conflict("PAYMENT_CHANGED",
+                    "payment " + p.id + " is no longer " + to_string(change.expected_status));
   }
   return {};
 }
@@ -109,9 +109,8 @@ Result<bool> SqlPaymentRepository::already_processed(const std::string& consumer
                                                      const std::string& event_id) {
   bool seen = false;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query(
-        "SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
-        {consumer_group, event_id});
+    auto rows = tx.query("SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+                         {consumer_group, event_id});
     if (!rows) return rows.error();
     seen = !rows.value().empty();
     return {};
@@ -124,8 +123,7 @@ Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) 
   OrderPaymentState state;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
     auto payments = tx.query(
-        std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE order_id = ?",
-        {order_id});
+        std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE order_id = ?", {order_id});
     if (!payments) return payments.error();
     if (!payments.value().empty()) state.payment = payment_from_row(payments.value()[0]);
     auto cancelled = tx.query("SELECT 1 FROM cancelled_orders WHERE order_id = ?", {order_id});
@@ -138,8 +136,7 @@ Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) 
 }
 
 Result<bool> SqlPaymentRepository::apply(const std::string& consumer_group,
-                                         const std::string& event_id,
-                                         const PaymentChange& change) {
+                                         const std::string& event_id, const PaymentChange& change) {
   if (change.event && !change.payment) {
     return internal_error("INVALID_CHANGE", "an event needs the payment it is about");
   }
@@ -150,9 +147,8 @@ Result<bool> SqlPaymentRepository::apply(const std::string& consumer_group,
           if (!written) return written;
         }
         if (change.mark_cancelled) {
-          auto marked =
-              insert_cancel_mark(tx, change.order_id, change.user_id, change.cancel_reason,
-                                 change.at);
+          auto marked = insert_cancel_mark(tx, change.order_id, change.user_id,
+                                           change.cancel_reason, change.at);
           if (!marked) return marked;
         }
         if (change.event) {
@@ -167,8 +163,7 @@ Result<bool> SqlPaymentRepository::apply(const std::string& consumer_group,
   return first.value();
 }
 
-Result<void> SqlPaymentRepository::mark_cancelled(std::int64_t order_id,
-                                                  const std::string& user_id,
+Result<void> SqlPaymentRepository::mark_cancelled(std::int64_t order_id, const std::string& user_id,
                                                   const std::string& reason, Clock::TimePoint at) {
   return db_.write([&](storage::Tx& tx) -> Result<void> {
     return insert_cancel_mark(tx, order_id, user_id, reason, at);
@@ -192,9 +187,9 @@ Result<std::vector<Payment>> SqlPaymentRepository::find_by_order(std::int64_t or
 Result<Payment> SqlPaymentRepository::find(const std::string& payment_id) {
   std::optional<Payment> found;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query(
-        std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE payment_id = ?",
-        {payment_id});
+    auto rows =
+        tx.query(std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE payment_id = ?",
+                 {payment_id});
     if (!rows) return rows.error();
     if (!rows.value().empty()) found = payment_from_row(rows.value()[0]);
     return {};

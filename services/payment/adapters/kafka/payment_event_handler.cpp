@@ -1,4 +1,4 @@
-#include "event_handler.h"
+#include "payment_event_handler.h"
 
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/events.h"
@@ -36,8 +36,8 @@ Result<std::string> user_id_of(const json& body) {
 
 Result<Decimal> amount_of(const json& value, const char* field) {
   if (!value.is_string()) {
-    return invalid_input("INVALID_AMOUNT", std::string(field) +
-                                               " must be a decimal string, got " + value.dump());
+    return invalid_input("INVALID_AMOUNT",
+                         std::string(field) + " must be a decimal string, got " + value.dump());
   }
   auto amount = Decimal::parse(value.get<std::string>());
   if (!amount) {
@@ -46,8 +46,8 @@ Result<Decimal> amount_of(const json& value, const char* field) {
                              "' is not an exact decimal (at most 4 fractional digits)");
   }
   if (amount->scaled() <= 0) {
-    return invalid_input("INVALID_AMOUNT", std::string(field) + " must be > 0, got " +
-                                               amount->to_string());
+    return invalid_input("INVALID_AMOUNT",
+                         std::string(field) + " must be > 0, got " + amount->to_string());
   }
   return *amount;
 }
@@ -136,9 +136,9 @@ Result<PaymentInput> to_payment_input(const messaging::ConsumedRecord& record) {
   bool cancel = meta.event_type == events::kOrderCancelled;
   if (!charge && !cancel) return PaymentInput{IgnoredEvent{meta.event_id, meta.event_type}};
   if (meta.event_version != 1) {
-    return invalid_input("UNSUPPORTED_EVENT_VERSION",
-                         meta.event_type + " eventVersion " + std::to_string(meta.event_version) +
-                             " is not supported (expected 1)");
+    return invalid_input("UNSUPPORTED_EVENT_VERSION", meta.event_type + " eventVersion " +
+                                                          std::to_string(meta.event_version) +
+                                                          " is not supported (expected 1)");
   }
   if (charge) {
     auto command = to_charge(decoded.value(), record);
@@ -176,7 +176,9 @@ messaging::RecordHandler make_event_handler(PaymentService& service,
     } else {
       auto order = std::to_string(order_id);
       switch (outcome.value()) {
-        case HandleOutcome::kDuplicate: result = messaging::HandlerResult::duplicate(); break;
+        case HandleOutcome::kDuplicate:
+          result = messaging::HandlerResult::duplicate();
+          break;
         case HandleOutcome::kSkippedAlreadyPaid:
           result = skip("ALREADY_PAID", "order " + order + " has a payment; no second charge");
           break;
@@ -191,16 +193,15 @@ messaging::RecordHandler make_event_handler(PaymentService& service,
           if (logger) {
             logger->info(
                 "\"payment {}\" orderId={} topic={} partition={} offset={} amount={} currency={}",
-                to_string(outcome.value()), order_id, record.topic, record.partition,
-                record.offset,
+                to_string(outcome.value()), order_id, record.topic, record.partition, record.offset,
                 charge ? charge->amount.to_string()
                        : (cancel->total_amount ? cancel->total_amount->to_string() : ""),
                 charge ? charge->currency : cancel->currency);
           }
       }
     }
-    result.event_type = charge ? std::string(events::kStockReserved)
-                               : std::string(events::kOrderCancelled);
+    result.event_type =
+        charge ? std::string(events::kStockReserved) : std::string(events::kOrderCancelled);
     result.event_id = charge ? charge->event_id : cancel->event_id;
     return result;
   };
