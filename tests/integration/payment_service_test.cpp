@@ -421,6 +421,11 @@ TEST_F(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
     EXPECT_EQ(result.error->kind, ErrorKind::kInvalidInput) << r.value;
     EXPECT_FALSE(result.error->retryable()) << r.value;
   }
+  // A bad payload in a good envelope is logged under the event's own id and type.
+  auto logged = handle(bad.front());
+  EXPECT_EQ(logged.event_id, messaging::find_header(bad.front().headers, "eventId").value());
+  EXPECT_EQ(logged.event_type, "STOCK_RESERVED");
+
   EXPECT_EQ(gateway_.charge_calls.load(), 0);
   EXPECT_EQ(gateway_.lookup_calls.load(), 0);
   EXPECT_EQ(count("payments"), 0);

@@ -291,3 +291,24 @@ TEST(FaultInjection, PrefixMatchOnlyWhenEnabled) {
 
 }  // namespace
 }  // namespace orderflow::inventory
+
+namespace orderflow::inventory {
+namespace {
+
+TEST(InventoryRestockTest, MovesSoldBackToAvailableAndRefusesMoreThanSold) {
+  Product p;
+  p.sku = "A";
+  p.available = 5;
+  p.sold = 3;
+  ASSERT_TRUE(restock(p, 2).ok());
+  EXPECT_EQ(p.available, 7);
+  EXPECT_EQ(p.sold, 1);
+  EXPECT_EQ(p.total(), 8);
+  auto too_much = restock(p, 2);
+  ASSERT_FALSE(too_much.ok());
+  EXPECT_EQ(too_much.error().code, "STOCK_INVARIANT");
+  EXPECT_EQ(p.sold, 1);
+}
+
+}  // namespace
+}  // namespace orderflow::inventory

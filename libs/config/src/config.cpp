@@ -347,6 +347,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.kafka.bootstrap_servers = r.string("kafka.bootstrap_servers", "");
   c.kafka.client_id = r.string("kafka.client_id", c.name);
   c.kafka.properties = r.string_map("kafka.properties");
+  c.kafka.producer_properties = r.string_map("kafka.producer");
+  c.kafka.consumer_properties = r.string_map("kafka.consumer");
   c.bootstrap_wait = r.millis("kafka.bootstrap_wait_ms", std::chrono::milliseconds{30000});
 
   c.storage.backend = r.choice("storage.backend", "sqlite", {"sqlite", "postgres"});

@@ -149,6 +149,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     set("session.timeout.ms", "6000");
     set("heartbeat.interval.ms", "2000");
     for (const auto& [name, value] : kafka.properties) set(name, value);
+    for (const auto& [name, value] : kafka.consumer_properties) set(name, value);
     std::string err;
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
             RdKafka::Conf::CONF_OK ||

@@ -88,6 +88,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     set("linger.ms", "5");
     set("compression.type", "lz4");
     for (const auto& [name, value] : config.properties) set(name, value);
+    for (const auto& [name, value] : config.producer_properties) set(name, value);
     std::string err;
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) !=
             RdKafka::Conf::CONF_OK ||

@@ -151,23 +151,23 @@ Result<HandleReport> InventoryService::on_order_cancelled(const IncomingEvent& e
       return {};
     }
     Reservation reservation = *found.value();
+    auto from = reservation.status;
     switch (reservation.status) {
       case ReservationStatus::kReserved:
-        break;
       case ReservationStatus::kDeducted:
-        report = skipped("ALREADY_DEDUCTED", order_text(event.order_id) +
-                                                 " is cancelled but its stock was already sold");
-        return {};
+        // DEDUCTED: the payment raced the cancel (or the saga timed out while PAID); the
+        // order is cancelled, so the sold stock goes back (the payment service refunds).
+        break;
       case ReservationStatus::kReleased:
       case ReservationStatus::kExpired:
         report.code = std::string("ALREADY_") + to_string(reservation.status);
         return {};
     }
-    auto changed = tx.transition(event.order_id, ReservationStatus::kReserved,
-                                 ReservationStatus::kReleased, now);
+    auto changed = tx.transition(event.order_id, from, ReservationStatus::kReleased, now);
     if (!changed) return changed.error();
     if (!changed.value()) return {};
-    if (auto r = apply_to_items(tx, reservation.items, &release); !r) return r.error();
+    auto undo = from == ReservationStatus::kReserved ? &release : &restock;
+    if (auto r = apply_to_items(tx, reservation.items, undo); !r) return r.error();
     if (reservation.user_id.empty()) reservation.user_id = event.user_id;
     auto released = event_for(events::kStockReleased, reservation, now, event.traceparent);
     released.reason = std::string(events::kReasonOrderCancelled);

@@ -32,6 +32,15 @@ Result<void> release(Product& product, std::int64_t quantity) {
   return {};
 }
 
+Result<void> restock(Product& product, std::int64_t quantity) {
+  if (quantity < 0 || product.sold < quantity) {
+    return stock_invariant(product, quantity, "restock");
+  }
+  product.sold -= quantity;
+  product.available += quantity;
+  return {};
+}
+
 Result<void> deduct(Product& product, std::int64_t quantity) {
   if (quantity < 0 || product.reserved < quantity) {
     return stock_invariant(product, quantity, "deduct");

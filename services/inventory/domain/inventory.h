@@ -39,8 +39,12 @@ Result<void> release(Product& product, std::int64_t quantity);
 /// fewer than `quantity` are reserved (the product is unchanged).
 Result<void> deduct(Product& product, std::int64_t quantity);
 
-/// Lifecycle of one order's reservation. RESERVED is the only state that holds stock; every
-/// other state is final.
+/// Moves `quantity` from sold back to available: the compensation when an order is cancelled
+/// after its stock was deducted. kInternal STOCK_INVARIANT when fewer than `quantity` are sold.
+Result<void> restock(Product& product, std::int64_t quantity);
+
+/// Lifecycle of one order's reservation. RESERVED and DEDUCTED hold stock; DEDUCTED becomes
+/// RELEASED only when the order is cancelled after all (compensation); the rest are final.
 enum class ReservationStatus { kReserved, kDeducted, kReleased, kExpired };
 
 /// "RESERVED", "DEDUCTED", "RELEASED", "EXPIRED".

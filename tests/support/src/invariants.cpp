@@ -5,9 +5,11 @@
 namespace orderflow::testing {
 namespace {
 
+// Lists come as {"items":[…]}; a single resource (one reservation per order) as an object.
 nlohmann::json items_of(const nlohmann::json& body) {
   if (body.is_array()) return body;
   if (body.is_object() && body.contains("items")) return body["items"];
+  if (body.is_object() && body.contains("status")) return nlohmann::json::array({body});
   return nlohmann::json::array();
 }
 

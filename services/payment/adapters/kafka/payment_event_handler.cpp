@@ -156,7 +156,11 @@ messaging::RecordHandler make_event_handler(PaymentService& service,
     auto input = to_payment_input(record);
     if (!input) {
       auto result = messaging::HandlerResult::from_error(input.error());
-      result.event_id = messaging::find_header(record.headers, "eventId").value_or("");
+      // The envelope may be fine when a payload field is not: log the event's own identity.
+      if (auto envelope = messaging::decode_event(record.value)) {
+        result.event_id = envelope->meta.event_id;
+        result.event_type = envelope->meta.event_type;
+      }
       return result;
     }
     if (const auto* ignored = std::get_if<IgnoredEvent>(&input.value())) {
@@ -192,8 +196,10 @@ messaging::RecordHandler make_event_handler(PaymentService& service,
           result = messaging::HandlerResult::processed();
           if (logger) {
             logger->info(
-                "\"payment {}\" orderId={} topic={} partition={} offset={} amount={} currency={}",
-                to_string(outcome.value()), order_id, record.topic, record.partition, record.offset,
+                "\"payment {}\" orderId={} eventId={} topic={} partition={} offset={} amount={} "
+                "currency={}",
+                to_string(outcome.value()), order_id, charge ? charge->event_id : cancel->event_id,
+                record.topic, record.partition, record.offset,
                 charge ? charge->amount.to_string()
                        : (cancel->total_amount ? cancel->total_amount->to_string() : ""),
                 charge ? charge->currency : cancel->currency);

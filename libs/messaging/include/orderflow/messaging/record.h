@@ -45,6 +45,10 @@ struct KafkaConfig {
   /// Extra librdkafka properties, applied last (e.g. security.protocol, sasl.*,
   /// fetch.wait.max.ms, linger.ms, compression.type).
   std::map<std::string, std::string> properties;
+  /// Applied after `properties`, to producers only (e.g. linger.ms, compression.type).
+  std::map<std::string, std::string> producer_properties;
+  /// Applied after `properties`, to consumers only (e.g. fetch.wait.max.ms).
+  std::map<std::string, std::string> consumer_properties;
 };
 
 }  // namespace orderflow::messaging
