@@ -1,0 +1,165 @@
+// Integration tests of the order saga on a temp SQLite database (no broker): saga events through
+// OrderService::handle, the user cancel, the timeline, the emitted outbox events, redelivery and
+// the saga timeout with an injected clock.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/kafka/saga_handler.h"
+#include "adapters/storage/sql_order_repository.h"
+#include "app/order_service.h"
+#include "orderflow/common/uuid.h"
+#include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/storage/database.h"
+#include "orderflow/testing/support.h"
+
+namespace orderflow::order {
+namespace {
+
+using namespace std::chrono_literals;
+
+class OrderSagaServiceTest : public ::testing::Test {
+ protected:
+  OrderSagaServiceTest() {
+    storage::StorageConfig cfg;
+    cfg.sqlite_path = dir_.file("order.db");
+    db_ = storage::open_database(cfg);
+    storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
+    storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
+    storage::migrate(*db_, "order", order_migrations());
+    repository_ = std::make_unique<SqlOrderRepository>(*db_, "orders.v1", "order-service", [] {});
+    service_ = std::make_unique<OrderService>(*repository_, catalog_, clock_, "order-service");
+  }
+
+  std::int64_t place() {
+    OrderRequest r;
+    r.user_id = "u1";
+    r.items.push_back({"A", 2, std::nullopt});
+    auto o = service_->create(r);
+    EXPECT_TRUE(o.ok());
+    return o->id;
+  }
+
+  SagaEvent event(std::int64_t id, const std::string& type, const std::string& reason = "") {
+    return {new_uuid(), type, id, reason, std::nullopt, ""};
+  }
+
+  // Event types in the outbox, oldest first.
+  std::vector<std::string> outbox_types() {
+    std::vector<std::string> types;
+    auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
+      auto rows = tx.query("SELECT value FROM outbox ORDER BY id");
+      if (!rows) return rows.error();
+      for (const auto& row : rows.value()) {
+        types.push_back(nlohmann::json::parse(row.text(0))["eventType"].get<std::string>());
+      }
+      return {};
+    });
+    EXPECT_TRUE(r.ok());
+    return types;
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_;
+  Catalog catalog_{"KRW", {{"A", "Item", Decimal::from_integer(1000), 10}}};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<SqlOrderRepository> repository_;
+  std::unique_ptr<OrderService> service_;
+};
+
+TEST_F(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
+  auto id = place();
+  auto reserved = event(id, "STOCK_RESERVED");
+  ASSERT_EQ(service_->handle(reserved)->outcome, SagaOutcome::kApplied);
+  auto paid = event(id, "PAYMENT_COMPLETED");
+  paid.amount = Decimal::from_integer(2000);
+  paid.currency = "KRW";
+  ASSERT_EQ(service_->handle(paid)->outcome, SagaOutcome::kApplied);
+  ASSERT_EQ(service_->handle(event(id, "STOCK_DEDUCTED"))->outcome, SagaOutcome::kApplied);
+  auto order = service_->get(id).value();
+  EXPECT_EQ(order.status, OrderStatus::kCompleted);
+  ASSERT_EQ(order.timeline.size(), 3u);
+  EXPECT_EQ(order.timeline[0].event_type, "STOCK_RESERVED");
+  EXPECT_EQ(order.timeline[0].event_id, reserved.event_id);
+  EXPECT_EQ(order.timeline[1].from, OrderStatus::kConfirmed);
+  EXPECT_EQ(order.timeline[2].to, OrderStatus::kCompleted);
+  EXPECT_EQ(outbox_types(), (std::vector<std::string>{"ORDER_CREATED", "ORDER_CONFIRMED",
+                                                      "ORDER_PAID", "ORDER_COMPLETED"}));
+  // Redelivery of the same eventId changes nothing.
+  EXPECT_EQ(service_->handle(reserved)->outcome, SagaOutcome::kDuplicate);
+  EXPECT_EQ(service_->get(id)->timeline.size(), 3u);
+  EXPECT_EQ(outbox_types().size(), 4u);
+}
+
+TEST_F(OrderSagaServiceTest, LateAndMismatchedEventsAreSkippedWithoutChange) {
+  auto id = place();
+  ASSERT_EQ(service_->handle(event(id, "STOCK_RESERVED"))->outcome, SagaOutcome::kApplied);
+  auto wrong = event(id, "PAYMENT_COMPLETED");
+  wrong.amount = Decimal::from_integer(1);
+  wrong.currency = "KRW";
+  auto r = service_->handle(wrong);
+  EXPECT_EQ(r->outcome, SagaOutcome::kSkipped);
+  EXPECT_NE(r->skip_reason.find("AMOUNT_MISMATCH"), std::string::npos);
+  EXPECT_EQ(service_->handle(event(id, "STOCK_REJECTED", "OUT_OF_STOCK"))->outcome,
+            SagaOutcome::kSkipped);
+  EXPECT_EQ(service_->get(id)->status, OrderStatus::kConfirmed);
+  auto unknown = service_->handle(event(424242, "STOCK_RESERVED"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
+}
+
+TEST_F(OrderSagaServiceTest, UserCancelOnlyFromPendingOrConfirmed) {
+  auto id = place();
+  auto cancelled = service_->cancel(id);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->status, OrderStatus::kCancelled);
+  EXPECT_EQ(cancelled->cancel_reason, "USER_REQUESTED");
+  auto again = service_->cancel(id);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kConflict);
+  EXPECT_NE(again.error().message.find("CANCELLED"), std::string::npos);
+  EXPECT_EQ(service_->cancel(999).error().kind, ErrorKind::kNotFound);
+  // A payment that completes after the cancel does not move the order.
+  EXPECT_EQ(service_->handle(event(id, "PAYMENT_COMPLETED"))->outcome, SagaOutcome::kSkipped);
+  EXPECT_EQ(outbox_types().back(), "ORDER_CANCELLED");
+}
+
+TEST_F(OrderSagaServiceTest, SagaTimeoutCancelsOnlyStalledOrders) {
+  auto stuck = place();
+  ASSERT_EQ(service_->handle(event(stuck, "STOCK_RESERVED"))->outcome, SagaOutcome::kApplied);
+  clock_.advance(4min);
+  auto fresh = place();
+  auto done = place();
+  ASSERT_EQ(service_->cancel(done).ok(), true);
+  clock_.advance(1min + 1ms);
+  auto cancelled = service_->cancel_stalled(5min, 100);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled.value(), 1);
+  auto order = service_->get(stuck).value();
+  EXPECT_EQ(order.status, OrderStatus::kCancelled);
+  EXPECT_EQ(order.cancel_reason, "TIMEOUT");
+  EXPECT_EQ(order.timeline.back().event_type, "SAGA_TIMEOUT");
+  EXPECT_EQ(service_->get(fresh)->status, OrderStatus::kPending);
+  EXPECT_EQ(service_->cancel_stalled(5min, 100).value(), 0) << "running it twice changes nothing";
+}
+
+TEST_F(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid) {
+  messaging::EventMeta meta{new_uuid(), "STOCK_RESERVED", 2, "2026-11-21T00:00:00.000Z"};
+  messaging::ConsumedRecord record;
+  record.value = messaging::encode_event(meta, {{"orderId", 1}});
+  auto v2 = to_saga_event(record);
+  ASSERT_FALSE(v2.ok());
+  EXPECT_EQ(v2.error().code, "UNSUPPORTED_VERSION");
+  meta.event_version = 1;
+  record.value = messaging::encode_event(meta, {{"orderId", "x"}});
+  EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
+  record.value = messaging::encode_event(meta, {{"orderId", 1}, {"amount", 12.5}});
+  EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
+  record.value = "not json";
+  EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
+}
+
+}  // namespace
+}  // namespace orderflow::order
