@@ -106,3 +106,44 @@ TEST(RequestTest, QueryParam) {
 
 }  // namespace
 }  // namespace orderflow::http
+
+namespace orderflow::http {
+namespace {
+
+TEST(HttpHelpersTest, ParseIntAcceptsOnlyWholeIntegers) {
+  EXPECT_EQ(parse_int("42"), 42);
+  EXPECT_EQ(parse_int("-7"), -7);
+  EXPECT_FALSE(parse_int("").has_value());
+  EXPECT_FALSE(parse_int("4x").has_value());
+  EXPECT_FALSE(parse_int(" 4").has_value());
+  EXPECT_FALSE(parse_int("99999999999999999999").has_value());
+}
+
+TEST(HttpHelpersTest, ParsePageDefaultsBoundsAndClamps) {
+  Request r;
+  auto d = parse_page(r);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->page, 0);
+  EXPECT_EQ(d->size, 20);
+  r.query = {{"page", "3"}, {"size", "500"}};
+  EXPECT_EQ(parse_page(r, 100)->size, 100);
+  EXPECT_EQ(parse_page(r, 100)->page, 3);
+  for (const auto& [page, size] : std::vector<std::pair<std::string, std::string>>{
+           {"-1", "10"}, {"1000001", "10"}, {"x", "10"}, {"0", "0"}, {"0", "ten"}}) {
+    r.query = {{"page", page}, {"size", size}};
+    auto bad = parse_page(r);
+    ASSERT_FALSE(bad.ok()) << page << "/" << size;
+    EXPECT_EQ(bad.error().code, "INVALID_PAGE");
+  }
+}
+
+TEST(HttpHelpersTest, DrainingIs503WithRetryAfter) {
+  auto r = draining();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("DRAINING"), std::string::npos);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+}
+
+}  // namespace
+}  // namespace orderflow::http

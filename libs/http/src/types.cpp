@@ -1,5 +1,8 @@
 #include "orderflow/http/types.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include <cctype>
 #include <string>
 
@@ -94,6 +97,29 @@ Result<nlohmann::json> parse_json_object(std::string_view body) {
     return invalid_input("INVALID_BODY", "request body must be a JSON object");
   }
   return parsed;
+}
+
+Response draining() {
+  auto r = Response::error(503, "DRAINING", "the service is shutting down");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+Result<PageRequest> parse_page(const Request& request, int max_size) {
+  auto page = parse_int(request.query_param("page").value_or("0"));
+  auto size = parse_int(request.query_param("size").value_or("20"));
+  if (!page || !size || *page < 0 || *page > 1'000'000 || *size < 1) {
+    return invalid_input("INVALID_PAGE", "page must be 0..1000000 and size ≥ 1");
+  }
+  return PageRequest{static_cast<int>(*page),
+                     static_cast<int>(std::min<std::int64_t>(*size, max_size))};
 }
 
 }  // namespace orderflow::http

@@ -1,19 +1,10 @@
 #include "inventory_routes.h"
 
-#include <charconv>
-
 namespace orderflow::inventory {
 namespace {
 
 Error bad_field(const std::string& field, const std::string& expected) {
   return invalid_input("INVALID_FIELD", "'" + field + "' must be " + expected);
-}
-
-std::optional<std::int64_t> to_int(const std::string& text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 nlohmann::json items_json(const std::vector<ReservationItem>& items) {
@@ -96,9 +87,7 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
 
   router.add("PUT", "/api/products/{sku}", [&service, intake_open](const http::Request& req) {
     if (intake_open && !intake_open()) {
-      auto r = http::Response::error(503, "DRAINING", "the service is shutting down");
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
+      return http::draining();
     }
     auto body = http::parse_json_object(req.body);
     if (!body) return http::Response::from_error(body.error());
@@ -114,7 +103,7 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
     if (!text || text->empty()) {
       return http::Response::error(400, "MISSING_ORDER_ID", "orderId query parameter is required");
     }
-    auto id = to_int(*text);
+    auto id = http::parse_int(*text);
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "orderId must be a positive integer");
     }

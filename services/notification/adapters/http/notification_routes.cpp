@@ -1,16 +1,7 @@
 #include "notification_routes.h"
 
-#include <charconv>
-
 namespace orderflow::notification {
 namespace {
-
-std::optional<std::int64_t> to_int(const std::string& text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 nlohmann::json to_json(const Notification& n) {
   nlohmann::json deliveries = nlohmann::json::array();
@@ -39,12 +30,9 @@ void add_notification_routes(http::Router& router, NotificationService& service)
       return http::Response::error(400, "MISSING_USER",
                                    "userId query parameter or X-User-Id header is required");
     }
-    auto page = to_int(req.query_param("page").value_or("0"));
-    auto size = to_int(req.query_param("size").value_or("20"));
-    if (!page || !size || *page < 0 || *page > 1'000'000 || *size < 1) {
-      return http::Response::error(400, "INVALID_PAGE", "page must be 0..1000000 and size ≥ 1");
-    }
-    auto result = service.list(*user, static_cast<int>(*page), static_cast<int>(*size));
+    auto page = http::parse_page(req);
+    if (!page) return http::Response::from_error(page.error());
+    auto result = service.list(*user, page->page, page->size);
     if (!result) return http::Response::from_error(result.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& n : result->items) items.push_back(to_json(n));

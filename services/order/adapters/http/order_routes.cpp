@@ -1,28 +1,13 @@
 #include "order_routes.h"
 
-#include <charconv>
-
 #include "order_request.h"
 
 namespace orderflow::order {
-namespace {
-
-std::optional<std::int64_t> to_int(const std::string& text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
-
 void add_order_routes(http::Router& router, OrderService& service,
                       std::function<bool()> intake_open) {
   router.add("POST", "/api/orders", [&service, intake_open](const http::Request& req) {
     if (intake_open && !intake_open()) {
-      auto r = http::Response::error(503, "DRAINING", "the service is shutting down");
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
+      return http::draining();
     }
     auto body = http::parse_json_object(req.body);
     if (!body) return http::Response::from_error(body.error());
@@ -36,7 +21,7 @@ void add_order_routes(http::Router& router, OrderService& service,
   });
 
   router.add("GET", "/api/orders/{id}", [&service](const http::Request& req) {
-    auto id = to_int(req.path_param("id"));
+    auto id = http::parse_int(req.path_param("id"));
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
     }
@@ -47,11 +32,9 @@ void add_order_routes(http::Router& router, OrderService& service,
 
   router.add("POST", "/api/orders/{id}/cancel", [&service, intake_open](const http::Request& req) {
     if (intake_open && !intake_open()) {
-      auto r = http::Response::error(503, "DRAINING", "the service is shutting down");
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
+      return http::draining();
     }
-    auto id = to_int(req.path_param("id"));
+    auto id = http::parse_int(req.path_param("id"));
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
     }
@@ -79,12 +62,9 @@ void add_order_routes(http::Router& router, OrderService& service,
       return http::Response::error(400, "MISSING_USER",
                                    "userId query parameter or X-User-Id header is required");
     }
-    auto page = to_int(req.query_param("page").value_or("0"));
-    auto size = to_int(req.query_param("size").value_or("20"));
-    if (!page || !size || *page < 0 || *page > 1'000'000 || *size < 1) {
-      return http::Response::error(400, "INVALID_PAGE", "page must be 0..1000000 and size ≥ 1");
-    }
-    auto result = service.list(*user, static_cast<int>(*page), static_cast<int>(*size));
+    auto page = http::parse_page(req);
+    if (!page) return http::Response::from_error(page.error());
+    auto result = service.list(*user, page->page, page->size);
     if (!result) return http::Response::from_error(result.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& o : result->orders) items.push_back(order_to_json(o));

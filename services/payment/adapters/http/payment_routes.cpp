@@ -1,19 +1,6 @@
 #include "payment_routes.h"
 
-#include <charconv>
-
 namespace orderflow::payment {
-namespace {
-
-std::optional<std::int64_t> to_int(const std::string& text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-}  // namespace
-
 nlohmann::json payment_to_json(const Payment& p) {
   return {{"paymentId", p.id},
           {"orderId", p.order_id},
@@ -29,7 +16,7 @@ nlohmann::json payment_to_json(const Payment& p) {
 void add_payment_routes(http::Router& router, PaymentService& service) {
   router.add("GET", "/api/payments", [&service](const http::Request& req) {
     auto text = req.query_param("orderId");
-    auto order_id = text ? to_int(*text) : std::nullopt;
+    auto order_id = text ? http::parse_int(*text) : std::nullopt;
     if (!order_id) {
       return http::Response::error(400, "INVALID_ORDER_ID",
                                    "orderId query parameter is required and must be an integer");

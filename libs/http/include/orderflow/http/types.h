@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,8 +16,8 @@ namespace orderflow::http {
 
 /// A parsed HTTP request, independent of the server library.
 struct Request {
-  std::string method;  ///< "GET", "POST", …
-  std::string path;    ///< decoded path without the query string
+  std::string method;                              ///< "GET", "POST", …
+  std::string path;                                ///< decoded path without the query string
   std::map<std::string, std::string> query;        ///< decoded query parameters
   std::map<std::string, std::string> path_params;  ///< filled by the router ("{id}")
   std::vector<std::pair<std::string, std::string>> headers;
@@ -42,6 +43,23 @@ struct Response {
   /// 409 kConflict, 422 kUnprocessable, 503 kUnavailable (with Retry-After: 1), 500 kInternal.
   static Response from_error(const Error& error);
 };
+
+/// 503 {"error":{"code":"DRAINING",…}} with Retry-After: 1 — a write refused while the service
+/// drains before stopping.
+Response draining();
+
+/// A whole base-10 integer ("42", "-7"); nullopt for anything else (spaces, "4x", "", overflow).
+std::optional<std::int64_t> parse_int(std::string_view text);
+
+/// Page parameters of a list request.
+struct PageRequest {
+  int page = 0;
+  int size = 20;
+};
+
+/// Reads `page` (default 0, 0..1000000) and `size` (default 20, 1..max_size; larger is clamped)
+/// from the query. kInvalidInput INVALID_PAGE otherwise.
+Result<PageRequest> parse_page(const Request& request, int max_size = 100);
 
 /// HTTP status for an ErrorKind (see Response::from_error).
 int status_for(ErrorKind kind);
