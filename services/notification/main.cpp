@@ -66,6 +66,10 @@ int run(const config::Source& source) {
   SystemClock clock;
   auto db = storage::open_database(cfg.storage);
   storage::migrate(*db, "inbox", messaging::Inbox::migrations());
+  storage::migrate(*db, "parked_keys", messaging::parked_key_migrations());
+  auto parked_keys = messaging::make_parked_key_store(*db);
+  cfg.consumer.dlt_suffix = cfg.topics.dlt_suffix;
+  cfg.consumer.parked_keys = parked_keys.get();
   storage::migrate(*db, "notification", notification::notification_migrations());
 
   notification::SqlNotificationRepository repository(*db);

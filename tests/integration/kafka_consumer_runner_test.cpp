@@ -116,6 +116,7 @@ class ConsumerRunnerTest : public ::testing::Test {
     topic_ = unique_name("orders");
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
+    broker_.create_topic(topic_ + ".dlt", 3);
     KafkaConfig producer_config;
     producer_config.bootstrap_servers = broker_.bootstrap_servers();
     producer_ = make_kafka_producer(producer_config, logger_);
@@ -295,10 +296,10 @@ TEST_F(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreCountedAndPassed) {
+TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreDeadLetteredAndKeysParked) {
   auto ids = produce(9, 3);
-  const std::string always_busy = ids[0];
-  const std::string malformed = ids[1];
+  const std::string always_busy = ids[0];  // key order-0
+  const std::string malformed = ids[1];    // key order-1
   std::atomic<int> busy_attempts{0};
   std::atomic<int> malformed_attempts{0};
   Seen seen;
@@ -318,11 +319,15 @@ TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreCountedAndPassed
       },
       options());
   r->start();
-  ASSERT_TRUE(eventually([&] { return seen.distinct() >= 7; }, kWait));
-  EXPECT_TRUE(eventually([&] { return count(Outcome::kError) == 2; }));
+  // Both failed records and the 4 later records of their (now parked) keys go to the DLT.
+  ASSERT_TRUE(eventually([&] { return count(Outcome::kDlq) == 6; }, kWait));
+  ASSERT_TRUE(eventually([&] { return seen.distinct() == 3; }, kWait));
+  EXPECT_EQ(seen.by_key().size(), 1U) << "only key order-2 reached the handler";
+  EXPECT_TRUE(seen.by_key().contains("order-2"));
   EXPECT_EQ(busy_attempts.load(), 3) << "max_attempts includes the first";
   EXPECT_EQ(malformed_attempts.load(), 1) << "a non-retryable error is not retried";
   EXPECT_EQ(count(Outcome::kRetry), 2);
+  EXPECT_EQ(count(Outcome::kError), 0) << "every DLT write succeeded";
   EXPECT_TRUE(eventually([&] { return r->status().in_flight == 0; }));
   r->stop();
 }
@@ -330,6 +335,15 @@ TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreCountedAndPassed
 TEST_F(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
   auto ids = produce(20, 4);
   std::set<std::string> poison{ids[0], ids[5], ids[13]};
+  // A record reaches the handler unless an earlier (or the same) record of its key was
+  // poison: the key is parked from then on.
+  std::set<std::string> parked_keys;
+  std::set<std::string> expected;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::string key = "order-" + std::to_string(i % 4);
+    if (poison.contains(ids[i])) parked_keys.insert(key);
+    if (!parked_keys.contains(key)) expected.insert(ids[i]);
+  }
   Seen seen;
   auto r = runner(
       [&](const ConsumedRecord& rec) -> HandlerResult {
@@ -340,11 +354,13 @@ TEST_F(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
       },
       options());
   r->start();
-  ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size() - poison.size(); }, kWait));
-  EXPECT_TRUE(eventually([&] { return count(Outcome::kError) == 3; }));
+  ASSERT_TRUE(eventually([&] { return seen.distinct() >= expected.size(); }, kWait));
+  EXPECT_TRUE(eventually([&] { return count(Outcome::kDlq) == ids.size() - expected.size(); }));
+  EXPECT_EQ(seen.event_ids(), expected);
   EXPECT_EQ(count(Outcome::kRetry), 0) << "an exception is kInternal, not retried";
   auto later = produce(4, 4, "order-", 5);
-  EXPECT_TRUE(eventually([&] { return seen.distinct() >= ids.size() - poison.size() + 4; }));
+  std::size_t later_handled = 4 - parked_keys.size();
+  EXPECT_TRUE(eventually([&] { return seen.distinct() >= expected.size() + later_handled; }));
   r->stop();
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "demo.h"
+#include "dlq_command.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/client.h"
 #include "orderflow/observability/logging.h"
@@ -36,8 +37,8 @@ bool wait_for_signal_or_exit(cli::System& system) {
     if (sigtimedwait(&set, nullptr, &tick) > 0) return true;
     auto gone = system.exited_child();
     if (!gone.empty()) {
-      std::cerr << "orderflow: " << gone << " exited unexpectedly; see "
-                << system.spec().data_dir << "/logs/" << gone << ".log\n";
+      std::cerr << "orderflow: " << gone << " exited unexpectedly; see " << system.spec().data_dir
+                << "/logs/" << gone << ".log\n";
       return false;
     }
   }
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
   bool foreground_logs = false;
   std::string log_level = "info";
 
-  auto* up = app.add_subcommand("up", "Start the broker and every service; Ctrl-C drains and stops");
+  auto* up =
+      app.add_subcommand("up", "Start the broker and every service; Ctrl-C drains and stops");
   up->add_option("--data-dir", data_dir, "Data directory (databases, logs, endpoints.json)");
   up->add_option("--config", config_file, "System configuration file")->capture_default_str();
   up->add_flag("--foreground-logs", foreground_logs, "Services log to this terminal");
@@ -79,6 +81,37 @@ int main(int argc, char** argv) {
   demo->add_option("--data-dir", data_dir,
                    "Data directory of a running `orderflow up` (default: start a fresh system)");
   demo->add_option("--config", config_file, "System configuration file (when starting one)");
+
+  auto* dlq =
+      app.add_subcommand("dlq", "Dead letters of the ops-service: list, show, replay, discard");
+  dlq->require_subcommand(1);
+  dlq->add_option("--data-dir", data_dir, "Data directory of a running `orderflow up`");
+  dlq->add_option("--config", config_file, "System configuration file (for its data_dir)");
+  cli::DlqOptions dlq_options;
+  auto add_filters = [&](CLI::App* cmd) {
+    cmd->fallthrough();  // --data-dir/--config may follow the action
+    cmd->add_option("--topic", dlq_options.topic, "Original topic");
+    cmd->add_option("--group", dlq_options.group, "Consumer group that dead-lettered it");
+    cmd->add_option("--status", dlq_options.status, "NEW | REPLAYED | DISCARDED");
+    cmd->add_option("--key", dlq_options.key, "Record key");
+  };
+  auto* dlq_list = dlq->add_subcommand("list", "List dead letters (newest first)");
+  add_filters(dlq_list);
+  dlq_list->add_option("--limit", dlq_options.limit, "At most this many rows")
+      ->capture_default_str();
+  auto* dlq_show = dlq->add_subcommand("show", "Show one dead letter with its audit trail");
+  dlq_show->fallthrough();
+  dlq_show->add_option("id", dlq_options.id, "Dead letter id")->required();
+  for (const char* action : {"replay", "discard"}) {
+    auto* cmd = dlq->add_subcommand(
+        action, std::string(action == std::string("replay") ? "Replay" : "Discard") +
+                    " one dead letter (ID) or every match of the filters");
+    cmd->add_option("id", dlq_options.id, "Dead letter id");
+    add_filters(cmd);
+    cmd->add_flag("--dry-run", dlq_options.dry_run, "Only list the ids that would be affected");
+    cmd->add_option("--actor", dlq_options.actor, "Recorded in the audit trail")
+        ->capture_default_str();
+  }
 
   CLI11_PARSE(app, argc, argv);
 
@@ -96,6 +129,18 @@ int main(int argc, char** argv) {
       system.stop();
       std::cout << "orderflow: stopped" << std::endl;
       return clean ? 0 : 1;
+    }
+    if (dlq->parsed()) {
+      for (auto* sub : dlq->get_subcommands()) dlq_options.action = sub->get_name();
+      if ((dlq_options.action == "replay" || dlq_options.action == "discard") && !dlq_options.id &&
+          !dlq_options.topic && !dlq_options.group && !dlq_options.status && !dlq_options.key) {
+        std::cerr << "orderflow dlq " << dlq_options.action
+                  << ": give an ID or at least one of --topic --group --status --key\n";
+        return 1;
+      }
+      auto dir =
+          data_dir.empty() ? cli::load_system_spec(config_file, "", self_dir()).data_dir : data_dir;
+      return cli::run_dlq_command(cli::read_endpoints_file(dir), dlq_options, std::cout, std::cerr);
     }
     if (demo->parsed()) {
       if (!data_dir.empty()) {

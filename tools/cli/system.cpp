@@ -36,7 +36,8 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
   spec.drain_timeout = reader.millis("timeouts.drain_ms", 15000ms, 0ms);
   auto names = source.keys("services");
   if (names.empty()) {
-    names = {"order-service", "inventory-service", "payment-service", "notification-service"};
+    names = {"order-service", "inventory-service", "payment-service", "notification-service",
+             "ops-service"};
   }
   for (const auto& name : names) {
     ServiceSpec s;

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "orderflow/messaging/offset_tracker.h"
+#include "orderflow/messaging/producer.h"
 
 namespace orderflow::messaging {
 
@@ -58,15 +59,77 @@ struct PartitionState {
   std::optional<std::int64_t> start_offset;  ///< group's committed offset at assignment
 };
 
+// DLT header names (docs/dlq.md).
+constexpr const char* kDlqService = "dlq.service";
+constexpr const char* kDlqGroup = "dlq.consumer.group";
+constexpr const char* kDlqTopic = "dlq.original.topic";
+constexpr const char* kDlqPartition = "dlq.original.partition";
+constexpr const char* kDlqOffset = "dlq.original.offset";
+constexpr const char* kDlqTimestamp = "dlq.error.timestamp";
+constexpr const char* kDlqClass = "dlq.error.class";
+constexpr const char* kDlqMessage = "dlq.error.message";
+constexpr const char* kDlqStacktrace = "dlq.error.stacktrace";
+constexpr const char* kDlqAttempts = "dlq.attempts";
+constexpr const char* kDlqReason = "dlq.reason";
+constexpr const char* kDlqControl = "dlq.control";
+constexpr const char* kDlqParkedCount = "dlq.parked.count";
+constexpr const char* kDlqReplayGroup = "dlq.replay.group";
+
+// Workers wake this often while records wait for a retry: the due time is measured on the
+// injected Clock, which a test may move by hand, so sleeping until a precomputed steady-clock
+// instant would miss the move; a short tick notices it within 10 ms at negligible cost.
+constexpr auto kRetryTick = 10ms;
+// How long a stopping worker waits for DLT delivery reports before abandoning those records.
+constexpr auto kDltDrain = 5s;
+
+/// Why and how a record is being dead-lettered.
+struct DeadLetter {
+  std::string reason;
+  Error error;
+  int attempts = 0;
+};
+
+/// The records of one (topic, partition, key) that wait behind their first one, which is due
+/// for a retry (of the handler or of the DLT write) or whose DLT write is in flight.
+struct KeyLane {
+  std::deque<ConsumedRecord> records;
+  // About records.front():
+  int attempts = 0;  ///< handler calls made
+  std::optional<Clock::TimePoint> due;
+  bool awaiting_dlt = false;
+  std::optional<DeadLetter> letter;  ///< set once it goes to the DLT
+  std::string chain;                 ///< the error chain, for dlq.error.stacktrace
+  std::string event_type;
+  std::string event_id;
+
+  void next() {
+    records.pop_front();
+    attempts = 0;
+    due.reset();
+    awaiting_dlt = false;
+    letter.reset();
+    chain.clear();
+    event_type.clear();
+    event_id.clear();
+  }
+};
+
+struct DltReport {
+  std::string lane;
+  std::optional<Error> error;  ///< empty: the broker acknowledged the DLT record
+};
+
 struct Worker {
   std::mutex mutex;
   std::condition_variable has_work;
   std::condition_variable has_room;
   std::deque<ConsumedRecord> queue;
+  std::deque<DltReport> reports;  ///< posted by the DLT producer's delivery thread
   bool exit = false;
-  /// Keys with a record abandoned on stop: their later records are abandoned too, so the
-  /// redelivery keeps per-key order. Only the worker thread touches it.
-  std::set<std::string> abandoned_keys;
+  // Only the worker thread touches these.
+  std::map<std::string, KeyLane> lanes;
+  std::size_t lane_records = 0;
+  bool exiting = false;
   std::thread thread;
 };
 
@@ -159,6 +222,9 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("consumer: " + err);
+    clock_ = options_.clock != nullptr ? options_.clock : &system_clock_;
+    dlt_producer_ = make_kafka_producer(kafka, logger_);
+    load_parked();
   }
 
   ~Impl() override {
@@ -477,9 +543,12 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
       paused_ = !backlog_.empty();
     }
     // The offsets of the revoked partitions must be final before another member starts on
-    // them, so wait for the workers (they keep running) to finish what they hold.
+    // them, so wait for the workers (they keep running) to finish what they hold; records
+    // waiting for a retry are given up instead.
     {
       std::unique_lock lock(state_mutex_);
+      revoking_ = revoked;
+      revoking_count_ = static_cast<int>(revoked.size());
       auto busy = [&] {
         std::int64_t n = 0;
         for (const auto& key : revoked) {
@@ -498,6 +567,8 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     commit(&revoked, "revoke");
     {
       std::lock_guard lock(state_mutex_);
+      revoking_.clear();
+      revoking_count_ = 0;
       for (const auto& key : revoked) partitions_.erase(key);
     }
     for (const auto& key : revoked) {
@@ -559,82 +630,379 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
 
   // ---- workers -----------------------------------------------------------------------------
 
+  static std::string lane_of(const ConsumedRecord& record) {
+    return record.topic + '\x1f' + std::to_string(record.partition) + '\x1f' + record.key;
+  }
+
   void worker_loop(Worker& worker) {
+    const auto capacity = static_cast<std::size_t>(options_.queue_capacity);
     while (true) {
-      ConsumedRecord record;
+      drain_reports(worker);
+      run_due(worker);
+      drop_revoked(worker);
+      std::optional<ConsumedRecord> record;
       {
         std::unique_lock lock(worker.mutex);
-        worker.has_work.wait(lock, [&] { return !worker.queue.empty() || worker.exit; });
-        if (worker.queue.empty()) return;
-        record = std::move(worker.queue.front());
-        worker.queue.pop_front();
+        // Records that wait in lanes count against the capacity, so a key that backs off for
+        // long cannot make the worker hoard the whole partition in memory.
+        auto can_take = [&] {
+          return !worker.queue.empty() && (worker.lane_records < capacity || worker.exit);
+        };
+        auto ready = [&] { return can_take() || !worker.reports.empty() || worker.exit; };
+        if (worker.lanes.empty()) {
+          worker.has_work.wait(lock, ready);
+        } else {
+          worker.has_work.wait_for(lock, kRetryTick, ready);
+        }
+        if (can_take()) {
+          record = std::move(worker.queue.front());
+          worker.queue.pop_front();
+        } else if (worker.exit && worker.queue.empty() && worker.reports.empty()) {
+          break;
+        }
       }
-      worker.has_room.notify_one();
-      process(worker, record);
+      if (record) {
+        worker.has_room.notify_one();
+        dispatch(worker, std::move(*record));
+      }
+    }
+    exit_worker(worker);
+  }
+
+  void exit_worker(Worker& worker) {
+    worker.exiting = true;
+    auto in_flight = [&] {
+      return std::any_of(worker.lanes.begin(), worker.lanes.end(),
+                         [](const auto& lane) { return lane.second.awaiting_dlt; });
+    };
+    auto deadline = std::chrono::steady_clock::now() + kDltDrain;
+    while (in_flight() && std::chrono::steady_clock::now() < deadline) {
+      {
+        std::unique_lock lock(worker.mutex);
+        worker.has_work.wait_for(lock, kRetryTick, [&] { return !worker.reports.empty(); });
+      }
+      drain_reports(worker);
+    }
+    // Uncommitted, they come again; later records of their keys too, so per-key order holds.
+    for (auto& [name, lane] : worker.lanes) {
+      for (const auto& record : lane.records) {
+        log_abandoned(record, find_header(record.headers, "eventId").value_or(""),
+                      "stopped while it waited for a retry or its dead letter");
+        abandon(record);
+      }
+    }
+    worker.lanes.clear();
+    worker.lane_records = 0;
+  }
+
+  void dispatch(Worker& worker, ConsumedRecord record) {
+    auto name = lane_of(record);
+    auto& lane = worker.lanes[name];
+    lane.records.push_back(std::move(record));
+    ++worker.lane_records;
+    if (lane.records.size() == 1) advance(worker, name);
+  }
+
+  /// Runs the lane's records in order until one has to wait or none is left.
+  void advance(Worker& worker, const std::string& name) {
+    auto it = worker.lanes.find(name);
+    while (it != worker.lanes.end() && !it->second.records.empty()) {
+      KeyLane& lane = it->second;
+      if (lane.awaiting_dlt) return;
+      if (lane.due && clock_->now() < *lane.due) return;
+      if (worker.exiting && lane.due) return;
+      if (!step(worker, name, lane)) return;
+      lane.next();
+      --worker.lane_records;
+      if (worker.exiting) return;
+    }
+    if (it != worker.lanes.end() && it->second.records.empty()) worker.lanes.erase(it);
+  }
+
+  void run_due(Worker& worker) {
+    if (worker.lanes.empty()) return;
+    auto now = clock_->now();
+    std::vector<std::string> due;
+    for (const auto& [name, lane] : worker.lanes) {
+      if (!lane.awaiting_dlt && lane.due && *lane.due <= now) due.push_back(name);
+    }
+    for (const auto& name : due) advance(worker, name);
+  }
+
+  /// Lanes of partitions being revoked give up their waiting records (uncommitted), so the
+  /// revoke does not wait out a backoff; the next owner reads them again.
+  void drop_revoked(Worker& worker) {
+    if (revoking_count_.load() == 0 || worker.lanes.empty()) return;
+    std::set<PartitionKey> revoking;
+    {
+      std::lock_guard lock(state_mutex_);
+      revoking = revoking_;
+    }
+    for (auto it = worker.lanes.begin(); it != worker.lanes.end();) {
+      const auto& front = it->second.records.front();
+      if (it->second.awaiting_dlt ||
+          !revoking.contains(PartitionKey{front.topic, front.partition})) {
+        ++it;
+        continue;
+      }
+      for (const auto& record : it->second.records) {
+        log_abandoned(record, find_header(record.headers, "eventId").value_or(""),
+                      "its partition was revoked while it waited");
+        abandon(record);
+        --worker.lane_records;
+      }
+      it = worker.lanes.erase(it);
     }
   }
 
-  void process(Worker& worker, const ConsumedRecord& record) {
-    std::string header_type = find_header(record.headers, "eventType").value_or("");
-    std::string header_id = find_header(record.headers, "eventId").value_or("");
-    if (!worker.abandoned_keys.empty() && worker.abandoned_keys.contains(record.key)) {
-      log_abandoned(record, header_id, "an earlier record of the key was abandoned");
-      abandon(record);
-      return;
+  /// Handles the lane's first record once. True when it is finished (offset committable).
+  bool step(Worker& worker, const std::string& name, KeyLane& lane) {
+    const ConsumedRecord& record = lane.records.front();
+    if (lane.event_id.empty()) lane.event_id = find_header(record.headers, "eventId").value_or("");
+    if (lane.event_type.empty()) {
+      lane.event_type = find_header(record.headers, "eventType").value_or("unknown");
     }
-    for (int attempt = 1;; ++attempt) {
-      auto started = std::chrono::steady_clock::now();
-      HandlerResult result = call_handler(record);
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      const std::string& event_type = !result.event_type.empty() ? result.event_type
-                                      : !header_type.empty()     ? header_type
-                                                                 : std::string("unknown");
-      const std::string& event_id = !result.event_id.empty() ? result.event_id : header_id;
-      metrics_.observe_processing(record.topic, event_type, seconds);
+    if (lane.letter) {  // a DLT write that failed before: try it again
+      send_dead_letter(worker, name, lane);
+      return false;
+    }
+    if (auto control = find_header(record.headers, kDlqControl)) {
+      handle_control(record, *control, lane.event_type);
+      return true;
+    }
+    bool replay_for_us = find_header(record.headers, kDlqReplayGroup) == options_.group_id;
+    if (!replay_for_us && parked_count(record.topic, record.key) > 0) {
+      lane.letter = DeadLetter{
+          "KEY_PARKED",
+          conflict("KEY_PARKED", "key " + record.key + " is parked in group " + options_.group_id),
+          0};
+      lane.chain = "KEY_PARKED: an earlier record of the key was dead-lettered";
+      send_dead_letter(worker, name, lane);
+      return false;
+    }
 
-      if (result.outcome == Outcome::kProcessed || result.outcome == Outcome::kDuplicate ||
-          result.outcome == Outcome::kSkip) {
-        metrics_.count_message(record.topic, event_type, result.outcome);
-        if (result.outcome == Outcome::kSkip && result.error) {
-          logger_->info(
-              "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
-              "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f}",
-              event_id, event_type, record.topic, record.partition, record.offset, attempt,
-              result.error->code, result.error->message, seconds * 1000);
-        } else {
-          logger_->info(
-              "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
-              "outcome={} attempt={} ms={:.3f}",
-              event_id, event_type, record.topic, record.partition, record.offset,
-              observability::to_string(result.outcome), attempt, seconds * 1000);
-        }
-        finish(record);
-        return;
-      }
+    int attempt = ++lane.attempts;
+    auto started = std::chrono::steady_clock::now();
+    HandlerResult result = call_handler(record);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!result.event_type.empty()) lane.event_type = result.event_type;
+    if (!result.event_id.empty()) lane.event_id = result.event_id;
+    const std::string& event_type = lane.event_type;
+    const std::string& event_id = lane.event_id;
+    metrics_.observe_processing(record.topic, event_type, seconds);
 
-      Error error = result.error.value_or(
-          internal_error("HANDLER_FAILED", "handler reported a failure without an error"));
-      if (error.retryable() && attempt < options_.retry.max_attempts) {
-        auto delay = options_.retry.delay_before(attempt + 1);
-        metrics_.count_message(record.topic, event_type, Outcome::kRetry);
-        logger_->warn(
-            "\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
-            "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\"",
+    if (result.outcome == Outcome::kProcessed || result.outcome == Outcome::kDuplicate ||
+        result.outcome == Outcome::kSkip) {
+      metrics_.count_message(record.topic, event_type, result.outcome);
+      if (result.outcome == Outcome::kSkip && result.error) {
+        logger_->info(
+            "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+            "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f}",
             event_id, event_type, record.topic, record.partition, record.offset, attempt,
-            delay.count(), to_string(error.kind), error.code, error.message);
-        if (!sleep_unless_stopping(delay)) {
-          worker.abandoned_keys.insert(record.key);
-          log_abandoned(record, event_id, "stop interrupted a pending retry");
-          abandon(record);
-          return;
-        }
+            result.error->code, result.error->message, seconds * 1000);
+      } else {
+        logger_->info(
+            "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+            "outcome={} attempt={} ms={:.3f}",
+            event_id, event_type, record.topic, record.partition, record.offset,
+            observability::to_string(result.outcome), attempt, seconds * 1000);
+      }
+      finish(record);
+      return true;
+    }
+
+    Error error = result.error.value_or(
+        internal_error("HANDLER_FAILED", "handler reported a failure without an error"));
+    if (!lane.chain.empty()) lane.chain += "\n";
+    lane.chain +=
+        "attempt " + std::to_string(attempt) + ": " + error_class(error) + ": " + error.message;
+    if (error.retryable() && attempt < options_.retry.max_attempts) {
+      auto delay = options_.retry.delay_before(attempt + 1);
+      lane.due = clock_->now() + delay;
+      metrics_.count_message(record.topic, event_type, Outcome::kRetry);
+      logger_->warn(
+          "\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
+          "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\"",
+          event_id, event_type, record.topic, record.partition, record.offset, attempt,
+          delay.count(), to_string(error.kind), error.code, error.message);
+      return false;
+    }
+    std::string reason = error.retryable()                        ? "RETRIES_EXHAUSTED"
+                         : error.kind == ErrorKind::kInvalidInput ? "MALFORMED"
+                                                                  : "HANDLER_ERROR";
+    lane.letter = DeadLetter{std::move(reason), std::move(error), attempt};
+    send_dead_letter(worker, name, lane);
+    return false;
+  }
+
+  static std::string error_class(const Error& error) {
+    static const char* const kKinds[] = {"kInvalidInput",  "kNotFound",    "kConflict",
+                                         "kUnprocessable", "kUnavailable", "kInternal"};
+    auto i = static_cast<std::size_t>(error.kind);
+    std::string kind = i < std::size(kKinds) ? kKinds[i] : to_string(error.kind);
+    return kind + ":" + error.code;
+  }
+
+  void send_dead_letter(Worker& worker, const std::string& name, KeyLane& lane) {
+    const ConsumedRecord& record = lane.records.front();
+    const DeadLetter& letter = *lane.letter;
+    static const std::set<std::string> kOwn = {
+        kDlqService, kDlqGroup,   kDlqTopic,      kDlqPartition, kDlqOffset, kDlqTimestamp,
+        kDlqClass,   kDlqMessage, kDlqStacktrace, kDlqAttempts,  kDlqReason};
+    OutgoingRecord out{record.topic + options_.dlt_suffix, record.key, record.value, {}};
+    for (const auto& h : record.headers) {
+      if (!kOwn.contains(h.key)) out.headers.push_back(h);
+    }
+    out.headers.push_back({kDlqService, options_.service});
+    out.headers.push_back({kDlqGroup, options_.group_id});
+    out.headers.push_back({kDlqTopic, record.topic});
+    out.headers.push_back({kDlqPartition, std::to_string(record.partition)});
+    out.headers.push_back({kDlqOffset, std::to_string(record.offset)});
+    out.headers.push_back({kDlqTimestamp, format_iso8601(clock_->now())});
+    out.headers.push_back({kDlqClass, error_class(letter.error)});
+    out.headers.push_back({kDlqMessage, letter.error.message});
+    out.headers.push_back({kDlqStacktrace, lane.chain});
+    out.headers.push_back({kDlqAttempts, std::to_string(letter.attempts)});
+    out.headers.push_back({kDlqReason, letter.reason});
+    lane.awaiting_dlt = true;
+    lane.due.reset();
+    // The report only goes into the worker's mailbox: the worker owns the lane and decides,
+    // so a record is settled exactly once even when the report races a stop.
+    dlt_producer_->send(std::move(out), [&worker, name](const Result<DeliveryReport>& report) {
+      {
+        std::lock_guard lock(worker.mutex);
+        worker.reports.push_back(
+            {name, report.ok() ? std::nullopt : std::optional<Error>(report.error())});
+      }
+      worker.has_work.notify_all();
+    });
+  }
+
+  void drain_reports(Worker& worker) {
+    std::deque<DltReport> reports;
+    {
+      std::lock_guard lock(worker.mutex);
+      reports.swap(worker.reports);
+    }
+    for (auto& report : reports) {
+      auto it = worker.lanes.find(report.lane);
+      if (it == worker.lanes.end() || !it->second.awaiting_dlt) continue;
+      KeyLane& lane = it->second;
+      const ConsumedRecord& record = lane.records.front();
+      const DeadLetter& letter = *lane.letter;
+      lane.awaiting_dlt = false;
+      if (report.error) {
+        auto delay = options_.retry.delay_before(2);
+        lane.due = clock_->now() + delay;
+        metrics_.count_message(record.topic, lane.event_type, Outcome::kError);
+        logger_->error(
+            "\"dead letter write failed, record stays uncommitted\" eventId={} eventType={} "
+            "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\"",
+            lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
+            letter.reason, delay.count(), report.error->message);
         continue;
       }
-      dead_letter(record, error, attempt, event_type, event_id);
+      // Parked before it is counted, so whoever sees the count also sees the key parked.
+      park(record.topic, record.key);
+      metrics_.count_message(record.topic, lane.event_type, Outcome::kDlq);
+      logger_->error(
+          "\"record dead-lettered\" eventId={} eventType={} topic={} partition={} offset={} "
+          "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={}{}",
+          lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
+          letter.reason, letter.attempts, error_class(letter.error), letter.error.message,
+          record.topic, options_.dlt_suffix);
+      finish(record);
+      lane.next();
+      --worker.lane_records;
+      if (lane.records.empty()) {
+        worker.lanes.erase(it);
+      } else if (!worker.exiting) {
+        advance(worker, report.lane);
+      }
+    }
+  }
+
+  // ---- parking -----------------------------------------------------------------------------
+
+  void load_parked() {
+    if (options_.parked_keys == nullptr) return;
+    auto loaded = options_.parked_keys->load(options_.group_id);
+    if (!loaded) {
+      throw std::runtime_error("consumer: loading parked keys: " + loaded.error().message);
+    }
+    std::lock_guard lock(park_mutex_);
+    for (const auto& p : *loaded) parked_[{p.topic, p.key}] = p.dead_letters;
+    publish_parked();
+  }
+
+  std::int64_t parked_count(const std::string& topic, const std::string& key) {
+    std::lock_guard lock(park_mutex_);
+    auto it = parked_.find({topic, key});
+    return it == parked_.end() ? 0 : it->second;
+  }
+
+  void park(const std::string& topic, const std::string& key) {
+    if (options_.parked_keys != nullptr) {
+      auto done = options_.parked_keys->park(options_.group_id, topic, key);
+      if (!done) {
+        logger_->error("\"parking a key failed\" group={} topic={} key={} err=\"{}\"",
+                       options_.group_id, topic, key, done.error().message);
+      }
+    }
+    std::lock_guard lock(park_mutex_);
+    auto& n = parked_[{topic, key}];
+    if (n++ == 0) {
+      logger_->warn("\"key parked\" group={} topic={} key={}", options_.group_id, topic, key);
+    }
+    publish_parked();
+  }
+
+  void handle_control(const ConsumedRecord& record, const std::string& control,
+                      const std::string& event_type) {
+    auto group = find_header(record.headers, kDlqGroup);
+    if (control != "UNPARK" || group != options_.group_id) {
+      metrics_.count_message(record.topic, event_type, Outcome::kSkip);
+      logger_->info(
+          "\"control record ignored\" topic={} partition={} offset={} control={} group={} "
+          "outcome=skip",
+          record.topic, record.partition, record.offset, control, group.value_or(""));
       finish(record);
       return;
     }
+    std::int64_t resolved = -1;
+    auto text = find_header(record.headers, kDlqParkedCount).value_or("");
+    std::from_chars(text.data(), text.data() + text.size(), resolved);
+    std::int64_t parked = parked_count(record.topic, record.key);
+    if (parked > 0 && resolved >= parked) {
+      if (options_.parked_keys != nullptr) {
+        auto done = options_.parked_keys->unpark(options_.group_id, record.topic, record.key);
+        if (!done) {
+          logger_->error("\"unparking a key failed\" group={} topic={} key={} err=\"{}\"",
+                         options_.group_id, record.topic, record.key, done.error().message);
+        }
+      }
+      {
+        std::lock_guard lock(park_mutex_);
+        parked_.erase({record.topic, record.key});
+        publish_parked();
+      }
+      logger_->warn("\"key unparked\" group={} topic={} key={} resolved={}", options_.group_id,
+                    record.topic, record.key, resolved);
+    } else {
+      logger_->warn(
+          "\"unpark refused: more dead letters parked than resolved\" group={} topic={} key={} "
+          "parked={} resolved={}",
+          options_.group_id, record.topic, record.key, parked, resolved);
+    }
+    metrics_.count_message(record.topic, event_type, Outcome::kSkip);
+    finish(record);
+  }
+
+  /// Caller holds park_mutex_.
+  void publish_parked() {
+    metrics_.set_gauge("orderflow_parked_keys", "Keys parked after a dead letter, per group",
+                       {{"group", options_.group_id}}, static_cast<double>(parked_.size()));
   }
 
   HandlerResult call_handler(const ConsumedRecord& record) {
@@ -652,30 +1020,11 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     }
   }
 
-  /// A record whose handling failed for good. TODO(issue 4): publish it to `<topic>.dlt` with
-  /// the dlq.* diagnostic headers (outcome dlq) and only then let its offset be committed;
-  /// until then it is counted `error`, logged, and committed so the partition keeps moving.
-  void dead_letter(const ConsumedRecord& record, const Error& error, int attempts,
-                   const std::string& event_type, const std::string& event_id) {
-    metrics_.count_message(record.topic, event_type, Outcome::kError);
-    logger_->error(
-        "\"record failed\" eventId={} eventType={} topic={} partition={} offset={} "
-        "outcome=error attempts={} kind={} code={} reason=\"{}\"",
-        event_id, event_type, record.topic, record.partition, record.offset, attempts,
-        to_string(error.kind), error.code, error.message);
-  }
-
   void log_abandoned(const ConsumedRecord& record, const std::string& event_id, const char* why) {
     logger_->warn(
         "\"record abandoned uncommitted, it will be redelivered\" eventId={} topic={} "
         "partition={} offset={} why=\"{}\"",
         event_id, record.topic, record.partition, record.offset, why);
-  }
-
-  /// Waits `delay` unless stop() comes first; false when stopping.
-  bool sleep_unless_stopping(std::chrono::milliseconds delay) {
-    std::unique_lock lock(stop_mutex_);
-    return !stop_cv_.wait_for(lock, delay, [&] { return stopping_.load(); });
   }
 
   void finish(const ConsumedRecord& record) { settle(record, true); }
@@ -725,8 +1074,17 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
   std::condition_variable stop_cv_;
   std::atomic<bool> stopping_{false};
 
+  SystemClock system_clock_;
+  const Clock* clock_ = nullptr;
+
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread poll_thread_;
+  // Declared after workers_ so it is destroyed first: its last delivery reports (purged on
+  // close) still find their workers.
+  std::unique_ptr<Producer> dlt_producer_;
+
+  std::mutex park_mutex_;
+  std::map<std::pair<std::string, std::string>, std::int64_t> parked_;  ///< (topic, key) → n
 
   // Poll thread only.
   std::deque<ConsumedRecord> backlog_;
@@ -735,6 +1093,8 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
   std::mutex state_mutex_;
   std::condition_variable state_cv_;
   std::map<PartitionKey, PartitionState> partitions_;
+  std::set<PartitionKey> revoking_;
+  std::atomic<int> revoking_count_{0};
 
   std::atomic<bool> running_{false};
   std::atomic<int> assigned_{0};

@@ -5,20 +5,25 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/logger.h>
 
+#include "orderflow/common/clock.h"
 #include "orderflow/common/result.h"
 #include "orderflow/messaging/record.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/storage/database.h"
 
 namespace orderflow::messaging {
 
 /// What a handler did with one record. On kProcessed/kDuplicate/kSkip the record's offset may
-/// be committed. `error` is set when the handler failed: a retryable error is retried per
-/// RetryPolicy; a non-retryable one is counted `error` and logged (the DLT comes with issue 4).
+/// be committed. `error` is set when the handler failed (docs/dlq.md): a retryable error
+/// (kUnavailable) is retried per RetryPolicy and then dead-lettered (RETRIES_EXHAUSTED);
+/// kInvalidInput is dead-lettered at once (MALFORMED), anything else at once (HANDLER_ERROR).
 struct HandlerResult {
   observability::Outcome outcome = observability::Outcome::kProcessed;
   std::optional<Error> error;
@@ -65,14 +70,57 @@ struct RetryPolicy {
   [[nodiscard]] std::chrono::milliseconds delay_before(int attempt) const;
 };
 
+/// One key parked by a consumer group (docs/dlq.md "Parking").
+struct ParkedKey {
+  std::string topic;
+  std::string key;
+  std::int64_t dead_letters = 0;  ///< dead letters of the key this group parked, ≥ 1
+};
+
+/// Persistent parked-key state per (group, topic, key), table parked_keys(consumer_group,
+/// topic, record_key, parked_at, dead_letters). Implementations must be thread-safe; the
+/// runner calls them from its worker threads. Errors are storage errors (kUnavailable when
+/// the database is busy); the runner logs them and keeps its in-memory state.
+class ParkedKeyStore {
+ public:
+  virtual ~ParkedKeyStore() = default;
+  /// Adds one dead letter to (group, topic, key), parking the key when it was not parked.
+  virtual Result<void> park(std::string_view group, std::string_view topic,
+                            std::string_view key) = 0;
+  /// Dead letters parked for the key; 0 = not parked.
+  virtual Result<std::int64_t> count(std::string_view group, std::string_view topic,
+                                     std::string_view key) = 0;
+  /// Forgets the key (no-op when it was not parked).
+  virtual Result<void> unpark(std::string_view group, std::string_view topic,
+                              std::string_view key) = 0;
+  /// Every key parked by `group`.
+  virtual Result<std::vector<ParkedKey>> load(std::string_view group) = 0;
+};
+
+/// Schema of the parked-key table; run with
+/// storage::migrate(db, "parked_keys", parked_key_migrations()).
+std::span<const storage::Migration> parked_key_migrations();
+
+/// A ParkedKeyStore on `db` (which must outlive it and be migrated). Thread-safe.
+std::unique_ptr<ParkedKeyStore> make_parked_key_store(storage::Database& db);
+
 struct ConsumerOptions {
   std::string service;   ///< metric and log label
   std::string group_id;  ///< consumer group
   std::vector<std::string> topics;
-  int concurrency = 3;          ///< worker threads; a key always maps to the same worker
-  int queue_capacity = 1000;    ///< records buffered per worker before the poll loop waits
+  int concurrency = 3;        ///< worker threads; a key always maps to the same worker
+  int queue_capacity = 1000;  ///< records buffered per worker before the poll loop waits
   RetryPolicy retry;
   std::chrono::milliseconds commit_interval{200};  ///< how often stored offsets are committed
+  /// Dead letters of `<topic>` go to `<topic><dlt_suffix>` (config topics.dlt_suffix).
+  std::string dlt_suffix = ".dlt";
+  /// Time source of retry due times and dlq.error.timestamp; null = the system clock. Must
+  /// outlive the runner. Due times are re-checked every 10 ms, so a ManualClock moved by a
+  /// test is noticed within one tick.
+  const Clock* clock = nullptr;
+  /// Where parked keys are persisted; null = in memory only (lost on restart). Must outlive
+  /// the runner.
+  ParkedKeyStore* parked_keys = nullptr;
 };
 
 /// Lag and assignment of a running consumer, for /health/ready and the drain status.
@@ -94,6 +142,18 @@ struct ConsumerStatus {
 /// partitions finish) and on stop(). auto.offset.reset=earliest: a new group reads the backlog.
 /// Every consumed record is logged with eventId, topic, partition, offset and counted in
 /// orderflow_messages_total / orderflow_message_processing_seconds.
+///
+/// Failures (docs/dlq.md): a retryable error schedules a retry after the RetryPolicy delay;
+/// meanwhile that record and every later record of the same (partition, key) wait while the
+/// worker goes on with other keys (outcome `retry` per retry). A record that fails for good is
+/// written to `<topic><dlt_suffix>` by the runner's own idempotent producer (acks=all) with
+/// the same key, value and headers plus the dlq.* headers (outcome `dlq`); its offset becomes
+/// committable only after the broker acknowledged that write. When the DLT write fails the
+/// record is counted `error`, stays uncommitted and the write is retried after the retry
+/// backoff (or the record comes again after a restart). Once a key is dead-lettered, the
+/// group parks it: its later records go to the DLT (KEY_PARKED) without the handler, until an
+/// UNPARK control record for this group resolves them; records whose dlq.replay.group is
+/// this group bypass parking. orderflow_parked_keys{group} counts parked keys.
 class ConsumerRunner {
  public:
   /// Throws std::runtime_error on invalid configuration (startup failure).
@@ -105,8 +165,9 @@ class ConsumerRunner {
 
   /// Subscribes and starts the poll and worker threads.
   void start();
-  /// Stops polling, lets workers finish the records they hold (a record waiting for a retry is
-  /// abandoned uncommitted: it comes again), commits, leaves the group. Idempotent.
+  /// Stops polling, lets workers finish the records they hold (a record waiting for a retry,
+  /// and the later records of its key, are abandoned uncommitted: they come again; pending
+  /// DLT writes get up to 5 s to be acknowledged), commits, leaves the group. Idempotent.
   void stop();
   /// Thread-safe snapshot.
   [[nodiscard]] ConsumerStatus status() const;

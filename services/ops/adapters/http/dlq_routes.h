@@ -1,0 +1,17 @@
+#pragma once
+
+#include "../../app/dlq_service.h"
+#include "orderflow/http/router.h"
+
+namespace orderflow::ops {
+
+/// Dead letter as JSON (camelCase; the shape of GET /api/dlq items).
+nlohmann::json dead_letter_to_json(const DeadLetter& letter);
+
+/// The ops API: GET /api/dlq (filters topic/group/status/key, limit/offset, newest first),
+/// GET /api/dlq/{id} (with "audit"), POST /api/dlq/{id}/replay, POST /api/dlq/{id}/discard,
+/// POST /api/dlq/replay and POST /api/dlq/discard (bulk by filter, "dryRun"). The actor of an
+/// action is the X-Actor header, else "api". Errors: {"error":{"code","message"}}.
+void add_dlq_routes(http::Router& router, DlqService& service);
+
+}  // namespace orderflow::ops

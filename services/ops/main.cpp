@@ -1,0 +1,110 @@
+// ops-service: composition root. Construct, start() in order, stop() in reverse.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/http/dlq_routes.h"
+#include "adapters/kafka/dead_letter_handler.h"
+#include "adapters/metrics/dlq_gauges.h"
+#include "adapters/storage/sql_dead_letter_store.h"
+#include "app/dlq_service.h"
+#include "orderflow/config/config.h"
+#include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/producer.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_host.h"
+#include "orderflow/storage/database.h"
+
+using namespace orderflow;
+
+namespace {
+
+config::ServiceConfig read_settings(const config::Source& source) {
+  config::Reader reader(source);
+  auto cfg = config::read_service_config(reader, "ops-service", 8081);
+  cfg.consumer.group_id = reader.string("consumer.group_id", "ops-service");
+  cfg.consumer.topics = ops::dlt_subscription(cfg.topics.dlt_suffix);
+  reader.finish();
+  return cfg;
+}
+
+int run(const config::Source& source) {
+  auto cfg = read_settings(source);
+  auto logger = observability::make_logger(cfg.name, cfg.log);
+  std::filesystem::create_directories(cfg.data_dir);
+  config::resolve_bootstrap(cfg);
+
+  observability::Metrics metrics(cfg.name);
+  SystemClock clock;
+  auto db = storage::open_database(cfg.storage);
+  storage::migrate(*db, "ops", ops::dead_letter_migrations());
+
+  auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  ops::SqlDeadLetterStore store(*db);
+  ops::DlqGauges gauges(metrics);
+  ops::DlqService* service_ptr = nullptr;
+  ops::DlqService service(store, *producer, clock, [&] { gauges.refresh(*service_ptr); });
+  service_ptr = &service;
+  gauges.refresh(service);
+  messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
+                                     ops::make_dead_letter_handler(service), metrics, logger);
+
+  runtime::Intake intake;
+  http::Router router;
+  ops::add_dlq_routes(router, service);
+  http::add_standard_routes(
+      router,
+      [&] {
+        http::Readiness r;
+        auto ping = db->ping();
+        auto status = consumer.status();
+        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
+        r.details["consumer"] = {{"running", status.running},
+                                 {"assignedPartitions", status.assigned_partitions},
+                                 {"lag", status.lag},
+                                 {"offsetResets", status.offset_resets}};
+        r.ready = ping.ok() && status.running && status.offset_resets == 0;
+        return r;
+      },
+      metrics);
+  runtime::add_admin_routes(router, intake, [&] {
+    auto status = consumer.status();
+    return runtime::DrainStatus{producer->in_flight(), status.lag, status.in_flight};
+  });
+  http::Server server(cfg.http, router, metrics, logger);
+
+  consumer.start();
+  server.start();
+  runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
+  logger->info("\"ops-service started\" port={} group={} subscription={} bootstrap={}",
+               server.port(), cfg.consumer.group_id, cfg.consumer.topics.front(),
+               cfg.kafka.bootstrap_servers);
+
+  int sig = runtime::wait_for_shutdown_signal();
+  logger->info("\"stopping\" signal={}", sig);
+  server.stop();
+  consumer.stop();
+  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
+    logger->warn("\"producer flush incomplete\" error={}", flushed.error().message);
+  }
+  logger->info("\"ops-service stopped\"");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime::block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, "ops-service", exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << "ops-service: " << e.what() << "\n";
+    return 2;
+  }
+}
