@@ -11,14 +11,15 @@
 #include "orderflow/config/catalog.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/server.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
-#include "orderflow/messaging/consumer_runner.h"
-#include "orderflow/messaging/inbox.h"
 #include "orderflow/runtime/periodic_task.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -39,8 +40,8 @@ OrderSettings read_settings(const config::Source& source) {
   s.catalog_file = config::resolve_path(
       source, reader.string("order.catalog_file", config::default_catalog_file()));
   s.common.consumer.group_id = reader.string("consumer.group_id", "order-service");
-  s.common.consumer.topics = reader.string_list(
-      "consumer.topics", {s.common.topics.inventory, s.common.topics.payments});
+  s.common.consumer.topics =
+      reader.string_list("consumer.topics", {s.common.topics.inventory, s.common.topics.payments});
   s.saga_timeout = reader.millis("saga.timeout_ms", s.saga_timeout, std::chrono::milliseconds{1});
   s.saga_check_interval =
       reader.millis("saga.check_interval_ms", s.saga_check_interval, std::chrono::milliseconds{1});
@@ -86,8 +87,8 @@ int run(const config::Source& source) {
     if (!cancelled) {
       logger->warn("\"saga timeout check failed\" error={}", cancelled.error().message);
     } else if (cancelled.value() > 0) {
-      logger->warn("\"orders cancelled by saga timeout\" count={} timeout_ms={}",
-                   cancelled.value(), settings.saga_timeout.count());
+      logger->warn("\"orders cancelled by saga timeout\" count={} timeout_ms={}", cancelled.value(),
+                   settings.saga_timeout.count());
     }
   });
 
@@ -95,29 +96,9 @@ int run(const config::Source& source) {
   http::Router router;
   order::add_order_routes(router, service, [&intake] { return intake.open(); });
   http::add_standard_routes(
-      router,
-      [&] {
-        http::Readiness r;
-        auto ping = db->ping();
-        auto status = consumer.status();
-        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
-        r.details["consumer"] = {{"running", status.running},
-                                 {"assignedPartitions", status.assigned_partitions},
-                                 {"lag", status.lag},
-                                 {"offsetResets", status.offset_resets}};
-        r.ready = ping.ok() && status.running && status.offset_resets == 0;
-        return r;
-      },
-      metrics);
-  runtime::add_admin_routes(router, intake, [&] {
-    runtime::DrainStatus s;
-    auto pending = messaging::Outbox::pending(*db);
-    s.outbox_pending = pending.ok() ? pending.value() : -1;
-    auto status = consumer.status();
-    s.consumer_lag = status.lag;
-    s.in_flight = status.in_flight;
-    return s;
-  });
+      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+  runtime::add_admin_routes(router, intake,
+                            [&] { return runtime::service_drain_status(*db, true, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
   relay.start();

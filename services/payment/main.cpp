@@ -18,6 +18,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -87,25 +88,9 @@ int run(const config::Source& source) {
   http::Router router;
   payment::add_payment_routes(router, service);
   http::add_standard_routes(
-      router,
-      [&] {
-        http::Readiness r;
-        auto ping = db->ping();
-        auto status = consumer.status();
-        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
-        r.details["consumer"] = {{"running", status.running},
-                                 {"assignedPartitions", status.assigned_partitions},
-                                 {"lag", status.lag},
-                                 {"offsetResets", status.offset_resets}};
-        r.ready = ping.ok() && status.running && status.offset_resets == 0;
-        return r;
-      },
-      metrics);
-  runtime::add_admin_routes(router, intake, [&] {
-    auto status = consumer.status();
-    auto pending = messaging::Outbox::pending(*db);
-    return runtime::DrainStatus{pending.ok() ? pending.value() : -1, status.lag, status.in_flight};
-  });
+      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+  runtime::add_admin_routes(router, intake,
+                            [&] { return runtime::service_drain_status(*db, true, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
   relay.start();
