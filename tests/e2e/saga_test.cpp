@@ -93,9 +93,9 @@ TEST_F(SagaTest, PaymentDeclinedCancelsAndReturnsTheStock) {
   EXPECT_EQ(done[o.id]["status"], "CANCELLED");
   EXPECT_EQ(done[o.id]["cancelReason"], "PAYMENT_FAILED");
   EXPECT_EQ(path_of(done[o.id]), (std::vector<std::string>{"PENDING", "CONFIRMED", "CANCELLED"}));
-  EXPECT_TRUE(eventually(
-      [&] { return product(*system_, "XYZ-100")["available"].get<std::int64_t>() == available; }))
-      << "the reservation must be released";
+  EXPECT_TRUE(eventually([&] {
+    return product(*system_, "XYZ-100")["available"].get<std::int64_t>() == available;
+  })) << "the reservation must be released";
   expect_invariants(*system_, {o}, before);
 }
 
@@ -103,7 +103,8 @@ TEST_F(SagaTest, CancelRulesOnTheApi) {
   auto o = place(*system_, R"({"userId":"late-cancel","items":[{"sku":"ABC-001","qty":1}]})");
   auto done = wait_terminal(*system_, {o});
   ASSERT_EQ(done[o.id]["status"], "COMPLETED");
-  auto r = system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
+  auto r =
+      system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.body["error"]["code"], "INVALID_STATE");
   EXPECT_EQ(r.body["error"]["currentStatus"], "COMPLETED");
@@ -170,9 +171,9 @@ TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
     nlohmann::json s;
     for (const auto& o : orders) {
       s["orders"].push_back(order(*system_, o.id));
-      s["payments"].push_back(system_->call("payment-service", "GET",
-                                            "/api/payments?orderId=" + std::to_string(o.id))
-                                  .body);
+      s["payments"].push_back(
+          system_->call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(o.id))
+              .body);
     }
     s["products"] = system_->call("inventory-service", "GET", "/api/products").body;
     s["notifications"] =
@@ -227,7 +228,8 @@ TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
 class SlowPaymentSagaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    system_ = new RunningSystem(Overrides{{"payment-service", {"payment.gateway.latency_ms=3000"}}});
+    system_ =
+        new RunningSystem(Overrides{{"payment-service", {"payment.gateway.latency_ms=3000"}}});
   }
   static void TearDownTestSuite() {
     EXPECT_EQ(system_->stop(), 0);
@@ -243,16 +245,17 @@ TEST_F(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedRel
   auto o = place(*system_, R"({"userId":"canceller","items":[{"sku":"ABC-002","qty":1}]})");
   // Wait until the stock is reserved (CONFIRMED): the payment is now being charged (3 s).
   ASSERT_TRUE(eventually([&] { return order(*system_, o.id)["status"] == "CONFIRMED"; }));
-  auto r = system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
+  auto r =
+      system_->call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["status"], "CANCELLED");
   EXPECT_EQ(r.body["cancelReason"], "USER_REQUESTED");
   // The charge completes after the cancel and must be refunded.
   EXPECT_TRUE(eventually(
       [&] {
-        auto pays = system_->call("payment-service", "GET",
-                                  "/api/payments?orderId=" + std::to_string(o.id))
-                        .body;
+        auto pays =
+            system_->call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(o.id))
+                .body;
         for (const auto& p : pays["items"]) {
           if (p["status"] == "REFUNDED") return true;
         }
@@ -293,9 +296,9 @@ TEST_F(ExpirySagaTest, ExpiryOvertakingAPaymentEndsCancelledRefundedReleased) {
   EXPECT_EQ(done[o.id]["cancelReason"], "RESERVATION_EXPIRED");
   EXPECT_TRUE(eventually(
       [&] {
-        auto pays = system_->call("payment-service", "GET",
-                                  "/api/payments?orderId=" + std::to_string(o.id))
-                        .body;
+        auto pays =
+            system_->call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(o.id))
+                .body;
         for (const auto& p : pays["items"]) {
           if (p["status"] == "REFUNDED") return true;
         }

@@ -63,8 +63,7 @@ TEST_F(WalkingSkeletonTest, Seed003OrderIsPendingAndNotified) {
   EXPECT_TRUE(r.body.contains("createdAt"));
   auto id = r.body["orderId"].get<std::int64_t>();
 
-  EXPECT_TRUE(eventually([&] { return notified("42", id); }))
-      << "no notification for order " << id;
+  EXPECT_TRUE(eventually([&] { return notified("42", id); })) << "no notification for order " << id;
   auto fetched = system_->call("order-service", "GET", "/api/orders/" + std::to_string(id));
   EXPECT_EQ(fetched.status, 200);
   EXPECT_EQ(fetched.body["orderId"], id);
@@ -117,7 +116,8 @@ TEST_F(WalkingSkeletonTest, ListsNewestFirstWithPagination) {
   for (std::size_t i = 1; i < notes.size(); ++i) {
     EXPECT_GT(notes[i - 1]["id"].get<std::int64_t>(), notes[i]["id"].get<std::int64_t>())
         << "notifications are newest first";
-    EXPECT_GE(notes[i - 1]["createdAt"].get<std::string>(), notes[i]["createdAt"].get<std::string>());
+    EXPECT_GE(notes[i - 1]["createdAt"].get<std::string>(),
+              notes[i]["createdAt"].get<std::string>());
   }
 }
 

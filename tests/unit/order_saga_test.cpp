@@ -13,9 +13,9 @@ using S = OrderStatus;
 using I = SagaInput;
 
 struct Expect {
-  S to;                           // final state (== from when nothing changes)
+  S to;                            // final state (== from when nothing changes)
   std::vector<std::string> emits;  // events emitted, in order
-  std::string reason;             // cancel reason when ending CANCELLED by this input
+  std::string reason;              // cancel reason when ending CANCELLED by this input
 };
 
 // The full table. An entry whose `to` equals the state and emits nothing is a skip.
@@ -25,13 +25,13 @@ std::map<std::pair<S, I>, Expect> table() {
   // PENDING
   t[{S::kPending, I::kStockReserved}] = {S::kConfirmed, {"ORDER_CONFIRMED"}, ""};
   t[{S::kPending, I::kStockRejected}] = {S::kCancelled, {"ORDER_CANCELLED"}, "OUT_OF_STOCK"};
-  t[{S::kPending, I::kReservationExpired}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                              "RESERVATION_EXPIRED"};
+  t[{S::kPending, I::kReservationExpired}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   skip(S::kPending, I::kStockReleased);
   t[{S::kPending, I::kStockDeducted}] = {
       S::kCompleted, {"ORDER_CONFIRMED", "ORDER_PAID", "ORDER_COMPLETED"}, ""};
-  t[{S::kPending, I::kStockDeductionFailed}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                                "RESERVATION_EXPIRED"};
+  t[{S::kPending, I::kStockDeductionFailed}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   t[{S::kPending, I::kPaymentCompleted}] = {S::kPaid, {"ORDER_CONFIRMED", "ORDER_PAID"}, ""};
   t[{S::kPending, I::kPaymentFailed}] = {S::kCancelled, {"ORDER_CANCELLED"}, "PAYMENT_FAILED"};
   skip(S::kPending, I::kPaymentRefunded);
@@ -40,12 +40,12 @@ std::map<std::pair<S, I>, Expect> table() {
   // CONFIRMED
   skip(S::kConfirmed, I::kStockReserved);
   skip(S::kConfirmed, I::kStockRejected);
-  t[{S::kConfirmed, I::kReservationExpired}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                                "RESERVATION_EXPIRED"};
+  t[{S::kConfirmed, I::kReservationExpired}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   skip(S::kConfirmed, I::kStockReleased);
   t[{S::kConfirmed, I::kStockDeducted}] = {S::kCompleted, {"ORDER_PAID", "ORDER_COMPLETED"}, ""};
-  t[{S::kConfirmed, I::kStockDeductionFailed}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                                  "RESERVATION_EXPIRED"};
+  t[{S::kConfirmed, I::kStockDeductionFailed}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   t[{S::kConfirmed, I::kPaymentCompleted}] = {S::kPaid, {"ORDER_PAID"}, ""};
   t[{S::kConfirmed, I::kPaymentFailed}] = {S::kCancelled, {"ORDER_CANCELLED"}, "PAYMENT_FAILED"};
   skip(S::kConfirmed, I::kPaymentRefunded);
@@ -54,12 +54,12 @@ std::map<std::pair<S, I>, Expect> table() {
   // PAID
   skip(S::kPaid, I::kStockReserved);
   skip(S::kPaid, I::kStockRejected);
-  t[{S::kPaid, I::kReservationExpired}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                           "RESERVATION_EXPIRED"};
+  t[{S::kPaid, I::kReservationExpired}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   skip(S::kPaid, I::kStockReleased);
   t[{S::kPaid, I::kStockDeducted}] = {S::kCompleted, {"ORDER_COMPLETED"}, ""};
-  t[{S::kPaid, I::kStockDeductionFailed}] = {S::kCancelled, {"ORDER_CANCELLED"},
-                                             "RESERVATION_EXPIRED"};
+  t[{S::kPaid, I::kStockDeductionFailed}] = {
+      S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   skip(S::kPaid, I::kPaymentCompleted);
   skip(S::kPaid, I::kPaymentFailed);
   skip(S::kPaid, I::kPaymentRefunded);
@@ -79,8 +79,8 @@ TEST(OrderSagaTest, EveryStateAndInputPair) {
   for (auto state : {S::kPending, S::kConfirmed, S::kPaid, S::kCompleted, S::kCancelled}) {
     for (auto input : kAllSagaInputs) {
       auto it = expected.find({state, input});
-      ASSERT_NE(it, expected.end()) << "no expectation for " << to_string(state) << " + "
-                                    << to_string(input);
+      ASSERT_NE(it, expected.end())
+          << "no expectation for " << to_string(state) << " + " << to_string(input);
       auto d = decide(state, input);
       std::string where = std::string(to_string(state)) + " + " + to_string(input);
       std::vector<std::string> emitted;

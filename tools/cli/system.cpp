@@ -116,9 +116,9 @@ void System::start() {
   try {
     if (spec_.bootstrap_servers.empty()) {
       fs::remove(bootstrap_file);
-      std::vector<std::string> args{"--data-dir", spec_.data_dir, "--brokers",
-                                    std::to_string(spec_.brokers), "--partitions",
-                                    std::to_string(spec_.partitions)};
+      std::vector<std::string> args{"--data-dir",   spec_.data_dir,
+                                    "--brokers",    std::to_string(spec_.brokers),
+                                    "--partitions", std::to_string(spec_.partitions)};
       for (const auto& t : spec_.topics) {
         args.insert(args.end(), {"--topic", t, "--topic", t + spec_.dlt_suffix});
       }
@@ -145,15 +145,14 @@ void System::start() {
       fs::remove(port_file);
       std::vector<std::string> args;
       if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
-      args.insert(args.end(), {"--data-dir", spec_.data_dir, "--port", std::to_string(service.port),
-                               "--port-file", port_file, "--set",
-                               "kafka.bootstrap_servers=" + bootstrap_});
+      args.insert(args.end(),
+                  {"--data-dir", spec_.data_dir, "--port", std::to_string(service.port),
+                   "--port-file", port_file, "--set", "kafka.bootstrap_servers=" + bootstrap_});
       for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
       spawn(service.name, args);
     }
     for (const auto& service : spec_.services) {
-      wait_for_ready(service.name,
-                     (fs::path(spec_.data_dir) / (service.name + ".port")).string());
+      wait_for_ready(service.name, (fs::path(spec_.data_dir) / (service.name + ".port")).string());
     }
     write_endpoints_file();
   } catch (...) {

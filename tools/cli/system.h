@@ -15,9 +15,9 @@ namespace orderflow::cli {
 
 /// One service process of the system.
 struct ServiceSpec {
-  std::string name;         ///< e.g. order-service (also the executable's name)
-  std::string config_file;  ///< absolute path; empty = defaults
-  int port = 0;             ///< 0 = pick a free one
+  std::string name;                    ///< e.g. order-service (also the executable's name)
+  std::string config_file;             ///< absolute path; empty = defaults
+  int port = 0;                        ///< 0 = pick a free one
   std::vector<std::string> overrides;  ///< services.<name>.set: passed as --set key=value
 };
 

@@ -80,8 +80,7 @@ struct Source::Impl {
 
 Source::Source() : impl_(std::make_unique<Impl>()) {}
 Source::~Source() = default;
-Source::Source(const Source& other)
-    : impl_(std::make_unique<Impl>()), file_(other.file_) {
+Source::Source(const Source& other) : impl_(std::make_unique<Impl>()), file_(other.file_) {
   impl_->root = YAML::Clone(other.impl_->root);
 }
 Source& Source::operator=(const Source& other) {
@@ -338,10 +337,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.http.port = static_cast<std::uint16_t>(r.integer("http.port", default_port, 0, 65535));
   c.http.body_limit_bytes =
       static_cast<std::size_t>(r.integer("http.body_limit_bytes", 1024 * 1024, 1, 1LL << 30));
-  c.http.read_timeout_ms =
-      static_cast<int>(r.integer("http.read_timeout_ms", 10000, 1, 3'600'000));
-  c.http.idle_timeout_ms =
-      static_cast<int>(r.integer("http.idle_timeout_ms", 60000, 1, 3'600'000));
+  c.http.read_timeout_ms = static_cast<int>(r.integer("http.read_timeout_ms", 10000, 1, 3'600'000));
+  c.http.idle_timeout_ms = static_cast<int>(r.integer("http.idle_timeout_ms", 60000, 1, 3'600'000));
   c.http.threads = static_cast<int>(r.integer("http.threads", 2, 1, 256));
 
   c.kafka.bootstrap_servers = r.string("kafka.bootstrap_servers", "");
@@ -354,7 +351,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.storage.backend = r.choice("storage.backend", "sqlite", {"sqlite", "postgres"});
   auto db_path = r.string("storage.sqlite.path", c.name + ".db");
   std::filesystem::path p(db_path);
-  c.storage.sqlite_path = p.is_absolute() ? db_path : (std::filesystem::path(c.data_dir) / p).string();
+  c.storage.sqlite_path =
+      p.is_absolute() ? db_path : (std::filesystem::path(c.data_dir) / p).string();
   c.storage.sqlite_synchronous =
       r.choice("storage.sqlite.synchronous", "FULL", {"FULL", "NORMAL", "EXTRA"});
   c.storage.busy_timeout_ms =
@@ -379,8 +377,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.consumer.concurrency = static_cast<int>(r.integer("consumer.concurrency", 3, 1, 256));
   c.consumer.queue_capacity =
       static_cast<int>(r.integer("consumer.queue_capacity", 1000, 1, 1'000'000));
-  c.consumer.commit_interval =
-      r.millis("consumer.commit_interval_ms", std::chrono::milliseconds{200}, std::chrono::milliseconds{1});
+  c.consumer.commit_interval = r.millis(
+      "consumer.commit_interval_ms", std::chrono::milliseconds{200}, std::chrono::milliseconds{1});
   c.consumer.retry.max_attempts =
       static_cast<int>(r.integer("consumer.retry.max_attempts", 3, 1, 1000));
   c.consumer.retry.backoff = r.millis("consumer.retry.backoff_ms", std::chrono::milliseconds{2000});
@@ -391,10 +389,10 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
       r.millis("consumer.retry.max_backoff_ms", std::chrono::milliseconds{30000});
 
   c.outbox.batch_size = static_cast<int>(r.integer("outbox.batch_size", 500, 1, 100'000));
-  c.outbox.poll_interval =
-      r.millis("outbox.poll_interval_ms", std::chrono::milliseconds{1000}, std::chrono::milliseconds{1});
-  c.outbox.delivery_timeout =
-      r.millis("outbox.delivery_timeout_ms", std::chrono::milliseconds{30000}, std::chrono::milliseconds{1});
+  c.outbox.poll_interval = r.millis("outbox.poll_interval_ms", std::chrono::milliseconds{1000},
+                                    std::chrono::milliseconds{1});
+  c.outbox.delivery_timeout = r.millis(
+      "outbox.delivery_timeout_ms", std::chrono::milliseconds{30000}, std::chrono::milliseconds{1});
   return c;
 }
 
@@ -428,7 +426,9 @@ std::string resolve_path(const Source& source, const std::string& path) {
 
 std::string default_config_dir() { return std::string(ORDERFLOW_SOURCE_DIR) + "/config"; }
 
-std::string default_catalog_file() { return std::string(ORDERFLOW_SOURCE_DIR) + "/catalog/products.yaml"; }
+std::string default_catalog_file() {
+  return std::string(ORDERFLOW_SOURCE_DIR) + "/catalog/products.yaml";
+}
 
 std::optional<Source> load_from_command_line(int argc, char** argv, const std::string& service,
                                              int& exit_code) {

@@ -38,8 +38,7 @@ Result<HandleOutcome> NotificationService::handle(const IncomingEvent& event) {
   return message ? HandleOutcome::kNotified : HandleOutcome::kNotNotified;
 }
 
-Result<NotificationPage> NotificationService::list(const std::string& user_id, int page,
-                                                   int size) {
+Result<NotificationPage> NotificationService::list(const std::string& user_id, int page, int size) {
   if (user_id.empty()) return invalid_input("MISSING_USER", "userId is required");
   return repository_.list_by_user(user_id, page, std::clamp(size, 1, 100));
 }

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "ports.h"
 #include "orderflow/common/clock.h"
+#include "ports.h"
 
 namespace orderflow::notification {
 

@@ -37,8 +37,7 @@ class NotificationRepository {
   virtual Result<bool> store(const std::string& consumer_group, const std::string& event_id,
                              const std::vector<Notification>& notifications) = 0;
   /// Newest first.
-  virtual Result<NotificationPage> list_by_user(const std::string& user_id, int page,
-                                                int size) = 0;
+  virtual Result<NotificationPage> list_by_user(const std::string& user_id, int page, int size) = 0;
 };
 
 }  // namespace orderflow::notification

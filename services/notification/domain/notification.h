@@ -58,6 +58,7 @@ class Templates {
 };
 
 /// Replaces `{name}` in `text` by vars[name]. Pure.
-std::string render_template(const std::string& text, const std::map<std::string, std::string>& vars);
+std::string render_template(const std::string& text,
+                            const std::map<std::string, std::string>& vars);
 
 }  // namespace orderflow::notification

@@ -21,9 +21,8 @@ Result<OrderPage> OrderService::list(const std::string& user_id, int page, int s
 }
 
 Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& group,
-                                        const std::string& event_id,
-                                        const std::string& event_type, SagaInput input,
-                                        const SagaEvent* event) {
+                                        const std::string& event_id, const std::string& event_type,
+                                        SagaInput input, const SagaEvent* event) {
   auto now = clock_.now();
   return repository_.update(id, group, event_id, [&](const Order& order) -> Result<OrderChange> {
     OrderChange change;
@@ -31,8 +30,8 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
         (*event->amount != order.total_amount ||
          (!event->currency.empty() && event->currency != order.currency))) {
       change.skip_reason = "AMOUNT_MISMATCH: paid " + event->amount->to_string() + " " +
-                           event->currency + " for an order of " +
-                           order.total_amount.to_string() + " " + order.currency;
+                           event->currency + " for an order of " + order.total_amount.to_string() +
+                           " " + order.currency;
       return change;
     }
     auto decision = decide(order.status, input);
@@ -48,8 +47,8 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
 }
 
 Result<Order> OrderService::cancel(std::int64_t id) {
-  auto updated = apply(id, "", new_uuid(), to_string(SagaInput::kUserCancel),
-                       SagaInput::kUserCancel, nullptr);
+  auto updated =
+      apply(id, "", new_uuid(), to_string(SagaInput::kUserCancel), SagaInput::kUserCancel, nullptr);
   if (!updated) return updated.error();
   if (updated->change.entries.empty()) {
     return conflict("INVALID_STATE", std::string("order ") + std::to_string(id) + " is " +
@@ -81,8 +80,8 @@ Result<int> OrderService::cancel_stalled(std::chrono::milliseconds timeout, int 
   if (!ids) return ids.error();
   int cancelled = 0;
   for (auto id : ids.value()) {
-    auto updated = apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout,
-                         nullptr);
+    auto updated =
+        apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout, nullptr);
     if (updated && !updated->change.entries.empty()) ++cancelled;
   }
   return cancelled;

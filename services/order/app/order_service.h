@@ -65,8 +65,7 @@ class OrderService {
 
  private:
   Result<OrderUpdate> apply(std::int64_t id, const std::string& group, const std::string& event_id,
-                            const std::string& event_type, SagaInput input,
-                            const SagaEvent* event);
+                            const std::string& event_type, SagaInput input, const SagaEvent* event);
 
   OrderRepository& repository_;
   const Catalog& catalog_;

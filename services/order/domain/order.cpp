@@ -7,11 +7,16 @@ namespace orderflow::order {
 
 const char* to_string(OrderStatus status) {
   switch (status) {
-    case OrderStatus::kPending: return "PENDING";
-    case OrderStatus::kConfirmed: return "CONFIRMED";
-    case OrderStatus::kPaid: return "PAID";
-    case OrderStatus::kCompleted: return "COMPLETED";
-    case OrderStatus::kCancelled: return "CANCELLED";
+    case OrderStatus::kPending:
+      return "PENDING";
+    case OrderStatus::kConfirmed:
+      return "CONFIRMED";
+    case OrderStatus::kPaid:
+      return "PAID";
+    case OrderStatus::kCompleted:
+      return "COMPLETED";
+    case OrderStatus::kCancelled:
+      return "CANCELLED";
   }
   return "PENDING";
 }

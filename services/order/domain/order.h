@@ -40,7 +40,7 @@ struct Order {
   std::string user_id;
   std::string customer_email;  ///< optional (seed 000)
   OrderStatus status = OrderStatus::kPending;
-  std::string cancel_reason;   ///< set when CANCELLED
+  std::string cancel_reason;  ///< set when CANCELLED
   Decimal total_amount;
   std::string currency;
   std::vector<OrderItem> items;

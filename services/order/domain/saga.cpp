@@ -7,11 +7,16 @@ namespace {
 
 int rank(OrderStatus s) {
   switch (s) {
-    case OrderStatus::kPending: return 0;
-    case OrderStatus::kConfirmed: return 1;
-    case OrderStatus::kPaid: return 2;
-    case OrderStatus::kCompleted: return 3;
-    case OrderStatus::kCancelled: return -1;
+    case OrderStatus::kPending:
+      return 0;
+    case OrderStatus::kConfirmed:
+      return 1;
+    case OrderStatus::kPaid:
+      return 2;
+    case OrderStatus::kCompleted:
+      return 3;
+    case OrderStatus::kCancelled:
+      return -1;
   }
   return -1;
 }
@@ -20,11 +25,16 @@ int rank(OrderStatus s) {
 
 std::string_view event_for_status(OrderStatus to) {
   switch (to) {
-    case OrderStatus::kConfirmed: return events::kOrderConfirmed;
-    case OrderStatus::kPaid: return events::kOrderPaid;
-    case OrderStatus::kCompleted: return events::kOrderCompleted;
-    case OrderStatus::kCancelled: return events::kOrderCancelled;
-    case OrderStatus::kPending: return events::kOrderCreated;
+    case OrderStatus::kConfirmed:
+      return events::kOrderConfirmed;
+    case OrderStatus::kPaid:
+      return events::kOrderPaid;
+    case OrderStatus::kCompleted:
+      return events::kOrderCompleted;
+    case OrderStatus::kCancelled:
+      return events::kOrderCancelled;
+    case OrderStatus::kPending:
+      return events::kOrderCreated;
   }
   return {};
 }
@@ -68,17 +78,28 @@ SagaDecision cancel(OrderStatus current, std::string_view reason, const char* in
 
 const char* to_string(SagaInput input) {
   switch (input) {
-    case SagaInput::kStockReserved: return "STOCK_RESERVED";
-    case SagaInput::kStockRejected: return "STOCK_REJECTED";
-    case SagaInput::kReservationExpired: return "STOCK_RELEASED(EXPIRED)";
-    case SagaInput::kStockReleased: return "STOCK_RELEASED";
-    case SagaInput::kStockDeducted: return "STOCK_DEDUCTED";
-    case SagaInput::kStockDeductionFailed: return "STOCK_DEDUCTION_FAILED";
-    case SagaInput::kPaymentCompleted: return "PAYMENT_COMPLETED";
-    case SagaInput::kPaymentFailed: return "PAYMENT_FAILED";
-    case SagaInput::kPaymentRefunded: return "PAYMENT_REFUNDED";
-    case SagaInput::kUserCancel: return "USER_CANCEL";
-    case SagaInput::kTimeout: return "SAGA_TIMEOUT";
+    case SagaInput::kStockReserved:
+      return "STOCK_RESERVED";
+    case SagaInput::kStockRejected:
+      return "STOCK_REJECTED";
+    case SagaInput::kReservationExpired:
+      return "STOCK_RELEASED(EXPIRED)";
+    case SagaInput::kStockReleased:
+      return "STOCK_RELEASED";
+    case SagaInput::kStockDeducted:
+      return "STOCK_DEDUCTED";
+    case SagaInput::kStockDeductionFailed:
+      return "STOCK_DEDUCTION_FAILED";
+    case SagaInput::kPaymentCompleted:
+      return "PAYMENT_COMPLETED";
+    case SagaInput::kPaymentFailed:
+      return "PAYMENT_FAILED";
+    case SagaInput::kPaymentRefunded:
+      return "PAYMENT_REFUNDED";
+    case SagaInput::kUserCancel:
+      return "USER_CANCEL";
+    case SagaInput::kTimeout:
+      return "SAGA_TIMEOUT";
   }
   return "?";
 }

@@ -25,9 +25,9 @@ enum class SagaInput {
 };
 
 inline constexpr SagaInput kAllSagaInputs[] = {
-    SagaInput::kStockReserved,    SagaInput::kStockRejected,         SagaInput::kReservationExpired,
-    SagaInput::kStockReleased,    SagaInput::kStockDeducted,         SagaInput::kStockDeductionFailed,
-    SagaInput::kPaymentCompleted, SagaInput::kPaymentFailed,         SagaInput::kPaymentRefunded,
+    SagaInput::kStockReserved,    SagaInput::kStockRejected, SagaInput::kReservationExpired,
+    SagaInput::kStockReleased,    SagaInput::kStockDeducted, SagaInput::kStockDeductionFailed,
+    SagaInput::kPaymentCompleted, SagaInput::kPaymentFailed, SagaInput::kPaymentRefunded,
     SagaInput::kUserCancel,       SagaInput::kTimeout};
 
 const char* to_string(SagaInput input);

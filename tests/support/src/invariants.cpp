@@ -79,11 +79,10 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
           auto payments = items_of(
               system.call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(id))
                   .body);
-          auto reservations =
-              items_of(system
-                           .call("inventory-service", "GET",
-                                 "/api/reservations?orderId=" + std::to_string(id))
-                           .body);
+          auto reservations = items_of(system
+                                           .call("inventory-service", "GET",
+                                                 "/api/reservations?orderId=" + std::to_string(id))
+                                           .body);
           int captured = 0;
           int refunded = 0;
           for (const auto& p : payments) {
@@ -153,7 +152,8 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
           std::map<std::pair<std::int64_t, std::string>, int> per_type;
           for (const auto& n : notes) {
             auto source = n.value("sourceEventId", "");
-            if (!sources.insert(source).second) problem += "duplicate sourceEventId " + source + "; ";
+            if (!sources.insert(source).second)
+              problem += "duplicate sourceEventId " + source + "; ";
             per_type[{as_int(n["orderId"]), n.value("type", "")}]++;
           }
           for (const auto* o : user_orders) {
@@ -174,8 +174,8 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
             for (const auto& type : expected) {
               int count = per_type[{o->id, type}];
               if (count != 1) {
-                problem += order_name(o->id) + type + " notified " + std::to_string(count) +
-                           " times; ";
+                problem +=
+                    order_name(o->id) + type + " notified " + std::to_string(count) + " times; ";
               }
             }
           }

@@ -20,9 +20,8 @@ RunningSystem::RunningSystem(
   data_dir_ = (dir_.path() / "data").string();
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
   std::string system_yaml = "data_dir: " + data_dir_ + "\nservices:\n";
-  for (const std::string name :
-       {"order-service", "inventory-service", "payment-service", "notification-service",
-        "ops-service"}) {
+  for (const std::string name : {"order-service", "inventory-service", "payment-service",
+                                 "notification-service", "ops-service"}) {
     system_yaml += "  " + name + ":\n    config: " + config_dir + "/" + name + ".yaml\n" +
                    "    port: 0\n    set:\n";
     if (auto it = service_overrides.find(name); it != service_overrides.end()) {

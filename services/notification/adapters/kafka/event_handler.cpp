@@ -58,10 +58,10 @@ messaging::RecordHandler make_event_handler(NotificationService& service) {
     if (!event) return messaging::HandlerResult::from_error(event.error());
     auto outcome = service.handle(event.value());
     messaging::HandlerResult result =
-        outcome ? (outcome.value() == HandleOutcome::kDuplicate
-                       ? messaging::HandlerResult::duplicate()
-                       : messaging::HandlerResult::processed())
-                : messaging::HandlerResult::from_error(outcome.error());
+        outcome
+            ? (outcome.value() == HandleOutcome::kDuplicate ? messaging::HandlerResult::duplicate()
+                                                            : messaging::HandlerResult::processed())
+            : messaging::HandlerResult::from_error(outcome.error());
     result.event_type = event->event_type;
     result.event_id = event->event_id;
     return result;

@@ -55,9 +55,8 @@ Result<bool> SqlNotificationRepository::already_processed(const std::string& con
                                                           const std::string& event_id) {
   bool seen = false;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query(
-        "SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
-        {consumer_group, event_id});
+    auto rows = tx.query("SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+                         {consumer_group, event_id});
     if (!rows) return rows.error();
     seen = !rows.value().empty();
     return {};
@@ -132,7 +131,8 @@ Result<NotificationPage> SqlNotificationRepository::list_by_user(const std::stri
     }
     auto deliveries = tx.query(
         "SELECT notification_id, channel, status, delivered_at_ms FROM notification_deliveries"
-        " WHERE notification_id IN (" + in + ") ORDER BY notification_id, channel",
+        " WHERE notification_id IN (" +
+            in + ") ORDER BY notification_id, channel",
         ids);
     if (!deliveries) return deliveries.error();
     for (const auto& row : deliveries.value()) {

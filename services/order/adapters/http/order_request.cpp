@@ -80,8 +80,8 @@ Result<OrderRequest> parse_order_request(const nlohmann::json& body,
     request.currency = it->get<std::string>();
   }
   auto total_it = body.find("totalAmount");
-  auto total = money(total_it == body.end() || total_it->is_null() ? nullptr : &*total_it,
-                     "totalAmount");
+  auto total =
+      money(total_it == body.end() || total_it->is_null() ? nullptr : &*total_it, "totalAmount");
   if (!total) return total.error();
   request.total_amount = total.value();
 

@@ -8,10 +8,9 @@ Result<SagaEvent> to_saga_event(const messaging::ConsumedRecord& record) {
   auto decoded = messaging::decode_event(record.value);
   if (!decoded) return decoded.error();
   if (decoded->meta.event_version != 1) {
-    return invalid_input("UNSUPPORTED_VERSION", "eventVersion " +
-                                                    std::to_string(decoded->meta.event_version) +
-                                                    " of " + decoded->meta.event_type +
-                                                    " is not supported (1 is)");
+    return invalid_input("UNSUPPORTED_VERSION",
+                         "eventVersion " + std::to_string(decoded->meta.event_version) + " of " +
+                             decoded->meta.event_type + " is not supported (1 is)");
   }
   const auto& body = decoded->body;
   SagaEvent event;
@@ -22,8 +21,8 @@ Result<SagaEvent> to_saga_event(const messaging::ConsumedRecord& record) {
     return invalid_input("MALFORMED_EVENT", "orderId must be an integer");
   }
   event.order_id = order->get<std::int64_t>();
-  for (auto [field, target] : {std::pair{"reason", &event.reason},
-                               std::pair{"currency", &event.currency}}) {
+  for (auto [field, target] :
+       {std::pair{"reason", &event.reason}, std::pair{"currency", &event.currency}}) {
     auto it = body.find(field);
     if (it == body.end() || it->is_null()) continue;
     if (!it->is_string()) {
@@ -54,8 +53,8 @@ messaging::RecordHandler make_saga_handler(OrderService& service,
       logger->info("\"saga event skipped\" orderId={} eventType={} eventId={} status={} why=\"{}\"",
                    event->order_id, event->event_type, event->event_id,
                    to_string(handled->order.status), handled->skip_reason);
-      result = messaging::HandlerResult::skip(
-          unprocessable("EVENT_DOES_NOT_FIT", handled->skip_reason));
+      result =
+          messaging::HandlerResult::skip(unprocessable("EVENT_DOES_NOT_FIT", handled->skip_reason));
     }
     result.event_type = event->event_type;
     result.event_id = event->event_id;

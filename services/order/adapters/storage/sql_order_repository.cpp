@@ -99,7 +99,8 @@ Order order_from_row(const storage::Row& row) {
 // Loads the items of `orders` with one query.
 Result<void> attach_items(storage::Tx& tx, std::vector<Order>& orders) {
   if (orders.empty()) return {};
-  std::string sql = "SELECT order_id, sku, quantity, unit_price FROM order_items WHERE order_id IN (";
+  std::string sql =
+      "SELECT order_id, sku, quantity, unit_price FROM order_items WHERE order_id IN (";
   std::vector<storage::Value> params;
   std::map<std::int64_t, Order*> by_id;
   for (auto& o : orders) {
@@ -221,18 +222,18 @@ Result<OrderUpdate> SqlOrderRepository::update(std::int64_t id, const std::strin
           {id, seq++, std::string(to_string(entry.from)), std::string(to_string(entry.to)),
            entry.event_type, entry.event_id, entry.reason, to_epoch_ms(entry.at)});
       if (!inserted) return inserted.error();
-      auto record = order_status_record(
-          out.order, event_for_status(entry.to),
-          entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "", entry.from,
-          entry.at, orders_topic_, source_);
+      auto record =
+          order_status_record(out.order, event_for_status(entry.to),
+                              entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "",
+                              entry.from, entry.at, orders_topic_, source_);
       auto appended = messaging::Outbox::append(tx, record);
       if (!appended) return appended.error();
       out.order.timeline.push_back(entry);
     }
-    auto updated = tx.exec(
-        "UPDATE orders SET status = ?, cancel_reason = ?, updated_at_ms = ? WHERE id = ?",
-        {std::string(to_string(out.order.status)), out.order.cancel_reason,
-         to_epoch_ms(out.order.updated_at), id});
+    auto updated =
+        tx.exec("UPDATE orders SET status = ?, cancel_reason = ?, updated_at_ms = ? WHERE id = ?",
+                {std::string(to_string(out.order.status)), out.order.cancel_reason,
+                 to_epoch_ms(out.order.updated_at), id});
     if (!updated) return updated.error();
     return {};
   });
@@ -256,8 +257,7 @@ Result<std::vector<std::int64_t>> SqlOrderRepository::stalled(Clock::TimePoint b
   return ids;
 }
 
-Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, int page,
-                                                   int size) {
+Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, int page, int size) {
   OrderPage out;
   out.page = page;
   out.size = size;
@@ -265,10 +265,10 @@ Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, i
     auto count = tx.query("SELECT COUNT(*) FROM orders WHERE user_id = ?", {user_id});
     if (!count) return count.error();
     out.total = count.value().at(0).integer(0);
-    auto rows = tx.query(std::string("SELECT ") + kOrderColumns +
-                             " FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-                         {user_id, static_cast<std::int64_t>(size),
-                          static_cast<std::int64_t>(page) * size});
+    auto rows = tx.query(
+        std::string("SELECT ") + kOrderColumns +
+            " FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        {user_id, static_cast<std::int64_t>(size), static_cast<std::int64_t>(page) * size});
     if (!rows) return rows.error();
     for (const auto& row : rows.value()) out.orders.push_back(order_from_row(row));
     return attach_items(tx, out.orders);

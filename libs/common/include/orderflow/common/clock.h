@@ -26,7 +26,9 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'700'000'000}})
       : now_ns_(start.time_since_epoch().count()) {}
-  [[nodiscard]] TimePoint now() const override { return TimePoint{TimePoint::duration{now_ns_.load()}}; }
+  [[nodiscard]] TimePoint now() const override {
+    return TimePoint{TimePoint::duration{now_ns_.load()}};
+  }
   void advance(std::chrono::nanoseconds by) { now_ns_ += TimePoint::duration{by}.count(); }
 
  private:

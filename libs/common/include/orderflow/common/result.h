@@ -30,12 +30,13 @@ struct Error {
   [[nodiscard]] bool retryable() const { return kind == ErrorKind::kUnavailable; }
 };
 
-/// Either a value of T or an Error. Accessing the wrong alternative throws std::logic_error (a bug).
+/// Either a value of T or an Error. Accessing the wrong alternative throws std::logic_error (a
+/// bug).
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : data_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return data_.index() == 0; }
   explicit operator bool() const { return ok(); }

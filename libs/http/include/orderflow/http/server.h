@@ -16,10 +16,10 @@ namespace orderflow::http {
 /// Config section `http`.
 struct ServerOptions {
   std::string host = "0.0.0.0";
-  std::uint16_t port = 0;  ///< 0 = pick a free port (see Server::port())
+  std::uint16_t port = 0;                      ///< 0 = pick a free port (see Server::port())
   std::size_t body_limit_bytes = 1024 * 1024;  ///< larger bodies get 413 PAYLOAD_TOO_LARGE
-  int read_timeout_ms = 10000;   ///< a request must arrive completely within this
-  int idle_timeout_ms = 60000;   ///< keep-alive connections idle longer are closed
+  int read_timeout_ms = 10000;                 ///< a request must arrive completely within this
+  int idle_timeout_ms = 60000;                 ///< keep-alive connections idle longer are closed
   int threads = 2;
 };
 

@@ -15,7 +15,7 @@ struct EventMeta {
   std::string event_id;    ///< UUID, the idempotency key of consumers
   std::string event_type;  ///< e.g. ORDER_CREATED
   int event_version = 1;
-  std::string timestamp;   ///< ISO-8601 UTC with ms
+  std::string timestamp;  ///< ISO-8601 UTC with ms
 };
 
 /// A decoded event: its envelope and the whole JSON object (flat: envelope and payload fields

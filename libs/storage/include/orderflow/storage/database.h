@@ -45,7 +45,8 @@ class Tx {
  public:
   virtual ~Tx() = default;
   /// Runs a statement; returns the number of rows changed.
-  virtual Result<std::int64_t> exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  virtual Result<std::int64_t> exec(std::string_view sql,
+                                    const std::vector<Value>& params = {}) = 0;
   /// Runs a query; returns all rows.
   virtual Result<std::vector<Row>> query(std::string_view sql,
                                          const std::vector<Value>& params = {}) = 0;
@@ -54,12 +55,12 @@ class Tx {
 
 /// Configuration of the storage port (config section `storage`).
 struct StorageConfig {
-  std::string backend = "sqlite";   ///< sqlite | postgres
-  std::string sqlite_path;          ///< file path; ":memory:" is refused (pool needs one file)
+  std::string backend = "sqlite";  ///< sqlite | postgres
+  std::string sqlite_path;         ///< file path; ":memory:" is refused (pool needs one file)
   std::string sqlite_synchronous = "FULL";  ///< FULL | NORMAL (WAL mode always)
   int busy_timeout_ms = 5000;
-  int pool_size = 4;                ///< connections (readers); writes are serialised
-  std::string postgres_url;         ///< libpq connection string, used when backend=postgres
+  int pool_size = 4;         ///< connections (readers); writes are serialised
+  std::string postgres_url;  ///< libpq connection string, used when backend=postgres
 };
 
 /// A service's database: a small connection pool. Thread-safe.
