@@ -19,6 +19,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -99,29 +100,9 @@ int run(const config::Source& source) {
   http::Router router;
   inventory::add_inventory_routes(router, service, [&intake] { return intake.open(); });
   http::add_standard_routes(
-      router,
-      [&] {
-        http::Readiness r;
-        auto ping = db->ping();
-        auto status = consumer.status();
-        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
-        r.details["consumer"] = {{"running", status.running},
-                                 {"assignedPartitions", status.assigned_partitions},
-                                 {"lag", status.lag},
-                                 {"offsetResets", status.offset_resets}};
-        r.ready = ping.ok() && status.running && status.offset_resets == 0;
-        return r;
-      },
-      metrics);
-  runtime::add_admin_routes(router, intake, [&] {
-    runtime::DrainStatus s;
-    auto pending = messaging::Outbox::pending(*db);
-    auto status = consumer.status();
-    s.outbox_pending = pending.ok() ? pending.value() : -1;
-    s.consumer_lag = status.lag;
-    s.in_flight = status.in_flight;
-    return s;
-  });
+      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+  runtime::add_admin_routes(router, intake,
+                            [&] { return runtime::service_drain_status(*db, true, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
   relay.start();

@@ -17,6 +17,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -36,8 +37,8 @@ NotificationSettings read_settings(const config::Source& source) {
   NotificationSettings s;
   s.common = config::read_service_config(reader, "notification-service", 8083);
   s.common.consumer.group_id = reader.string("consumer.group_id", "notification-service");
-  s.common.consumer.topics = reader.string_list(
-      "consumer.topics", {s.common.topics.orders, s.common.topics.payments});
+  s.common.consumer.topics =
+      reader.string_list("consumer.topics", {s.common.topics.orders, s.common.topics.payments});
   s.templates_file = config::resolve_path(
       source, reader.string("notification.templates_file",
                             config::default_config_dir() + "/notification-templates.yaml"));
@@ -75,40 +76,26 @@ int run(const config::Source& source) {
   notification::SqlNotificationRepository repository(*db);
   notification::LogNotifier log_notifier(logger);
   notification::FaultInjectingNotifier faulty_log(log_notifier, settings.fail_user_prefix);
-  notification::NotificationService service(repository, std::move(templates), {&faulty_log},
-                                            clock, cfg.consumer.group_id);
+  notification::NotificationService service(repository, std::move(templates), {&faulty_log}, clock,
+                                            cfg.consumer.group_id);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      notification::make_event_handler(service), metrics, logger);
 
   runtime::Intake intake;
   http::Router router;
   notification::add_notification_routes(router, service);
+  notification::add_fault_routes(router, faulty_log);
   http::add_standard_routes(
-      router,
-      [&] {
-        http::Readiness r;
-        auto ping = db->ping();
-        auto status = consumer.status();
-        r.details["database"] = ping.ok() ? "UP" : ping.error().message;
-        r.details["consumer"] = {{"running", status.running},
-                                 {"assignedPartitions", status.assigned_partitions},
-                                 {"lag", status.lag},
-                                 {"offsetResets", status.offset_resets}};
-        r.ready = ping.ok() && status.running && status.offset_resets == 0;
-        return r;
-      },
-      metrics);
-  runtime::add_admin_routes(router, intake, [&] {
-    auto status = consumer.status();
-    return runtime::DrainStatus{0, status.lag, status.in_flight};
-  });
+      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+  runtime::add_admin_routes(router, intake,
+                            [&] { return runtime::service_drain_status(*db, false, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
   consumer.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
-  logger->info("\"notification-service started\" port={} group={} bootstrap={}",
-               server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers);
+  logger->info("\"notification-service started\" port={} group={} bootstrap={}", server.port(),
+               cfg.consumer.group_id, cfg.kafka.bootstrap_servers);
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);

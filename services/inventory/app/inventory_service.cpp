@@ -72,8 +72,9 @@ Result<HandleReport> InventoryService::process(
 Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& event) {
   // Before any DB work: the injected fault stands for a technical failure (seed 003), so
   // nothing may be stored and the consumer retries, then dead-letters.
+  const auto fault_prefix = fail_sku_prefix();
   for (const auto& item : event.items) {
-    if (is_fault_sku(item.sku, settings_.fail_sku_prefix)) {
+    if (is_fault_sku(item.sku, fault_prefix)) {
       return unavailable("INJECTED_FAULT", "injected fault for sku " + item.sku +
                                                " (inventory.faults.fail_sku_prefix)");
     }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,6 +100,16 @@ class InventoryService {
 
   [[nodiscard]] const InventorySettings& settings() const { return settings_; }
 
+  /// The live fault prefix (POST /admin/faults); starts as settings.fail_sku_prefix.
+  [[nodiscard]] std::string fail_sku_prefix() const {
+    std::lock_guard lock(fault_mutex_);
+    return fail_sku_prefix_;
+  }
+  void set_fail_sku_prefix(std::string prefix) {
+    std::lock_guard lock(fault_mutex_);
+    fail_sku_prefix_ = std::move(prefix);
+  }
+
  private:
   Result<HandleReport> on_order_created(const IncomingEvent& event);
   Result<HandleReport> on_order_cancelled(const IncomingEvent& event);
@@ -109,6 +120,8 @@ class InventoryService {
   InventoryRepository& repository_;
   const Clock& clock_;
   InventorySettings settings_;
+  mutable std::mutex fault_mutex_;
+  std::string fail_sku_prefix_ = settings_.fail_sku_prefix;
 };
 
 /// Maximum number of lines accepted in one ORDER_CREATED.

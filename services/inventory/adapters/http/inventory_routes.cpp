@@ -118,6 +118,18 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
     }
     return http::Response::json(200, {{"items", std::move(items)}});
   });
+
+  // Run-time fault switch (docs/operations.md): {"failSkuPrefix": "..."}; "" clears it.
+  router.add("POST", "/admin/faults", [&service](const http::Request& req) {
+    auto body = http::parse_json_object(req.body);
+    if (!body) return http::Response::from_error(body.error());
+    auto it = body->find("failSkuPrefix");
+    if (it == body->end() || !it->is_string()) {
+      return http::Response::from_error(bad_field("failSkuPrefix", "a string"));
+    }
+    service.set_fail_sku_prefix(it->get<std::string>());
+    return http::Response::json(200, {{"failSkuPrefix", service.fail_sku_prefix()}});
+  });
 }
 
 }  // namespace orderflow::inventory

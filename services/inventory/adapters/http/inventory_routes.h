@@ -27,6 +27,8 @@ Result<ProductUpdate> parse_product_update(const nlohmann::json& body);
 /// GET /api/products, GET /api/products/{sku}, PUT /api/products/{sku} (201 when created,
 /// 200 when updated), GET /api/reservations?orderId= → {"items":[reservation]} (empty when
 /// the order has none; 400 without a positive integer orderId). Errors use the JSON error body.
+/// POST /admin/faults {"failSkuPrefix": string} sets the fault prefix live → 200
+/// {"failSkuPrefix"}; 400 for a malformed body.
 /// `intake_open` is checked by PUT: when it returns false (draining) the answer is 503.
 void add_inventory_routes(http::Router& router, InventoryService& service,
                           std::function<bool()> intake_open);

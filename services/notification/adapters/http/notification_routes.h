@@ -1,6 +1,7 @@
 #pragma once
 
 #include "../../app/notification_service.h"
+#include "../notifier/log_notifier.h"
 #include "orderflow/http/router.h"
 
 namespace orderflow::notification {
@@ -8,5 +9,9 @@ namespace orderflow::notification {
 /// GET /api/notifications?userId=&page=&size= (userId falls back to X-User-Id), newest first:
 /// {"items":[{id,userId,type,message,orderId,sourceEventId,createdAt,deliveries}],"page","size","total"}.
 void add_notification_routes(http::Router& router, NotificationService& service);
+
+/// POST /admin/faults {"failUserPrefix": string} sets the fault prefix live → 200
+/// {"failUserPrefix"}; 400 for a malformed body.
+void add_fault_routes(http::Router& router, FaultInjectingNotifier& faults);
 
 }  // namespace orderflow::notification

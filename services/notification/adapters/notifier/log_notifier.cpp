@@ -3,14 +3,16 @@
 namespace orderflow::notification {
 
 Result<void> LogNotifier::send(const Notification& n) {
-  logger_->info("\"notification delivered\" channel=log userId={} type={} orderId={} "
-                "sourceEventId={} text=\"{}\"",
-                n.user_id, n.type, n.order_id, n.source_event_id, n.message);
+  logger_->info(
+      "\"notification delivered\" channel=log userId={} type={} orderId={} "
+      "sourceEventId={} text=\"{}\"",
+      n.user_id, n.type, n.order_id, n.source_event_id, n.message);
   return {};
 }
 
 Result<void> FaultInjectingNotifier::send(const Notification& n) {
-  if (!prefix_.empty() && n.user_id.rfind(prefix_, 0) == 0) {
+  const auto fault_prefix = prefix();
+  if (!fault_prefix.empty() && n.user_id.rfind(fault_prefix, 0) == 0) {
     return unavailable("CHANNEL_FAILURE", "injected channel failure for user " + n.user_id +
                                               " (notification.faults.fail_user_prefix)");
   }

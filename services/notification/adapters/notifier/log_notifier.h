@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -29,8 +30,19 @@ class FaultInjectingNotifier final : public Notifier {
   [[nodiscard]] std::string channel() const override { return inner_.channel(); }
   Result<void> send(const Notification& notification) override;
 
+  /// The live prefix (POST /admin/faults); "" disables the fault. Thread-safe.
+  [[nodiscard]] std::string prefix() const {
+    std::lock_guard lock(mutex_);
+    return prefix_;
+  }
+  void set_prefix(std::string prefix) {
+    std::lock_guard lock(mutex_);
+    prefix_ = std::move(prefix);
+  }
+
  private:
   Notifier& inner_;
+  mutable std::mutex mutex_;
   std::string prefix_;
 };
 

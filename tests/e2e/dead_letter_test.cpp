@@ -1,0 +1,535 @@
+// e2e: dead letters, parking and replay (docs/dlq.md) across the real `orderflow up`: the
+// consumer runners write <topic>.dlt records (read back with kcat), the ops-service stores them
+// (GET /api/dlq, `orderflow dlq list`) and replays them, and the run-time fault switch
+// (POST /admin/faults) clears the injected faults.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "orderflow/testing/invariants.h"
+
+namespace orderflow::testing {
+namespace {
+
+using Overrides = std::map<std::string, std::vector<std::string>>;
+using namespace std::chrono_literals;
+
+PlacedOrder place(const RunningSystem& system, const std::string& body) {
+  auto r = system.call("order-service", "POST", "/api/orders", body);
+  EXPECT_EQ(r.status, 201) << r.raw;
+  if (r.status != 201) return {};
+  return {r.body["orderId"].get<std::int64_t>(), r.body["userId"].get<std::string>()};
+}
+
+nlohmann::json order(const RunningSystem& system, std::int64_t id) {
+  return system.call("order-service", "GET", "/api/orders/" + std::to_string(id)).body;
+}
+
+nlohmann::json product(const RunningSystem& system, const std::string& sku) {
+  return system.call("inventory-service", "GET", "/api/products/" + sku).body;
+}
+
+void expect_invariants(const RunningSystem& system, const std::vector<PlacedOrder>& orders,
+                       const std::map<std::string, std::int64_t>& before) {
+  for (const auto& v : check_invariants(system, orders, before)) ADD_FAILURE() << v;
+}
+
+// One record of a topic as kcat's JSON envelope, headers as a map.
+struct Record {
+  std::string topic;
+  int partition = -1;
+  std::int64_t offset = -1;
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+std::vector<Record> read_topic(const RunningSystem& system, const std::string& topic) {
+  auto out = run_command("kcat -b " + system.bootstrap_servers() + " -C -t " + topic +
+                         " -o beginning -e -J -q 2>/dev/null");
+  std::vector<Record> records;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    if (!doc.is_object()) continue;
+    Record r;
+    r.topic = doc.value("topic", "");
+    r.partition = doc.value("partition", -1);
+    r.offset = doc.value("offset", static_cast<std::int64_t>(-1));
+    if (doc["key"].is_string()) r.key = doc["key"].get<std::string>();
+    if (doc["payload"].is_string()) r.value = doc["payload"].get<std::string>();
+    if (doc.contains("headers") && doc["headers"].is_array()) {
+      const auto& h = doc["headers"];
+      for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
+        r.headers[h[i].get<std::string>()] =
+            h[i + 1].is_string() ? h[i + 1].get<std::string>() : "";
+      }
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+std::string header(const Record& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
+
+// The DLT records of orders.v1 for `key` written by `group`.
+std::vector<Record> dead_letters_on_topic(const RunningSystem& system, const std::string& key,
+                                          const std::string& group) {
+  std::vector<Record> out;
+  for (auto& r : read_topic(system, "orders.v1.dlt")) {
+    if (r.key == key && header(r, "dlq.consumer.group") == group) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Dead letters stored by the ops-service for a filter (query string without '?').
+nlohmann::json ops_dead_letters(const RunningSystem& system, const std::string& query) {
+  auto r = system.call("ops-service", "GET", "/api/dlq?limit=1000&" + query);
+  return r.status == 200 ? r.body["items"] : nlohmann::json::array();
+}
+
+// orderflow_messages_total of one service for a topic/event type/outcome (sum over matches).
+double messages(const RunningSystem& system, const std::string& service, const std::string& topic,
+                const std::string& event_type, const std::string& outcome) {
+  auto text = system.call(service, "GET", "/metrics").raw;
+  std::istringstream lines(text);
+  std::string line;
+  double sum = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("orderflow_messages_total{", 0) != 0) continue;
+    auto labels = line.substr(0, line.rfind('}') + 1);
+    if (labels.find("topic=\"" + topic + "\"") == std::string::npos) continue;
+    if (labels.find("event_type=\"" + event_type + "\"") == std::string::npos) continue;
+    if (labels.find("outcome=\"" + outcome + "\"") == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// The orders.v1 lines of orderflow_messages_total of a service, for failure messages.
+std::string orders_v1_metrics(const RunningSystem& system, const std::string& service) {
+  std::istringstream lines(system.call(service, "GET", "/metrics").raw);
+  std::string line;
+  std::string out;
+  while (std::getline(lines, line)) {
+    if (line.rfind("orderflow_messages_total{", 0) == 0 &&
+        line.find("orders.v1\"") != std::string::npos) {
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+std::string describe(const std::vector<Record>& records) {
+  std::ostringstream out;
+  for (const auto& r : records) {
+    out << r.topic << "/" << r.partition << "/" << r.offset << " key=" << r.key
+        << " reason=" << header(r, "dlq.reason") << " group=" << header(r, "dlq.consumer.group")
+        << "\n";
+  }
+  return out.str();
+}
+
+// ------------------------------------------------------------------------------ the suite
+// Dev configuration (3 attempts, the dev fault prefixes) with a short backoff for the two
+// faulty groups so a dead letter takes well under a second instead of 3 × 2 s.
+class DeadLetterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    system_ =
+        new RunningSystem(Overrides{{"inventory-service", {"consumer.retry.backoff_ms=200"}},
+                                    {"notification-service", {"consumer.retry.backoff_ms=200"}}});
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(system_->stop(), 0);
+    delete system_;
+  }
+  static RunningSystem* system_;
+};
+RunningSystem* DeadLetterTest::system_ = nullptr;
+
+// a. Seed 003: a technical failure in inventory exhausts the retries and dead-letters.
+TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostics) {
+  const std::string body = R"({"userId":42,"items":[{"sku":"FAIL","qty":1}]})";
+  auto o = place(*system_, body);
+  ASSERT_GT(o.id, 0);
+  const auto key = std::to_string(o.id);
+
+  std::vector<Record> dlt;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlt = dead_letters_on_topic(*system_, key, "inventory-service");
+        return !dlt.empty();
+      },
+      20000ms, 100ms))
+      << "no inventory-service dead letter for order " << key;
+  ASSERT_EQ(dlt.size(), 1u) << describe(dlt);
+  const auto& d = dlt.front();
+
+  // The original ORDER_CREATED record on orders.v1.
+  std::vector<Record> originals;
+  for (auto& r : read_topic(*system_, "orders.v1")) {
+    if (r.key == key && header(r, "eventType") == "ORDER_CREATED") originals.push_back(r);
+  }
+  ASSERT_EQ(originals.size(), 1u);
+  const auto& original = originals.front();
+
+  EXPECT_EQ(d.key, key);
+  EXPECT_EQ(d.value, original.value) << "the DLT record carries the original value";
+  auto value = nlohmann::json::parse(d.value, nullptr, false);
+  ASSERT_TRUE(value.is_object()) << d.value;
+  EXPECT_EQ(header(d, "dlq.service"), "inventory-service");
+  EXPECT_EQ(header(d, "dlq.consumer.group"), "inventory-service");
+  EXPECT_EQ(header(d, "dlq.original.topic"), "orders.v1");
+  EXPECT_EQ(header(d, "dlq.original.partition"), std::to_string(original.partition));
+  EXPECT_EQ(header(d, "dlq.original.offset"), std::to_string(original.offset));
+  EXPECT_FALSE(header(d, "dlq.error.timestamp").empty());
+  EXPECT_EQ(header(d, "dlq.error.class"), "kUnavailable:INJECTED_FAULT");
+  EXPECT_NE(header(d, "dlq.error.message").find("FAIL"), std::string::npos)
+      << header(d, "dlq.error.message");
+  EXPECT_FALSE(header(d, "dlq.error.stacktrace").empty());
+  EXPECT_EQ(header(d, "dlq.attempts"), "3") << "the dev default consumer.retry.max_attempts";
+  EXPECT_EQ(header(d, "dlq.reason"), "RETRIES_EXHAUSTED");
+  EXPECT_EQ(header(d, "eventId"), header(original, "eventId"));
+  EXPECT_FALSE(header(d, "eventId").empty());
+  EXPECT_EQ(header(d, "eventType"), "ORDER_CREATED");
+
+  // Stored by the ops-service.
+  nlohmann::json stored;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& item : ops_dead_letters(*system_, "group=inventory-service")) {
+          if (item["key"] == key) stored = item;
+        }
+        return !stored.is_null();
+      },
+      10000ms, 100ms));
+  EXPECT_EQ(stored["status"], "NEW");
+  EXPECT_EQ(stored["consumerGroup"], "inventory-service");
+  EXPECT_EQ(stored["originalTopic"], "orders.v1");
+  EXPECT_EQ(stored["reason"], "RETRIES_EXHAUSTED");
+  EXPECT_EQ(stored["attempts"], 3);
+  EXPECT_EQ(stored["eventType"], "ORDER_CREATED");
+  EXPECT_EQ(stored["eventId"], header(original, "eventId"));
+  EXPECT_EQ(stored["value"], original.value);
+
+  // And through the CLI.
+  int rc = -1;
+  auto listed = run_command(std::string(ORDERFLOW_BIN_DIR) + "/orderflow dlq list --data-dir " +
+                                system_->data_dir() + " --group inventory-service 2>&1",
+                            &rc);
+  EXPECT_EQ(rc, 0) << listed;
+  EXPECT_NE(listed.find(std::to_string(stored["id"].get<std::int64_t>())), std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find(key), std::string::npos) << listed;
+  EXPECT_NE(listed.find("RETRIES_EXHAUSTED"), std::string::npos) << listed;
+
+  // The saga waits (timeout, not awaited here): the order is still PENDING.
+  EXPECT_EQ(order(*system_, o.id)["status"], "PENDING");
+}
+
+// b. Seed 000: a notification failure dead-letters only in notification-service.
+TEST_F(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCompletes) {
+  auto before = stock_totals(*system_);
+  auto o = place(
+      *system_,
+      R"({"customerId":"fail-user-1","customerEmail":"fail@example.com","totalAmount":5000,"currency":"KRW"})");
+  ASSERT_GT(o.id, 0);
+  const auto key = std::to_string(o.id);
+
+  auto done = wait_terminal(*system_, {o});
+  ASSERT_EQ(done.count(o.id), 1u);
+  EXPECT_EQ(done[o.id]["status"], "COMPLETED") << "other groups are unaffected";
+
+  std::vector<Record> dlt;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlt = dead_letters_on_topic(*system_, key, "notification-service");
+        return !dlt.empty();
+      },
+      20000ms, 100ms));
+  const auto& first = dlt.front();
+  EXPECT_EQ(header(first, "eventType"), "ORDER_CREATED");
+  EXPECT_EQ(header(first, "dlq.service"), "notification-service");
+  EXPECT_EQ(header(first, "dlq.reason"), "RETRIES_EXHAUSTED");
+  EXPECT_EQ(header(first, "dlq.attempts"), "3");
+  EXPECT_EQ(header(first, "dlq.error.class"), "kUnavailable:CHANNEL_FAILURE");
+  // Later events of the order are parked in notification-service only.
+  for (std::size_t i = 1; i < dlt.size(); ++i) {
+    EXPECT_EQ(header(dlt[i], "dlq.reason"), "KEY_PARKED") << describe(dlt);
+  }
+  for (const std::string group : {"inventory-service", "payment-service", "order-service"}) {
+    EXPECT_TRUE(dead_letters_on_topic(*system_, key, group).empty()) << group;
+  }
+
+  // Clear the fault and replay the order's dead letters of notification-service: every
+  // notification is then delivered exactly once (invariant 4) and all invariants hold.
+  auto cleared =
+      system_->call("notification-service", "POST", "/admin/faults", R"({"failUserPrefix":""})");
+  ASSERT_EQ(cleared.status, 200) << cleared.raw;
+  EXPECT_EQ(cleared.body["failUserPrefix"], "");
+  // Wait until ops has stored every dead letter of the key (the topic is the truth).
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto n = dead_letters_on_topic(*system_, key, "notification-service").size();
+        return ops_dead_letters(*system_, "group=notification-service&key=" + key).size() == n;
+      },
+      10000ms, 100ms));
+  auto replay = system_->call("ops-service", "POST", "/api/dlq/replay",
+                              R"({"group":"notification-service","key":")" + key + R"("})");
+  ASSERT_EQ(replay.status, 200) << replay.raw;
+  EXPECT_GE(replay.body["done"].size(), 1u) << replay.raw;
+  expect_invariants(*system_, {o}, before);
+
+  auto restored = system_->call("notification-service", "POST", "/admin/faults",
+                                R"({"failUserPrefix":"fail-"})");
+  EXPECT_EQ(restored.status, 200) << restored.raw;
+  EXPECT_EQ(restored.body["failUserPrefix"], "fail-");
+}
+
+// c. A record that is not JSON dead-letters at once in every consuming group; the partition
+// keeps flowing.
+TEST_F(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeepsFlowing) {
+  const std::string key = "999999";
+  int rc = -1;
+  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t orders.v1 -k " +
+                  key + " -p 0 2>&1",
+              &rc);
+  ASSERT_EQ(rc, 0);
+
+  const std::set<std::string> groups{"inventory-service", "payment-service",
+                                     "notification-service"};
+  std::map<std::string, std::vector<Record>> by_group;
+  ASSERT_TRUE(eventually(
+      [&] {
+        by_group.clear();
+        for (auto& r : read_topic(*system_, "orders.v1.dlt")) {
+          if (r.key == key) by_group[header(r, "dlq.consumer.group")].push_back(r);
+        }
+        return by_group.size() >= groups.size();
+      },
+      15000ms, 100ms))
+      << "dead letters by " << by_group.size() << " group(s)";
+  for (const auto& [group, records] : by_group) {
+    EXPECT_EQ(groups.count(group), 1u) << group << " does not consume orders.v1";
+    ASSERT_EQ(records.size(), 1u) << group << "\n" << describe(records);
+    EXPECT_EQ(header(records[0], "dlq.reason"), "MALFORMED");
+    EXPECT_EQ(records[0].value, "not json");
+    EXPECT_EQ(header(records[0], "dlq.original.topic"), "orders.v1");
+    EXPECT_EQ(header(records[0], "dlq.original.partition"), "0");
+  }
+
+  // Later orders — at least one on partition 0 — still complete.
+  auto before = stock_totals(*system_);
+  std::vector<PlacedOrder> orders;
+  bool on_partition_0 = false;
+  for (int i = 0; i < 12 && !on_partition_0; ++i) {
+    auto o = place(*system_, R"({"userId":"after-malformed","items":[{"sku":"ABC-001","qty":1}]})");
+    ASSERT_GT(o.id, 0);
+    orders.push_back(o);
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (const auto& r : read_topic(*system_, "orders.v1")) {
+            if (r.key == std::to_string(o.id)) {
+              on_partition_0 = r.partition == 0;
+              return true;
+            }
+          }
+          return false;
+        },
+        10000ms, 100ms));
+  }
+  ASSERT_TRUE(on_partition_0) << "no order landed on partition 0";
+  auto done = wait_terminal(*system_, orders);
+  ASSERT_EQ(done.size(), orders.size());
+  for (const auto& [id, o] : done) EXPECT_EQ(o["status"], "COMPLETED") << id;
+  expect_invariants(*system_, orders, before);
+}
+
+// d. Parking keeps a key's order; replay after clearing the fault does the work in the failing
+// group and counts a duplicate elsewhere.
+TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
+  auto set_fault = [&](const std::string& prefix) {
+    auto r = system_->call("inventory-service", "POST", "/admin/faults",
+                           R"({"failSkuPrefix":")" + prefix + R"("})");
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["failSkuPrefix"], prefix);
+  };
+  set_fault("FAIL");  // the dev default, in case an earlier test changed it
+  auto before = stock_totals(*system_);
+  auto initial = product(*system_, "FAIL");
+  const auto available = initial["available"].get<std::int64_t>();
+  const auto reserved = initial["reserved"].get<std::int64_t>();
+
+  auto o = place(*system_, R"({"userId":"parker","items":[{"sku":"FAIL","qty":2}]})");
+  ASSERT_GT(o.id, 0);
+  const auto key = std::to_string(o.id);
+  ASSERT_TRUE(
+      eventually([&] { return !dead_letters_on_topic(*system_, key, "inventory-service").empty(); },
+                 20000ms, 100ms));
+
+  auto cancel = system_->call("order-service", "POST", "/api/orders/" + key + "/cancel");
+  ASSERT_EQ(cancel.status, 200) << cancel.raw;
+  EXPECT_EQ(cancel.body["status"], "CANCELLED");
+
+  std::vector<Record> dlt;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlt = dead_letters_on_topic(*system_, key, "inventory-service");
+        return dlt.size() >= 2;
+      },
+      15000ms, 100ms));
+  ASSERT_EQ(dlt.size(), 2u) << describe(dlt);
+  EXPECT_EQ(header(dlt[0], "eventType"), "ORDER_CREATED");
+  EXPECT_EQ(header(dlt[0], "dlq.reason"), "RETRIES_EXHAUSTED");
+  EXPECT_EQ(header(dlt[1], "eventType"), "ORDER_CANCELLED");
+  EXPECT_EQ(header(dlt[1], "dlq.reason"), "KEY_PARKED");
+
+  // Both stored by ops.
+  nlohmann::json letters;
+  ASSERT_TRUE(eventually(
+      [&] {
+        letters = ops_dead_letters(*system_, "group=inventory-service&key=" + key);
+        return letters.size() == 2;
+      },
+      10000ms, 100ms));
+  std::int64_t created_id = 0;
+  std::int64_t cancelled_id = 0;
+  for (const auto& l : letters) {
+    EXPECT_EQ(l["status"], "NEW");
+    if (l["eventType"] == "ORDER_CREATED") created_id = l["id"].get<std::int64_t>();
+    if (l["eventType"] == "ORDER_CANCELLED") cancelled_id = l["id"].get<std::int64_t>();
+  }
+  ASSERT_GT(created_id, 0);
+  ASSERT_GT(cancelled_id, 0);
+
+  // The other groups handled both events already (they were not parked there).
+  for (const std::string service : {"payment-service", "notification-service"}) {
+    EXPECT_TRUE(dead_letters_on_topic(*system_, key, service).empty()) << service;
+  }
+  // The events each other group acts on (inbox): payment-service acts on ORDER_CANCELLED
+  // only (it charges on STOCK_RESERVED; ORDER_CREATED is an ignored type, counted
+  // `processed` with no inbox entry), notification-service on both.
+  const std::vector<std::pair<std::string, std::string>> acted_on{
+      {"payment-service", "ORDER_CANCELLED"},
+      {"notification-service", "ORDER_CREATED"},
+      {"notification-service", "ORDER_CANCELLED"}};
+  std::map<std::pair<std::string, std::string>, double> dup_before;
+  for (const auto& [service, type] : acted_on) {
+    dup_before[{service, type}] = messages(*system_, service, "orders.v1", type, "duplicate");
+  }
+  const auto payments_before =
+      system_->call("payment-service", "GET", "/api/payments?orderId=" + key).body;
+
+  set_fault("");
+  auto replay =
+      system_->call("ops-service", "POST", "/api/dlq/" + std::to_string(created_id) + "/replay");
+  ASSERT_EQ(replay.status, 200) << replay.raw;
+  EXPECT_EQ(replay.body["status"], "REPLAYED");
+
+  // Inventory reserved, then released.
+  nlohmann::json reservation;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = system_->call("inventory-service", "GET", "/api/reservations?orderId=" + key);
+        if (r.status != 200 || r.body["items"].empty()) return false;
+        reservation = r.body["items"][0];
+        return reservation["status"] == "RELEASED";
+      },
+      15000ms, 100ms))
+      << "reservation " << reservation.dump();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto p = product(*system_, "FAIL");
+        return p["available"].get<std::int64_t>() == available &&
+               p["reserved"].get<std::int64_t>() == reserved;
+      },
+      10000ms, 100ms))
+      << product(*system_, "FAIL").dump();
+  EXPECT_EQ(reserved, 0);
+  EXPECT_EQ(order(*system_, o.id)["status"], "CANCELLED");
+
+  // The other groups counted the replayed records as duplicates.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& [what, n] : dup_before) {
+          if (messages(*system_, what.first, "orders.v1", what.second, "duplicate") < n + 1) {
+            return false;
+          }
+        }
+        return true;
+      },
+      10000ms, 100ms))
+      << "payment-service and notification-service must count the replay as duplicate\n"
+      << orders_v1_metrics(*system_, "payment-service")
+      << orders_v1_metrics(*system_, "notification-service");
+
+  EXPECT_EQ(system_->call("payment-service", "GET", "/api/payments?orderId=" + key).body,
+            payments_before)
+      << "the replay changed nothing in payment-service";
+
+  // Both dead letters of the key are resolved.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& l : ops_dead_letters(*system_, "group=inventory-service&key=" + key)) {
+          if (l["status"] != "REPLAYED") return false;
+        }
+        return true;
+      },
+      5000ms, 100ms));
+  auto created = system_->call("ops-service", "GET", "/api/dlq/" + std::to_string(created_id));
+  EXPECT_EQ(created.body["status"], "REPLAYED");
+  EXPECT_GE(created.body["replayCount"].get<int>(), 1);
+  auto cancelled = system_->call("ops-service", "GET", "/api/dlq/" + std::to_string(cancelled_id));
+  EXPECT_EQ(cancelled.body["status"], "REPLAYED");
+
+  // The replayed records were handled, not dead-lettered again (the key was unparked).
+  EXPECT_EQ(dead_letters_on_topic(*system_, key, "inventory-service").size(), 2u);
+
+  expect_invariants(*system_, {o}, before);
+  set_fault("FAIL");
+
+  // Error answers: replay of a discarded dead letter → 409, unknown → 404, bulk without a
+  // filter → 400. A malformed record gives a fresh dead letter to discard.
+  const std::string bad_key = "malformed-" + key;
+  int rc = -1;
+  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t orders.v1 -k " +
+                  bad_key + " 2>&1",
+              &rc);
+  ASSERT_EQ(rc, 0);
+  nlohmann::json fresh;
+  ASSERT_TRUE(eventually(
+      [&] {
+        fresh = ops_dead_letters(*system_, "group=payment-service&key=" + bad_key);
+        return !fresh.empty();
+      },
+      10000ms, 100ms));
+  auto fresh_id = std::to_string(fresh[0]["id"].get<std::int64_t>());
+  auto discarded = system_->call("ops-service", "POST", "/api/dlq/" + fresh_id + "/discard");
+  ASSERT_EQ(discarded.status, 200) << discarded.raw;
+  EXPECT_EQ(discarded.body["status"], "DISCARDED");
+  auto again = system_->call("ops-service", "POST", "/api/dlq/" + fresh_id + "/replay");
+  EXPECT_EQ(again.status, 409) << again.raw;
+  EXPECT_EQ(system_->call("ops-service", "POST", "/api/dlq/987654321/replay").status, 404);
+  EXPECT_EQ(system_->call("ops-service", "POST", "/api/dlq/replay", "{}").status, 400);
+  EXPECT_EQ(system_->call("ops-service", "POST", "/api/dlq/replay", "").status, 400);
+}
+
+// 0. The fault switch rejects malformed bodies.
+TEST_F(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
+  for (const auto& [service, field] : std::vector<std::pair<std::string, std::string>>{
+           {"inventory-service", "failSkuPrefix"}, {"notification-service", "failUserPrefix"}}) {
+    EXPECT_EQ(system_->call(service, "POST", "/admin/faults", "not json").status, 400) << service;
+    EXPECT_EQ(system_->call(service, "POST", "/admin/faults", "{}").status, 400) << service;
+    EXPECT_EQ(system_->call(service, "POST", "/admin/faults", "{\"" + field + "\":1}").status, 400)
+        << service;
+  }
+}
+
+}  // namespace
+}  // namespace orderflow::testing
