@@ -16,6 +16,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
@@ -84,15 +85,4 @@ int run(const config::Source& source) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  runtime::block_shutdown_signals();
-  try {
-    int exit_code = 0;
-    auto source = config::load_from_command_line(argc, argv, "ops-service", exit_code);
-    if (!source) return exit_code;
-    return run(*source);
-  } catch (const std::exception& e) {
-    std::cerr << "ops-service: " << e.what() << "\n";
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return runtime::service_main(argc, argv, "ops-service", run); }

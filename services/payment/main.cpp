@@ -18,6 +18,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
 
@@ -66,11 +67,7 @@ int run(const config::Source& source) {
   observability::Metrics metrics(cfg.name);
   SystemClock clock;
   auto db = storage::open_database(cfg.storage);
-  storage::migrate(*db, "inbox", messaging::Inbox::migrations());
-  storage::migrate(*db, "parked_keys", messaging::parked_key_migrations());
-  auto parked_keys = messaging::make_parked_key_store(*db);
-  cfg.consumer.dlt_suffix = cfg.topics.dlt_suffix;
-  cfg.consumer.parked_keys = parked_keys.get();
+  auto parked_keys = runtime::prepare_consumer(*db, cfg);
   storage::migrate(*db, "outbox", messaging::Outbox::migrations());
   storage::migrate(*db, "payment", payment::payment_migrations());
 
@@ -125,14 +122,5 @@ int run(const config::Source& source) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  runtime::block_shutdown_signals();
-  try {
-    int exit_code = 0;
-    auto source = config::load_from_command_line(argc, argv, "payment-service", exit_code);
-    if (!source) return exit_code;
-    return run(*source);
-  } catch (const std::exception& e) {
-    std::cerr << "payment-service: " << e.what() << "\n";
-    return 2;
-  }
+  return runtime::service_main(argc, argv, "payment-service", run);
 }

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "orderflow/config/config.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/storage/database.h"
+
+namespace orderflow::runtime {
+
+/// The shared main() of a service: blocks the shutdown signals before any thread starts, parses
+/// the command line (config::load_from_command_line) and runs `run` with the merged source.
+/// Returns run's exit code, the parser's (help, bad flags), or 2 after printing
+/// "<service>: <what>" for an exception (a startup failure).
+int service_main(int argc, char** argv, const std::string& service,
+                 const std::function<int(const config::Source&)>& run);
+
+/// Prepares a consuming service's database for idempotent, ordering-safe consumption: applies
+/// the inbox and parked-key migrations, and points `config.consumer` at the DLT suffix and the
+/// returned parked-key store (which must outlive the consumer). Throws on a migration failure.
+std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& db,
+                                                            config::ServiceConfig& config);
+
+}  // namespace orderflow::runtime

@@ -1,0 +1,34 @@
+#include "orderflow/runtime/service_main.h"
+
+#include <iostream>
+
+#include "orderflow/messaging/inbox.h"
+#include "orderflow/runtime/service_host.h"
+
+namespace orderflow::runtime {
+
+int service_main(int argc, char** argv, const std::string& service,
+                 const std::function<int(const config::Source&)>& run) {
+  block_shutdown_signals();
+  try {
+    int exit_code = 0;
+    auto source = config::load_from_command_line(argc, argv, service, exit_code);
+    if (!source) return exit_code;
+    return run(*source);
+  } catch (const std::exception& e) {
+    std::cerr << service << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& db,
+                                                            config::ServiceConfig& config) {
+  storage::migrate(db, "inbox", messaging::Inbox::migrations());
+  storage::migrate(db, "parked_keys", messaging::parked_key_migrations());
+  auto parked_keys = messaging::make_parked_key_store(db);
+  config.consumer.dlt_suffix = config.topics.dlt_suffix;
+  config.consumer.parked_keys = parked_keys.get();
+  return parked_keys;
+}
+
+}  // namespace orderflow::runtime
