@@ -114,7 +114,9 @@ int run(const config::Source& source) {
     logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
   }
   relay.stop();
-  (void)producer->flush(std::chrono::milliseconds{5000});
+  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
+    logger->warn("\"producer flush incomplete\" error={}", flushed.error().message);
+  }
   logger->info("\"payment-service stopped\"");
   return 0;
 }

@@ -95,7 +95,9 @@ TEST(OrderSagaTest, EveryStateAndInputPair) {
       if (it->second.to == S::kCancelled && state != S::kCancelled) {
         EXPECT_EQ(d.cancel_reason, it->second.reason) << where;
       }
-      if (!d.changes()) EXPECT_FALSE(d.skip_reason.empty()) << where << ": a skip says why";
+      if (!d.changes()) {
+        EXPECT_FALSE(d.skip_reason.empty()) << where << ": a skip says why";
+      }
       ++checked;
     }
   }

@@ -219,7 +219,9 @@ std::string System::exited_child() {
 
 void System::drain() {
   for (const auto& [name, ep] : endpoints_) {
-    http::request(ep.host, ep.port, "POST", "/admin/drain", {}, {}, 1000ms);
+    auto closed = http::request(ep.host, ep.port, "POST", "/admin/drain", {}, {}, 1000ms);
+    // A service that does not answer is stopped anyway below; the drain is best effort.
+    if (!closed.ok()) logger_->warn("drain request to {} failed: {}", name, closed.error().message);
   }
   auto deadline = std::chrono::steady_clock::now() + spec_.drain_timeout;
   int quiet_rounds = 0;
