@@ -116,14 +116,7 @@ int run(const config::Source& source) {
   server.stop();
   expiry.stop();
   consumer.stop();
-  auto left = relay.drain(std::chrono::milliseconds{10000});
-  if (!left.ok() || left.value() > 0) {
-    logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
-  }
-  relay.stop();
-  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
-    logger->warn("\"producer flush failed\" reason=\"{}\"", flushed.error().message);
-  }
+  runtime::flush_outbox(relay, *producer, *logger);
   logger->info("\"inventory-service stopped\"");
   return 0;
 }

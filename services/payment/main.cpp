@@ -109,14 +109,7 @@ int run(const config::Source& source) {
   // the record stays uncommitted and comes again), so stopping the workers does not wait for it.
   gateway.shutdown();
   consumer.stop();
-  auto left = relay.drain(std::chrono::milliseconds{10000});
-  if (!left.ok() || left.value() > 0) {
-    logger->warn("\"outbox not fully flushed; rows will be published on next start\"");
-  }
-  relay.stop();
-  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
-    logger->warn("\"producer flush incomplete\" error={}", flushed.error().message);
-  }
+  runtime::flush_outbox(relay, *producer, *logger);
   logger->info("\"payment-service stopped\"");
   return 0;
 }

@@ -147,3 +147,23 @@ TEST(HttpHelpersTest, DrainingIs503WithRetryAfter) {
 
 }  // namespace
 }  // namespace orderflow::http
+
+namespace orderflow::http {
+namespace {
+
+TEST(HttpHelpersTest, RequireUserIdFromQueryThenHeader) {
+  Request r;
+  auto missing = require_user_id(r);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "MISSING_USER");
+  EXPECT_EQ(status_for(missing.error().kind), 400);
+  r.headers = {{"x-user-id", "7"}};
+  EXPECT_EQ(require_user_id(r).value(), "7");
+  r.query = {{"userId", "42"}};
+  EXPECT_EQ(require_user_id(r).value(), "42") << "the query parameter wins";
+  r.query = {{"userId", ""}};
+  EXPECT_FALSE(require_user_id(r).ok());
+}
+
+}  // namespace
+}  // namespace orderflow::http

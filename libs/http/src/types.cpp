@@ -112,6 +112,15 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return value;
 }
 
+Result<std::string> require_user_id(const Request& request) {
+  auto user = request.query_param("userId");
+  if (!user) user = request.header("X-User-Id");
+  if (!user || user->empty()) {
+    return invalid_input("MISSING_USER", "userId query parameter or X-User-Id header is required");
+  }
+  return *user;
+}
+
 Result<PageRequest> parse_page(const Request& request, int max_size) {
   auto page = parse_int(request.query_param("page").value_or("0"));
   auto size = parse_int(request.query_param("size").value_or("20"));

@@ -31,4 +31,16 @@ std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& d
   return parked_keys;
 }
 
+void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
+                  spdlog::logger& logger) {
+  auto left = relay.drain(std::chrono::milliseconds{10000});
+  if (!left.ok() || left.value() > 0) {
+    logger.warn("\"outbox not fully flushed; rows will be published on next start\"");
+  }
+  relay.stop();
+  if (auto flushed = producer.flush(std::chrono::milliseconds{5000}); !flushed) {
+    logger.warn("\"producer flush incomplete\" error=\"{}\"", flushed.error().message);
+  }
+}
+
 }  // namespace orderflow::runtime

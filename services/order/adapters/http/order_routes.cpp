@@ -56,12 +56,8 @@ void add_order_routes(http::Router& router, OrderService& service,
   });
 
   router.add("GET", "/api/orders", [&service](const http::Request& req) {
-    auto user = req.query_param("userId");
-    if (!user) user = req.header("X-User-Id");
-    if (!user || user->empty()) {
-      return http::Response::error(400, "MISSING_USER",
-                                   "userId query parameter or X-User-Id header is required");
-    }
+    auto user = http::require_user_id(req);
+    if (!user) return http::Response::from_error(user.error());
     auto page = http::parse_page(req);
     if (!page) return http::Response::from_error(page.error());
     auto result = service.list(*user, page->page, page->size);

@@ -51,6 +51,10 @@ Response draining();
 /// A whole base-10 integer ("42", "-7"); nullopt for anything else (spaces, "4x", "", overflow).
 std::optional<std::int64_t> parse_int(std::string_view text);
 
+/// The user a list request is about: the `userId` query parameter, else the X-User-Id header
+/// (seed 001's user until token auth exists). kInvalidInput MISSING_USER when neither is given.
+Result<std::string> require_user_id(const Request& request);
+
 /// Page parameters of a list request.
 struct PageRequest {
   int page = 0;

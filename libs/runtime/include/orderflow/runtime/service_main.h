@@ -6,6 +6,8 @@
 
 #include "orderflow/config/config.h"
 #include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/outbox.h"
+#include "orderflow/messaging/producer.h"
 #include "orderflow/storage/database.h"
 
 namespace orderflow::runtime {
@@ -22,5 +24,11 @@ int service_main(int argc, char** argv, const std::string& service,
 /// returned parked-key store (which must outlive the consumer). Throws on a migration failure.
 std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& db,
                                                             config::ServiceConfig& config);
+
+/// Shutdown of a producing service: publishes the unsent outbox rows (up to 10 s; what is left
+/// is published on the next start), stops the relay and flushes the producer (up to 5 s),
+/// logging what could not be finished.
+void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
+                  spdlog::logger& logger);
 
 }  // namespace orderflow::runtime
