@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps configure build run test test-unit test-integration test-e2e demo format tidy clean
+.PHONY: deps configure build run test test-unit test-integration test-e2e demo bench format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -32,6 +32,11 @@ test-integration: build
 
 test-e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+# The standard benchmark suite (< 10 min on 2 cores): writes docs/benchmarks.md and its plot.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--phase-ms 5000".
+bench: build
+	$(BUILD_DIR)/bin/orderflow-bench suite --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks.json $(BENCH_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

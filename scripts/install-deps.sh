@@ -16,6 +16,7 @@ packages=(
   libpq-dev                 # PostgreSQL client
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # bench/
+  gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
 )

@@ -193,6 +193,14 @@ void System::wait_for_ready(const std::string& name, const std::string& port_fil
                            spec_.data_dir + "/logs/" + name + ".log");
 }
 
+std::map<std::string, pid_t> System::pids() const {
+  std::map<std::string, pid_t> out;
+  for (const auto& child : children_) {
+    if (child.pid > 0) out[child.name] = child.pid;
+  }
+  return out;
+}
+
 void System::write_endpoints_file() const {
   nlohmann::json services = nlohmann::json::object();
   for (const auto& [name, ep] : endpoints_) {

@@ -69,6 +69,9 @@ class System {
   [[nodiscard]] const std::map<std::string, Endpoint>& endpoints() const { return endpoints_; }
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const SystemSpec& spec() const { return spec_; }
+  /// Process id of every running child by name ("orderflow-broker" when embedded), for the
+  /// bench's RSS and CPU readings.
+  [[nodiscard]] std::map<std::string, pid_t> pids() const;
 
  private:
   struct Child {

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace orderflow::bench {
+
+/// One Markdown table row of a load phase: name, offered and achieved rate, API and e2e
+/// percentiles (ms), errors/timeouts/missing.
+std::string markdown_row(const nlohmann::json& phase);
+/// Header (two lines) matching markdown_row.
+std::string markdown_header();
+
+/// Renders the suite's JSON as docs/benchmarks.md. Everything after the line
+/// kHandWrittenMarker in `previous` (the file's current text) is kept as it is.
+std::string render_report(const nlohmann::json& results, const std::string& plot_file,
+                          const std::string& previous);
+
+inline constexpr const char* kHandWrittenMarker =
+    "<!-- Everything below this line is written by hand; make bench keeps it. -->";
+
+/// Writes `<png>.dat` and `<png>.gp` next to `png` and runs gnuplot. Returns false (and the
+/// report says so) when gnuplot is missing or fails.
+bool write_plot(const nlohmann::json& results, const std::string& png);
+
+}  // namespace orderflow::bench

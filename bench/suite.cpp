@@ -1,0 +1,378 @@
+#include "suite.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "db_probe.h"
+#include "kafka_probe.h"
+#include "load_generator.h"
+#include "orderflow/http/client.h"
+#include "orderflow/http/router.h"
+#include "orderflow/http/server.h"
+#include "orderflow/observability/metrics.h"
+#include "process_stats.h"
+#include "system.h"
+
+namespace orderflow::bench {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kSku = "BENCH-1";
+constexpr const char* kBaselineTopic = "bench.baseline.v1";
+
+std::string order_body(std::int64_t i) {
+  return R"({"userId":)" + std::to_string(i % 1000 + 1) + R"(,"items":[{"sku":")" + kSku +
+         R"(","qty":1}]})";
+}
+
+// Cheaper than a JSON parse on the load generator's threads: the response starts with it.
+std::string order_id_of(const std::string& body) {
+  auto at = body.find("\"orderId\":");
+  if (at == std::string::npos) return {};
+  at += 10;
+  auto end = at;
+  while (end < body.size() && std::isdigit(static_cast<unsigned char>(body[end])) != 0) ++end;
+  return body.substr(at, end - at);
+}
+
+std::string write_catalog(const std::string& dir) {
+  auto path = (fs::path(dir) / "bench-catalog.yaml").string();
+  std::ofstream(path) << "currency: KRW\nproducts:\n  - {sku: " << kSku
+                      << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
+  return path;
+}
+
+/// CPU (% of one core) and memory of every process over a phase.
+class ProcessWatch {
+ public:
+  explicit ProcessWatch(std::map<std::string, pid_t> pids) : pids_(std::move(pids)) {
+    pids_["orderflow-bench"] = getpid();
+    started_ = Clock::now();
+    for (const auto& [name, pid] : pids_) {
+      if (auto s = sample_process(pid)) before_[name] = *s;
+    }
+  }
+  nlohmann::json finish() const {
+    auto wall = std::chrono::duration<double>(Clock::now() - started_).count();
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, pid] : pids_) {
+      auto s = sample_process(pid);
+      if (!s || before_.count(name) == 0) continue;
+      out[name] = {{"cpuPercent", 100.0 * (s->cpu_s - before_.at(name).cpu_s) / wall},
+                   {"rssMiB", static_cast<double>(s->rss_kib) / 1024.0},
+                   {"peakRssMiB", static_cast<double>(s->peak_rss_kib) / 1024.0}};
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, pid_t> pids_;
+  Clock::time_point started_;
+  std::map<std::string, ProcessSample> before_;
+};
+
+nlohmann::json memory_of(const std::map<std::string, pid_t>& pids) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, pid] : pids) {
+    if (auto s = sample_process(pid)) {
+      out[name] = {{"rssMiB", static_cast<double>(s->rss_kib) / 1024.0},
+                   {"peakRssMiB", static_cast<double>(s->peak_rss_kib) / 1024.0}};
+    }
+  }
+  return out;
+}
+
+// Sum of orderflow_messages_total over every label set, from a service's /metrics.
+double messages_total(const cli::Endpoint& ep) {
+  auto r = http::request(ep.host, ep.port, "GET", "/metrics", {}, {}, 2000ms);
+  if (!r || r->status != 200) return 0;
+  double total = 0;
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("orderflow_messages_total{", 0) != 0) continue;
+    auto space = line.rfind(' ');
+    if (space != std::string::npos) total += std::stod(line.substr(space + 1));
+  }
+  return total;
+}
+
+LoadOptions order_load(const cli::Endpoint& ep, const SuiteOptions& options) {
+  LoadOptions load;
+  load.host = ep.host;
+  load.port = ep.port;
+  load.body = order_body;
+  load.duration = options.phase;
+  load.connections = options.connections;
+  return load;
+}
+
+bool sustainable(const nlohmann::json& phase, double p99_limit_ms) {
+  const auto& load = phase["load"];
+  const auto& e2e = phase["e2e"];
+  return load["errors"] == 0 && load["timeouts"] == 0 && load["unsent"] == 0 &&
+         e2e["missing"] == 0 && e2e["cancelled"] == 0 &&
+         e2e["latency"]["p99Ms"].get<double>() < p99_limit_ms;
+}
+
+class SagaRunner {
+ public:
+  SagaRunner(cli::System& system, TerminalWatcher& watcher, const SuiteOptions& options,
+             std::shared_ptr<spdlog::logger> log)
+      : system_(system), watcher_(watcher), options_(options), log_(std::move(log)) {}
+
+  nlohmann::json run(const std::string& name, LoadMode mode, double rate,
+                     std::chrono::milliseconds duration) {
+    const auto& order = system_.endpoints().at("order-service");
+    auto load = order_load(order, options_);
+    load.mode = mode;
+    load.rate = rate;
+    load.duration = duration;
+    load.on_response = [this](std::int64_t, Clock::time_point intended, const http::Response& r) {
+      if (r.status == 201) watcher_.expect(order_id_of(r.body), intended);
+    };
+    std::map<std::string, double> messages_before;
+    for (const auto& [svc, ep] : system_.endpoints()) messages_before[svc] = messages_total(ep);
+    ProcessWatch watch(system_.pids());
+    auto started = Clock::now();
+    auto result = run_load(load);
+    auto e2e = watcher_.collect(Clock::now() + 30s);
+    auto wall = std::chrono::duration<double>(Clock::now() - started).count();
+    nlohmann::json hops = nlohmann::json::object();
+    for (const auto& [svc, ep] : system_.endpoints()) {
+      hops[svc] = (messages_total(ep) - messages_before[svc]) / wall;
+    }
+    nlohmann::json phase = {
+        {"name", name},        {"mode", mode == LoadMode::kOpen ? "open" : "closed"},
+        {"rate", rate},        {"load", to_json(result)},
+        {"e2e", to_json(e2e)}, {"processes", watch.finish()},
+        {"messagesPerS", hops}};
+    log_->info(
+        "phase {}: offered {:.0f}/s, ok {:.0f}/s, api p99 {:.2f} ms, e2e p99 {:.2f} ms, "
+        "errors {} timeouts {} missing {} cancelled {}",
+        name, rate, result.throughput, result.latency.p99_ms, e2e.latency.p99_ms, result.errors,
+        result.timeouts, e2e.missing, e2e.cancelled);
+    return phase;
+  }
+
+ private:
+  cli::System& system_;
+  TerminalWatcher& watcher_;
+  const SuiteOptions& options_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+cli::SystemSpec system_spec(const SuiteOptions& options, const std::string& data_dir,
+                            const std::string& catalog, bool api_only) {
+  auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml", data_dir,
+                                    options.bin_dir);
+  std::vector<cli::ServiceSpec> services;
+  for (auto& s : spec.services) {
+    if (api_only && s.name != "order-service") continue;
+    s.port = 0;
+    if (s.name == "order-service") s.overrides.push_back("order.catalog_file=" + catalog);
+    if (s.name == "inventory-service") s.overrides.push_back("inventory.catalog_file=" + catalog);
+    // The simulated provider's round trip is not orderflow's cost (docs/benchmarks.md).
+    if (s.name == "payment-service") s.overrides.push_back("payment.gateway.latency_ms=0");
+    services.push_back(s);
+  }
+  spec.services = std::move(services);
+  // The mock cluster of this librdkafka does not serve CreateTopics: the broker creates the
+  // raw baseline's topic at start like the system's own.
+  spec.topics.emplace_back(kBaselineTopic);
+  return spec;
+}
+
+nlohmann::json api_phase(const std::string& name, const cli::Endpoint& ep,
+                         const SuiteOptions& options, LoadMode mode, double rate,
+                         const std::map<std::string, pid_t>& pids, bool noop) {
+  auto load = order_load(ep, options);
+  load.mode = mode;
+  load.rate = rate;
+  if (noop) load.target = "/noop";
+  ProcessWatch watch(pids);
+  auto result = run_load(load);
+  return {{"name", name},
+          {"mode", mode == LoadMode::kOpen ? "open" : "closed"},
+          {"rate", rate},
+          {"load", to_json(result)},
+          {"processes", watch.finish()}};
+}
+
+// A consumer hop in isolation: a second notification-service in a new consumer group drains
+// the whole backlog the saga phases left on its topics; records/s from its first to its last
+// record (orderflow_messages_total on /metrics, polled every 20 ms).
+nlohmann::json notification_drain(const cli::System& system, const SuiteOptions& options,
+                                  const std::shared_ptr<spdlog::logger>& log) {
+  const std::int64_t backlog = topic_end_offsets(system.bootstrap_servers(), "orders.v1") +
+                               topic_end_offsets(system.bootstrap_servers(), "payments.v1");
+  auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml",
+                                    options.work_dir + "/drain", options.bin_dir);
+  spec.bootstrap_servers = system.bootstrap_servers();
+  std::vector<cli::ServiceSpec> services;
+  for (auto& s : spec.services) {
+    if (s.name != "notification-service") continue;
+    s.port = 0;
+    s.overrides.push_back("consumer.group_id=bench-drain-" +
+                          std::to_string(Clock::now().time_since_epoch().count()));
+    services.push_back(s);
+  }
+  spec.services = std::move(services);
+  cli::System drain(spec, log);
+  drain.start();
+  const auto& ep = drain.endpoints().at("notification-service");
+  double first = -1;
+  double last = 0;
+  Clock::time_point first_at{};
+  Clock::time_point last_at{};
+  auto deadline = Clock::now() + 120s;
+  while (Clock::now() < deadline) {
+    double n = messages_total(ep);
+    auto now = Clock::now();
+    if (first < 0 && n > 0) {
+      first = n;
+      first_at = now;
+    }
+    if (n > last) {
+      last = n;
+      last_at = now;
+    }
+    if (n >= static_cast<double>(backlog)) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ProcessWatch memory({{"notification-service", drain.pids().at("notification-service")}});
+  auto processes = memory.finish();
+  drain.stop();
+  double seconds = std::chrono::duration<double>(last_at - first_at).count();
+  double rate = seconds > 0 ? (last - first) / seconds : 0;
+  log->info("hop drain: notification-service {} of {} records, {:.0f} records/s", last, backlog,
+            rate);
+  return {{"service", "notification-service"},
+          {"backlog", backlog},
+          {"consumed", last},
+          {"recordsPerS", rate},
+          {"processes", processes}};
+}
+
+}  // namespace
+
+nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log) {
+  fs::create_directories(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir);
+  nlohmann::json out;
+  out["phaseMs"] = options.phase.count();
+  out["connections"] = options.connections;
+
+  // (b) raw commit rate of the database, same durability and transaction shape.
+  log->info("baseline: raw SQLite commits");
+  out["baselines"]["db"] =
+      to_json(run_db_baseline(options.work_dir + "/baseline-full.db", "FULL", 3s));
+  out["baselines"]["dbNormal"] =
+      to_json(run_db_baseline(options.work_dir + "/baseline-normal.db", "NORMAL", 2s));
+
+  // (c) a no-op handler on the same HTTP stack, same load generator and body.
+  {
+    log->info("baseline: no-op HTTP handler");
+    observability::Metrics metrics("bench-noop");
+    http::Router router;
+    std::atomic<std::int64_t> ids{0};
+    router.add("POST", "/noop", [&](const http::Request&) {
+      return http::Response::json(201, {{"orderId", ids.fetch_add(1) + 1}, {"status", "PENDING"}});
+    });
+    http::ServerOptions server_options;
+    server_options.host = "127.0.0.1";
+    http::Server server(server_options, router, metrics, log);
+    server.start();
+    cli::Endpoint ep{"127.0.0.1", server.port()};
+    out["baselines"]["httpOpen"] =
+        api_phase("noop-open", ep, options, LoadMode::kOpen, options.api_rate, {}, true);
+    out["baselines"]["httpClosed"] =
+        api_phase("noop-closed", ep, options, LoadMode::kClosed, 0, {}, true);
+    server.stop();
+  }
+
+  // API only: the broker and order-service (its relay still publishes every ORDER_CREATED).
+  {
+    log->info("scenario: API only");
+    cli::System system(system_spec(options, options.work_dir + "/api", catalog, true), log);
+    system.start();
+    const auto& ep = system.endpoints().at("order-service");
+    out["api"]["idle"] = memory_of(system.pids());
+    out["api"]["open"] =
+        api_phase("api-open", ep, options, LoadMode::kOpen, options.api_rate, system.pids(), false);
+    out["api"]["closed"] =
+        api_phase("api-closed", ep, options, LoadMode::kClosed, 0, system.pids(), false);
+    system.stop();
+  }
+
+  // Full saga on the whole system.
+  log->info("scenario: full saga");
+  cli::System system(system_spec(options, options.work_dir + "/saga", catalog, false), log);
+  system.start();
+  // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
+  std::this_thread::sleep_for(2s);
+  out["idle"] = memory_of(system.pids());
+
+  // (a) raw librdkafka produce → consume through the same broker.
+  log->info("baseline: raw librdkafka produce → consume");
+  KafkaBaselineOptions kafka;
+  kafka.bootstrap = system.bootstrap_servers();
+  kafka.topic = kBaselineTopic;
+  kafka.create_topic = false;
+  out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+
+  TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1");
+  watcher.start();
+  SagaRunner saga(system, watcher, options, log);
+  saga.run("warm-up", LoadMode::kOpen, 200, 3s);
+
+  nlohmann::json phases = nlohmann::json::array();
+  double best = 0;
+  double first_fail = 0;
+  for (double rate : options.saga_rates) {
+    auto phase = saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate,
+                          options.phase);
+    bool ok = sustainable(phase, options.p99_limit_ms);
+    phase["sustainable"] = ok;
+    if (ok && first_fail == 0) best = std::max(best, rate);
+    if (!ok && first_fail == 0) first_fail = rate;
+    phases.push_back(phase);
+  }
+  auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, options.phase);
+  out["saga"]["closed"] = closed;
+  const double closed_rate = closed["load"]["throughput"].get<double>();
+
+  // Maximum sustainable rate: bisect between the best passing and the first failing rate.
+  double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
+  for (int step = 0; step < options.max_search_steps && hi - best > std::max(50.0, best * 0.05);
+       ++step) {
+    double rate = std::round((best + hi) / 2 / 50) * 50;
+    if (rate <= best || rate >= hi) break;
+    auto phase = saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate,
+                          options.phase);
+    bool ok = sustainable(phase, options.p99_limit_ms);
+    phase["sustainable"] = ok;
+    phases.push_back(phase);
+    (ok ? best : hi) = rate;
+  }
+  out["saga"]["phases"] = phases;
+  out["saga"]["maxSustainable"] = best;
+  out["peak"] = memory_of(system.pids());
+  watcher.stop();
+  log->info("scenario: consumer hop drain");
+  out["hopDrain"] = notification_drain(system, options, log);
+  system.stop();
+  return out;
+}
+
+}  // namespace orderflow::bench
