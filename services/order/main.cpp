@@ -32,6 +32,7 @@ struct OrderSettings {
   std::string catalog_file;
   std::chrono::milliseconds saga_timeout{300000};
   std::chrono::milliseconds saga_check_interval{5000};
+  std::int64_t max_backlog = 10000;  ///< outbox.max_backlog; 0 = unlimited
 };
 
 OrderSettings read_settings(const config::Source& source) {
@@ -46,6 +47,7 @@ OrderSettings read_settings(const config::Source& source) {
   s.saga_timeout = reader.millis("saga.timeout_ms", s.saga_timeout, std::chrono::milliseconds{1});
   s.saga_check_interval =
       reader.millis("saga.check_interval_ms", s.saga_check_interval, std::chrono::milliseconds{1});
+  s.max_backlog = reader.integer("outbox.max_backlog", s.max_backlog, 0, 1'000'000'000);
   reader.finish();
   return s;
 }
@@ -74,9 +76,15 @@ int run(const config::Source& source) {
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
   auto outbox_store = messaging::make_outbox_store(*db);
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
-  order::SqlOrderRepository repository(*db, cfg.topics.orders, cfg.name,
-                                       [&relay] { relay.notify(); });
-  order::OrderService service(repository, catalog, clock, cfg.consumer.group_id);
+  // New orders are refused (503 OVERLOADED) while the relay cannot keep up; saga updates and
+  // cancels are not: they are bounded by the orders already accepted.
+  messaging::OutboxBacklog backlog(*db, settings.max_backlog, metrics);
+  order::SqlOrderRepository repository(*db, cfg.topics.orders, cfg.name, [&relay, &backlog] {
+    backlog.appended();  // at least one row per commit; the periodic recount has the rest
+    relay.notify();
+  });
+  order::OrderService service(repository, catalog, clock, cfg.consumer.group_id,
+                              [&backlog] { return backlog.admit(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      order::make_saga_handler(service, logger), metrics, logger);
   runtime::PeriodicTask saga_timeout(settings.saga_check_interval, [&] {

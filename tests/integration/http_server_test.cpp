@@ -127,6 +127,13 @@ class HttpServerTest : public ::testing::Test {
         .value_or(0);
   }
 
+  double rejected(const std::string& reason) {
+    return metric_value(
+               metrics_.serialize(),
+               R"(orderflow_http_rejected_total{service="test",reason=")" + reason + R"("})")
+        .value_or(0);
+  }
+
   /// Sends raw bytes and reads until the server closes the connection.
   std::string raw_exchange(const std::string& bytes) {
     net::io_context ioc;
@@ -419,6 +426,91 @@ TEST_F(HttpServerTest, HealthAndMetricsRoutes) {
       1.0)
       << text;
   EXPECT_NE(text.find("orderflow_http_request_seconds_bucket"), std::string::npos) << text;
+}
+
+void expect_overloaded(const Result<Response>& response) {
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(header_of(*response, "Retry-After"), "1");
+  EXPECT_EQ(nlohmann::json::parse(response->body)["error"]["code"], "OVERLOADED") << response->body;
+}
+
+TEST_F(HttpServerTest, ConnectionBeyondMaxConnectionsIsAnswered503AndClosed) {
+  ServerOptions options;
+  options.max_connections = 2;
+  options.read_timeout_ms = 2000;  // without the limit the raw read below ends by this timeout
+  start(options);
+  Connection first("127.0.0.1", server_->port());
+  auto second = std::make_unique<Connection>("127.0.0.1", server_->port());
+  ASSERT_EQ(first.request("GET", "/health/live")->status, 200);
+  ASSERT_EQ(second->request("GET", "/health/live")->status, 200);
+  ASSERT_TRUE(eventually([&] { return open_connections() == 2; }));
+
+  // The third connection is answered before it sends anything, then closed by the server.
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  std::string reply;
+  boost::system::error_code ec;
+  auto connected = std::chrono::steady_clock::now();
+  net::read(socket, net::dynamic_buffer(reply), ec);
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_LT(std::chrono::steady_clock::now() - connected, 1500ms);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << reply;
+  EXPECT_NE(lower(reply).find("retry-after: 1\r\n"), std::string::npos) << reply;
+  EXPECT_NE(lower(reply).find("connection: close\r\n"), std::string::npos) << reply;
+  auto body_start = reply.find("\r\n\r\n");
+  ASSERT_NE(body_start, std::string::npos) << reply;
+  EXPECT_EQ(nlohmann::json::parse(reply.substr(body_start + 4))["error"]["code"], "OVERLOADED");
+
+  // A client that sends its request (even a large body) still reads the 503, not a reset.
+  expect_overloaded(get("/health/live"));
+  expect_overloaded(request("127.0.0.1", server_->port(), "POST", "/api/items",
+                            R"({"pad":")" + std::string(256 * 1024, 'x') + R"("})"));
+  EXPECT_EQ(rejected("connections"), 3);
+  EXPECT_EQ(connections_accepted(), 2);
+
+  // The connections within the limit are unaffected, and a closed one frees its slot.
+  EXPECT_EQ(first.request("GET", "/health/live")->status, 200);
+  second.reset();
+  EXPECT_TRUE(eventually([&] {
+    auto response = get("/health/live");
+    return response.ok() && response->status == 200;
+  }));
+  EXPECT_TRUE(eventually([&] { return open_connections() == 1; }));
+}
+
+TEST_F(HttpServerTest, RequestBeyondMaxInFlightIsAnswered503WithoutRunningItsHandler) {
+  ServerOptions options;
+  options.threads = 2;
+  options.max_in_flight = 1;
+  start(options);
+  auto port = server_->port();
+  auto slow = std::async(std::launch::async, [port] {
+    return request("127.0.0.1", port, "GET", "/slow", {}, {}, 10s);
+  });
+  ASSERT_TRUE(eventually([&] { return slow_gate_.waiting() == 1; }));
+
+  Connection connection("127.0.0.1", port);
+  expect_overloaded(connection.request("GET", "/slow"));
+  EXPECT_EQ(slow_gate_.waiting(), 1);  // the refused request's handler did not run
+  EXPECT_EQ(rejected("in_flight"), 1);
+  EXPECT_EQ(
+      metric_value(
+          metrics_.serialize(),
+          R"(orderflow_http_requests_total{service="test",method="GET",route="unmatched",status="503"})"),
+      1.0);
+
+  slow_gate_.open();
+  auto finished = slow.get();
+  ASSERT_TRUE(finished.ok()) << finished.error().message;
+  EXPECT_EQ(finished->status, 200);
+  // The refusal kept the connection open: the retry uses it and succeeds.
+  auto retried = connection.request("GET", "/health/live");
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  EXPECT_EQ(retried->status, 200);
+  EXPECT_EQ(connections_accepted(), 2);
+  EXPECT_EQ(rejected("in_flight"), 1);
 }
 
 TEST(HttpClientTest, UnreachableServerIsUnavailable) {

@@ -462,5 +462,81 @@ TEST_F(OutboxInboxTest, InboxEntryOfRolledBackHandlerDoesNotCount) {
   EXPECT_TRUE(*retry);
 }
 
+double backlog_refusals(const observability::Metrics& metrics) {
+  return metric_value(metrics.serialize(), "orderflow_http_rejected_total",
+                      R"(reason="outbox_backlog")");
+}
+
+TEST_F(OutboxInboxTest, BacklogAdmitsBelowTheLimitAndRefusesAtItWithoutCountingPerCall) {
+  OutboxBacklog backlog(*db_, 3, metrics_, std::chrono::hours(1));  // one count in this test
+  ASSERT_TRUE(append(make_record("orders", "o-1", "e-1")).ok());
+  ASSERT_TRUE(append(make_record("orders", "o-2", "e-2")).ok());
+  EXPECT_EQ(backlog.max_backlog(), 3);
+  ASSERT_TRUE(backlog.estimate().ok());
+  EXPECT_EQ(backlog.estimate().value(), 2);  // the first estimate counts
+  EXPECT_TRUE(backlog.admit().ok());
+
+  // A reported commit is seen at once, without a count.
+  ASSERT_TRUE(append(make_record("orders", "o-3", "e-3")).ok());
+  backlog.appended();
+  EXPECT_EQ(backlog.estimate().value(), 3);
+  auto refused = backlog.admit();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(refused.error().code, "OVERLOADED");
+  EXPECT_EQ(backlog_refusals(metrics_), 1);
+
+  // Rows published meanwhile show only at the next count (the interval is an hour): proof
+  // that admit() does not count per call.
+  auto rows = store_->fetch_unsent(10);
+  ASSERT_TRUE(rows.ok());
+  std::vector<std::int64_t> ids;
+  for (const auto& row : *rows) ids.push_back(row.id);
+  ASSERT_TRUE(store_->mark_sent(ids).ok());
+  EXPECT_EQ(pending(), 0);
+  EXPECT_FALSE(backlog.admit().ok());
+  EXPECT_EQ(backlog_refusals(metrics_), 2);
+}
+
+TEST_F(OutboxInboxTest, BacklogRecountSeesPublishedRowsAndUnreportedAppends) {
+  OutboxBacklog backlog(*db_, 2, metrics_, std::chrono::milliseconds(20));
+  EXPECT_TRUE(backlog.admit().ok());
+  // Appended without appended(): found by the next count.
+  ASSERT_TRUE(append(make_record("orders", "o-1", "e-1")).ok());
+  ASSERT_TRUE(append(make_record("orders", "o-2", "e-2")).ok());
+  EXPECT_TRUE(eventually([&] { return !backlog.admit().ok(); }, 5s));
+
+  auto relay = make_relay(*store_);
+  ASSERT_EQ(relay->publish_batch().value(), 2);
+  EXPECT_TRUE(eventually([&] { return backlog.admit().ok(); }, 5s));
+  EXPECT_EQ(backlog.estimate().value(), 0);
+}
+
+TEST_F(OutboxInboxTest, BacklogKeepsThePreviousCountWhenARecountFails) {
+  OutboxBacklog backlog(*db_, 10, metrics_, std::chrono::milliseconds(0));  // count every call
+  ASSERT_TRUE(append(make_record("orders", "o-1", "e-1")).ok());
+  EXPECT_EQ(backlog.estimate().value(), 1);
+  ASSERT_TRUE(db_->write([](storage::Tx& tx) -> Result<void> {
+                   auto r = tx.exec("DROP TABLE outbox");
+                   if (!r) return r.error();
+                   return {};
+                 })
+                  .ok());
+  backlog.appended(2);
+  auto estimate = backlog.estimate();  // the recount fails
+  ASSERT_TRUE(estimate.ok()) << estimate.error().message;
+  EXPECT_EQ(estimate.value(), 3);
+  EXPECT_TRUE(backlog.admit().ok());
+
+  // Without a previous count the failure is the answer; unlimited never counts.
+  OutboxBacklog never_counted(*db_, 10, metrics_);
+  auto failed = never_counted.admit();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().code, "OVERLOADED");
+  OutboxBacklog unlimited(*db_, 0, metrics_);
+  EXPECT_TRUE(unlimited.admit().ok());
+  EXPECT_EQ(backlog_refusals(metrics_), -1);  // nothing was refused
+}
+
 }  // namespace
 }  // namespace orderflow::messaging

@@ -26,6 +26,18 @@ TEST(ConfigTest, DefaultsWithoutFile) {
   EXPECT_EQ(c.consumer.retry.max_attempts, 3);
   EXPECT_EQ(c.consumer.retry.backoff.count(), 2000);
   EXPECT_EQ(c.storage.sqlite_path, ".orderflow/order-service.db");
+  EXPECT_EQ(c.http.max_connections, 1024u);
+  EXPECT_EQ(c.http.max_in_flight, 256);
+}
+
+TEST(ConfigTest, OverloadLimitsAreRead) {
+  auto source =
+      Source::load("", {{"ORDERFLOW__HTTP__MAX_IN_FLIGHT", "3"}}, {"http.max_connections=10"});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.http.max_connections, 10u);
+  EXPECT_EQ(c.http.max_in_flight, 3);
 }
 
 TEST(ConfigTest, FileThenEnvironmentThenOverrides) {
@@ -76,6 +88,8 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   expect_error("storage.backend=mysql", "storage.backend");
   expect_error("consumer.retry.kind=linear", "consumer.retry.kind");
   expect_error("log.level=loud", "log.level");
+  expect_error("http.max_connections=0", "http.max_connections");
+  expect_error("http.max_in_flight=0", "http.max_in_flight");
 }
 
 TEST(ConfigTest, MalformedFileAndOverride) {

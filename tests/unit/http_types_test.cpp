@@ -145,6 +145,16 @@ TEST(HttpHelpersTest, DrainingIs503WithRetryAfter) {
   EXPECT_EQ(r.headers[0].first, "Retry-After");
 }
 
+TEST(HttpHelpersTest, OverloadedIs503WithRetryAfterAndTheMessage) {
+  auto r = overloaded("too many open connections");
+  EXPECT_EQ(r.status, 503);
+  auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["error"]["code"], "OVERLOADED");
+  EXPECT_EQ(body["error"]["message"], "too many open connections");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Retry-After", "1"}));
+}
+
 }  // namespace
 }  // namespace orderflow::http
 

@@ -92,6 +92,22 @@ TEST(MetricsTest, HttpCounterAndHistogram) {
       << text;
 }
 
+TEST(MetricsTest, HttpRejectionsByReason) {
+  Metrics metrics("order");
+  metrics.count_http_rejected("connections");
+  metrics.count_http_rejected("connections");
+  metrics.count_http_rejected("outbox_backlog");
+  auto text = metrics.serialize();
+  EXPECT_TRUE(contains(text, "# TYPE orderflow_http_rejected_total counter")) << text;
+  EXPECT_TRUE(
+      contains(text, R"(orderflow_http_rejected_total{service="order",reason="connections"} 2)"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, R"(orderflow_http_rejected_total{service="order",reason="outbox_backlog"} 1)"))
+      << text;
+  EXPECT_FALSE(contains(text, R"(reason="in_flight")")) << text;
+}
+
 TEST(MetricsTest, ConsumerAndOutboxMetrics) {
   Metrics metrics("notification");
   metrics.set_consumer_lag("notification-group", "orders", 2, 17);

@@ -340,6 +340,9 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.http.read_timeout_ms = static_cast<int>(r.integer("http.read_timeout_ms", 10000, 1, 3'600'000));
   c.http.idle_timeout_ms = static_cast<int>(r.integer("http.idle_timeout_ms", 60000, 1, 3'600'000));
   c.http.threads = static_cast<int>(r.integer("http.threads", 2, 1, 256));
+  c.http.max_connections =
+      static_cast<std::size_t>(r.integer("http.max_connections", 1024, 1, 1'000'000));
+  c.http.max_in_flight = static_cast<int>(r.integer("http.max_in_flight", 256, 1, 1'000'000));
 
   c.kafka.bootstrap_servers = r.string("kafka.bootstrap_servers", "");
   c.kafka.client_id = r.string("kafka.client_id", c.name);

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -36,6 +37,15 @@ constexpr auto kForceCloseWait = std::chrono::seconds(1);
 // After an error reply the client may still be sending (e.g. an oversized body); closing at
 // once would reset the connection and could destroy the reply before the client reads it.
 constexpr auto kLingerTimeout = std::chrono::milliseconds(1000);
+// A connection refused for max_connections: deadline to write the 503 and to drain what the
+// client sends meanwhile. Short, because refusing must stay cheaper than serving.
+constexpr auto kRejectLinger = std::chrono::milliseconds(500);
+// Connections being refused at once; further ones are closed without a reply, so a connection
+// flood cannot grow memory through the refusals themselves.
+constexpr std::size_t kMaxRejecting = 128;
+// After a failed accept (EMFILE, ENFILE, ENOBUFS…) the pending connection stays in the listen
+// backlog; accepting again at once would spin.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::size_t kFirstReadBytes = 4096;
 
 int hex_value(char c) {
@@ -124,7 +134,8 @@ class ServerCore {
         router_(router),
         metrics_(metrics),
         logger_(std::move(logger)),
-        acceptor_(net::make_strand(ioc_)) {}
+        acceptor_(net::make_strand(ioc_)),
+        accept_retry_(acceptor_.get_executor()) {}
 
   ~ServerCore() { stop(); }
 
@@ -132,12 +143,23 @@ class ServerCore {
   void stop();
   [[nodiscard]] std::uint16_t port() const { return port_.load(); }
 
-  void unregister_session(Session* session) {
+  void unregister_session(Session* session, bool rejecting) {
     std::lock_guard lock(mutex_);
-    sessions_.erase(session);
+    if (sessions_.erase(session) > 0) --(rejecting ? rejecting_ : serving_);
     publish_open_connections();
     sessions_changed_.notify_all();
   }
+
+  /// Admits a request to its handler unless max_in_flight handlers already run; a true return
+  /// must be paired with leave_handler().
+  bool try_enter_handler() {
+    if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
+      in_flight_.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
+  void leave_handler() { in_flight_.fetch_sub(1); }
 
   template <class... Args>
   void log(spdlog::level::level_enum level, fmt::format_string<Args...> format, Args&&... args) {
@@ -164,26 +186,38 @@ class ServerCore {
   std::mutex mutex_;
   std::condition_variable sessions_changed_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::size_t serving_ = 0;    // sessions_ that serve requests (bounded by max_connections)
+  std::size_t rejecting_ = 0;  // sessions_ answering 503 before closing (bounded by kMaxRejecting)
+  std::atomic<int> in_flight_{0};
 
   net::io_context ioc_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;  // on the acceptor's strand
   std::vector<std::thread> threads_;
   std::atomic<std::uint16_t> port_{0};
 
-  void register_session(const std::shared_ptr<Session>& session);  // caller holds mutex_
-  void publish_open_connections();                                 // caller holds mutex_
+  void register_session(const std::shared_ptr<Session>& session,
+                        bool rejecting);  // caller holds mutex_
+  void publish_open_connections();        // caller holds mutex_
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ServerCore& server) : server_(server), stream_(std::move(socket)) {}
+  /// `rejecting`: the connection is over max_connections; it is answered 503 and closed.
+  Session(tcp::socket&& socket, ServerCore& server, bool rejecting)
+      : server_(server), stream_(std::move(socket)), rejecting_(rejecting) {}
 
-  ~Session() { server_.unregister_session(this); }
+  ~Session() { server_.unregister_session(this, rejecting_); }
 
   void start() {
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->wait_for_request(/*first=*/true); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->rejecting_) {
+        self->reject_connection();
+      } else {
+        self->wait_for_request(/*first=*/true);
+      }
+    });
   }
 
   /// The server is stopping: an idle connection closes now, a busy one after its response.
@@ -294,9 +328,33 @@ class Session : public std::enable_shared_from_this<Session> {
     handle();
   }
 
+  // Answers before reading anything: the request, however large, is never buffered. The reply
+  // may reach the client before it finished sending; the linger drain keeps it readable.
+  void reject_connection() {
+    phase_ = Phase::kHandling;
+    server_.log(spdlog::level::debug, "http connection refused reason=max_connections limit={}",
+                server_.options_.max_connections);
+    write(overloaded("too many open connections; retry later"), 11, /*keep_alive=*/false,
+          /*linger=*/true);
+  }
+
   void handle() {
     phase_ = Phase::kHandling;
     auto& message = parser_->get();
+    if (!server_.try_enter_handler()) {
+      server_.metrics_.count_http(method_label(message.method_string()), "unmatched", 503, 0.0);
+      server_.metrics_.count_http_rejected("in_flight");
+      server_.log(spdlog::level::debug, "http request refused reason=max_in_flight limit={}",
+                  server_.options_.max_in_flight);
+      // The whole request was read, so the connection can carry the client's retry.
+      write(overloaded("too many requests in progress; retry later"), message.version(),
+            message.keep_alive() && !server_.stopping_, /*linger=*/false);
+      return;
+    }
+    struct LeaveHandler {
+      ServerCore& server;
+      ~LeaveHandler() { server.leave_handler(); }
+    } leave{server_};
     auto started = Clock::now();
     Request request = to_request(message);
     std::string route = "unmatched";
@@ -344,7 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
     reply->keep_alive(keep_alive);
     reply->prepare_payload();
     // The read deadline may already have passed while the handler ran; re-arm for the write.
-    stream_.expires_after(read_timeout());
+    stream_.expires_after(rejecting_ ? kRejectLinger : read_timeout());
     bhttp::async_write(
         stream_, *reply,
         [self = shared_from_this(), reply, keep_alive, linger](beast::error_code ec, std::size_t) {
@@ -364,7 +422,7 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kClosing;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(kLingerTimeout);
+    stream_.expires_after(rejecting_ ? kRejectLinger : kLingerTimeout);
     drain();
   }
 
@@ -393,10 +451,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::array<char, 8192> drain_buffer_{};
   Phase phase_ = Phase::kIdle;
+  const bool rejecting_;
 };
 
-void ServerCore::register_session(const std::shared_ptr<Session>& session) {
+void ServerCore::register_session(const std::shared_ptr<Session>& session, bool rejecting) {
   sessions_.emplace(session.get(), session);
+  ++(rejecting ? rejecting_ : serving_);
   publish_open_connections();
 }
 
@@ -443,8 +503,9 @@ void ServerCore::start() {
       }
     });
   }
-  log(spdlog::level::info, "http server listening host={} port={} threads={}", options_.host,
-      port(), threads);
+  log(spdlog::level::info,
+      "http server listening host={} port={} threads={} max_connections={} max_in_flight={}",
+      options_.host, port(), threads, options_.max_connections, options_.max_in_flight);
 }
 
 void ServerCore::do_accept() {
@@ -456,11 +517,17 @@ void ServerCore::do_accept() {
 void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    log(spdlog::level::warn, "http accept failed error=\"{}\"", ec.message());
-    do_accept();
+    log(spdlog::level::warn, "http accept failed, retrying in {} ms error=\"{}\"",
+        kAcceptRetryDelay.count(), ec.message());
+    accept_retry_.expires_after(kAcceptRetryDelay);
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+      if (wait_ec || !acceptor_.is_open()) return;
+      do_accept();
+    });
     return;
   }
   std::shared_ptr<Session> session;
+  bool over_limit = false;
   {
     std::lock_guard lock(mutex_);
     // Checked under the same lock stop() takes, so no session escapes its snapshot.
@@ -469,11 +536,21 @@ void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
       socket.close(ignored);
       return;
     }
-    session = std::make_shared<Session>(std::move(socket), *this);
-    register_session(session);
+    over_limit = serving_ >= options_.max_connections;
+    if (over_limit && rejecting_ >= kMaxRejecting) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      session = std::make_shared<Session>(std::move(socket), *this, over_limit);
+      register_session(session, over_limit);
+    }
   }
-  metrics_.add_counter("orderflow_http_connections_total", "Accepted HTTP connections", {});
-  session->start();
+  if (over_limit) {
+    metrics_.count_http_rejected("connections");
+  } else {
+    metrics_.add_counter("orderflow_http_connections_total", "Accepted HTTP connections", {});
+  }
+  if (session) session->start();
   do_accept();
 }
 
@@ -502,6 +579,7 @@ void ServerCore::stop() {
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    accept_retry_.cancel();
   });
   for (auto& session : live_sessions()) session->on_server_stop();
   if (!wait_for_sessions(kStopGrace)) {

@@ -105,6 +105,12 @@ Response draining() {
   return r;
 }
 
+Response overloaded(std::string_view message) {
+  auto r = Response::error(503, "OVERLOADED", message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

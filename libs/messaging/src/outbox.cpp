@@ -136,6 +136,94 @@ Result<std::int64_t> Outbox::pending(storage::Database& db) {
   return count;
 }
 
+class OutboxBacklog::Impl {
+ public:
+  using SteadyClock = std::chrono::steady_clock;
+
+  Impl(storage::Database& db, std::int64_t max_backlog, observability::Metrics& metrics,
+       std::chrono::milliseconds recount_interval)
+      : db_(db),
+        max_backlog_(max_backlog),
+        metrics_(metrics),
+        recount_interval_(std::max(recount_interval, std::chrono::milliseconds{0})) {}
+
+  Result<std::int64_t> estimate() {
+    std::unique_lock recount(recount_mu_, std::defer_lock);
+    {
+      std::lock_guard lock(mu_);
+      if (counted_ && SteadyClock::now() < next_count_at_) return counted_rows_ + appended_;
+      // Someone else is counting: their previous result is good enough meanwhile.
+      if (counted_ && !recount.try_lock()) return counted_rows_ + appended_;
+    }
+    if (!recount.owns_lock()) recount.lock();  // the very first count: wait for it
+    std::int64_t appended_before = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (counted_ && SteadyClock::now() < next_count_at_) return counted_rows_ + appended_;
+      appended_before = appended_;
+    }
+    // Rows committed while this runs may be both in the count and in appended_: counted twice
+    // until the next count, which errs on the safe side.
+    auto count = Outbox::pending(db_);
+    std::lock_guard lock(mu_);
+    next_count_at_ = SteadyClock::now() + recount_interval_;
+    if (!count) {
+      if (!counted_) return count.error();
+      return counted_rows_ + appended_;
+    }
+    counted_ = true;
+    counted_rows_ = count.value();
+    appended_ -= appended_before;
+    return counted_rows_ + appended_;
+  }
+
+  Result<void> admit() {
+    if (max_backlog_ <= 0) return {};
+    auto backlog = estimate();
+    if (!backlog) return backlog.error();
+    if (backlog.value() < max_backlog_) return {};
+    metrics_.count_http_rejected("outbox_backlog");
+    return unavailable("OVERLOADED", std::to_string(backlog.value()) +
+                                         " events are waiting to be published (limit " +
+                                         std::to_string(max_backlog_) + "); retry later");
+  }
+
+  void appended(std::int64_t rows) {
+    std::lock_guard lock(mu_);
+    appended_ += rows;
+  }
+
+  [[nodiscard]] std::int64_t max_backlog() const { return max_backlog_; }
+
+ private:
+  storage::Database& db_;
+  const std::int64_t max_backlog_;
+  observability::Metrics& metrics_;
+  const std::chrono::milliseconds recount_interval_;
+
+  std::mutex recount_mu_;  // held while counting: one count at a time
+  std::mutex mu_;          // guards the fields below
+  bool counted_ = false;
+  std::int64_t counted_rows_ = 0;
+  std::int64_t appended_ = 0;  // reported since the count started
+  SteadyClock::time_point next_count_at_{};
+};
+
+OutboxBacklog::OutboxBacklog(storage::Database& db, std::int64_t max_backlog,
+                             observability::Metrics& metrics,
+                             std::chrono::milliseconds recount_interval)
+    : impl_(std::make_unique<Impl>(db, max_backlog, metrics, recount_interval)) {}
+
+OutboxBacklog::~OutboxBacklog() = default;
+
+Result<std::int64_t> OutboxBacklog::estimate() { return impl_->estimate(); }
+
+Result<void> OutboxBacklog::admit() { return impl_->admit(); }
+
+void OutboxBacklog::appended(std::int64_t rows) { impl_->appended(rows); }
+
+std::int64_t OutboxBacklog::max_backlog() const { return impl_->max_backlog(); }
+
 std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db) {
   return std::make_unique<DbOutboxStore>(db);
 }

@@ -114,6 +114,11 @@ struct Metrics::Impl {
                          .Help("HTTP request latency")
                          .Labels(constant_labels)
                          .Register(*registry)),
+        http_rejected(prometheus::BuildCounter()
+                          .Name("orderflow_http_rejected_total")
+                          .Help("Requests and connections refused with 503 OVERLOADED, by reason")
+                          .Labels(constant_labels)
+                          .Register(*registry)),
         consumer_lag(prometheus::BuildGauge()
                          .Name("orderflow_consumer_lag")
                          .Help("Records between the committed offset and the high watermark")
@@ -143,6 +148,7 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Histogram>& processing;
   prometheus::Family<prometheus::Counter>& http_requests;
   prometheus::Family<prometheus::Histogram>& http_seconds;
+  prometheus::Family<prometheus::Counter>& http_rejected;
   prometheus::Family<prometheus::Gauge>& consumer_lag;
   prometheus::Family<prometheus::Counter>& offset_resets;
   prometheus::Gauge& outbox_pending;
@@ -152,6 +158,7 @@ struct Metrics::Impl {
   SeriesCache<prometheus::Histogram> processing_series;
   SeriesCache<prometheus::Counter> http_request_series;
   SeriesCache<prometheus::Histogram> http_seconds_series;
+  SeriesCache<prometheus::Counter> http_rejected_series;
   SeriesCache<prometheus::Gauge> lag_series;
   SeriesCache<prometheus::Counter> reset_series;
   SeriesCache<prometheus::Counter> published_series;
@@ -231,6 +238,14 @@ void Metrics::count_http(std::string_view method, std::string_view route, int st
             {{"method", std::string(method)}, {"route", std::string(route)}}, kLatencyBuckets);
       });
   histogram.Observe(seconds);
+}
+
+void Metrics::count_http_rejected(std::string_view reason) {
+  auto& counter = impl_->http_rejected_series.get(
+      make_key({reason}), [&]() -> auto& {
+        return impl_->http_rejected.Add({{"reason", std::string(reason)}});
+      });
+  counter.Increment();
 }
 
 void Metrics::set_consumer_lag(std::string_view group, std::string_view topic, int partition,

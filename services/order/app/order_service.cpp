@@ -9,6 +9,9 @@ namespace orderflow::order {
 Result<Order> OrderService::create(const OrderRequest& request) {
   auto priced = price_order(request, catalog_, clock_.now());
   if (!priced) return priced.error();
+  if (admission_) {
+    if (auto admitted = admission_(); !admitted) return admitted.error();
+  }
   return repository_.create(priced.value());
 }
 

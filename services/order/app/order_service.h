@@ -32,15 +32,19 @@ struct SagaResult {
 /// Order use cases (seeds 000, 001, 002, 003). Thread-safe.
 class OrderService {
  public:
+  /// `admission` (optional) is asked before each create(); empty = always admit.
   OrderService(OrderRepository& repository, const Catalog& catalog, const Clock& clock,
-               std::string consumer_group = "order-service")
+               std::string consumer_group = "order-service", OrderAdmission admission = {})
       : repository_(repository),
         catalog_(catalog),
         clock_(clock),
-        consumer_group_(std::move(consumer_group)) {}
+        consumer_group_(std::move(consumer_group)),
+        admission_(std::move(admission)) {}
 
   /// Prices and stores a PENDING order with its ORDER_CREATED event; returns once the DB
   /// transaction committed (not after Kafka delivery: the outbox relay publishes it).
+  /// A request that fails validation gets its 4xx error whatever the load; a valid one the
+  /// admission refuses gets the admission's error (kUnavailable OVERLOADED) and writes nothing.
   Result<Order> create(const OrderRequest& request);
   Result<Order> get(std::int64_t id);
   /// size is clamped to 1..kMaxPageSize.
@@ -71,6 +75,7 @@ class OrderService {
   const Catalog& catalog_;
   const Clock& clock_;
   std::string consumer_group_;
+  OrderAdmission admission_;
 };
 
 }  // namespace orderflow::order

@@ -36,6 +36,11 @@ struct OrderUpdate {
   OrderChange change;
 };
 
+/// Admission control for new orders (backpressure): Ok when one may be accepted now, else the
+/// error to answer — kUnavailable "OVERLOADED" (HTTP 503 with Retry-After) when the service is
+/// at capacity. Called before anything is written. Must be thread-safe.
+using OrderAdmission = std::function<Result<void>()>;
+
 /// Persistence of orders. Implementations are thread-safe.
 class OrderRepository {
  public:

@@ -20,11 +20,29 @@ struct ServerOptions {
   std::size_t body_limit_bytes = 1024 * 1024;  ///< larger bodies get 413 PAYLOAD_TOO_LARGE
   int read_timeout_ms = 10000;                 ///< a request must arrive completely within this
   int idle_timeout_ms = 60000;                 ///< keep-alive connections idle longer are closed
-  int threads = 2;
+  int threads = 2;                             ///< I/O threads; handlers run on them
+  /// Open connections served at once. A connection beyond it is answered at once (without
+  /// reading its request) 503 OVERLOADED, Retry-After: 1, Connection: close, and closed. With
+  /// body_limit_bytes this bounds the memory requests can hold. Must be ≥ 1.
+  std::size_t max_connections = 1024;
+  /// Requests in a handler at once; beyond it a request is answered 503 OVERLOADED,
+  /// Retry-After: 1 without running its handler (the connection stays open). Handlers run
+  /// synchronously on the `threads` I/O threads, so this only has an effect when it is below
+  /// `threads` (e.g. to keep I/O threads free to read and refuse while handlers are slow).
+  /// Must be ≥ 1.
+  int max_in_flight = 256;
 };
 
 /// HTTP/1.1 server (Boost.Beast) with keep-alive. Every request is timed and counted
 /// (orderflow_http_requests_total, orderflow_http_request_seconds, label route = pattern).
+///
+/// Overload: memory is bounded by max_connections × (body_limit_bytes + headers); there is no
+/// unbounded queue. Refusals are 503 OVERLOADED with Retry-After: 1, counted in
+/// orderflow_http_rejected_total{reason="connections"|"in_flight"}. A connection refused for
+/// max_connections gets its reply and is then drained for at most 500 ms (so the client reads
+/// the reply instead of a reset); at most 128 such connections linger at once, any further
+/// one is closed without a reply (still counted). Failed accepts (e.g. out of file
+/// descriptors) are retried after 100 ms rather than in a busy loop.
 class Server {
  public:
   Server(ServerOptions options, const Router& router, observability::Metrics& metrics,

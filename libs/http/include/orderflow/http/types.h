@@ -48,6 +48,11 @@ struct Response {
 /// drains before stopping.
 Response draining();
 
+/// 503 {"error":{"code":"OVERLOADED","message":`message`}} with Retry-After: 1 — refused
+/// because a capacity limit is reached (connections, requests in flight, outbox backlog); the
+/// request had no effect and the client should retry after the delay (with backoff).
+Response overloaded(std::string_view message);
+
 /// A whole base-10 integer ("42", "-7"); nullopt for anything else (spaces, "4x", "", overflow).
 std::optional<std::int64_t> parse_int(std::string_view text);
 

@@ -29,6 +29,51 @@ class Outbox {
   static Result<std::int64_t> pending(storage::Database& db);
 };
 
+/// Admission control on the outbox backlog: refuses new writes while `max_backlog` events wait
+/// to be published, so a slow or unreachable broker bounds the outbox (and the DB) instead of
+/// letting it grow, and nothing accepted is ever dropped (a refused write wrote nothing).
+///
+/// Cheap by construction (no COUNT(*) per request): the estimate is the last exact count of
+/// unsent rows plus the rows reported through appended() since that count.
+///  - appended() is called after each commit that appended rows, so a burst is seen at once.
+///  - The count (Outbox::pending, an index scan) is taken again by the first estimate() made
+///    `recount_interval` or more after the previous one (lazily: no thread, no count while no
+///    write arrives), so rows the relay published meanwhile, and rows written by paths that
+///    do not report, are reflected within that interval. Between counts the estimate errs
+///    high while the relay publishes (refusing slightly early is safe).
+/// With the relay stalled the estimate is exact, except that writes admitted concurrently are
+/// counted only once they commit: the limit can be overshot by that many (≤ the writer
+/// threads). Thread-safe; one caller at a time runs the count, the others use the previous one.
+class OutboxBacklog {
+ public:
+  static constexpr std::chrono::milliseconds kDefaultRecountInterval{100};
+
+  /// `max_backlog` ≤ 0 = unlimited: admit() always succeeds and never counts.
+  /// Refusals are counted in orderflow_http_rejected_total{reason="outbox_backlog"}.
+  OutboxBacklog(storage::Database& db, std::int64_t max_backlog, observability::Metrics& metrics,
+                std::chrono::milliseconds recount_interval = kDefaultRecountInterval);
+  ~OutboxBacklog();
+  OutboxBacklog(const OutboxBacklog&) = delete;
+  OutboxBacklog& operator=(const OutboxBacklog&) = delete;
+
+  /// Estimated unsent rows (see the class comment); counts first when the last count is older
+  /// than the interval. When a recount fails the previous count is used (and retried after the
+  /// interval); the error (e.g. kUnavailable DB busy) is returned only while there has never
+  /// been a successful count.
+  Result<std::int64_t> estimate();
+  /// Ok when a write that appends to the outbox may go ahead (estimate below max_backlog).
+  /// kUnavailable "OVERLOADED" when it may not (HTTP 503 with Retry-After); estimate()'s error
+  /// when the backlog cannot be counted.
+  Result<void> admit();
+  /// Reports `rows` outbox rows appended by a transaction that committed.
+  void appended(std::int64_t rows = 1);
+  [[nodiscard]] std::int64_t max_backlog() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 /// The relay's access to outbox rows; the default works on storage::Database, tests
 /// substitute one to simulate a crash between the broker's acknowledgement and the mark.
 class OutboxStore {

@@ -21,6 +21,7 @@ const char* to_string(Outcome outcome);
 ///   orderflow_message_processing_seconds{service,topic,event_type}    histogram (seconds)
 ///   orderflow_http_requests_total{service,method,route,status}       counter
 ///   orderflow_http_request_seconds{service,method,route}             histogram (seconds)
+///   orderflow_http_rejected_total{service,reason}                    counter (503 OVERLOADED)
 ///   orderflow_consumer_lag{service,group,topic,partition}            gauge (records)
 ///   orderflow_consumer_offset_resets_total{service,group,topic}      counter
 ///   orderflow_outbox_pending{service}                                gauge (rows)
@@ -38,6 +39,10 @@ class Metrics {
   void count_message(std::string_view topic, std::string_view event_type, Outcome outcome);
   void observe_processing(std::string_view topic, std::string_view event_type, double seconds);
   void count_http(std::string_view method, std::string_view route, int status, double seconds);
+  /// Counts one request or connection refused for overload (503 OVERLOADED): `reason` is
+  /// "connections" (http.max_connections), "in_flight" (http.max_in_flight) or
+  /// "outbox_backlog" (outbox.max_backlog).
+  void count_http_rejected(std::string_view reason);
   void set_consumer_lag(std::string_view group, std::string_view topic, int partition,
                         std::int64_t lag);
   void count_offset_reset(std::string_view group, std::string_view topic);
