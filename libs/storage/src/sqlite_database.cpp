@@ -3,14 +3,15 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -71,7 +72,7 @@ class StmtReset {
 };
 
 // One sqlite3 handle with its statement cache. Used by one thread at a time (the pool and the
-// writer mutex guarantee it), hence SQLITE_OPEN_NOMUTEX.
+// write group leadership guarantee it), hence SQLITE_OPEN_NOMUTEX.
 class Connection {
  public:
   enum class Role { kWriter, kReader };
@@ -97,7 +98,8 @@ class Connection {
       }
       pragma("PRAGMA synchronous=" + synchronous);
       pragma("PRAGMA foreign_keys=ON");
-      // Read snapshots must never write: a write through read() would bypass the writer mutex.
+      // Read snapshots must never write: a write through read() would bypass write()'s
+      // serialisation.
       if (role == Role::kReader) pragma("PRAGMA query_only=ON");
     } catch (...) {
       close();
@@ -293,32 +295,55 @@ class SqliteTx final : public Tx {
   Connection& connection_;
 };
 
-Result<void> run_transaction(Connection& connection, std::string_view begin,
-                             const Database::TxFn& fn) {
-  if (auto r = connection.exec(begin, {}); !r) return r.error();
-  SqliteTx tx(connection);
-  Result<void> result;
-  try {
-    result = fn(tx);
-  } catch (...) {
-    connection.rollback_quietly();
-    throw;
+// One write() waiting for its group to commit. Lives on the caller's stack; the leader fills
+// in the outcome, then sets `done` under the queue mutex.
+struct WriteRequest {
+  explicit WriteRequest(const Database::TxFn& f) : fn(f) {}
+  const Database::TxFn& fn;
+  Result<void> result;           // fn's error, or the group's (BEGIN, COMMIT, abort)
+  std::exception_ptr exception;  // what fn threw; rethrown in the caller's thread
+  bool done = false;
+  std::condition_variable wake;  // done, or leadership is free
+};
+
+// Bounds one transaction (and the latency of its first request); larger backlogs form the
+// next groups.
+constexpr std::size_t kMaxGroupSize = 256;
+// One name for every group member: each is released before the next begins, and a constant
+// text keeps the statements in the cache.
+constexpr std::string_view kSavepoint = "SAVEPOINT orderflow_group";
+constexpr std::string_view kRollbackToSavepoint = "ROLLBACK TO orderflow_group";
+constexpr std::string_view kReleaseSavepoint = "RELEASE orderflow_group";
+
+// The write() fns running on this thread, innermost first. fn runs on the leader's thread,
+// which need not be its caller's, so nesting is detected where fn runs.
+struct WriteFnFrame {
+  const void* database;
+  const WriteFnFrame* outer;
+};
+thread_local const WriteFnFrame* tl_write_fns = nullptr;
+
+bool inside_write_fn(const void* database) {
+  for (const WriteFnFrame* f = tl_write_fns; f != nullptr; f = f->outer) {
+    if (f->database == database) return true;
   }
-  if (!result) {
-    connection.rollback_quietly();
-    return result;
-  }
-  // IOERR, FULL or BUSY inside the transaction can make SQLite roll it back on its own; fn
-  // may have ignored that error, and committing nothing must not look like success.
-  if (!connection.in_transaction()) {
-    return unavailable("DB_TX_ABORTED", "sqlite rolled the transaction back");
-  }
-  if (auto r = connection.exec("COMMIT", {}); !r) {
-    connection.rollback_quietly();
-    return r.error();
-  }
-  return {};
+  return false;
 }
+
+class WriteFnScope {
+ public:
+  explicit WriteFnScope(const void* database) : frame_{database, tl_write_fns} {
+    tl_write_fns = &frame_;
+  }
+  ~WriteFnScope() { tl_write_fns = frame_.outer; }
+  WriteFnScope(const WriteFnScope&) = delete;
+  WriteFnScope& operator=(const WriteFnScope&) = delete;
+
+ private:
+  WriteFnFrame frame_;
+};
+
+Error tx_aborted() { return unavailable("DB_TX_ABORTED", "sqlite rolled the transaction back"); }
 
 std::string normalize_synchronous(const std::string& value) {
   std::string upper = value;
@@ -353,18 +378,44 @@ class SqliteDatabase final : public Database {
     pool_limit_ = std::max(1, config_.pool_size);
   }
 
+  // Group commit, leader/follower: the caller that finds no leader runs every pending request
+  // (its own among them, unless the cap leaves it for the next group) in one transaction, then
+  // hands leadership to the oldest request still pending.
   Result<void> write(const TxFn& fn) override {
-    // The writer mutex is not recursive: a nested write would deadlock, so fail loudly.
-    if (write_owner_.load() == std::this_thread::get_id()) {
-      return internal_error("DB_NESTED_WRITE", "write() called inside write() on the same thread");
+    // fn of this database is running on this thread: waiting for a group would wait for itself.
+    if (inside_write_fn(this)) {
+      return internal_error("DB_NESTED_WRITE",
+                            "write() called inside a write() fn of this database");
     }
-    std::lock_guard lock(write_mu_);
-    write_owner_.store(std::this_thread::get_id());
-    struct OwnerReset {
-      std::atomic<std::thread::id>& owner;
-      ~OwnerReset() { owner.store(std::thread::id{}); }
-    } owner_reset{write_owner_};
-    return run_transaction(*writer_, "BEGIN IMMEDIATE", fn);
+    WriteRequest request(fn);
+    std::unique_lock lock(queue_mu_);
+    pending_.push_back(&request);
+    while (!request.done) {
+      if (leading_) {
+        request.wake.wait(lock, [&] { return request.done || !leading_; });
+        continue;
+      }
+      const auto n = static_cast<std::ptrdiff_t>(std::min(pending_.size(), kMaxGroupSize));
+      std::vector<WriteRequest*> group(pending_.begin(), pending_.begin() + n);
+      pending_.erase(pending_.begin(), pending_.begin() + n);
+      leading_ = true;
+      lock.unlock();
+      const std::size_t ran = run_group(group);
+      lock.lock();
+      // Requests SQLite's own rollback kept from running go first into the next group.
+      pending_.insert(pending_.begin(), group.begin() + static_cast<std::ptrdiff_t>(ran),
+                      group.end());
+      leading_ = false;
+      // Notified under the lock: a woken caller returns and destroys its request.
+      for (std::size_t i = 0; i < ran; ++i) {
+        group[i]->done = true;
+        group[i]->wake.notify_one();
+      }
+      if (!pending_.empty()) pending_.front()->wake.notify_one();
+    }
+    lock.unlock();
+    if (request.exception) std::rethrow_exception(request.exception);
+    return std::move(request.result);
   }
 
   Result<void> read(const TxFn& fn) override {
@@ -441,13 +492,101 @@ class SqliteDatabase final : public Database {
     pool_cv_.notify_one();
   }
 
+  // Runs one group in one transaction: BEGIN IMMEDIATE, each fn under a savepoint (none for a
+  // group of one, which runs exactly as a lone transaction), one COMMIT. Fills in every
+  // request's outcome except for the tail it did not run because SQLite rolled the whole
+  // transaction back; returns how many requests it settled (at least one). Does not throw.
+  std::size_t run_group(const std::vector<WriteRequest*>& group) {
+    Connection& connection = *writer_;
+    try {
+      if (auto r = connection.exec("BEGIN IMMEDIATE", {}); !r) {
+        for (auto* request : group) request->result = r.error();
+        return group.size();
+      }
+      const bool savepoints = group.size() > 1;
+      std::optional<Error> aborted;  // the transaction is gone: nothing of the group commits
+      std::size_t ran = 0;
+      bool any_ok = false;
+      while (ran < group.size() && !aborted) {
+        WriteRequest& request = *group[ran++];
+        if (savepoints) {
+          if (auto r = connection.exec(kSavepoint, {}); !r) {
+            request.result = r.error();
+            aborted = r.error();
+            break;
+          }
+        }
+        const bool ok = run_fn(connection, request);
+        // IOERR, FULL or BUSY inside the transaction can make SQLite roll it back on its own;
+        // fn may have ignored that error, and committing nothing must not look like success.
+        if (!connection.in_transaction()) {
+          aborted = tx_aborted();
+          if (ok) request.result = *aborted;
+          break;
+        }
+        if (ok) {
+          any_ok = true;
+          if (savepoints) {
+            if (auto r = connection.exec(kReleaseSavepoint, {}); !r) {
+              request.result = r.error();
+              aborted = r.error();
+            }
+          }
+        } else if (savepoints) {
+          // Undo this fn only; the others' changes stay in the transaction.
+          auto undone = connection.exec(kRollbackToSavepoint, {});
+          if (undone) undone = connection.exec(kReleaseSavepoint, {});
+          if (!undone) aborted = undone.error();
+        }
+      }
+      std::optional<Error> group_error = aborted;
+      if (!aborted && any_ok) {
+        if (auto r = connection.exec("COMMIT", {}); !r) group_error = r.error();
+      }
+      if (group_error || !any_ok) connection.rollback_quietly();
+      if (group_error) {
+        for (std::size_t i = 0; i < ran; ++i) {
+          WriteRequest& request = *group[i];
+          if (request.result.ok() && !request.exception) request.result = *group_error;
+        }
+      }
+      return ran;
+    } catch (...) {
+      // Only allocation failures get here (fn's exceptions are caught in run_fn); the
+      // followers must still be released.
+      connection.rollback_quietly();
+      for (auto* request : group) {
+        if (request->result.ok() && !request->exception) {
+          request->result = internal_error("DB_WRITE_FAILED", "group commit failed");
+        }
+      }
+      return group.size();
+    }
+  }
+
+  // Runs one fn; true when it returned ok. Its error or exception goes into the request.
+  bool run_fn(Connection& connection, WriteRequest& request) {
+    SqliteTx tx(connection);
+    WriteFnScope scope(this);
+    try {
+      auto r = request.fn(tx);
+      if (r) return true;
+      request.result = std::move(r);
+    } catch (...) {
+      request.exception = std::current_exception();
+    }
+    return false;
+  }
+
   StorageConfig config_;
   std::string synchronous_;
   int pool_limit_ = 1;
   // Declared before the pool so it is closed last: the last connection checkpoints the WAL.
   std::unique_ptr<Connection> writer_;
-  std::mutex write_mu_;
-  std::atomic<std::thread::id> write_owner_{};
+  // Write group queue; run_group uses writer_ without it (only the leader touches writer_).
+  std::mutex queue_mu_;
+  std::deque<WriteRequest*> pending_;
+  bool leading_ = false;
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

@@ -68,9 +68,20 @@ class Database {
  public:
   using TxFn = std::function<Result<void>(Tx&)>;
   virtual ~Database() = default;
-  /// Runs fn in a write transaction (SQLite: BEGIN IMMEDIATE). Commits when fn returns ok,
-  /// rolls back when it returns an error or throws (the exception propagates). Returns fn's
-  /// error or the commit's error. The commit is durable per `sqlite_synchronous`.
+  /// Runs fn in a write transaction. Commits fn's changes when it returns ok, rolls them back
+  /// when it returns an error or throws (the exception propagates to the caller of write()).
+  /// Returns fn's error or the commit's error; ok means committed, durable per
+  /// `sqlite_synchronous` (FULL: on disk).
+  ///
+  /// SQLite: concurrent writes are committed together (group commit), one BEGIN IMMEDIATE,
+  /// COMMIT and fsync per group; a group of one runs as a plain transaction. Each fn is
+  /// isolated by a savepoint: one failing or throwing leaves the others of its group
+  /// unaffected, and through its Tx a fn sees the changes of those that ran before it in the
+  /// group. A failed COMMIT (or SQLite rolling the transaction back) fails every fn of the
+  /// group that had succeeded. fn may run on another thread than the caller's (which waits
+  /// meanwhile): callers must not rely on thread-locals or the thread's identity in fn, nor
+  /// call write() while holding a lock that some write's fn takes. write() from inside fn on
+  /// the same Database returns kInternal DB_NESTED_WRITE instead of deadlocking.
   virtual Result<void> write(const TxFn& fn) = 0;
   /// Runs fn in a read-only snapshot.
   virtual Result<void> read(const TxFn& fn) = 0;
