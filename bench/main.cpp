@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   suite_cmd->add_option("--connections", suite.connections)->check(CLI::Range(1, 1024));
   suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates (orders/s)");
   suite_cmd->add_option("--search-steps", suite.max_search_steps)->check(CLI::Range(0, 10));
+  bool saga_only = false;
+  suite_cmd->add_flag("--saga-only", saga_only,
+                      "only the full-saga scenario (for profiling); writes JSON, not the report");
 
   std::string url = "http://127.0.0.1:8080";
   std::string bootstrap;
@@ -98,11 +101,13 @@ int main(int argc, char** argv) {
              ("orderflow-bench-" + std::to_string(Clock::now().time_since_epoch().count())))
                 .string();
       }
+      suite.baselines = suite.api_only = !saga_only;
       auto results = run_suite(suite, log);
       results["date"] = today();
       results["commit"] = git_commit(suite.source_dir);
       results["buildType"] = ORDERFLOW_BUILD_TYPE;
       if (!out_json.empty()) std::ofstream(out_json) << results.dump(2) << "\n";
+      if (saga_only) return 0;
       auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
       bool plotted = write_plot(results, png.string());
       if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");

@@ -273,36 +273,39 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   out["phaseMs"] = options.phase.count();
   out["connections"] = options.connections;
 
-  // (b) raw commit rate of the database, same durability and transaction shape.
-  log->info("baseline: raw SQLite commits");
-  out["baselines"]["db"] =
-      to_json(run_db_baseline(options.work_dir + "/baseline-full.db", "FULL", 3s));
-  out["baselines"]["dbNormal"] =
-      to_json(run_db_baseline(options.work_dir + "/baseline-normal.db", "NORMAL", 2s));
+  if (options.baselines) {
+    // (b) raw commit rate of the database, same durability and transaction shape.
+    log->info("baseline: raw SQLite commits");
+    out["baselines"]["db"] =
+        to_json(run_db_baseline(options.work_dir + "/baseline-full.db", "FULL", 3s));
+    out["baselines"]["dbNormal"] =
+        to_json(run_db_baseline(options.work_dir + "/baseline-normal.db", "NORMAL", 2s));
 
-  // (c) a no-op handler on the same HTTP stack, same load generator and body.
-  {
-    log->info("baseline: no-op HTTP handler");
-    observability::Metrics metrics("bench-noop");
-    http::Router router;
-    std::atomic<std::int64_t> ids{0};
-    router.add("POST", "/noop", [&](const http::Request&) {
-      return http::Response::json(201, {{"orderId", ids.fetch_add(1) + 1}, {"status", "PENDING"}});
-    });
-    http::ServerOptions server_options;
-    server_options.host = "127.0.0.1";
-    http::Server server(server_options, router, metrics, log);
-    server.start();
-    cli::Endpoint ep{"127.0.0.1", server.port()};
-    out["baselines"]["httpOpen"] =
-        api_phase("noop-open", ep, options, LoadMode::kOpen, options.api_rate, {}, true);
-    out["baselines"]["httpClosed"] =
-        api_phase("noop-closed", ep, options, LoadMode::kClosed, 0, {}, true);
-    server.stop();
+    // (c) a no-op handler on the same HTTP stack, same load generator and body.
+    {
+      log->info("baseline: no-op HTTP handler");
+      observability::Metrics metrics("bench-noop");
+      http::Router router;
+      std::atomic<std::int64_t> ids{0};
+      router.add("POST", "/noop", [&](const http::Request&) {
+        return http::Response::json(201,
+                                    {{"orderId", ids.fetch_add(1) + 1}, {"status", "PENDING"}});
+      });
+      http::ServerOptions server_options;
+      server_options.host = "127.0.0.1";
+      http::Server server(server_options, router, metrics, log);
+      server.start();
+      cli::Endpoint ep{"127.0.0.1", server.port()};
+      out["baselines"]["httpOpen"] =
+          api_phase("noop-open", ep, options, LoadMode::kOpen, options.api_rate, {}, true);
+      out["baselines"]["httpClosed"] =
+          api_phase("noop-closed", ep, options, LoadMode::kClosed, 0, {}, true);
+      server.stop();
+    }
   }
 
   // API only: the broker and order-service (its relay still publishes every ORDER_CREATED).
-  {
+  if (options.api_only) {
     log->info("scenario: API only");
     cli::System system(system_spec(options, options.work_dir + "/api", catalog, true), log);
     system.start();
@@ -324,12 +327,14 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   out["idle"] = memory_of(system.pids());
 
   // (a) raw librdkafka produce → consume through the same broker.
-  log->info("baseline: raw librdkafka produce → consume");
-  KafkaBaselineOptions kafka;
-  kafka.bootstrap = system.bootstrap_servers();
-  kafka.topic = kBaselineTopic;
-  kafka.create_topic = false;
-  out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+  if (options.baselines) {
+    log->info("baseline: raw librdkafka produce → consume");
+    KafkaBaselineOptions kafka;
+    kafka.bootstrap = system.bootstrap_servers();
+    kafka.topic = kBaselineTopic;
+    kafka.create_topic = false;
+    out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+  }
 
   TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1");
   watcher.start();
