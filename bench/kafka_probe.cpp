@@ -205,6 +205,36 @@ std::int64_t topic_end_offsets(const std::string& bootstrap, const std::string& 
   return total;
 }
 
+double raw_drain_rate(const std::string& bootstrap, const std::vector<std::string>& topics,
+                      std::chrono::milliseconds limit) {
+  auto consumer = make_consumer(bootstrap);
+  std::vector<RdKafka::TopicPartition*> assignment;
+  std::int64_t backlog = 0;
+  for (const auto& topic : topics) {
+    for (auto [partition, high] : high_watermarks(*consumer, topic)) {
+      assignment.push_back(
+          RdKafka::TopicPartition::create(topic, partition, RdKafka::Topic::OFFSET_BEGINNING));
+      backlog += high;
+    }
+  }
+  consumer->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  std::int64_t consumed = 0;
+  Clock::time_point first{};
+  Clock::time_point last{};
+  auto deadline = Clock::now() + limit + std::chrono::seconds(10);
+  while (consumed < backlog && Clock::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (!m || m->err() != RdKafka::ERR_NO_ERROR) continue;
+    last = Clock::now();
+    if (consumed++ == 0) first = last;
+    if (last - first > limit) break;
+  }
+  consumer->close();
+  double seconds = std::chrono::duration<double>(last - first).count();
+  return seconds > 0 ? static_cast<double>(consumed - 1) / seconds : 0;
+}
+
 nlohmann::json to_json(const TerminalWatcher::Result& r) {
   return {{"completed", r.completed},
           {"cancelled", r.cancelled},

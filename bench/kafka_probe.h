@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +53,12 @@ nlohmann::json to_json(const TerminalWatcher::Result& r);
 /// Sum over the partitions of `topic` of the high watermark (records ever written, for a
 /// topic that never deleted any). Throws std::runtime_error when the broker cannot tell.
 std::int64_t topic_end_offsets(const std::string& bootstrap, const std::string& topic);
+
+/// Raw librdkafka consumer draining `topics` from the beginning (the same records, batches and
+/// broker a service's hop reads): records/s over at most `limit`. Throws std::runtime_error
+/// when the broker cannot be reached.
+double raw_drain_rate(const std::string& bootstrap, const std::vector<std::string>& topics,
+                      std::chrono::milliseconds limit);
 
 /// Raw librdkafka produce → consume through the same broker with the services' producer and
 /// consumer settings (idempotent, acks=all, linger.ms 5, lz4; fetch.wait.max.ms 5).

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   suite_cmd->add_option("--connections", suite.connections)->check(CLI::Range(1, 1024));
   suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates (orders/s)");
   suite_cmd->add_option("--search-steps", suite.max_search_steps)->check(CLI::Range(0, 10));
+  suite_cmd->add_option("--service-set", suite.service_overrides,
+                        "key=value passed to every service as --set (repeatable)");
   bool saga_only = false;
   suite_cmd->add_flag("--saga-only", saga_only,
                       "only the full-saga scenario (for profiling); writes JSON, not the report");

@@ -21,8 +21,10 @@ struct SuiteOptions {
   double api_rate = 1000;
   int max_search_steps = 4;
   double p99_limit_ms = 100;  ///< "sustainable": e2e p99 under this and no errors
-  bool baselines = true;      ///< run the same-run baselines
-  bool api_only = true;       ///< run the API-only scenario
+  /// Extra `--set key=value` for every service (what-if runs, e.g. log.level=warn).
+  std::vector<std::string> service_overrides;
+  bool baselines = true;  ///< run the same-run baselines
+  bool api_only = true;   ///< run the API-only scenario
 };
 
 /// Runs baselines, API-only and full-saga scenarios and returns every figure as JSON

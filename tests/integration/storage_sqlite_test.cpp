@@ -702,5 +702,82 @@ TEST_F(SqliteDatabaseTest, ValuesRoundTripThroughRows) {
   EXPECT_THROW((void)row.value(9), std::out_of_range);
 }
 
+// The synchronous level the writer connection commits this fn's transaction with.
+Result<void> read_sync_level(Tx& tx, std::int64_t& level) {
+  auto rows = tx.query("PRAGMA synchronous");
+  if (!rows) return rows.error();
+  level = rows->front().integer(0);
+  return {};
+}
+
+TEST_F(SqliteDatabaseTest, RelaxedWriteCommitsWithoutFsyncAndDurableWritesStayFull) {
+  std::int64_t relaxed = -1;
+  std::int64_t durable = -1;
+  std::int64_t relaxed_again = -1;
+  ASSERT_TRUE(db_->write_relaxed([&](Tx& tx) -> Result<void> {
+                   if (auto r = read_sync_level(tx, relaxed); !r) return r;
+                   return exec_ok(tx, "INSERT INTO items(name, qty) VALUES ('relaxed', 1)");
+                 })
+                  .ok());
+  ASSERT_TRUE(db_->write([&](Tx& tx) -> Result<void> {
+                   if (auto r = read_sync_level(tx, durable); !r) return r;
+                   return exec_ok(tx, "INSERT INTO items(name, qty) VALUES ('durable', 2)");
+                 })
+                  .ok());
+  ASSERT_TRUE(
+      db_->write_relaxed([&](Tx& tx) -> Result<void> { return read_sync_level(tx, relaxed_again); })
+          .ok());
+  EXPECT_EQ(relaxed, 1);  // NORMAL: no fsync at this commit
+  EXPECT_EQ(durable, 2);  // FULL, as configured
+  EXPECT_EQ(relaxed_again, 1);
+
+  std::int64_t rows = 0;
+  ASSERT_TRUE(db_->read([&](Tx& tx) -> Result<void> {
+                   auto q =
+                       tx.query("SELECT COUNT(*) FROM items WHERE name IN ('relaxed', 'durable')");
+                   if (!q) return q.error();
+                   rows = q->front().integer(0);
+                   return {};
+                 })
+                  .ok());
+  EXPECT_EQ(rows, 2);
+}
+
+TEST_F(SqliteDatabaseTest, GroupWithOneDurableWriteCommitsFull) {
+  // A blocker holds leadership so one relaxed and one durable write queue into one group.
+  std::latch blocker_running(1);
+  std::latch release_blocker(1);
+  std::thread blocker([&] {
+    ASSERT_TRUE(db_->write([&](Tx&) -> Result<void> {
+                     blocker_running.count_down();
+                     release_blocker.wait();
+                     return {};
+                   })
+                    .ok());
+  });
+  blocker_running.wait();
+  std::int64_t relaxed_level = -1;
+  std::int64_t durable_level = -1;
+  std::atomic<int> queued{0};
+  std::thread relaxed([&] {
+    ++queued;
+    ASSERT_TRUE(
+        db_->write_relaxed([&](Tx& tx) { return read_sync_level(tx, relaxed_level); }).ok());
+  });
+  std::thread durable([&] {
+    ++queued;
+    ASSERT_TRUE(db_->write([&](Tx& tx) { return read_sync_level(tx, durable_level); }).ok());
+  });
+  while (queued.load() < 2) std::this_thread::yield();
+  release_blocker.count_down();
+  blocker.join();
+  relaxed.join();
+  durable.join();
+  EXPECT_EQ(durable_level, 2);
+  // Grouped with the durable write, or alone after it: FULL or NORMAL are both correct for the
+  // relaxed one; what must never happen is the durable write committing at NORMAL.
+  EXPECT_TRUE(relaxed_level == 1 || relaxed_level == 2);
+}
+
 }  // namespace
 }  // namespace orderflow::storage

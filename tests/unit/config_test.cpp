@@ -22,7 +22,7 @@ TEST(ConfigTest, DefaultsWithoutFile) {
   EXPECT_EQ(c.name, "order-service");
   EXPECT_EQ(c.http.port, 8080);
   EXPECT_EQ(c.topics.orders, "orders.v1");
-  EXPECT_EQ(c.consumer.concurrency, 3);
+  EXPECT_EQ(c.consumer.concurrency, 16);
   EXPECT_EQ(c.consumer.retry.max_attempts, 3);
   EXPECT_EQ(c.consumer.retry.backoff.count(), 2000);
   EXPECT_EQ(c.storage.sqlite_path, ".orderflow/order-service.db");

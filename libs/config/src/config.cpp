@@ -339,7 +339,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
       static_cast<std::size_t>(r.integer("http.body_limit_bytes", 1024 * 1024, 1, 1LL << 30));
   c.http.read_timeout_ms = static_cast<int>(r.integer("http.read_timeout_ms", 10000, 1, 3'600'000));
   c.http.idle_timeout_ms = static_cast<int>(r.integer("http.idle_timeout_ms", 60000, 1, 3'600'000));
-  c.http.threads = static_cast<int>(r.integer("http.threads", 2, 1, 256));
+  c.http.threads = static_cast<int>(r.integer("http.threads", 8, 1, 256));
   c.http.max_connections =
       static_cast<std::size_t>(r.integer("http.max_connections", 1024, 1, 1'000'000));
   c.http.max_in_flight = static_cast<int>(r.integer("http.max_in_flight", 256, 1, 1'000'000));
@@ -377,7 +377,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.topics.partitions = static_cast<int>(r.integer("topics.partitions", 3, 1, 1000));
 
   c.consumer.service = c.name;
-  c.consumer.concurrency = static_cast<int>(r.integer("consumer.concurrency", 3, 1, 256));
+  c.consumer.concurrency = static_cast<int>(r.integer("consumer.concurrency", 16, 1, 256));
   c.consumer.queue_capacity =
       static_cast<int>(r.integer("consumer.queue_capacity", 1000, 1, 1'000'000));
   c.consumer.commit_interval = r.millis(

@@ -298,8 +298,9 @@ class SqliteTx final : public Tx {
 // One write() waiting for its group to commit. Lives on the caller's stack; the leader fills
 // in the outcome, then sets `done` under the queue mutex.
 struct WriteRequest {
-  explicit WriteRequest(const Database::TxFn& f) : fn(f) {}
+  WriteRequest(const Database::TxFn& f, bool d) : fn(f), durable(d) {}
   const Database::TxFn& fn;
+  bool durable;                  // false: write_relaxed()
   Result<void> result;           // fn's error, or the group's (BEGIN, COMMIT, abort)
   std::exception_ptr exception;  // what fn threw; rethrown in the caller's thread
   bool done = false;
@@ -381,13 +382,16 @@ class SqliteDatabase final : public Database {
   // Group commit, leader/follower: the caller that finds no leader runs every pending request
   // (its own among them, unless the cap leaves it for the next group) in one transaction, then
   // hands leadership to the oldest request still pending.
-  Result<void> write(const TxFn& fn) override {
+  Result<void> write(const TxFn& fn) override { return enqueue(fn, true); }
+  Result<void> write_relaxed(const TxFn& fn) override { return enqueue(fn, false); }
+
+  Result<void> enqueue(const TxFn& fn, bool durable) {
     // fn of this database is running on this thread: waiting for a group would wait for itself.
     if (inside_write_fn(this)) {
       return internal_error("DB_NESTED_WRITE",
                             "write() called inside a write() fn of this database");
     }
-    WriteRequest request(fn);
+    WriteRequest request(fn, durable);
     std::unique_lock lock(queue_mu_);
     pending_.push_back(&request);
     while (!request.done) {
@@ -499,6 +503,21 @@ class SqliteDatabase final : public Database {
   std::size_t run_group(const std::vector<WriteRequest*>& group) {
     Connection& connection = *writer_;
     try {
+      // synchronous applies per commit: a group of relaxed writes only commits without the
+      // fsync; set between transactions, where SQLite allows it.
+      const bool durable =
+          std::any_of(group.begin(), group.end(), [](const WriteRequest* r) { return r->durable; });
+      const std::string& wanted = durable ? synchronous_ : kRelaxedSynchronous;
+      if (wanted != writer_synchronous_) {
+        auto r = connection.exec("PRAGMA synchronous=" + wanted, {});
+        if (r) {
+          writer_synchronous_ = wanted;
+        } else if (durable) {
+          // Committing a durable write without its fsync would break the promise of write().
+          for (auto* request : group) request->result = r.error();
+          return group.size();
+        }
+      }
       if (auto r = connection.exec("BEGIN IMMEDIATE", {}); !r) {
         for (auto* request : group) request->result = r.error();
         return group.size();
@@ -580,6 +599,8 @@ class SqliteDatabase final : public Database {
 
   StorageConfig config_;
   std::string synchronous_;
+  inline static const std::string kRelaxedSynchronous = "NORMAL";
+  std::string writer_synchronous_ = synchronous_;  // the writer connection's current setting
   int pool_limit_ = 1;
   // Declared before the pool so it is closed last: the last connection checkpoints the WAL.
   std::unique_ptr<Connection> writer_;

@@ -20,7 +20,7 @@ struct ServerOptions {
   std::size_t body_limit_bytes = 1024 * 1024;  ///< larger bodies get 413 PAYLOAD_TOO_LARGE
   int read_timeout_ms = 10000;                 ///< a request must arrive completely within this
   int idle_timeout_ms = 60000;                 ///< keep-alive connections idle longer are closed
-  int threads = 2;                             ///< I/O threads; handlers run on them
+  int threads = 8;                             ///< I/O threads; handlers run on them
   /// Open connections served at once. A connection beyond it is answered at once (without
   /// reading its request) 503 OVERLOADED, Retry-After: 1, Connection: close, and closed. With
   /// body_limit_bytes this bounds the memory requests can hold. Must be ≥ 1.

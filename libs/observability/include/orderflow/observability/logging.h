@@ -12,7 +12,9 @@ struct LogConfig {
   std::string format = "text";  ///< text (logfmt-style key=value) | json (one object per line)
 };
 
-/// A logger writing to stderr for `service`, not registered in spdlog's global registry (no
+/// A logger writing to stderr for `service`, buffered: lines reach stderr in blocks, at the
+/// latest 100 ms after they were logged, at once for warn and worse, and when the logger is
+/// destroyed (a crash can lose the last 100 ms of info lines). Not registered in spdlog's global registry (no
 /// singletons: pass it where needed). Lines carry ts, level, service and the message; callers
 /// put structured fields in the message as key=value (eventId=… topic=… partition=… offset=…).
 /// Throws std::invalid_argument for an unknown level or format (a startup failure).

@@ -83,6 +83,13 @@ class Database {
   /// call write() while holding a lock that some write's fn takes. write() from inside fn on
   /// the same Database returns kInternal DB_NESTED_WRITE instead of deadlocking.
   virtual Result<void> write(const TxFn& fn) = 0;
+  /// write() for changes that may be lost in an OS crash or power cut because redoing them is
+  /// harmless (the outbox relay's "published" marks: a lost mark only republishes an event,
+  /// which consumers dedupe). SQLite: the group's commit skips the fsync when every fn in it
+  /// is relaxed (synchronous=NORMAL for that commit); the next durable commit's fsync covers
+  /// it. A process crash loses nothing either way. Same errors and threading as write().
+  /// Backends without the distinction make it write().
+  virtual Result<void> write_relaxed(const TxFn& fn) { return write(fn); }
   /// Runs fn in a read-only snapshot.
   virtual Result<void> read(const TxFn& fn) = 0;
   /// Cheap liveness probe for /health/ready.
