@@ -61,7 +61,7 @@ double raw_drain_rate(const std::string& bootstrap, const std::vector<std::strin
                       std::chrono::milliseconds limit);
 
 /// Raw librdkafka produce → consume through the same broker with the services' producer and
-/// consumer settings (idempotent, acks=all, linger.ms 5, lz4; fetch.wait.max.ms 5).
+/// consumer settings (idempotent, acks=all, linger.ms 1, lz4; fetch.wait.max.ms 5).
 struct KafkaBaselineOptions {
   std::string bootstrap;
   std::string topic;         ///< must be new (or empty)
