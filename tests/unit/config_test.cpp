@@ -57,6 +57,24 @@ TEST(ConfigTest, FileThenEnvironmentThenOverrides) {
   EXPECT_EQ(c.storage.sqlite_path, "/tmp/x/order-service.db");
 }
 
+// Regression: `--set kafka.producer.linger.ms=1` built a nested linger → ms section beside the
+// file's "linger.ms" key, and the file's value won silently.
+TEST(ConfigTest, OverrideOfADottedPropertyReplacesTheFilesValue) {
+  testing::TempDir dir;
+  auto file = write_file(dir,
+                         "kafka:\n  producer:\n    linger.ms: \"5\"\n"
+                         "  consumer:\n    fetch.wait.max.ms: \"5\"\n");
+  auto source = Source::load(file, {{"ORDERFLOW__KAFKA__CONSUMER__FETCH.WAIT.MAX.MS", "9"}},
+                             {"kafka.producer.linger.ms=1", "kafka.producer.batch.size=1000"});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.kafka.producer_properties.at("linger.ms"), "1");
+  EXPECT_EQ(c.kafka.producer_properties.at("batch.size"), "1000");
+  EXPECT_EQ(c.kafka.consumer_properties.at("fetch.wait.max.ms"), "9");
+  EXPECT_EQ(c.kafka.producer_properties.size(), 2u);
+}
+
 TEST(ConfigTest, UnknownKeyStopsStartupNamingIt) {
   testing::TempDir dir;
   auto file = write_file(dir, "http:\n  prot: 9000\n");

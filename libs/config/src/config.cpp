@@ -44,6 +44,14 @@ void set_path(YAML::Node& root, const std::string& path, const std::string& valu
   YAML::Node node;
   node.reset(root);
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    // A key that itself contains dots (librdkafka's linger.ms under kafka.producer) is set in
+    // place: a new nested linger → ms section beside it would lose to the file's value.
+    std::string rest = parts[i];
+    for (std::size_t j = i + 1; j < parts.size(); ++j) rest += "." + parts[j];
+    if (node[rest].IsDefined() && !node[rest].IsMap()) {
+      node[rest] = value;
+      return;
+    }
     if (node[parts[i]].IsDefined() && !node[parts[i]].IsMap()) {
       throw ConfigError("override " + path + ": " + parts[i] + " is not a section");
     }
