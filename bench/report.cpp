@@ -173,8 +173,8 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
         "acks=all, linger.ms 1, lz4, fetch.wait.max.ms 5, 600-byte values); (b) raw SQLite "
         "commits with the services' durability (WAL, synchronous=FULL) and POST /api/orders' "
         "transaction shape (orders + order_items + outbox rows), one thread, prepared statements; "
-        "(c) a no-op handler on the same HTTP stack (`libs/http`, 2 I/O threads) driven by the "
-        "same load generator.\n"
+        "(c) a no-op handler on the same HTTP stack (`libs/http`, 8 I/O threads like the "
+        "services) driven by the same load generator.\n"
      << "- CPU is per process over a phase in % of one core (200% = both cores). RSS from "
         "/proc/<pid>/status (VmRSS, VmHWM).\n\n";
 
