@@ -79,6 +79,7 @@ int run(const config::Source& source) {
   storage::migrate(*db, "inventory", inventory::inventory_migrations());
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  runtime::warm_up_producer(*producer, cfg, *logger);
   auto outbox_store = messaging::make_outbox_store(*db);
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
   inventory::SqlInventoryRepository repository(*db, cfg.topics.inventory, cfg.name,

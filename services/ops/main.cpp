@@ -45,6 +45,7 @@ int run(const config::Source& source) {
   storage::migrate(*db, "ops", ops::dead_letter_migrations());
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  runtime::warm_up_producer(*producer, cfg, *logger);
   ops::SqlDeadLetterStore store(*db);
   ops::DlqGauges gauges(metrics);
   ops::DlqService* service_ptr = nullptr;

@@ -74,6 +74,7 @@ int run(const config::Source& source) {
   storage::migrate(*db, "order", order::order_migrations());
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  runtime::warm_up_producer(*producer, cfg, *logger);
   auto outbox_store = messaging::make_outbox_store(*db);
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
   // New orders are refused (503 OVERLOADED) while the relay cannot keep up; saga updates and

@@ -72,6 +72,7 @@ int run(const config::Source& source) {
   storage::migrate(*db, "payment", payment::payment_migrations());
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
+  runtime::warm_up_producer(*producer, cfg, *logger);
   auto outbox_store = messaging::make_outbox_store(*db);
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
   payment::SqlPaymentRepository repository(*db, cfg.topics.payments, cfg.name,

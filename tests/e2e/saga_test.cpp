@@ -250,19 +250,34 @@ TEST_F(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedRel
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["status"], "CANCELLED");
   EXPECT_EQ(r.body["cancelReason"], "USER_REQUESTED");
-  // The charge completes after the cancel and must be refunded.
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto pays =
-            system_->call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(o.id))
-                .body;
-        for (const auto& p : pays["items"]) {
-          if (p["status"] == "REFUNDED") return true;
-        }
-        return false;
-      },
-      std::chrono::milliseconds{20000}, std::chrono::milliseconds{100}))
-      << "the charge that raced the cancel must be refunded";
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  // Usually the charge is under way (3 s) and completes after the cancel: it must be refunded.
+  // On a loaded machine the payment service can read ORDER_CANCELLED before STOCK_RESERVED
+  // (two topics, no order between them); then it records the cancel and never charges. Either
+  // way no money may stay captured. Both paths also have deterministic tests
+  // (PaymentServiceTest.CancelAfterCaptureRefunds, .CancelBeforeStockReservedMeansNeverCharged).
+  bool refunded = false;
+  auto settled = [&] {
+    auto pays =
+        system_->call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(o.id))
+            .body;
+    bool captured = false;
+    refunded = false;
+    for (const auto& p : pays["items"]) {
+      captured = captured || p["status"] == "CAPTURED";
+      refunded = refunded || p["status"] == "REFUNDED";
+    }
+    if (captured) return false;
+    if (refunded) return true;
+    // Never charged: settled once the payment service has read everything it was sent (the
+    // lag figure is refreshed every second, hence the 2 s).
+    auto status = system_->call("payment-service", "GET", "/admin/status").body;
+    return pays["items"].empty() && status["consumerLag"] == 0 && status["inFlight"] == 0 &&
+           std::chrono::steady_clock::now() - cancelled_at > std::chrono::seconds{2};
+  };
+  EXPECT_TRUE(eventually(settled, std::chrono::milliseconds{20000}, std::chrono::milliseconds{100}))
+      << "a charge that raced the cancel must be refunded, or never made";
+  ::testing::Test::RecordProperty("path", refunded ? "charged-then-refunded" : "never-charged");
   EXPECT_TRUE(eventually(
       [&] { return product(*system_, "ABC-002")["available"].get<std::int64_t>() == available; }));
   EXPECT_EQ(order(*system_, o.id)["status"], "CANCELLED");

@@ -23,6 +23,8 @@
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/service_status.h"
+#include "orderflow/storage/database.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::messaging {
@@ -522,6 +524,28 @@ TEST_F(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
   ASSERT_TRUE(eventually([&] { return seen.distinct() >= 6; }, kWait)) << "reset to earliest";
   EXPECT_GE(r->status().offset_resets, 1);
   EXPECT_NE(metrics_.serialize().find("orderflow_consumer_offset_resets_total"), std::string::npos);
+  r->stop();
+}
+
+// /health/ready must not say ready before the group gave the member its partitions: the first
+// orders after start-up otherwise waited the broker's ~3 s initial rebalance delay.
+TEST_F(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
+  testing::TempDir dir;
+  storage::StorageConfig storage_config;
+  storage_config.sqlite_path = dir.file("ready.db");
+  auto db = storage::open_database(storage_config);
+  auto r = runner([](const ConsumedRecord&) { return HandlerResult::processed(); }, options());
+  EXPECT_FALSE(r->status().joined);
+  EXPECT_FALSE(runtime::service_readiness(*db, r.get()).ready);  // not even started
+  r->start();
+  // The embedded broker delays the first rebalance of a new group by ~3 s.
+  auto early = runtime::service_readiness(*db, r.get());
+  EXPECT_FALSE(early.ready);
+  EXPECT_EQ(early.details["consumer"]["joined"], false);
+  ASSERT_TRUE(eventually([&] { return runtime::service_readiness(*db, r.get()).ready; }, kWait));
+  auto status = r->status();
+  EXPECT_TRUE(status.joined);
+  EXPECT_EQ(status.assigned_partitions, 3);
   r->stop();
 }
 

@@ -78,6 +78,24 @@ TEST_F(KafkaProducerTest, DeliveryTimeoutIsUnavailable) {
   EXPECT_TRUE(eventually([&] { return producer->in_flight() == 0; }));
 }
 
+TEST_F(KafkaProducerTest, WarmUpLoadsTopicMetadataAndReportsAnUnreachableBroker) {
+  auto topic = unique_name("orders");
+  broker_.create_topic(topic, 3);
+  auto producer = make_kafka_producer(config(), logger_);
+  auto warm = producer->warm_up({topic}, 5s);
+  ASSERT_TRUE(warm.ok()) << warm.error().message;
+  auto sent = producer->send_sync({topic, "order-1", "v", {}}, 5s);
+  EXPECT_TRUE(sent.ok());
+
+  auto offline = make_kafka_producer(KafkaConfig{"127.0.0.1:1", "producer-test", {}}, logger_);
+  auto start = std::chrono::steady_clock::now();
+  auto cold = offline->warm_up({topic}, 300ms);
+  ASSERT_FALSE(cold.ok());
+  EXPECT_EQ(cold.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(cold.error().code, "KAFKA_METADATA");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "bounded by its timeout";
+}
+
 TEST_F(KafkaProducerTest, SendSyncGivesUpAfterItsTimeout) {
   auto producer = make_kafka_producer(
       KafkaConfig{"127.0.0.1:1", "producer-test", {{"message.timeout.ms", "60000"}}}, logger_);

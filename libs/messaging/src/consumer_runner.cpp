@@ -272,6 +272,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
   ConsumerStatus status() const {
     ConsumerStatus s;
     s.running = running_.load();
+    s.joined = joined_.load();
     s.assigned_partitions = assigned_.load();
     s.lag = lag_.load();
     s.offset_resets = offset_resets_.load();
@@ -518,6 +519,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
                        RdKafka::err2str(assign_err));
       }
       assigned_ = static_cast<int>(partitions.size());
+      joined_ = true;
       logger_->info("\"partitions assigned\" group={} partitions=\"{}\"", options_.group_id,
                     describe(partitions));
       return;
@@ -1098,6 +1100,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
 
   std::atomic<bool> running_{false};
   std::atomic<int> assigned_{0};
+  std::atomic<bool> joined_{false};
   std::atomic<std::int64_t> lag_{0};
   std::atomic<std::int64_t> offset_resets_{0};
   std::atomic<std::int64_t> in_flight_{0};

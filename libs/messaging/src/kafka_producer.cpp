@@ -114,6 +114,27 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     delivery_thread_.join();
   }
 
+  Result<void> warm_up(const std::vector<std::string>& topics,
+                       std::chrono::milliseconds timeout) override {
+    for (const auto& topic : topics) {
+      std::string err;
+      // The handle is kept: it keeps the topic, with its leaders, known to the client.
+      std::unique_ptr<RdKafka::Topic> handle(
+          RdKafka::Topic::create(producer_.get(), topic, nullptr, err));
+      if (!handle) return unavailable("KAFKA_METADATA", "topic " + topic + ": " + err);
+      RdKafka::Metadata* raw = nullptr;
+      auto code = producer_->metadata(false, handle.get(), &raw, static_cast<int>(timeout.count()));
+      std::unique_ptr<RdKafka::Metadata> metadata(raw);
+      if (code != RdKafka::ERR_NO_ERROR) {
+        return unavailable("KAFKA_METADATA",
+                           "metadata of " + topic + ": " + RdKafka::err2str(code));
+      }
+      std::lock_guard lock(warm_mu_);
+      warm_topics_.push_back(std::move(handle));
+    }
+    return {};
+  }
+
   void send(OutgoingRecord record, DeliveryCallback on_delivery) override {
     auto pending = std::make_unique<Pending>(Pending{std::move(on_delivery)});
     in_flight_.fetch_add(1);
@@ -262,6 +283,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
   std::condition_variable idle_cv_;
   std::deque<std::pair<std::unique_ptr<Pending>, Error>> local_failures_;
   std::thread delivery_thread_;
+  std::mutex warm_mu_;
+  std::vector<std::unique_ptr<RdKafka::Topic>> warm_topics_;
 };
 
 }  // namespace

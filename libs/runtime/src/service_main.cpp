@@ -31,6 +31,17 @@ std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& d
   return parked_keys;
 }
 
+void warm_up_producer(messaging::Producer& producer, const config::ServiceConfig& config,
+                      spdlog::logger& logger) {
+  auto warm =
+      producer.warm_up({config.topics.orders, config.topics.inventory, config.topics.payments},
+                       std::chrono::milliseconds{5000});
+  if (!warm) {
+    logger.warn("\"producer warm-up failed; the first records will wait for metadata\" error={}",
+                warm.error().message);
+  }
+}
+
 void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
                   spdlog::logger& logger) {
   auto left = relay.drain(std::chrono::milliseconds{10000});

@@ -129,6 +129,10 @@ struct ConsumerOptions {
 /// Lag and assignment of a running consumer, for /health/ready and the drain status.
 struct ConsumerStatus {
   bool running = false;
+  /// The group gave this member its first assignment (possibly empty) since start(); stays
+  /// true through later rebalances. Until then nothing is consumed: a broker's group join
+  /// takes seconds (the embedded broker delays the first rebalance by ~3 s).
+  bool joined = false;
   int assigned_partitions = 0;
   std::int64_t lag = 0;            ///< sum over assigned partitions (high watermark − position)
   std::int64_t offset_resets = 0;  ///< times the broker reset an offset (data loss), since start

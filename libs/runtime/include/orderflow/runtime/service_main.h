@@ -25,6 +25,12 @@ int service_main(int argc, char** argv, const std::string& service,
 std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& db,
                                                             config::ServiceConfig& config);
 
+/// Start-up of a producing service: loads the metadata of the saga's topics (orders,
+/// inventory, payments; up to 5 s each) so the first order after start-up is not delayed by
+/// it. A broker that does not answer is logged, not fatal (the first send() then waits).
+void warm_up_producer(messaging::Producer& producer, const config::ServiceConfig& config,
+                      spdlog::logger& logger);
+
 /// Shutdown of a producing service: publishes the unsent outbox rows (up to 10 s; what is left
 /// is published on the next start), stops the relay and flushes the producer (up to 5 s),
 /// logging what could not be finished.

@@ -7,8 +7,9 @@
 
 namespace orderflow::runtime {
 
-/// /health/ready of a service: the database answers and, when `consumer` is given, it runs
-/// and has seen no offset reset (records lost to broker retention). Details name each check.
+/// /health/ready of a service: the database answers and, when `consumer` is given, it runs,
+/// has joined its consumer group (ConsumerStatus::joined) and has seen no offset reset (records
+/// lost to broker retention). Details name each check.
 /// Thread-safe as the parts are.
 http::Readiness service_readiness(storage::Database& db, const messaging::ConsumerRunner* consumer);
 
