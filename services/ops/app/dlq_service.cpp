@@ -161,13 +161,11 @@ Result<void> DlqService::discard_locked(std::int64_t id, const std::string& acto
   return {};
 }
 
-Result<BulkResult> DlqService::replay_matching(const DeadLetterFilter& filter, bool dry_run,
-                                               const std::string& actor) {
+Result<BulkResult> DlqService::match_locked(const DeadLetterFilter& filter, bool dry_run) {
   if (filter.empty()) {
     return Error{ErrorKind::kInvalidInput, "NO_FILTER",
                  "give at least one of topic, group, status, key"};
   }
-  std::lock_guard lock(action_mutex_);
   auto matches = store_.select(filter);
   if (!matches) return matches.error();
   std::sort(matches->begin(), matches->end(), before);
@@ -176,7 +174,15 @@ Result<BulkResult> DlqService::replay_matching(const DeadLetterFilter& filter, b
   for (const auto& d : *matches) {
     if (d.status != DeadLetterStatus::kDiscarded) out.matched.push_back(d.id);
   }
-  if (dry_run) return out;
+  return out;
+}
+
+Result<BulkResult> DlqService::replay_matching(const DeadLetterFilter& filter, bool dry_run,
+                                               const std::string& actor) {
+  std::lock_guard lock(action_mutex_);
+  auto matched = match_locked(filter, dry_run);
+  if (!matched || dry_run) return matched;
+  BulkResult out = std::move(matched.value());
   std::set<std::int64_t> done;
   for (auto id : out.matched) {
     if (done.count(id) != 0) continue;  // replayed together with an earlier id of its key
@@ -194,20 +200,10 @@ Result<BulkResult> DlqService::replay_matching(const DeadLetterFilter& filter, b
 
 Result<BulkResult> DlqService::discard_matching(const DeadLetterFilter& filter, bool dry_run,
                                                 const std::string& actor) {
-  if (filter.empty()) {
-    return Error{ErrorKind::kInvalidInput, "NO_FILTER",
-                 "give at least one of topic, group, status, key"};
-  }
   std::lock_guard lock(action_mutex_);
-  auto matches = store_.select(filter);
-  if (!matches) return matches.error();
-  std::sort(matches->begin(), matches->end(), before);
-  BulkResult out;
-  out.dry_run = dry_run;
-  for (const auto& d : *matches) {
-    if (d.status != DeadLetterStatus::kDiscarded) out.matched.push_back(d.id);
-  }
-  if (dry_run) return out;
+  auto matched = match_locked(filter, dry_run);
+  if (!matched || dry_run) return matched;
+  BulkResult out = std::move(matched.value());
   for (auto id : out.matched) {
     auto r = discard_locked(id, actor);
     if (r) {

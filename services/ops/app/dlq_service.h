@@ -60,6 +60,9 @@ class DlqService {
  private:
   Result<std::vector<std::int64_t>> replay_locked(std::int64_t id, const std::string& actor);
   Result<void> discard_locked(std::int64_t id, const std::string& actor);
+  /// The bulk actions' common start (caller holds action_mutex_): the non-discarded letters
+  /// matching `filter`, oldest first, in BulkResult::matched. NO_FILTER for an empty filter.
+  Result<BulkResult> match_locked(const DeadLetterFilter& filter, bool dry_run);
   /// Dead letters of (group, topic, key), oldest first.
   Result<std::vector<DeadLetter>> siblings(const DeadLetter& letter);
   Result<void> send_unpark(const DeadLetter& letter);
