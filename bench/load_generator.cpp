@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
 #include <thread>
 
@@ -112,6 +113,20 @@ nlohmann::json to_json(const LoadResult& r) {
           {"throughput", r.throughput},
           {"offeredRate", r.offered_rate},
           {"latency", to_json(r.latency)}};
+}
+
+std::string order_body(const std::string& sku, std::int64_t i) {
+  return R"({"userId":)" + std::to_string(i % 1000 + 1) + R"(,"items":[{"sku":")" + sku +
+         R"(","qty":1}]})";
+}
+
+std::string order_id_of(const std::string& body) {
+  auto at = body.find("\"orderId\":");
+  if (at == std::string::npos) return {};
+  at += 10;
+  auto end = at;
+  while (end < body.size() && std::isdigit(static_cast<unsigned char>(body[end])) != 0) ++end;
+  return body.substr(at, end - at);
 }
 
 }  // namespace orderflow::bench

@@ -59,4 +59,11 @@ LoadResult run_load(const LoadOptions& options);
 
 nlohmann::json to_json(const LoadResult& r);
 
+/// Body of order number i for POST /api/orders: one unit of `sku` for user i % 1000 + 1.
+std::string order_body(const std::string& sku, std::int64_t i);
+
+/// The orderId of a POST /api/orders answer ("" when absent), without a JSON parse on the
+/// load generator's threads.
+std::string order_id_of(const std::string& body);
+
 }  // namespace orderflow::bench

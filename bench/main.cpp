@@ -135,20 +135,14 @@ int main(int argc, char** argv) {
     load.rate = rate;
     load.duration = std::chrono::milliseconds(phase_ms);
     load.connections = connections;
-    load.body = [&](std::int64_t i) {
-      return R"({"userId":)" + std::to_string(i % 1000 + 1) + R"(,"items":[{"sku":")" + sku +
-             R"(","qty":1}]})";
-    };
+    load.body = [&](std::int64_t i) { return order_body(sku, i); };
     std::unique_ptr<TerminalWatcher> watcher;
     if (!bootstrap.empty()) {
       watcher = std::make_unique<TerminalWatcher>(bootstrap, "orders.v1");
       watcher->start();
       load.on_response = [&](std::int64_t, Clock::time_point intended,
                              const orderflow::http::Response& r) {
-        if (r.status != 201) return;
-        auto at = r.body.find("\"orderId\":");
-        if (at == std::string::npos) return;
-        watcher->expect(std::to_string(std::stoll(r.body.substr(at + 10))), intended);
+        if (r.status == 201) watcher->expect(order_id_of(r.body), intended);
       };
     }
     auto result = run_load(load);

@@ -30,21 +30,6 @@ namespace {
 constexpr const char* kSku = "BENCH-1";
 constexpr const char* kBaselineTopic = "bench.baseline.v1";
 
-std::string order_body(std::int64_t i) {
-  return R"({"userId":)" + std::to_string(i % 1000 + 1) + R"(,"items":[{"sku":")" + kSku +
-         R"(","qty":1}]})";
-}
-
-// Cheaper than a JSON parse on the load generator's threads: the response starts with it.
-std::string order_id_of(const std::string& body) {
-  auto at = body.find("\"orderId\":");
-  if (at == std::string::npos) return {};
-  at += 10;
-  auto end = at;
-  while (end < body.size() && std::isdigit(static_cast<unsigned char>(body[end])) != 0) ++end;
-  return body.substr(at, end - at);
-}
-
 std::string write_catalog(const std::string& dir) {
   auto path = (fs::path(dir) / "bench-catalog.yaml").string();
   std::ofstream(path) << "currency: KRW\nproducts:\n  - {sku: " << kSku
@@ -111,7 +96,7 @@ LoadOptions order_load(const cli::Endpoint& ep, const SuiteOptions& options) {
   LoadOptions load;
   load.host = ep.host;
   load.port = ep.port;
-  load.body = order_body;
+  load.body = [](std::int64_t i) { return order_body(kSku, i); };
   load.duration = options.phase;
   load.connections = options.connections;
   return load;
@@ -172,13 +157,15 @@ class SagaRunner {
   std::shared_ptr<spdlog::logger> log_;
 };
 
+// The dev system with every port 0 and the bench's catalog; `only` names the one service to
+// run (with the broker), empty = all of them.
 cli::SystemSpec system_spec(const SuiteOptions& options, const std::string& data_dir,
-                            const std::string& catalog, bool api_only) {
+                            const std::string& catalog, const std::string& only = {}) {
   auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml", data_dir,
                                     options.bin_dir);
   std::vector<cli::ServiceSpec> services;
   for (auto& s : spec.services) {
-    if (api_only && s.name != "order-service") continue;
+    if (!only.empty() && s.name != only) continue;
     s.port = 0;
     if (s.name == "order-service") s.overrides.push_back("order.catalog_file=" + catalog);
     if (s.name == "inventory-service") s.overrides.push_back("inventory.catalog_file=" + catalog);
@@ -215,25 +202,17 @@ nlohmann::json api_phase(const std::string& name, const cli::Endpoint& ep,
 // of the backlog or 20 s, whichever comes first (orderflow_messages_total on /metrics, polled
 // every 20 ms).
 nlohmann::json notification_drain(const cli::System& system, const SuiteOptions& options,
+                                  const std::string& catalog,
                                   const std::shared_ptr<spdlog::logger>& log) {
   const std::int64_t backlog = topic_end_offsets(system.bootstrap_servers(), "orders.v1") +
                                topic_end_offsets(system.bootstrap_servers(), "payments.v1");
   // The baseline of this hop: a raw consumer reading the same records and producer batches.
   const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s);
   log->info("raw drain: {:.0f} records/s", raw);
-  auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml",
-                                    options.work_dir + "/drain", options.bin_dir);
+  auto spec = system_spec(options, options.work_dir + "/drain", catalog, "notification-service");
   spec.bootstrap_servers = system.bootstrap_servers();
-  std::vector<cli::ServiceSpec> services;
-  for (auto& s : spec.services) {
-    if (s.name != "notification-service") continue;
-    s.port = 0;
-    s.overrides.push_back("consumer.group_id=bench-drain-" +
-                          std::to_string(Clock::now().time_since_epoch().count()));
-    for (const auto& o : options.service_overrides) s.overrides.push_back(o);
-    services.push_back(s);
-  }
-  spec.services = std::move(services);
+  spec.services.at(0).overrides.push_back("consumer.group_id=bench-drain-" +
+                                          std::to_string(Clock::now().time_since_epoch().count()));
   cli::System drain(spec, log);
   drain.start();
   ProcessWatch watch({{"notification-service", drain.pids().at("notification-service")}});
@@ -315,7 +294,8 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   // API only: the broker and order-service (its relay still publishes every ORDER_CREATED).
   if (options.api_only) {
     log->info("scenario: API only");
-    cli::System system(system_spec(options, options.work_dir + "/api", catalog, true), log);
+    cli::System system(system_spec(options, options.work_dir + "/api", catalog, "order-service"),
+                       log);
     system.start();
     const auto& ep = system.endpoints().at("order-service");
     out["api"]["idle"] = memory_of(system.pids());
@@ -342,9 +322,9 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   };
   auto fresh_phase = [&](const std::string& name, LoadMode mode, double rate,
                          bool drain) -> nlohmann::json {
-    cli::System system(system_spec(options, options.work_dir + "/saga-" + std::to_string(++systems),
-                                   catalog, false),
-                       log);
+    cli::System system(
+        system_spec(options, options.work_dir + "/saga-" + std::to_string(++systems), catalog),
+        log);
     system.start();
     TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1");
     watcher.start();
@@ -356,14 +336,14 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     note_peak(system);
     if (drain) {
       log->info("scenario: consumer hop drain");
-      out["hopDrain"] = notification_drain(system, options, log);
+      out["hopDrain"] = notification_drain(system, options, catalog, log);
     }
     system.stop();
     return phase;
   };
 
   {
-    cli::System system(system_spec(options, options.work_dir + "/saga-0", catalog, false), log);
+    cli::System system(system_spec(options, options.work_dir + "/saga-0", catalog), log);
     system.start();
     // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
     std::this_thread::sleep_for(2s);
