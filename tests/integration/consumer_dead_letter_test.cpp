@@ -26,14 +26,10 @@ namespace {
 using namespace std::chrono_literals;
 using observability::Outcome;
 using testing::eventually;
+using testing::test_log_level;
 using testing::unique_name;
 
 constexpr auto kWait = 30s;
-
-std::string test_log_level() {
-  const char* level = std::getenv("ORDERFLOW_TEST_LOG");
-  return level != nullptr ? level : "warn";
-}
 
 /// Records handed to a handler, thread-safe.
 class Collected {

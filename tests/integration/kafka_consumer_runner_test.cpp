@@ -33,15 +33,10 @@ namespace {
 using namespace std::chrono_literals;
 using observability::Outcome;
 using testing::eventually;
+using testing::test_log_level;
 using testing::unique_name;
 
 constexpr auto kWait = 30s;
-
-/// ORDERFLOW_TEST_LOG=info|debug shows the runner's per-record and rebalance logs.
-std::string test_log_level() {
-  const char* level = std::getenv("ORDERFLOW_TEST_LOG");
-  return level != nullptr ? level : "warn";
-}
 
 /// What the handlers saw, thread-safe.
 class Seen {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -11,6 +12,11 @@
 #include "orderflow/testing/support.h"
 
 namespace orderflow::testing {
+
+std::string test_log_level() {
+  const char* level = std::getenv("ORDERFLOW_TEST_LOG");
+  return level != nullptr ? level : "warn";
+}
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
                 std::chrono::milliseconds interval) {

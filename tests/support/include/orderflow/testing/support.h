@@ -28,6 +28,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// Log level for the code under test: ORDERFLOW_TEST_LOG=info|debug shows e.g. the consumer
+/// runner's per-record and rebalance logs; "warn" when unset.
+std::string test_log_level();
+
 /// A name unique to this process and call ("orders-3f2a…"): topics, groups.
 std::string unique_name(const std::string& prefix);
 
