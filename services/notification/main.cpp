@@ -14,11 +14,13 @@
 #include "orderflow/http/server.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/inbox.h"
+#include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
+#include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -60,6 +62,7 @@ int run(const config::Source& source) {
   auto settings = read_settings(source);
   auto& cfg = settings.common;
   auto logger = observability::make_logger(cfg.name, cfg.log);
+  runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
   auto templates = notification::load_templates(settings.templates_file, settings.locale);
@@ -70,6 +73,9 @@ int run(const config::Source& source) {
   auto parked_keys = runtime::prepare_consumer(*db, cfg);
   storage::migrate(*db, "notification", notification::notification_migrations());
 
+  // Sends nothing: it only probes the broker for readiness.
+  auto probe = messaging::make_kafka_producer(cfg.kafka, logger);
+  runtime::BrokerMonitor broker(*probe);
   notification::SqlNotificationRepository repository(*db);
   notification::LogNotifier log_notifier(logger);
   notification::FaultInjectingNotifier faulty_log(log_notifier, settings.fail_user_prefix);
@@ -83,11 +89,17 @@ int run(const config::Source& source) {
   notification::add_notification_routes(router, service);
   notification::add_fault_routes(router, faulty_log);
   http::add_standard_routes(
-      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+      router,
+      [&] {
+        return runtime::service_readiness(
+            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+      },
+      metrics);
   runtime::add_admin_routes(router, intake,
                             [&] { return runtime::service_drain_status(*db, false, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
+  broker.start();
   consumer.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
@@ -96,8 +108,13 @@ int run(const config::Source& source) {
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);
+  deadline.arm(cfg.drain_timeout);
+  intake.close();
   server.stop();
+  deadline.step("stopping the consumer (final commit, leaving the group)");
   consumer.stop();
+  broker.stop();
+  deadline.step("closing the Kafka clients");
   logger->info("\"notification-service stopped\"");
   return 0;
 }

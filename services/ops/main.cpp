@@ -18,6 +18,7 @@
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
+#include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -36,6 +37,7 @@ config::ServiceConfig read_settings(const config::Source& source) {
 int run(const config::Source& source) {
   auto cfg = read_settings(source);
   auto logger = observability::make_logger(cfg.name, cfg.log);
+  runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
 
@@ -46,6 +48,7 @@ int run(const config::Source& source) {
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
   runtime::warm_up_producer(*producer, cfg, *logger);
+  runtime::BrokerMonitor broker(*producer);
   ops::SqlDeadLetterStore store(*db);
   ops::DlqGauges gauges(metrics);
   ops::DlqService* service_ptr = nullptr;
@@ -59,13 +62,19 @@ int run(const config::Source& source) {
   http::Router router;
   ops::add_dlq_routes(router, service);
   http::add_standard_routes(
-      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+      router,
+      [&] {
+        return runtime::service_readiness(
+            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+      },
+      metrics);
   runtime::add_admin_routes(router, intake, [&] {
     auto status = consumer.status();
     return runtime::DrainStatus{producer->in_flight(), status.lag, status.in_flight};
   });
   http::Server server(cfg.http, router, metrics, logger);
 
+  broker.start();
   consumer.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
@@ -75,11 +84,17 @@ int run(const config::Source& source) {
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);
+  deadline.arm(cfg.drain_timeout);
+  intake.close();
   server.stop();
+  deadline.step("stopping the consumer (final commit, leaving the group)");
   consumer.stop();
-  if (auto flushed = producer->flush(std::chrono::milliseconds{5000}); !flushed) {
+  broker.stop();
+  deadline.step("flushing replays");
+  if (auto flushed = producer->flush(deadline.remaining()); !flushed) {
     logger->warn("\"producer flush incomplete\" error={}", flushed.error().message);
   }
+  deadline.step("closing the Kafka clients");
   logger->info("\"ops-service stopped\"");
   return 0;
 }

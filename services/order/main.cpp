@@ -21,6 +21,7 @@
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
+#include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -56,6 +57,7 @@ int run(const config::Source& source) {
   auto settings = read_settings(source);
   auto& cfg = settings.common;
   auto logger = observability::make_logger(cfg.name, cfg.log);
+  runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
 
@@ -75,8 +77,9 @@ int run(const config::Source& source) {
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
   runtime::warm_up_producer(*producer, cfg, *logger);
-  auto outbox_store = messaging::make_outbox_store(*db);
-  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
+  runtime::BrokerMonitor broker(*producer);
+  auto outbox_store = messaging::make_outbox_store(*db, cfg.outbox.retention, &clock);
+  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger, &clock);
   // New orders are refused (503 OVERLOADED) while the relay cannot keep up; saga updates and
   // cancels are not: they are bounded by the orders already accepted.
   messaging::OutboxBacklog backlog(*db, settings.max_backlog, metrics);
@@ -102,11 +105,17 @@ int run(const config::Source& source) {
   http::Router router;
   order::add_order_routes(router, service, [&intake] { return intake.open(); });
   http::add_standard_routes(
-      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+      router,
+      [&] {
+        return runtime::service_readiness(
+            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+      },
+      metrics);
   runtime::add_admin_routes(router, intake,
                             [&] { return runtime::service_drain_status(*db, true, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
+  broker.start();
   relay.start();
   consumer.start();
   saga_timeout.start();
@@ -117,11 +126,16 @@ int run(const config::Source& source) {
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);
+  deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
   saga_timeout.stop();
+  deadline.step("stopping the consumer (final commit, leaving the group)");
   consumer.stop();
-  runtime::flush_outbox(relay, *producer, *logger);
+  deadline.step("flushing the outbox");
+  runtime::flush_outbox(relay, *producer, *logger, deadline.remaining());
+  broker.stop();
+  deadline.step("closing the Kafka clients");
   logger->info("\"order-service stopped\"");
   return 0;
 }

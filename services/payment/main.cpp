@@ -20,6 +20,7 @@
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
+#include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -61,6 +62,7 @@ int run(const config::Source& source) {
   auto settings = read_settings(source);
   auto& cfg = settings.common;
   auto logger = observability::make_logger(cfg.name, cfg.log);
+  runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
 
@@ -73,8 +75,9 @@ int run(const config::Source& source) {
 
   auto producer = messaging::make_kafka_producer(cfg.kafka, logger);
   runtime::warm_up_producer(*producer, cfg, *logger);
-  auto outbox_store = messaging::make_outbox_store(*db);
-  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger);
+  runtime::BrokerMonitor broker(*producer);
+  auto outbox_store = messaging::make_outbox_store(*db, cfg.outbox.retention, &clock);
+  messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger, &clock);
   payment::SqlPaymentRepository repository(*db, cfg.topics.payments, cfg.name,
                                            [&relay] { relay.notify(); });
   payment::SimulatedGateway gateway(settings.gateway);
@@ -86,11 +89,17 @@ int run(const config::Source& source) {
   http::Router router;
   payment::add_payment_routes(router, service);
   http::add_standard_routes(
-      router, [&] { return runtime::service_readiness(*db, &consumer); }, metrics);
+      router,
+      [&] {
+        return runtime::service_readiness(
+            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+      },
+      metrics);
   runtime::add_admin_routes(router, intake,
                             [&] { return runtime::service_drain_status(*db, true, &consumer); });
   http::Server server(cfg.http, router, metrics, logger);
 
+  broker.start();
   relay.start();
   consumer.start();
   server.start();
@@ -104,13 +113,18 @@ int run(const config::Source& source) {
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);
+  deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
   // Before the consumer: a call waiting out the gateway latency fails at once (nothing charged,
   // the record stays uncommitted and comes again), so stopping the workers does not wait for it.
   gateway.shutdown();
+  deadline.step("stopping the consumer (final commit, leaving the group)");
   consumer.stop();
-  runtime::flush_outbox(relay, *producer, *logger);
+  deadline.step("flushing the outbox");
+  runtime::flush_outbox(relay, *producer, *logger, deadline.remaining());
+  broker.stop();
+  deadline.step("closing the Kafka clients");
   logger->info("\"payment-service stopped\"");
   return 0;
 }

@@ -531,13 +531,17 @@ TEST_F(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
   auto db = storage::open_database(storage_config);
   auto r = runner([](const ConsumedRecord&) { return HandlerResult::processed(); }, options());
   EXPECT_FALSE(r->status().joined);
-  EXPECT_FALSE(runtime::service_readiness(*db, r.get()).ready);  // not even started
+  EXPECT_FALSE(runtime::service_readiness({db.get(), r.get()}).ready);  // not even started
   r->start();
   // The embedded broker delays the first rebalance of a new group by ~3 s.
-  auto early = runtime::service_readiness(*db, r.get());
+  auto early = runtime::service_readiness({db.get(), r.get()});
   EXPECT_FALSE(early.ready);
   EXPECT_EQ(early.details["consumer"]["joined"], false);
-  ASSERT_TRUE(eventually([&] { return runtime::service_readiness(*db, r.get()).ready; }, kWait));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return runtime::service_readiness({db.get(), r.get()}).ready;
+      },
+      kWait));
   auto status = r->status();
   EXPECT_TRUE(status.joined);
   EXPECT_EQ(status.assigned_partitions, 3);

@@ -404,6 +404,13 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
                                     std::chrono::milliseconds{1});
   c.outbox.delivery_timeout = r.millis(
       "outbox.delivery_timeout_ms", std::chrono::milliseconds{30000}, std::chrono::milliseconds{1});
+  c.drain_timeout = r.millis("timeouts.drain_ms", c.drain_timeout, std::chrono::milliseconds{1});
+  c.broker_grace = r.millis("health.broker_unreachable_ms", c.broker_grace);
+  c.outbox.retention = r.millis("outbox.retention_ms", std::chrono::milliseconds{0});
+  c.outbox.republish_rate =
+      static_cast<int>(r.integer("outbox.republish_rate", c.outbox.republish_rate, 0, 1'000'000));
+  c.outbox.purge_interval =
+      r.millis("outbox.purge_interval_ms", c.outbox.purge_interval, std::chrono::milliseconds{1});
   return c;
 }
 

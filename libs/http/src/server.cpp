@@ -628,10 +628,12 @@ void add_standard_routes(Router& router, std::function<Readiness()> readiness,
       state = readiness ? readiness() : Readiness{};
     } catch (const std::exception& e) {
       state.ready = false;
+      state.reason = e.what();
       state.details = {{"error", e.what()}};
     }
-    return Response::json(state.ready ? 200 : 503,
-                          {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}});
+    nlohmann::json body = {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}};
+    if (!state.ready) body["reason"] = state.reason;
+    return Response::json(state.ready ? 200 : 503, body);
   });
   router.add("GET", "/metrics", [&metrics](const Request&) {
     Response response;

@@ -161,6 +161,12 @@ spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
   }
 }
 
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void delete_all(std::vector<RdKafka::TopicPartition*>& list) {
   for (auto* tp : list) delete tp;
   list.clear();
@@ -213,6 +219,10 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     set("heartbeat.interval.ms", "2000");
     for (const auto& [name, value] : kafka.properties) set(name, value);
     for (const auto& [name, value] : kafka.consumer_properties) set(name, value);
+    std::string session_timeout;
+    if (conf->get("session.timeout.ms", session_timeout) == RdKafka::Conf::CONF_OK) {
+      session_timeout_ms_ = std::stoll(session_timeout);
+    }
     std::string err;
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
             RdKafka::Conf::CONF_OK ||
@@ -277,6 +287,10 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     s.lag = lag_.load();
     s.offset_resets = offset_resets_.load();
     s.in_flight = in_flight_.load();
+    s.session_timeout_ms = session_timeout_ms_;
+    if (auto since = unassigned_since_ms_.load(); since > 0) {
+      s.unassigned_ms = std::max<std::int64_t>(0, steady_ms() - since);
+    }
     return s;
   }
 
@@ -519,6 +533,11 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
                        RdKafka::err2str(assign_err));
       }
       assigned_ = static_cast<int>(partitions.size());
+      if (!partitions.empty()) {
+        unassigned_since_ms_ = 0;
+      } else if (joined_ && unassigned_since_ms_.load() == 0) {
+        unassigned_since_ms_ = steady_ms();
+      }
       joined_ = true;
       logger_->info("\"partitions assigned\" group={} partitions=\"{}\"", options_.group_id,
                     describe(partitions));
@@ -578,6 +597,7 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     }
     consumer->unassign();
     assigned_ = 0;
+    unassigned_since_ms_ = steady_ms();
     lag_ = 0;
     logger_->info("\"partitions revoked\" group={} partitions=\"{}\"", options_.group_id,
                   describe(partitions));
@@ -1104,6 +1124,9 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
   std::atomic<std::int64_t> lag_{0};
   std::atomic<std::int64_t> offset_resets_{0};
   std::atomic<std::int64_t> in_flight_{0};
+  /// Steady-clock ms when the member lost its last partition; 0 while it holds some.
+  std::atomic<std::int64_t> unassigned_since_ms_{0};
+  std::int64_t session_timeout_ms_ = 0;
 };
 
 ConsumerRunner::ConsumerRunner(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,

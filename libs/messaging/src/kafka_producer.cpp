@@ -135,6 +135,28 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     return {};
   }
 
+  Result<std::string> cluster_id(std::chrono::milliseconds timeout) override {
+    auto id = producer_->clusterid(static_cast<int>(timeout.count()));
+    if (id.empty()) {
+      return unavailable("KAFKA_CLUSTER_ID", "no cluster id from the broker within " +
+                                                 std::to_string(timeout.count()) + " ms");
+    }
+    return id;
+  }
+
+  Result<void> ping(std::chrono::milliseconds timeout) override {
+    RdKafka::Metadata* raw = nullptr;
+    // all_topics=false without a topic: the brokers only, so the answer is small.
+    auto code = producer_->metadata(false, nullptr, &raw, static_cast<int>(timeout.count()));
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    if (code != RdKafka::ERR_NO_ERROR) {
+      return unavailable("KAFKA_UNREACHABLE", "no metadata from the broker within " +
+                                                  std::to_string(timeout.count()) +
+                                                  " ms: " + RdKafka::err2str(code));
+    }
+    return {};
+  }
+
   void send(OutgoingRecord record, DeliveryCallback on_delivery) override {
     auto pending = std::make_unique<Pending>(Pending{std::move(on_delivery)});
     in_flight_.fetch_add(1);

@@ -41,7 +41,8 @@ Result<Headers> decode_headers(const std::string& text) {
 
 class DbOutboxStore final : public OutboxStore {
  public:
-  explicit DbOutboxStore(storage::Database& db) : db_(db) {}
+  DbOutboxStore(storage::Database& db, std::chrono::milliseconds retention, const Clock* clock)
+      : db_(db), retention_(retention), clock_(clock != nullptr ? clock : &system_clock_) {}
 
   Result<std::vector<Row>> fetch_unsent(int limit) override {
     std::vector<Row> out;
@@ -64,23 +65,82 @@ class DbOutboxStore final : public OutboxStore {
     return out;
   }
 
-  // Acknowledged rows are deleted rather than stamped: the table stays as small as the backlog,
-  // so the relay's scan is cheap and no cleanup job is needed. sent_at remains for an adapter
-  // that prefers to keep history.
+  // Without retention acknowledged rows are deleted: the table stays as small as the backlog,
+  // so the relay's scan is cheap and no cleanup job is needed.
   Result<void> mark_sent(std::span<const std::int64_t> ids) override {
     if (ids.empty()) return {};
+    const bool retain = retention_.count() > 0;
+    const std::string sent_at = format_iso8601(clock_->now());
     // A mark lost in an OS crash republishes the rows (consumers dedupe by eventId), so it
     // need not cost an fsync of its own (docs/benchmarks.md).
     return db_.write_relaxed([&](storage::Tx& tx) -> Result<void> {
       for (auto id : ids) {
-        if (auto r = tx.exec("DELETE FROM outbox WHERE id = ?", {id}); !r) return r.error();
+        auto r = retain ? tx.exec("UPDATE outbox SET sent_at = ? WHERE id = ?", {sent_at, id})
+                        : tx.exec("DELETE FROM outbox WHERE id = ?", {id});
+        if (!r) return r.error();
       }
       return {};
     });
   }
 
+  Result<ClusterSwitch> record_cluster(const std::string& cluster_id) override {
+    ClusterSwitch out;
+    auto r = db_.write([&](storage::Tx& tx) -> Result<void> {
+      auto known = tx.query("SELECT cluster_id FROM outbox_cluster WHERE id = 1");
+      if (!known) return known.error();
+      const std::string now = format_iso8601(clock_->now());
+      if (known->empty()) {
+        auto ins =
+            tx.exec("INSERT INTO outbox_cluster(id, cluster_id, recorded_at) VALUES (1, ?, ?)",
+                    {cluster_id, now});
+        return ins ? Result<void>{} : Result<void>{ins.error()};
+      }
+      out.previous = known->front().text(0);
+      if (out.previous == cluster_id) return {};
+      auto history =
+          tx.query("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM outbox WHERE sent_at IS NOT NULL");
+      if (!history) return history.error();
+      out.republish = history->front().integer(0);
+      out.last_row_id = history->front().integer(1);
+      if (auto u = tx.exec("UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL"); !u) {
+        return u.error();
+      }
+      auto upd = tx.exec("UPDATE outbox_cluster SET cluster_id = ?, recorded_at = ? WHERE id = 1",
+                         {cluster_id, now});
+      return upd ? Result<void>{} : Result<void>{upd.error()};
+    });
+    if (!r) return r.error();
+    return out;
+  }
+
+  Result<std::int64_t> purge_sent(Clock::TimePoint cutoff, int limit) override {
+    std::int64_t deleted = 0;
+    const std::string before = format_iso8601(cutoff);
+    auto r = db_.write_relaxed([&](storage::Tx& tx) -> Result<void> {
+      // Walks the primary key from the oldest row, so no index on sent_at is needed; the
+      // fixed-width ISO-8601 stamps compare as text.
+      auto rows =
+          tx.query("SELECT id, sent_at FROM outbox ORDER BY id LIMIT ?", {std::int64_t{limit}});
+      if (!rows) return rows.error();
+      std::int64_t last = 0;
+      for (const auto& row : *rows) {
+        if (row.is_null(1) || row.text(1) >= before) break;
+        last = row.integer(0);
+        ++deleted;
+      }
+      if (deleted == 0) return {};
+      auto d = tx.exec("DELETE FROM outbox WHERE id <= ? AND sent_at IS NOT NULL", {last});
+      return d ? Result<void>{} : Result<void>{d.error()};
+    });
+    if (!r) return r.error();
+    return deleted;
+  }
+
  private:
   storage::Database& db_;
+  const std::chrono::milliseconds retention_;
+  SystemClock system_clock_;
+  const Clock* clock_;
 };
 
 // Shared with the producer's delivery callbacks, which can fire after the round gave up
@@ -111,6 +171,13 @@ std::span<const storage::Migration> Outbox::migrations() {
                        "record_key TEXT NOT NULL, value TEXT NOT NULL, headers TEXT NOT NULL, "
                        "created_at TEXT NOT NULL, sent_at TEXT NULL);"
                        "CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL"},
+      // The cluster the rows were published to: a different one at start-up means the
+      // broker lost them (docs/operations.md "Broker loss").
+      {.version = 2,
+       .name = "create_outbox_cluster",
+       .sql = "CREATE TABLE outbox_cluster(id INTEGER PRIMARY KEY, cluster_id TEXT NOT NULL, "
+              "recorded_at TEXT NOT NULL)",
+       .postgres_sql = {}},
   };
   return kMigrations;
 }
@@ -226,8 +293,10 @@ void OutboxBacklog::appended(std::int64_t rows) { impl_->appended(rows); }
 
 std::int64_t OutboxBacklog::max_backlog() const { return impl_->max_backlog(); }
 
-std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db) {
-  return std::make_unique<DbOutboxStore>(db);
+std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db,
+                                               std::chrono::milliseconds retention,
+                                               const Clock* clock) {
+  return std::make_unique<DbOutboxStore>(db, retention, clock);
 }
 
 class OutboxRelay::Impl {
@@ -238,11 +307,12 @@ class OutboxRelay::Impl {
   };
 
   Impl(OutboxStore& store, Producer& producer, RelayOptions options,
-       observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger)
+       observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger, const Clock* clock)
       : store_(store),
         producer_(producer),
         options_(options),
         metrics_(metrics),
+        clock_(clock != nullptr ? clock : &system_clock_),
         logger_(logger ? std::move(logger)
                        : std::make_shared<spdlog::logger>(
                              "outbox-relay", std::make_shared<spdlog::sinks::null_sink_mt>())) {
@@ -313,7 +383,18 @@ class OutboxRelay::Impl {
   Result<Round> run_round(std::chrono::milliseconds wait) {
     // The relay thread and drain() must not publish the same rows concurrently.
     std::lock_guard round_lock(round_mu_);
-    auto rows = store_.fetch_unsent(options_.batch_size);
+    const auto round_start = std::chrono::steady_clock::now();
+    // History first: a row of the lost cluster must not be overtaken by a newer row of its key.
+    if (!cluster_recorded_) {
+      if (auto checked = record_cluster(std::min(wait, kClusterIdWait)); !checked) {
+        return checked.error();
+      }
+    }
+    const bool pacing = republish_until_ > 0 && options_.republish_rate > 0;
+    const int limit =
+        pacing ? std::clamp(options_.republish_rate / kPaceSlicesPerSecond, 1, options_.batch_size)
+               : options_.batch_size;
+    auto rows = store_.fetch_unsent(limit);
     if (!rows) {
       logger_->warn("\"outbox fetch failed\" error={} ({})", rows.error().message,
                     to_string(rows.error().kind));
@@ -380,15 +461,95 @@ class OutboxRelay::Impl {
       }
     }
     metrics_.set_outbox_pending(fetched - marked);
+    if (republish_until_ > 0) {
+      if (rows->back().id >= republish_until_) {
+        logger_->info("\"outbox history re-published\" last_id={}", republish_until_);
+        republish_until_ = 0;
+      } else if (pacing) {
+        pace(round_start, fetched);
+      }
+    }
     return Round{fetched, marked};
   }
 
  private:
+  static constexpr std::chrono::milliseconds kClusterIdWait{5000};
+  static constexpr int kPaceSlicesPerSecond = 10;
+  static constexpr int kPurgeChunk = 1000;
+  static constexpr int kPurgeChunksPerPass = 100;
+
+  Result<void> record_cluster(std::chrono::milliseconds wait) {
+    auto id = producer_.cluster_id(wait);
+    if (!id) {
+      if (!cluster_warned_) {
+        logger_->warn("\"outbox waits for the broker's cluster id before publishing\" error={}",
+                      id.error().message);
+        cluster_warned_ = true;
+      }
+      return id.error();
+    }
+    if (id->empty()) {  // a producer that cannot tell: no history check
+      cluster_recorded_ = true;
+      return {};
+    }
+    auto change = store_.record_cluster(*id);
+    if (!change) return change.error();
+    cluster_recorded_ = true;
+    if (change->previous.empty() || change->previous == *id) {
+      logger_->info("\"outbox publishes to cluster\" cluster_id={}", *id);
+      return {};
+    }
+    if (change->republish == 0) {
+      logger_->error(
+          "\"new broker cluster and no outbox history retained (outbox.retention_ms 0): records "
+          "sent to the previous cluster and not yet consumed are lost\" previous={} cluster_id={}",
+          change->previous, *id);
+      return {};
+    }
+    republish_until_ = change->last_row_id;
+    metrics_.add_counter("orderflow_outbox_republished_total",
+                         "Outbox rows published again onto a new broker cluster", {},
+                         static_cast<double>(change->republish));
+    logger_->warn(
+        "\"new broker cluster: re-publishing the retained outbox history\" previous={} "
+        "cluster_id={} rows={} last_id={} rate_per_s={}",
+        change->previous, *id, change->republish, change->last_row_id, options_.republish_rate);
+    return {};
+  }
+
+  // Spreads the history over time so the consumers keep up and the embedded broker's
+  // per-partition cap evicts only what they have read.
+  void pace(std::chrono::steady_clock::time_point round_start, std::int64_t rows) {
+    const auto budget = std::chrono::milliseconds{rows * 1000 / options_.republish_rate};
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, round_start + budget, [&] { return stop_; });
+  }
+
+  void purge_expired() {
+    const auto cutoff = clock_->now() - options_.retention;
+    std::int64_t total = 0;
+    for (int i = 0; i < kPurgeChunksPerPass; ++i) {
+      auto deleted = store_.purge_sent(cutoff, kPurgeChunk);
+      if (!deleted) {
+        logger_->warn("\"outbox purge failed\" error={}", deleted.error().message);
+        return;
+      }
+      total += deleted.value();
+      if (deleted.value() < kPurgeChunk) break;
+    }
+    if (total > 0) logger_->debug("\"outbox purged sent rows\" rows={}", total);
+  }
+
   void loop() {
     std::unique_lock lock(mu_);
+    auto next_purge = std::chrono::steady_clock::now();
     while (!stop_) {
       lock.unlock();
       bool progressed = false;
+      if (options_.retention.count() > 0 && std::chrono::steady_clock::now() >= next_purge) {
+        purge_expired();
+        next_purge = std::chrono::steady_clock::now() + options_.purge_interval;
+      }
       try {
         auto round = run_round(options_.delivery_timeout);
         progressed = round.ok() && round->marked > 0;
@@ -406,7 +567,14 @@ class OutboxRelay::Impl {
   Producer& producer_;
   RelayOptions options_;
   observability::Metrics& metrics_;
+  SystemClock system_clock_;
+  const Clock* clock_;
   std::shared_ptr<spdlog::logger> logger_;
+
+  // Owned by whoever holds round_mu_.
+  bool cluster_recorded_ = false;
+  bool cluster_warned_ = false;
+  std::int64_t republish_until_ = 0;  ///< > 0 while history up to this id is re-published
 
   std::mutex lifecycle_mu_;  // start()/stop(); owns thread_
   std::thread thread_;
@@ -419,8 +587,9 @@ class OutboxRelay::Impl {
 };
 
 OutboxRelay::OutboxRelay(OutboxStore& store, Producer& producer, RelayOptions options,
-                         observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger)
-    : impl_(std::make_unique<Impl>(store, producer, options, metrics, std::move(logger))) {}
+                         observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+                         const Clock* clock)
+    : impl_(std::make_unique<Impl>(store, producer, options, metrics, std::move(logger), clock)) {}
 
 OutboxRelay::~OutboxRelay() = default;
 

@@ -43,13 +43,18 @@ void warm_up_producer(messaging::Producer& producer, const config::ServiceConfig
 }
 
 void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
-                  spdlog::logger& logger) {
-  auto left = relay.drain(std::chrono::milliseconds{10000});
+                  spdlog::logger& logger, std::chrono::milliseconds budget) {
+  const auto started = std::chrono::steady_clock::now();
+  auto left = relay.drain(budget * 2 / 3);
   if (!left.ok() || left.value() > 0) {
-    logger.warn("\"outbox not fully flushed; rows will be published on next start\"");
+    logger.warn("\"outbox not fully flushed; rows will be published on next start\" left={}",
+                left.ok() ? std::to_string(left.value()) : left.error().message);
   }
   relay.stop();
-  if (auto flushed = producer.flush(std::chrono::milliseconds{5000}); !flushed) {
+  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  auto rest = std::max(budget - spent, std::chrono::milliseconds{1});
+  if (auto flushed = producer.flush(rest); !flushed) {
     logger.warn("\"producer flush incomplete\" error=\"{}\"", flushed.error().message);
   }
 }

@@ -121,6 +121,12 @@ struct ServiceConfig {
   TopicsConfig topics;
   messaging::ConsumerOptions consumer;  ///< consumer.* (group_id/topics set by the service)
   messaging::RelayOptions outbox;
+  /// timeouts.drain_ms: SIGTERM to exit at most this long; what is unfinished by then stays
+  /// for the next start (runtime::ShutdownDeadline).
+  std::chrono::milliseconds drain_timeout{15000};
+  /// health.broker_unreachable_ms: /health/ready answers 503 once the broker has not answered
+  /// for longer than this.
+  std::chrono::milliseconds broker_grace{5000};
 };
 
 /// Reads the common sections. `default_port` is the service's well-known port (8080…).

@@ -68,10 +68,12 @@ class Server {
 struct Readiness {
   bool ready = true;
   nlohmann::json details = nlohmann::json::object();
+  std::string reason;  ///< why not ready (the first failing check); empty when ready
 };
 
-/// Adds GET /health/live (always 200 {"status":"UP"}), GET /health/ready (200 or 503 with the
-/// details from `readiness`), GET /metrics (Prometheus text).
+/// Adds GET /health/live (always 200 {"status":"UP"}), GET /health/ready (200 {"status":"UP",
+/// "details"} or 503 {"status":"DOWN","reason","details"} from `readiness`), GET /metrics
+/// (Prometheus text).
 void add_standard_routes(Router& router, std::function<Readiness()> readiness,
                          const observability::Metrics& metrics);
 

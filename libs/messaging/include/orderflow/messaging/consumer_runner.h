@@ -137,6 +137,10 @@ struct ConsumerStatus {
   std::int64_t lag = 0;            ///< sum over assigned partitions (high watermark − position)
   std::int64_t offset_resets = 0;  ///< times the broker reset an offset (data loss), since start
   std::int64_t in_flight = 0;      ///< records dispatched and not yet finished
+  /// ms since the member lost its last partition (revoke, or an empty assignment after having
+  /// had one); 0 while it holds partitions or before its first assignment.
+  std::int64_t unassigned_ms = 0;
+  std::int64_t session_timeout_ms = 0;  ///< the group session timeout in effect (ms)
 };
 
 /// Consumer group member with per-key ordered concurrency and at-least-once commits.

@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <spdlog/logger.h>
 
+#include "orderflow/common/clock.h"
 #include "orderflow/common/result.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/messaging/record.h"
@@ -74,6 +76,13 @@ class OutboxBacklog {
   std::unique_ptr<Impl> impl_;
 };
 
+/// What OutboxStore::record_cluster found.
+struct ClusterSwitch {
+  std::string previous;          ///< the cluster recorded before; empty on the first record
+  std::int64_t republish = 0;    ///< retained sent rows marked unsent again (new cluster only)
+  std::int64_t last_row_id = 0;  ///< highest id among them (0 when none)
+};
+
 /// The relay's access to outbox rows; the default works on storage::Database, tests
 /// substitute one to simulate a crash between the broker's acknowledgement and the mark.
 class OutboxStore {
@@ -85,26 +94,62 @@ class OutboxStore {
   virtual ~OutboxStore() = default;
   /// Oldest unsent rows, in id order, at most `limit`.
   virtual Result<std::vector<Row>> fetch_unsent(int limit) = 0;
-  /// Marks rows acknowledged (they are deleted or stamped sent_at; either way never resent).
+  /// Marks rows acknowledged: deleted, or stamped sent_at when sent rows are retained (they
+  /// are then kept for a re-publish onto a new cluster until purge_sent()). Never resent
+  /// otherwise.
   virtual Result<void> mark_sent(std::span<const std::int64_t> ids) = 0;
+  /// Records `cluster_id` as the cluster the rows are published to (table outbox_cluster).
+  /// When a different cluster was recorded before, every retained sent row is marked unsent
+  /// again in the same transaction, so the relay publishes the history again in id order
+  /// (docs/operations.md "Broker loss"). Default: nothing retained, nothing recorded.
+  virtual Result<ClusterSwitch> record_cluster(const std::string& cluster_id) {
+    return ClusterSwitch{};
+  }
+  /// Deletes retained sent rows stamped before `cutoff`, oldest id first, at most `limit`;
+  /// stops at the first row that is unsent or newer. Returns the rows deleted.
+  virtual Result<std::int64_t> purge_sent(Clock::TimePoint cutoff, int limit) { return 0; }
 };
 
-std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db);
+/// The outbox store on `db` (migrated with Outbox::migrations()). `retention` > 0 keeps sent
+/// rows (sent_at stamped, ISO-8601 UTC) for re-publishing after a broker loss; 0 deletes them
+/// on acknowledgement. `clock` stamps sent_at; it must outlive the store. Thread-safe.
+std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db,
+                                               std::chrono::milliseconds retention = {},
+                                               const Clock* clock = nullptr);
 
 struct RelayOptions {
   int batch_size = 500;
   std::chrono::milliseconds poll_interval{1000};  ///< safety net; commits wake it at once
   std::chrono::milliseconds delivery_timeout{30000};
+  /// outbox.retention_ms: how long sent rows are kept for a re-publish onto a new cluster
+  /// (0 = deleted once acknowledged). Dev (embedded broker): 24 h.
+  std::chrono::milliseconds retention{0};
+  /// outbox.republish_rate: rows/s at most while history is re-published after a cluster
+  /// change, so the consumers keep up and the embedded broker's per-partition cap evicts
+  /// nothing they have not read.
+  int republish_rate = 2000;
+  /// How often retained rows older than `retention` are purged.
+  std::chrono::milliseconds purge_interval{60000};
 };
 
 /// Publishes outbox rows in id order with the idempotent producer and marks each row sent
 /// once its delivery report arrives. At-least-once: a crash between the acknowledgement and the
 /// mark republishes the row with the same eventId, which consumers' inboxes drop as duplicates.
-/// Rows left unsent by a crash are published by the next relay on start. Thread-safe.
+/// Rows left unsent by a crash are published by the next relay on start.
+///
+/// Broker loss: before its first publish the relay asks the producer for the cluster id and
+/// records it (OutboxStore::record_cluster). On a different cluster than recorded (the embedded
+/// broker restarted empty, or the service was pointed at a new cluster) the retained history
+/// (`RelayOptions::retention`) is published again, in id order, at most
+/// `RelayOptions::republish_rate` rows/s, before newer rows; consumers' inboxes drop what they
+/// had already processed. Counted in orderflow_outbox_republished_total. Nothing is published
+/// while the cluster id cannot be read (broker unreachable). Thread-safe.
 class OutboxRelay {
  public:
+  /// `clock` decides which retained rows are old enough to purge; null = the system clock.
   OutboxRelay(OutboxStore& store, Producer& producer, RelayOptions options,
-              observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+              observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+              const Clock* clock = nullptr);
   ~OutboxRelay();
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;

@@ -47,6 +47,17 @@ class Producer {
                                std::chrono::milliseconds timeout) {
     return {};
   }
+  /// The id of the Kafka cluster this producer talks to (from the metadata; waits up to
+  /// `timeout` for it). The outbox relay compares it with the id it recorded to notice a new
+  /// cluster (an embedded broker restarted empty). kUnavailable when the broker does not answer
+  /// in time. An empty id means "not known" (a test double): no cluster check is made.
+  virtual Result<std::string> cluster_id(std::chrono::milliseconds timeout) {
+    return std::string();
+  }
+  /// One metadata round trip to the cluster, up to `timeout` (ms); kUnavailable when no broker
+  /// answered in time (down, unreachable or stopped). A live probe, never a cached answer:
+  /// readiness uses it to tell a stopped broker from an idle one. Thread-safe.
+  virtual Result<void> ping(std::chrono::milliseconds timeout) { return {}; }
 };
 
 /// Creates a producer. Throws std::runtime_error on invalid configuration (startup failure).

@@ -31,10 +31,10 @@ std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& d
 void warm_up_producer(messaging::Producer& producer, const config::ServiceConfig& config,
                       spdlog::logger& logger);
 
-/// Shutdown of a producing service: publishes the unsent outbox rows (up to 10 s; what is left
-/// is published on the next start), stops the relay and flushes the producer (up to 5 s),
-/// logging what could not be finished.
+/// Shutdown of a producing service: publishes the unsent outbox rows (up to two thirds of
+/// `budget`, ms; what is left is published on the next start), stops the relay and flushes
+/// the producer (the rest of `budget`), logging what could not be finished.
 void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
-                  spdlog::logger& logger);
+                  spdlog::logger& logger, std::chrono::milliseconds budget);
 
 }  // namespace orderflow::runtime
