@@ -13,6 +13,7 @@
 #include "orderflow/http/client.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/runtime/service_host.h"
+#include "supervisor.h"
 #include "system.h"
 
 using namespace orderflow;
@@ -26,19 +27,19 @@ std::string self_dir() {
   return ec ? fs::current_path().string() : exe.parent_path().string();
 }
 
-// Waits for SIGINT/SIGTERM while watching the children; returns false when a child died.
-bool wait_for_signal_or_exit(cli::System& system) {
+// Waits for SIGINT/SIGTERM while the supervisor restarts children that exit on their own;
+// returns false when it gave up on one.
+bool supervise_until_signal(cli::System& system, std::shared_ptr<spdlog::logger> logger) {
+  cli::Supervisor supervisor(system, std::move(logger));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  timespec tick{0, 200'000'000};
+  timespec tick{0, 100'000'000};
   while (true) {
     if (sigtimedwait(&set, nullptr, &tick) > 0) return true;
-    auto gone = system.exited_child();
-    if (!gone.empty()) {
-      std::cerr << "orderflow: " << gone << " exited unexpectedly; see " << system.spec().data_dir
-                << "/logs/" << gone << ".log\n";
+    if (auto gave_up = supervisor.tick()) {
+      std::cerr << "orderflow: " << *gave_up << std::endl;
       return false;
     }
   }
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
       cli::System system(spec, logger);
       system.start();
       print_endpoints(system);
-      bool clean = wait_for_signal_or_exit(system);
+      bool clean = supervise_until_signal(system, logger);
       std::cout << "orderflow: draining (intake stopped, flushing outboxes, consumers catching up)"
                 << std::endl;
       system.stop();

@@ -19,6 +19,25 @@ namespace orderflow::cli {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace {
+
+fs::path bootstrap_file(const SystemSpec& spec) {
+  return fs::path(spec.data_dir) / "broker.bootstrap";
+}
+
+std::string port_file(const SystemSpec& spec, const std::string& service) {
+  return (fs::path(spec.data_dir) / (service + ".port")).string();
+}
+
+// Readers poll these files while they are rewritten: they see the old or the new one, whole.
+void write_json_atomically(const fs::path& path, const nlohmann::json& doc) {
+  auto tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << doc.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
 SystemSpec load_system_spec(const std::string& file, const std::string& data_dir_override,
                             const std::string& bin_dir) {
   auto source = config::Source::load(file, config::Source::process_environment(), {});
@@ -34,6 +53,15 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
   spec.partitions = static_cast<int>(reader.integer("broker.partitions", 3, 1, 1000));
   spec.ready_timeout = reader.millis("timeouts.ready_ms", 30000ms, 1ms);
   spec.drain_timeout = reader.millis("timeouts.drain_ms", 15000ms, 0ms);
+  auto& sup = spec.supervision;
+  sup.max_restarts = static_cast<int>(reader.integer("supervision.max_restarts", 5, 0, 1000));
+  sup.window = reader.millis("supervision.window_ms", 60000ms, 1ms);
+  sup.backoff_initial = reader.millis("supervision.backoff_initial_ms", 500ms, 0ms);
+  sup.backoff_max = reader.millis("supervision.backoff_max_ms", 10000ms, 0ms);
+  if (sup.backoff_max < sup.backoff_initial) {
+    throw config::ConfigError("config " + file +
+                              ": key 'supervision.backoff_max_ms' is below backoff_initial_ms");
+  }
   auto names = source.keys("services");
   if (names.empty()) {
     names = {"order-service", "inventory-service", "payment-service", "notification-service",
@@ -103,56 +131,65 @@ pid_t System::spawn(const std::string& name, const std::vector<std::string>& arg
     execv(exe.c_str(), argv.data());
     _exit(127);
   }
-  children_.push_back({name, pid});
+  if (auto* child = find(name)) {
+    child->pid = pid;
+  } else {
+    children_.push_back({name, pid});
+  }
   logger_->debug("started {} pid={}", name, pid);
+  write_pids_file();
   return pid;
+}
+
+System::Child* System::find(const std::string& name) {
+  for (auto& child : children_) {
+    if (child.name == name) return &child;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> System::broker_args() const {
+  std::vector<std::string> args{"--data-dir",   spec_.data_dir,
+                                "--brokers",    std::to_string(spec_.brokers),
+                                "--partitions", std::to_string(spec_.partitions)};
+  for (const auto& t : spec_.topics) {
+    args.insert(args.end(), {"--topic", t, "--topic", t + spec_.dlt_suffix});
+  }
+  return args;
+}
+
+std::vector<std::string> System::service_args(const ServiceSpec& service, int port) const {
+  std::vector<std::string> args;
+  if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
+  args.insert(args.end(),
+              {"--data-dir", spec_.data_dir, "--port", std::to_string(port), "--port-file",
+               port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_});
+  for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
+  return args;
 }
 
 void System::start() {
   if (started_) return;
   started_ = true;
   fs::create_directories(fs::path(spec_.data_dir) / "logs");
-  auto bootstrap_file = fs::path(spec_.data_dir) / "broker.bootstrap";
+  // Files of an earlier run that was killed would describe processes that are gone.
+  std::error_code ec;
+  fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
+  fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);
   try {
     if (spec_.bootstrap_servers.empty()) {
-      fs::remove(bootstrap_file);
-      std::vector<std::string> args{"--data-dir",   spec_.data_dir,
-                                    "--brokers",    std::to_string(spec_.brokers),
-                                    "--partitions", std::to_string(spec_.partitions)};
-      for (const auto& t : spec_.topics) {
-        args.insert(args.end(), {"--topic", t, "--topic", t + spec_.dlt_suffix});
-      }
-      spawn("orderflow-broker", args);
-      auto deadline = std::chrono::steady_clock::now() + spec_.ready_timeout;
-      while (true) {
-        std::ifstream in(bootstrap_file);
-        std::string line;
-        if (in && std::getline(in, line) && !line.empty()) {
-          bootstrap_ = line;
-          break;
-        }
-        if (!exited_child().empty()) throw std::runtime_error("orderflow-broker exited at start");
-        if (std::chrono::steady_clock::now() > deadline) {
-          throw std::runtime_error("orderflow-broker did not become ready");
-        }
-        std::this_thread::sleep_for(20ms);
-      }
+      fs::remove(bootstrap_file(spec_));
+      spawn(kBrokerName, broker_args());
+      wait_for_broker();
     } else {
       bootstrap_ = spec_.bootstrap_servers;
     }
     for (const auto& service : spec_.services) {
-      auto port_file = (fs::path(spec_.data_dir) / (service.name + ".port")).string();
-      fs::remove(port_file);
-      std::vector<std::string> args;
-      if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
-      args.insert(args.end(),
-                  {"--data-dir", spec_.data_dir, "--port", std::to_string(service.port),
-                   "--port-file", port_file, "--set", "kafka.bootstrap_servers=" + bootstrap_});
-      for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
-      spawn(service.name, args);
+      fs::remove(port_file(spec_, service.name));
+      spawn(service.name, service_args(service, service.port));
     }
     for (const auto& service : spec_.services) {
-      wait_for_ready(service.name, (fs::path(spec_.data_dir) / (service.name + ".port")).string());
+      wait_for_ready(service.name, port_file(spec_, service.name));
     }
     write_endpoints_file();
   } catch (...) {
@@ -161,13 +198,76 @@ void System::start() {
   }
 }
 
+void System::wait_for_broker() {
+  auto deadline = std::chrono::steady_clock::now() + spec_.ready_timeout;
+  while (!poll_broker_bootstrap()) {
+    if (reap()) throw std::runtime_error("orderflow-broker exited at start");
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("orderflow-broker did not become ready");
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+bool System::poll_broker_bootstrap() {
+  std::ifstream in(bootstrap_file(spec_));
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) return false;
+  bootstrap_ = line;
+  return true;
+}
+
+bool System::is_broker(const std::string& name) const {
+  return spec_.bootstrap_servers.empty() && name == kBrokerName;
+}
+
+std::vector<std::string> System::child_names() const {
+  std::vector<std::string> names;
+  for (const auto& child : children_) names.push_back(child.name);
+  return names;
+}
+
+void System::respawn(const std::string& name) {
+  auto* child = find(name);
+  if (child == nullptr) throw std::runtime_error("no such child: " + name);
+  if (child->pid > 0)
+    throw std::runtime_error(name + " still runs (pid " + std::to_string(child->pid) + ")");
+  ++restarts_[name];
+  if (is_broker(name)) {
+    std::error_code ec;
+    fs::remove(bootstrap_file(spec_), ec);
+    spawn(name, broker_args());
+  } else {
+    for (const auto& service : spec_.services) {
+      if (service.name != name) continue;
+      auto bound = endpoints_.find(name);
+      // The port it had bound keeps endpoints.json and every client's URL valid.
+      int port = bound != endpoints_.end() ? bound->second.port : service.port;
+      std::error_code ec;
+      fs::remove(port_file(spec_, name), ec);
+      spawn(name, service_args(service, port));
+    }
+  }
+}
+
+void System::signal(const std::string& name, int signal) {
+  auto* child = find(name);
+  if (child != nullptr && child->pid > 0) kill(child->pid, signal);
+}
+
+bool System::probe_ready(const std::string& name, std::chrono::milliseconds timeout) const {
+  auto ep = endpoints_.find(name);
+  if (ep == endpoints_.end()) return false;
+  auto r = http::request(ep->second.host, ep->second.port, "GET", "/health/ready", {}, {}, timeout);
+  return r.ok() && r->status == 200;
+}
+
 void System::wait_for_ready(const std::string& name, const std::string& port_file) {
   auto deadline = std::chrono::steady_clock::now() + spec_.ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto gone = exited_child();
-    if (!gone.empty()) {
-      throw std::runtime_error(gone + " exited during start-up; see " + spec_.data_dir + "/logs/" +
-                               gone + ".log");
+    if (auto gone = reap()) {
+      throw std::runtime_error(gone->name + " exited during start-up; see " + spec_.data_dir +
+                               "/logs/" + gone->name + ".log");
     }
     if (endpoints_.count(name) == 0) {
       std::ifstream in(port_file);
@@ -181,11 +281,7 @@ void System::wait_for_ready(const std::string& name, const std::string& port_fil
         }
       }
     }
-    if (endpoints_.count(name) != 0) {
-      const auto& ep = endpoints_[name];
-      auto r = http::request(ep.host, ep.port, "GET", "/health/ready", {}, {}, 1000ms);
-      if (r.ok() && r->status == 200) return;
-    }
+    if (probe_ready(name, 1000ms)) return;
     std::this_thread::sleep_for(50ms);
   }
   throw std::runtime_error(name + " did not become ready within " +
@@ -207,22 +303,28 @@ void System::write_endpoints_file() const {
     services[name] = {{"host", ep.host}, {"port", ep.port}, {"url", ep.url()}};
   }
   nlohmann::json doc = {{"services", services}, {"kafka", {{"bootstrapServers", bootstrap_}}}};
-  auto path = fs::path(spec_.data_dir) / "endpoints.json";
-  auto tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << doc.dump(2) << "\n";
-  fs::rename(tmp, path);
+  write_json_atomically(fs::path(spec_.data_dir) / "endpoints.json", doc);
 }
 
-std::string System::exited_child() {
+void System::write_pids_file() const {
+  nlohmann::json pids = nlohmann::json::object();
+  for (const auto& [name, pid] : this->pids()) pids[name] = pid;
+  pids["orderflow"] = getpid();
+  nlohmann::json doc = {{"pids", pids}, {"restarts", restarts_}};
+  write_json_atomically(fs::path(spec_.data_dir) / "pids.json", doc);
+}
+
+std::optional<System::Exit> System::reap() {
   for (auto& child : children_) {
     if (child.pid <= 0) continue;
     int status = 0;
     if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
       child.pid = -1;
-      return child.name;
+      write_pids_file();
+      return Exit{child.name, status};
     }
   }
-  return "";
+  return std::nullopt;
 }
 
 void System::drain() {
@@ -279,6 +381,7 @@ void System::stop() {
   children_.clear();
   std::error_code ec;
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
+  fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);
 }
 
 }  // namespace orderflow::cli

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,18 @@ struct ServiceSpec {
   std::vector<std::string> overrides;  ///< services.<name>.set: passed as --set key=value
 };
 
+/// How `orderflow up` restarts a child that exited on its own (config section `supervision`).
+struct SupervisionSpec {
+  /// A child that exits more than this many times within `window` is given up on (and with
+  /// it the whole system); 0 = never restart.
+  int max_restarts = 5;
+  std::chrono::milliseconds window{60000};
+  /// Delay before a restart: doubles per exit up to `backoff_max`; starts over once the child
+  /// stayed up for a whole `window`.
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{10000};
+};
+
 /// What `orderflow up` runs (config/orderflow.yaml).
 struct SystemSpec {
   std::string data_dir;
@@ -33,6 +46,7 @@ struct SystemSpec {
   std::vector<ServiceSpec> services;
   std::chrono::milliseconds ready_timeout{30000};
   std::chrono::milliseconds drain_timeout{15000};
+  SupervisionSpec supervision;
   bool inherit_output = false;  ///< children log to this terminal instead of <data_dir>/logs
 };
 
@@ -50,7 +64,8 @@ struct Endpoint {
 
 /// The broker and every service as child processes. start() brings them up in order and waits
 /// for readiness; stop() drains (stop intake, flush outboxes, let consumers catch up) and then
-/// stops them in reverse order. Not thread-safe.
+/// stops them in reverse order. Between the two, the primitives below let a supervisor
+/// (supervisor.h) restart single children. Not thread-safe.
 class System {
  public:
   System(SystemSpec spec, std::shared_ptr<spdlog::logger> logger);
@@ -63,8 +78,40 @@ class System {
   void start();
   /// Graceful drain then stop. Idempotent.
   void stop();
-  /// Name of a child that exited on its own, or "" when all run. Reaps it.
-  std::string exited_child();
+  /// A child that exited: its name and waitpid() status.
+  struct Exit {
+    std::string name;
+    int status = 0;
+  };
+  /// One child that exited since the last call, reaped; nullopt when all run. Never blocks.
+  std::optional<Exit> reap();
+
+  /// Name of the embedded broker's child process.
+  static constexpr const char* kBrokerName = "orderflow-broker";
+  /// Whether `name` is the embedded broker (false with an external Kafka).
+  [[nodiscard]] bool is_broker(const std::string& name) const;
+  /// Every child's name in start order (the broker first when embedded).
+  [[nodiscard]] std::vector<std::string> child_names() const;
+
+  /// Starts the exited child `name` again with its start arguments, without waiting: a service
+  /// on the HTTP port it had bound and the current bootstrap_servers(); the broker after
+  /// removing the stale broker.bootstrap. Counts a restart. Throws std::runtime_error when the
+  /// child still runs or cannot be forked.
+  void respawn(const std::string& name);
+  /// Sends `signal` to the child `name` if it runs (e.g. SIGTERM before a restart).
+  void signal(const std::string& name, int signal);
+  /// For a respawned broker: whether its broker.bootstrap appeared; then bootstrap_servers()
+  /// is the new one. Never blocks.
+  bool poll_broker_bootstrap();
+  /// One GET /health/ready of the service `name` (timeout `timeout` ms); true on 200.
+  [[nodiscard]] bool probe_ready(const std::string& name, std::chrono::milliseconds timeout) const;
+  /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically.
+  void write_endpoints_file() const;
+  /// Rewrites <data_dir>/pids.json: {"pids": {name: pid, …, "orderflow": own pid},
+  /// "restarts": {name: count}} atomically. Only running children are listed.
+  void write_pids_file() const;
+  /// How often each child was respawned since start() (children never restarted: absent).
+  [[nodiscard]] const std::map<std::string, int>& restarts() const { return restarts_; }
 
   [[nodiscard]] const std::map<std::string, Endpoint>& endpoints() const { return endpoints_; }
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
@@ -78,17 +125,21 @@ class System {
     std::string name;
     pid_t pid = -1;
   };
+  Child* find(const std::string& name);
+  [[nodiscard]] std::vector<std::string> broker_args() const;
+  [[nodiscard]] std::vector<std::string> service_args(const ServiceSpec& service, int port) const;
   pid_t spawn(const std::string& name, const std::vector<std::string>& args);
+  void wait_for_broker();
   void wait_for_ready(const std::string& name, const std::string& port_file);
   void drain();
   void terminate(Child& child, std::chrono::milliseconds grace);
-  void write_endpoints_file() const;
 
   SystemSpec spec_;
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<Child> children_;  ///< start order; broker first when embedded
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
+  std::map<std::string, int> restarts_;
   bool started_ = false;
 };
 

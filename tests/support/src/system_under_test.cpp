@@ -15,9 +15,36 @@
 namespace orderflow::testing {
 namespace fs = std::filesystem;
 
+namespace {
+
+int exit_code_of(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return nullptr;
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+// One object of <data_dir>/pids.json ("pids" or "restarts"): name → number.
+std::map<std::string, int> counts_in_pids_file(const std::string& data_dir, const char* key) {
+  std::map<std::string, int> out;
+  auto doc = read_json(fs::path(data_dir) / "pids.json");
+  if (!doc.is_object() || !doc.contains(key) || !doc[key].is_object()) return out;
+  for (const auto& [name, value] : doc[key].items()) out[name] = value.get<int>();
+  return out;
+}
+
+}  // namespace
+
 RunningSystem::RunningSystem(
-    const std::map<std::string, std::vector<std::string>>& service_overrides) {
-  data_dir_ = (dir_.path() / "data").string();
+    const std::map<std::string, std::vector<std::string>>& service_overrides,
+    const SystemOptions& options) {
+  data_dir_ = options.data_dir.empty() ? (dir_.path() / "data").string() : options.data_dir;
+  // Left by an earlier run that was killed: it must not be taken for this one being up.
+  std::error_code ec;
+  fs::remove(fs::path(data_dir_) / "endpoints.json", ec);
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
   std::string system_yaml = "data_dir: " + data_dir_ + "\nservices:\n";
   for (const std::string name : {"order-service", "inventory-service", "payment-service",
@@ -29,6 +56,7 @@ RunningSystem::RunningSystem(
     }
     system_yaml += "      - \"service.name=" + name + "\"\n";
   }
+  system_yaml += options.system_yaml;
   auto system_file = dir_.path() / "orderflow.yaml";
   std::ofstream(system_file) << system_yaml;
 
@@ -44,28 +72,49 @@ RunningSystem::RunningSystem(
     _exit(127);
   }
   auto endpoints_file = fs::path(data_dir_) / "endpoints.json";
-  bool up = eventually(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          return true;
-        }
-        return fs::exists(endpoints_file);
-      },
-      std::chrono::milliseconds{60000}, std::chrono::milliseconds{50});
-  if (!up || pid_ < 0) {
-    std::ifstream log(dir_.path() / "orderflow-up.log");
-    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  bool up = eventually([&] { return exited() || fs::exists(endpoints_file); },
+                       std::chrono::milliseconds{60000}, std::chrono::milliseconds{50});
+  if (!up || pid_ < 0 || !reload_endpoints()) {
+    auto text = output();
     if (pid_ > 0) stop();
     throw std::runtime_error("orderflow up did not come up:\n" + text);
   }
-  std::ifstream in(endpoints_file);
-  auto doc = nlohmann::json::parse(in);
+}
+
+bool RunningSystem::reload_endpoints() {
+  auto doc = read_json(fs::path(data_dir_) / "endpoints.json");
+  if (!doc.is_object() || !doc.contains("services") || !doc.contains("kafka")) return false;
+  std::map<std::string, Endpoint> endpoints;
   for (const auto& [name, value] : doc["services"].items()) {
-    endpoints_[name] = {value["host"].get<std::string>(), value["port"].get<std::uint16_t>()};
+    endpoints[name] = {value["host"].get<std::string>(), value["port"].get<std::uint16_t>()};
   }
+  endpoints_ = std::move(endpoints);
   bootstrap_ = doc["kafka"]["bootstrapServers"].get<std::string>();
+  return true;
+}
+
+std::map<std::string, pid_t> RunningSystem::pids() const {
+  return counts_in_pids_file(data_dir_, "pids");
+}
+
+std::map<std::string, int> RunningSystem::restarts() const {
+  return counts_in_pids_file(data_dir_, "restarts");
+}
+
+bool RunningSystem::exited(int* exit_code) {
+  if (pid_ > 0) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    exit_code_ = exit_code_of(status);
+  }
+  if (exit_code != nullptr) *exit_code = exit_code_;
+  return true;
+}
+
+std::string RunningSystem::output() const {
+  std::ifstream log(dir_.path() / "orderflow-up.log");
+  return {std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
 }
 
 RunningSystem::~RunningSystem() { stop(); }
@@ -91,12 +140,13 @@ RunningSystem::Reply RunningSystem::call(
 }
 
 int RunningSystem::stop() {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) return exit_code_;
   kill(pid_, SIGINT);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exit_code_ = exit_code_of(status);
+  return exit_code_;
 }
 
 std::string run_command(const std::string& command, int* exit_code) {
