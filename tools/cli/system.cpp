@@ -1,11 +1,14 @@
 #include "system.h"
 
 #include <fcntl.h>
+
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -163,7 +166,8 @@ std::vector<std::string> System::service_args(const ServiceSpec& service, int po
   if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
   args.insert(args.end(),
               {"--data-dir", spec_.data_dir, "--port", std::to_string(port), "--port-file",
-               port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_});
+               port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
+               "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count())});
   for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
   return args;
 }
@@ -355,29 +359,43 @@ void System::drain() {
   if (quiet_rounds < 2) logger_->warn("drain timed out; stopping anyway");
 }
 
-void System::terminate(Child& child, std::chrono::milliseconds grace) {
-  if (child.pid <= 0) return;
-  kill(child.pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
-      child.pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(20ms);
+void System::terminate(const std::vector<Child*>& children, std::chrono::milliseconds grace) {
+  for (auto* child : children) {
+    if (child->pid > 0) kill(child->pid, SIGTERM);
   }
-  logger_->warn("{} did not stop within {} ms; killing it", child.name, grace.count());
-  kill(child.pid, SIGKILL);
-  waitpid(child.pid, nullptr, 0);
-  child.pid = -1;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto running = [&] {
+    return std::any_of(children.begin(), children.end(), [](Child* c) { return c->pid > 0; });
+  };
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    for (auto* child : children) {
+      int status = 0;
+      if (child->pid > 0 && waitpid(child->pid, &status, WNOHANG) == child->pid) child->pid = -1;
+    }
+    if (running()) std::this_thread::sleep_for(20ms);
+  }
+  for (auto* child : children) {
+    if (child->pid <= 0) continue;
+    logger_->warn("{} did not stop within {} ms; killing it", child->name, grace.count());
+    kill(child->pid, SIGKILL);
+    waitpid(child->pid, nullptr, 0);
+    child->pid = -1;
+  }
 }
 
 void System::stop() {
   if (!started_) return;
   started_ = false;
   drain();
-  for (auto it = children_.rbegin(); it != children_.rend(); ++it) terminate(*it, 20000ms);
+  // The services all at once: after the drain nothing flows between them, and without a broker
+  // each may need its whole timeouts.drain_ms, which one after the other would add up. They
+  // bound themselves by drain_ms; the extra grace covers their exit.
+  std::vector<Child*> services;
+  std::vector<Child*> broker;
+  for (auto& child : children_)
+    (child.name == "orderflow-broker" ? broker : services).push_back(&child);
+  terminate(services, spec_.drain_timeout + kExitGrace);
+  terminate(broker, kExitGrace);
   children_.clear();
   std::error_code ec;
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);

@@ -132,7 +132,9 @@ class System {
   void wait_for_broker();
   void wait_for_ready(const std::string& name, const std::string& port_file);
   void drain();
-  void terminate(Child& child, std::chrono::milliseconds grace);
+  /// SIGTERM to every child in `children`, SIGKILL to those still running after `grace`.
+  void terminate(const std::vector<Child*>& children, std::chrono::milliseconds grace);
+  static constexpr std::chrono::milliseconds kExitGrace{3000};
 
   SystemSpec spec_;
   std::shared_ptr<spdlog::logger> logger_;
