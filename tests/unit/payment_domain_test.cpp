@@ -1,7 +1,7 @@
 // Unit tests of the payment domain: decline rule, the decisions on STOCK_RESERVED and
-// ORDER_CANCELLED, payment state transitions (refund only from CAPTURED), the mapping of
-// consumed records to commands, the payments.v1 records and the simulated gateway without
-// latency. No network, no sleep.
+// ORDER_CANCELLED, payment state transitions (refund from CAPTURED or REFUND_FAILED), the
+// mapping of consumed records to commands, the payments.v1 records and the simulated gateway
+// without latency. No network, no sleep.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -68,12 +68,14 @@ TEST(DeclineRuleTest, RejectsNonDecimalLimits) {
 // ---- status and transitions -----------------------------------------------------------------
 
 TEST(PaymentStatusTest, RoundTripsItsNames) {
-  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded}) {
+  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded,
+                 PaymentStatus::kRefundFailed}) {
     EXPECT_EQ(parse_payment_status(to_string(s)), s);
   }
   EXPECT_EQ(std::string(to_string(PaymentStatus::kCaptured)), "CAPTURED");
   EXPECT_EQ(std::string(to_string(PaymentStatus::kFailed)), "FAILED");
   EXPECT_EQ(std::string(to_string(PaymentStatus::kRefunded)), "REFUNDED");
+  EXPECT_EQ(std::string(to_string(PaymentStatus::kRefundFailed)), "REFUND_FAILED");
   EXPECT_FALSE(parse_payment_status("captured").has_value());
   EXPECT_FALSE(parse_payment_status("").has_value());
 }
@@ -109,7 +111,50 @@ TEST(PaymentTransitionTest, RefundFromCaptured) {
   EXPECT_EQ(r->updated_at, kT1);
 }
 
-TEST(PaymentTransitionTest, RefundOnlyFromCaptured) {
+TEST(PaymentTransitionTest, RefundFailedFromCapturedKeepsTheMoneyAndTheRefusal) {
+  auto p = captured_payment(charge_command(), "pay-1", kT0);
+  auto r = refund_failed_payment(p, "UNKNOWN_PAYMENT: no charge with paymentId pay-1", kT1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, PaymentStatus::kRefundFailed);
+  EXPECT_EQ(r->reason, "UNKNOWN_PAYMENT: no charge with paymentId pay-1");
+  EXPECT_TRUE(r->refund_id.empty());
+  EXPECT_EQ(r->amount, p.amount);
+  EXPECT_EQ(r->created_at, kT0);
+  EXPECT_EQ(r->updated_at, kT1);
+  EXPECT_TRUE(holds_money(r->status));
+}
+
+TEST(PaymentTransitionTest, RefundFailedIsRefundedLater) {
+  auto failed =
+      refund_failed_payment(captured_payment(charge_command(), "pay-1", kT0), "UNKNOWN", kT0)
+          .value();
+  auto again = refund_failed_payment(failed, "UNKNOWN_PAYMENT: still", kT1);
+  ASSERT_TRUE(again.ok()) << "a retried refund may be refused again";
+  EXPECT_EQ(again->status, PaymentStatus::kRefundFailed);
+  EXPECT_EQ(again->reason, "UNKNOWN_PAYMENT: still");
+
+  auto r = refund_payment(failed, "rf-1", "USER_REQUESTED", kT1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, PaymentStatus::kRefunded);
+  EXPECT_EQ(r->refund_id, "rf-1");
+  EXPECT_EQ(r->reason, "USER_REQUESTED");
+  EXPECT_FALSE(holds_money(r->status));
+}
+
+TEST(PaymentTransitionTest, RefundFailedOnlyFromAPaymentHoldingMoney) {
+  auto declined = failed_payment(charge_command(), "pay-2", "DECLINED", kT0);
+  auto r1 = refund_failed_payment(declined, "X", kT1);
+  ASSERT_FALSE(r1.ok());
+  EXPECT_EQ(r1.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(r1.error().code, "NOT_REFUNDABLE");
+  auto refunded =
+      refund_payment(captured_payment(charge_command(), "pay-1", kT0), "rf-1", "X", kT1).value();
+  EXPECT_EQ(refund_failed_payment(refunded, "X", kT1).error().code, "NOT_REFUNDABLE");
+  EXPECT_FALSE(holds_money(PaymentStatus::kFailed));
+  EXPECT_TRUE(holds_money(PaymentStatus::kCaptured));
+}
+
+TEST(PaymentTransitionTest, RefundOnlyFromAPaymentHoldingMoney) {
   auto failed = failed_payment(charge_command(), "pay-2", "DECLINED", kT0);
   auto r1 = refund_payment(failed, "rf", "USER_REQUESTED", kT1);
   ASSERT_FALSE(r1.ok());
@@ -128,7 +173,8 @@ TEST(PaymentTransitionTest, RefundOnlyFromCaptured) {
 TEST(DecisionTest, ReservedChargesOnlyAFreshOrder) {
   EXPECT_EQ(decide_on_reserved({}), ReservedAction::kCharge);
   EXPECT_EQ(decide_on_reserved({std::nullopt, true}), ReservedAction::kSkipCancelled);
-  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded}) {
+  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded,
+                 PaymentStatus::kRefundFailed}) {
     auto p = captured_payment(charge_command(), "pay", kT0);
     p.status = s;
     EXPECT_EQ(decide_on_reserved({p, false}), ReservedAction::kSkipAlreadyPaid);
@@ -136,9 +182,12 @@ TEST(DecisionTest, ReservedChargesOnlyAFreshOrder) {
   }
 }
 
-TEST(DecisionTest, CancelRefundsOnlyACapturedPayment) {
+TEST(DecisionTest, CancelRefundsOnlyAPaymentHoldingMoney) {
   auto p = captured_payment(charge_command(), "pay", kT0);
   EXPECT_EQ(decide_on_cancelled({p, false}), CancelAction::kRefund);
+  p.status = PaymentStatus::kRefundFailed;
+  EXPECT_EQ(decide_on_cancelled({p, true}), CancelAction::kRefund)
+      << "a replayed cancel retries the refund the provider refused";
   p.status = PaymentStatus::kFailed;
   EXPECT_EQ(decide_on_cancelled({p, false}), CancelAction::kNothing);
   p.status = PaymentStatus::kRefunded;
