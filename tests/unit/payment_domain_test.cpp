@@ -1,13 +1,12 @@
 // Unit tests of the payment domain: decline rule, the decisions on STOCK_RESERVED and
 // ORDER_CANCELLED, payment state transitions (refund from CAPTURED or REFUND_FAILED), the
-// mapping of consumed records to commands, the payments.v1 records and the simulated gateway
-// without latency. No network, no sleep.
+// mapping of consumed records to commands and the payments.v1 records. No network, no sleep.
+// The simulated gateway keeps a file: tests/integration/payment_gateway_test.cpp.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-#include "adapters/gateway/simulated_gateway.h"
 #include "adapters/kafka/payment_event_handler.h"
 #include "adapters/kafka/payment_events.h"
 #include "domain/payment.h"
@@ -386,80 +385,6 @@ TEST(PaymentEventTest, RecordsFollowTheEventTable) {
   EXPECT_EQ(rv["reason"], "USER_REQUESTED");
   EXPECT_EQ(rv["timestamp"], format_iso8601(kT1));
   EXPECT_EQ(messaging::find_header(refund_record.headers, "traceparent"), trace);
-}
-
-// ---- simulated gateway (no latency) ----------------------------------------------------------
-
-ChargeRequest request(const std::string& key, const char* amount) {
-  return {key, 42, "user-7", dec(amount), "KRW"};
-}
-
-TEST(SimulatedGatewayTest, ChargeIsIdempotentByKey) {
-  SimulatedGateway gateway({});
-  auto first = gateway.charge(request("42", "100"));
-  auto again = gateway.charge(request("42", "100"));
-  ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(first->approved);
-  EXPECT_EQ(first->payment_id, again->payment_id);
-  EXPECT_EQ(gateway.charge_count(), 1);
-  auto other = gateway.charge(request("43", "100"));
-  EXPECT_NE(other->payment_id, first->payment_id);
-  EXPECT_EQ(gateway.charge_count(), 2);
-}
-
-TEST(SimulatedGatewayTest, ReusedKeyWithAnotherAmountIsAConflict) {
-  SimulatedGateway gateway({});
-  ASSERT_TRUE(gateway.charge(request("42", "100")).ok());
-  auto reused = gateway.charge(request("42", "101"));
-  ASSERT_FALSE(reused.ok());
-  EXPECT_EQ(reused.error().code, "IDEMPOTENCY_KEY_REUSED");
-}
-
-TEST(SimulatedGatewayTest, DeclinesAboveTheLimit) {
-  SimulatedGateway gateway({std::chrono::milliseconds{0}, DeclineRule{dec("1000000")}});
-  auto ok = gateway.charge(request("1", "1000000"));
-  auto declined = gateway.charge(request("2", "1000000.01"));
-  EXPECT_TRUE(ok->approved);
-  EXPECT_FALSE(declined->approved);
-  EXPECT_EQ(declined->decline_reason, "AMOUNT_LIMIT_EXCEEDED");
-  EXPECT_FALSE(declined->payment_id.empty());
-}
-
-TEST(SimulatedGatewayTest, RefundIsIdempotentByPaymentId) {
-  SimulatedGateway gateway({std::chrono::milliseconds{0}, DeclineRule{dec("10")}});
-  auto charge = gateway.charge(request("42", "5")).value();
-  auto r1 = gateway.refund(charge.payment_id);
-  auto r2 = gateway.refund(charge.payment_id);
-  ASSERT_TRUE(r1.ok());
-  EXPECT_EQ(r1.value(), r2.value());
-  EXPECT_EQ(gateway.refund_count(), 1);
-  EXPECT_TRUE(gateway.find_charge("42").value()->refunded);
-
-  EXPECT_EQ(gateway.refund("nope").error().kind, ErrorKind::kNotFound);
-  auto declined = gateway.charge(request("43", "11")).value();
-  EXPECT_EQ(gateway.refund(declined.payment_id).error().kind, ErrorKind::kConflict);
-}
-
-TEST(SimulatedGatewayTest, FindChargeByKey) {
-  SimulatedGateway gateway({});
-  EXPECT_FALSE(gateway.find_charge("42").value().has_value());
-  auto charge = gateway.charge(request("42", "5")).value();
-  auto found = gateway.find_charge("42").value();
-  ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->payment_id, charge.payment_id);
-  EXPECT_EQ(gateway.charge_count(), 1);
-}
-
-TEST(SimulatedGatewayTest, AfterShutdownCallsFailFastAndChargeNothing) {
-  SimulatedGateway gateway({});
-  gateway.shutdown();
-  auto r = gateway.charge(request("42", "5"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.error().retryable());
-  EXPECT_EQ(gateway.charge_count(), 0);
-  EXPECT_TRUE(gateway.find_charge("42").error().retryable());
-  EXPECT_TRUE(gateway.refund("x").error().retryable());
 }
 
 }  // namespace
