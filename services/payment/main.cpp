@@ -7,6 +7,7 @@
 #include "adapters/gateway/simulated_gateway.h"
 #include "adapters/http/payment_routes.h"
 #include "adapters/kafka/payment_event_handler.h"
+#include "adapters/observability/metrics_payment_alerts.h"
 #include "adapters/storage/sql_payment_repository.h"
 #include "app/payment_service.h"
 #include "orderflow/config/config.h"
@@ -54,6 +55,17 @@ PaymentSettings read_settings(const config::Source& source) {
     throw config::ConfigError("config: payment.gateway.decline_above: " + rule.error().message);
   }
   s.gateway.decline = rule.value();
+  // The provider's own file, never the service's database: it stands for a system outside ours.
+  std::filesystem::path gateway_path(reader.string("payment.gateway.path", "payment-gateway.db"));
+  if (gateway_path.is_relative()) {
+    gateway_path = std::filesystem::path(s.common.data_dir) / gateway_path;
+  }
+  if (gateway_path.lexically_normal() ==
+      std::filesystem::path(s.common.storage.sqlite_path).lexically_normal()) {
+    throw config::ConfigError("config: payment.gateway.path: must not be the service's database " +
+                              s.common.storage.sqlite_path);
+  }
+  s.gateway.path = gateway_path.string();
   reader.finish();
   return s;
 }
@@ -81,7 +93,8 @@ int run(const config::Source& source) {
   payment::SqlPaymentRepository repository(*db, cfg.topics.payments, cfg.name,
                                            [&relay] { relay.notify(); });
   payment::SimulatedGateway gateway(settings.gateway);
-  payment::PaymentService service(repository, gateway, clock, cfg.consumer.group_id);
+  payment::MetricsPaymentAlerts alerts(metrics, logger);
+  payment::PaymentService service(repository, gateway, alerts, clock, cfg.consumer.group_id);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      payment::make_event_handler(service, logger), metrics, logger);
 
@@ -106,10 +119,11 @@ int run(const config::Source& source) {
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
   logger->info(
       "\"payment-service started\" port={} group={} bootstrap={} gatewayLatencyMs={} "
-      "declineAbove={}",
+      "declineAbove={} gatewayPath={}",
       server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers,
       settings.gateway.latency.count(),
-      settings.gateway.decline.limit() ? settings.gateway.decline.limit()->to_string() : "none");
+      settings.gateway.decline.limit() ? settings.gateway.decline.limit()->to_string() : "none",
+      settings.gateway.path);
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);

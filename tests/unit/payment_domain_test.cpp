@@ -1,13 +1,12 @@
 // Unit tests of the payment domain: decline rule, the decisions on STOCK_RESERVED and
-// ORDER_CANCELLED, payment state transitions (refund only from CAPTURED), the mapping of
-// consumed records to commands, the payments.v1 records and the simulated gateway without
-// latency. No network, no sleep.
+// ORDER_CANCELLED, payment state transitions (refund from CAPTURED or REFUND_FAILED), the
+// mapping of consumed records to commands and the payments.v1 records. No network, no sleep.
+// The simulated gateway keeps a file: tests/integration/payment_gateway_test.cpp.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-#include "adapters/gateway/simulated_gateway.h"
 #include "adapters/kafka/payment_event_handler.h"
 #include "adapters/kafka/payment_events.h"
 #include "domain/payment.h"
@@ -68,12 +67,14 @@ TEST(DeclineRuleTest, RejectsNonDecimalLimits) {
 // ---- status and transitions -----------------------------------------------------------------
 
 TEST(PaymentStatusTest, RoundTripsItsNames) {
-  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded}) {
+  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded,
+                 PaymentStatus::kRefundFailed}) {
     EXPECT_EQ(parse_payment_status(to_string(s)), s);
   }
   EXPECT_EQ(std::string(to_string(PaymentStatus::kCaptured)), "CAPTURED");
   EXPECT_EQ(std::string(to_string(PaymentStatus::kFailed)), "FAILED");
   EXPECT_EQ(std::string(to_string(PaymentStatus::kRefunded)), "REFUNDED");
+  EXPECT_EQ(std::string(to_string(PaymentStatus::kRefundFailed)), "REFUND_FAILED");
   EXPECT_FALSE(parse_payment_status("captured").has_value());
   EXPECT_FALSE(parse_payment_status("").has_value());
 }
@@ -109,7 +110,50 @@ TEST(PaymentTransitionTest, RefundFromCaptured) {
   EXPECT_EQ(r->updated_at, kT1);
 }
 
-TEST(PaymentTransitionTest, RefundOnlyFromCaptured) {
+TEST(PaymentTransitionTest, RefundFailedFromCapturedKeepsTheMoneyAndTheRefusal) {
+  auto p = captured_payment(charge_command(), "pay-1", kT0);
+  auto r = refund_failed_payment(p, "UNKNOWN_PAYMENT: no charge with paymentId pay-1", kT1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, PaymentStatus::kRefundFailed);
+  EXPECT_EQ(r->reason, "UNKNOWN_PAYMENT: no charge with paymentId pay-1");
+  EXPECT_TRUE(r->refund_id.empty());
+  EXPECT_EQ(r->amount, p.amount);
+  EXPECT_EQ(r->created_at, kT0);
+  EXPECT_EQ(r->updated_at, kT1);
+  EXPECT_TRUE(holds_money(r->status));
+}
+
+TEST(PaymentTransitionTest, RefundFailedIsRefundedLater) {
+  auto failed =
+      refund_failed_payment(captured_payment(charge_command(), "pay-1", kT0), "UNKNOWN", kT0)
+          .value();
+  auto again = refund_failed_payment(failed, "UNKNOWN_PAYMENT: still", kT1);
+  ASSERT_TRUE(again.ok()) << "a retried refund may be refused again";
+  EXPECT_EQ(again->status, PaymentStatus::kRefundFailed);
+  EXPECT_EQ(again->reason, "UNKNOWN_PAYMENT: still");
+
+  auto r = refund_payment(failed, "rf-1", "USER_REQUESTED", kT1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, PaymentStatus::kRefunded);
+  EXPECT_EQ(r->refund_id, "rf-1");
+  EXPECT_EQ(r->reason, "USER_REQUESTED");
+  EXPECT_FALSE(holds_money(r->status));
+}
+
+TEST(PaymentTransitionTest, RefundFailedOnlyFromAPaymentHoldingMoney) {
+  auto declined = failed_payment(charge_command(), "pay-2", "DECLINED", kT0);
+  auto r1 = refund_failed_payment(declined, "X", kT1);
+  ASSERT_FALSE(r1.ok());
+  EXPECT_EQ(r1.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(r1.error().code, "NOT_REFUNDABLE");
+  auto refunded =
+      refund_payment(captured_payment(charge_command(), "pay-1", kT0), "rf-1", "X", kT1).value();
+  EXPECT_EQ(refund_failed_payment(refunded, "X", kT1).error().code, "NOT_REFUNDABLE");
+  EXPECT_FALSE(holds_money(PaymentStatus::kFailed));
+  EXPECT_TRUE(holds_money(PaymentStatus::kCaptured));
+}
+
+TEST(PaymentTransitionTest, RefundOnlyFromAPaymentHoldingMoney) {
   auto failed = failed_payment(charge_command(), "pay-2", "DECLINED", kT0);
   auto r1 = refund_payment(failed, "rf", "USER_REQUESTED", kT1);
   ASSERT_FALSE(r1.ok());
@@ -128,7 +172,8 @@ TEST(PaymentTransitionTest, RefundOnlyFromCaptured) {
 TEST(DecisionTest, ReservedChargesOnlyAFreshOrder) {
   EXPECT_EQ(decide_on_reserved({}), ReservedAction::kCharge);
   EXPECT_EQ(decide_on_reserved({std::nullopt, true}), ReservedAction::kSkipCancelled);
-  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded}) {
+  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded,
+                 PaymentStatus::kRefundFailed}) {
     auto p = captured_payment(charge_command(), "pay", kT0);
     p.status = s;
     EXPECT_EQ(decide_on_reserved({p, false}), ReservedAction::kSkipAlreadyPaid);
@@ -136,9 +181,12 @@ TEST(DecisionTest, ReservedChargesOnlyAFreshOrder) {
   }
 }
 
-TEST(DecisionTest, CancelRefundsOnlyACapturedPayment) {
+TEST(DecisionTest, CancelRefundsOnlyAPaymentHoldingMoney) {
   auto p = captured_payment(charge_command(), "pay", kT0);
   EXPECT_EQ(decide_on_cancelled({p, false}), CancelAction::kRefund);
+  p.status = PaymentStatus::kRefundFailed;
+  EXPECT_EQ(decide_on_cancelled({p, true}), CancelAction::kRefund)
+      << "a replayed cancel retries the refund the provider refused";
   p.status = PaymentStatus::kFailed;
   EXPECT_EQ(decide_on_cancelled({p, false}), CancelAction::kNothing);
   p.status = PaymentStatus::kRefunded;
@@ -337,80 +385,6 @@ TEST(PaymentEventTest, RecordsFollowTheEventTable) {
   EXPECT_EQ(rv["reason"], "USER_REQUESTED");
   EXPECT_EQ(rv["timestamp"], format_iso8601(kT1));
   EXPECT_EQ(messaging::find_header(refund_record.headers, "traceparent"), trace);
-}
-
-// ---- simulated gateway (no latency) ----------------------------------------------------------
-
-ChargeRequest request(const std::string& key, const char* amount) {
-  return {key, 42, "user-7", dec(amount), "KRW"};
-}
-
-TEST(SimulatedGatewayTest, ChargeIsIdempotentByKey) {
-  SimulatedGateway gateway({});
-  auto first = gateway.charge(request("42", "100"));
-  auto again = gateway.charge(request("42", "100"));
-  ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(first->approved);
-  EXPECT_EQ(first->payment_id, again->payment_id);
-  EXPECT_EQ(gateway.charge_count(), 1);
-  auto other = gateway.charge(request("43", "100"));
-  EXPECT_NE(other->payment_id, first->payment_id);
-  EXPECT_EQ(gateway.charge_count(), 2);
-}
-
-TEST(SimulatedGatewayTest, ReusedKeyWithAnotherAmountIsAConflict) {
-  SimulatedGateway gateway({});
-  ASSERT_TRUE(gateway.charge(request("42", "100")).ok());
-  auto reused = gateway.charge(request("42", "101"));
-  ASSERT_FALSE(reused.ok());
-  EXPECT_EQ(reused.error().code, "IDEMPOTENCY_KEY_REUSED");
-}
-
-TEST(SimulatedGatewayTest, DeclinesAboveTheLimit) {
-  SimulatedGateway gateway({std::chrono::milliseconds{0}, DeclineRule{dec("1000000")}});
-  auto ok = gateway.charge(request("1", "1000000"));
-  auto declined = gateway.charge(request("2", "1000000.01"));
-  EXPECT_TRUE(ok->approved);
-  EXPECT_FALSE(declined->approved);
-  EXPECT_EQ(declined->decline_reason, "AMOUNT_LIMIT_EXCEEDED");
-  EXPECT_FALSE(declined->payment_id.empty());
-}
-
-TEST(SimulatedGatewayTest, RefundIsIdempotentByPaymentId) {
-  SimulatedGateway gateway({std::chrono::milliseconds{0}, DeclineRule{dec("10")}});
-  auto charge = gateway.charge(request("42", "5")).value();
-  auto r1 = gateway.refund(charge.payment_id);
-  auto r2 = gateway.refund(charge.payment_id);
-  ASSERT_TRUE(r1.ok());
-  EXPECT_EQ(r1.value(), r2.value());
-  EXPECT_EQ(gateway.refund_count(), 1);
-  EXPECT_TRUE(gateway.find_charge("42").value()->refunded);
-
-  EXPECT_EQ(gateway.refund("nope").error().kind, ErrorKind::kNotFound);
-  auto declined = gateway.charge(request("43", "11")).value();
-  EXPECT_EQ(gateway.refund(declined.payment_id).error().kind, ErrorKind::kConflict);
-}
-
-TEST(SimulatedGatewayTest, FindChargeByKey) {
-  SimulatedGateway gateway({});
-  EXPECT_FALSE(gateway.find_charge("42").value().has_value());
-  auto charge = gateway.charge(request("42", "5")).value();
-  auto found = gateway.find_charge("42").value();
-  ASSERT_TRUE(found.has_value());
-  EXPECT_EQ(found->payment_id, charge.payment_id);
-  EXPECT_EQ(gateway.charge_count(), 1);
-}
-
-TEST(SimulatedGatewayTest, AfterShutdownCallsFailFastAndChargeNothing) {
-  SimulatedGateway gateway({});
-  gateway.shutdown();
-  auto r = gateway.charge(request("42", "5"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.error().retryable());
-  EXPECT_EQ(gateway.charge_count(), 0);
-  EXPECT_TRUE(gateway.find_charge("42").error().retryable());
-  EXPECT_TRUE(gateway.refund("x").error().retryable());
 }
 
 }  // namespace

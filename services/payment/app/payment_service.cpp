@@ -3,8 +3,8 @@
 namespace orderflow::payment {
 namespace {
 
-// Only a technical gateway failure is worth a retry; anything else means the gateway and this
-// service disagree about a payment, which no retry fixes.
+// Only a technical failure (of the gateway or the database) is worth a retry; anything else
+// means the gateway and this service disagree about a payment, which no retry fixes.
 Error gateway_error(const Error& error, const std::string& what) {
   if (error.retryable()) return error;
   return internal_error(error.code.empty() ? "GATEWAY_ERROR" : error.code,
@@ -13,6 +13,14 @@ Error gateway_error(const Error& error, const std::string& what) {
 
 std::string refund_reason(const CancelCommand& command) {
   return command.reason.empty() ? std::string("ORDER_CANCELLED") : command.reason;
+}
+
+void add_cancel_mark(PaymentChange& change, const CancelCommand& command, Clock::TimePoint at) {
+  change.mark_cancelled = true;
+  change.order_id = command.order_id;
+  change.user_id = command.user_id;
+  change.cancel_reason = command.reason;
+  change.at = at;
 }
 
 }  // namespace
@@ -121,11 +129,7 @@ Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& comm
     return refund_captured(command, captured_payment(as_charged, c.payment_id, now), true);
   }
   PaymentChange change;
-  change.mark_cancelled = true;
-  change.order_id = command.order_id;
-  change.user_id = command.user_id;
-  change.cancel_reason = command.reason;
-  change.at = clock_.now();
+  add_cancel_mark(change, command, clock_.now());
   return commit(command.event_id, change, HandleOutcome::kCancelRecorded);
 }
 
@@ -145,6 +149,9 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
   }
   auto refund_id = gateway_.refund(payment.id);
   if (!refund_id) {
+    if (!refund_id.error().retryable()) {
+      return refund_refused(command, payment, insert, refund_id.error());
+    }
     if (insert) mark_cancelled_after_failure(command);
     return gateway_error(refund_id.error(), "refund of payment " + payment.id);
   }
@@ -154,15 +161,33 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
   PaymentChange change;
   change.payment = std::move(refunded.value());
   change.insert = insert;
-  change.expected_status = PaymentStatus::kCaptured;
+  change.expected_status = payment.status;
   change.event = PaymentEventType::kRefunded;
   change.traceparent = command.traceparent;
-  change.mark_cancelled = true;
-  change.order_id = command.order_id;
-  change.user_id = command.user_id;
-  change.cancel_reason = command.reason;
-  change.at = now;
+  add_cancel_mark(change, command, now);
   return commit(command.event_id, change, HandleOutcome::kRefunded);
+}
+
+Result<HandleOutcome> PaymentService::refund_refused(const CancelCommand& command,
+                                                     const Payment& payment, bool insert,
+                                                     const Error& refusal) {
+  std::string what = "refund of payment " + payment.id;
+  auto now = clock_.now();
+  auto failed = refund_failed_payment(payment, refusal.code + ": " + refusal.message, now);
+  if (!failed) return internal_error(failed.error().code, failed.error().message);
+  PaymentChange change;
+  change.payment = std::move(failed.value());
+  change.insert = insert;
+  change.expected_status = payment.status;
+  add_cancel_mark(change, command, now);
+  // Outside the inbox: the event must stay unprocessed so that its replay from the DLT, once
+  // the provider is repaired, finds REFUND_FAILED and refunds.
+  auto recorded = repository_.apply_outside_inbox(change);
+  if (!recorded) return gateway_error(recorded.error(), "recording the failed " + what);
+  alerts_.refund_failed(*change.payment, refusal);
+  return gateway_error(refusal, what +
+                                    " refused; payment is REFUND_FAILED until the provider is "
+                                    "repaired and the ORDER_CANCELLED replayed");
 }
 
 Result<HandleOutcome> PaymentService::commit(const std::string& event_id,

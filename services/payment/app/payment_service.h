@@ -29,10 +29,11 @@ const char* to_string(HandleOutcome outcome);
 /// worker), which is what keeps a cancel from slipping between a charge and its commit.
 class PaymentService {
  public:
-  PaymentService(PaymentRepository& repository, PaymentGateway& gateway, const Clock& clock,
-                 std::string consumer_group)
+  PaymentService(PaymentRepository& repository, PaymentGateway& gateway, PaymentAlerts& alerts,
+                 const Clock& clock, std::string consumer_group)
       : repository_(repository),
         gateway_(gateway),
+        alerts_(alerts),
         clock_(clock),
         consumer_group_(std::move(consumer_group)) {}
 
@@ -43,12 +44,16 @@ class PaymentService {
   /// answers inconsistently (e.g. the key was used with another amount).
   Result<HandleOutcome> charge(const ChargeCommand& command);
 
-  /// ORDER_CANCELLED: refunds a CAPTURED payment (PAYMENT_REFUNDED); without a recorded payment
-  /// reconciles with the gateway (refunds a charge left by a crash) and marks the order
-  /// cancelled; FAILED/REFUNDED → kNothingToRefund. kInvalidInput CURRENCY_MISMATCH /
-  /// AMOUNT_MISMATCH when the event's currency or totalAmount differ from the captured payment
-  /// (no refund of data nobody can trust; the record goes to the DLT). Gateway/DB kUnavailable
-  /// → retry; the order is then still marked cancelled so that nothing charges it meanwhile.
+  /// ORDER_CANCELLED: refunds a CAPTURED or REFUND_FAILED payment (→ REFUNDED, PAYMENT_REFUNDED);
+  /// without a recorded payment reconciles with the gateway (refunds a charge left by a crash)
+  /// and marks the order cancelled; FAILED/REFUNDED → kNothingToRefund. kInvalidInput
+  /// CURRENCY_MISMATCH / AMOUNT_MISMATCH when the event's currency or totalAmount differ from
+  /// the captured payment (no refund of data nobody can trust; the record goes to the DLT).
+  /// Gateway/DB kUnavailable → retry; the order is then still marked cancelled so that nothing
+  /// charges it meanwhile. A refund the gateway refuses for good (UNKNOWN_PAYMENT,
+  /// NOT_REFUNDABLE) stores the payment as REFUND_FAILED with the refusal as reason, outside the
+  /// inbox, raises alerts.refund_failed() and returns kInternal with the gateway's code (not
+  /// retried: the record goes to the DLT, and its replay after a repair refunds).
   Result<HandleOutcome> cancel(const CancelCommand& command);
 
   /// The order's payments (0 or 1).
@@ -60,6 +65,9 @@ class PaymentService {
   Result<HandleOutcome> refund_captured(const CancelCommand& command, const Payment& payment,
                                         bool insert);
   Result<HandleOutcome> reconcile_cancel(const CancelCommand& command);
+  /// Records `payment` as REFUND_FAILED after the gateway's final `refusal` and alerts.
+  Result<HandleOutcome> refund_refused(const CancelCommand& command, const Payment& payment,
+                                       bool insert, const Error& refusal);
   Result<HandleOutcome> commit(const std::string& event_id, const PaymentChange& change,
                                HandleOutcome outcome);
   /// The cancel mark written on its own after a failure (best effort: the retry writes it too).
@@ -67,6 +75,7 @@ class PaymentService {
 
   PaymentRepository& repository_;
   PaymentGateway& gateway_;
+  PaymentAlerts& alerts_;
   const Clock& clock_;
   std::string consumer_group_;
 };

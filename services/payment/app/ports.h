@@ -83,6 +83,10 @@ class PaymentRepository {
   /// already processed. Wakes the outbox relay after a commit that appended an event.
   virtual Result<bool> apply(const std::string& consumer_group, const std::string& event_id,
                              const PaymentChange& change) = 0;
+  /// Applies `change` in its own transaction without an inbox entry, so that the event is
+  /// handled again when it comes again (a refund refused for good is recorded as REFUND_FAILED
+  /// while its ORDER_CANCELLED goes to the DLT for a replay). Same errors as apply().
+  virtual Result<void> apply_outside_inbox(const PaymentChange& change) = 0;
   /// Records the order as cancelled outside any inbox entry (idempotent), so that a cancel
   /// whose handling failed still stops a later charge.
   virtual Result<void> mark_cancelled(std::int64_t order_id, const std::string& user_id,
@@ -91,6 +95,16 @@ class PaymentRepository {
   virtual Result<std::vector<Payment>> find_by_order(std::int64_t order_id) = 0;
   /// kNotFound PAYMENT_NOT_FOUND when absent.
   virtual Result<Payment> find(const std::string& payment_id) = 0;
+};
+
+/// Where the service raises what an operator must act on. Thread-safe.
+class PaymentAlerts {
+ public:
+  virtual ~PaymentAlerts() = default;
+  /// The provider refused `payment`'s refund for good (`error`, e.g. UNKNOWN_PAYMENT): the
+  /// payment is REFUND_FAILED and the customer's money is still taken until a repair and a
+  /// replay of the cancel refund it.
+  virtual void refund_failed(const Payment& payment, const Error& error) = 0;
 };
 
 }  // namespace orderflow::payment

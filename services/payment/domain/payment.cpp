@@ -10,12 +10,15 @@ const char* to_string(PaymentStatus status) {
       return "FAILED";
     case PaymentStatus::kRefunded:
       return "REFUNDED";
+    case PaymentStatus::kRefundFailed:
+      return "REFUND_FAILED";
   }
   return "FAILED";
 }
 
 std::optional<PaymentStatus> parse_payment_status(std::string_view text) {
-  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded}) {
+  for (auto s : {PaymentStatus::kCaptured, PaymentStatus::kFailed, PaymentStatus::kRefunded,
+                 PaymentStatus::kRefundFailed}) {
     if (text == to_string(s)) return s;
   }
   return std::nullopt;
@@ -30,8 +33,11 @@ ReservedAction decide_on_reserved(const OrderPaymentState& state) {
 
 CancelAction decide_on_cancelled(const OrderPaymentState& state) {
   if (!state.payment) return CancelAction::kReconcile;
-  return state.payment->status == PaymentStatus::kCaptured ? CancelAction::kRefund
-                                                           : CancelAction::kNothing;
+  return holds_money(state.payment->status) ? CancelAction::kRefund : CancelAction::kNothing;
+}
+
+bool holds_money(PaymentStatus status) {
+  return status == PaymentStatus::kCaptured || status == PaymentStatus::kRefundFailed;
 }
 
 Payment captured_payment(const ChargeCommand& command, std::string payment_id,
@@ -58,12 +64,24 @@ Payment failed_payment(const ChargeCommand& command, std::string payment_id, std
 
 Result<Payment> refund_payment(Payment payment, std::string refund_id, std::string reason,
                                Clock::TimePoint now) {
-  if (payment.status != PaymentStatus::kCaptured) {
+  if (!holds_money(payment.status)) {
     return conflict("NOT_REFUNDABLE", "payment " + payment.id + " is " + to_string(payment.status) +
-                                          ", only CAPTURED refunds");
+                                          ", only CAPTURED or REFUND_FAILED refunds");
   }
   payment.status = PaymentStatus::kRefunded;
   payment.refund_id = std::move(refund_id);
+  payment.reason = std::move(reason);
+  payment.updated_at = now;
+  return payment;
+}
+
+Result<Payment> refund_failed_payment(Payment payment, std::string reason, Clock::TimePoint now) {
+  if (!holds_money(payment.status)) {
+    return conflict("NOT_REFUNDABLE", "payment " + payment.id + " is " + to_string(payment.status) +
+                                          ", only CAPTURED or REFUND_FAILED can fail a refund");
+  }
+  payment.status = PaymentStatus::kRefundFailed;
+  payment.refund_id.clear();
   payment.reason = std::move(reason);
   payment.updated_at = now;
   return payment;

@@ -11,11 +11,13 @@
 
 namespace orderflow::payment {
 
-/// States of a payment. A charge ends CAPTURED (approved) or FAILED (declined); only a CAPTURED
-/// payment can be refunded (→ REFUNDED). FAILED and REFUNDED are final.
-enum class PaymentStatus { kCaptured, kFailed, kRefunded };
+/// States of a payment. A charge ends CAPTURED (approved) or FAILED (declined); a CAPTURED
+/// payment is refunded (→ REFUNDED) or, when the provider refuses the refund for good (it does
+/// not know the charge), REFUND_FAILED: money still taken, visible to operators, and refunded
+/// (→ REFUNDED) by a later cancel once repaired. FAILED and REFUNDED are final.
+enum class PaymentStatus { kCaptured, kFailed, kRefunded, kRefundFailed };
 
-/// "CAPTURED", "FAILED", "REFUNDED".
+/// "CAPTURED", "FAILED", "REFUNDED", "REFUND_FAILED".
 const char* to_string(PaymentStatus status);
 /// Inverse of to_string; nullopt for any other text.
 std::optional<PaymentStatus> parse_payment_status(std::string_view text);
@@ -28,7 +30,8 @@ struct Payment {
   Decimal amount;
   std::string currency;  ///< ISO 4217 code, e.g. "KRW"
   PaymentStatus status = PaymentStatus::kCaptured;
-  std::string reason;     ///< FAILED: the decline reason; REFUNDED: why (the cancel's reason)
+  std::string reason;     ///< FAILED: the decline reason; REFUNDED: why (the cancel's reason);
+                          ///< REFUND_FAILED: the provider's refusal ("UNKNOWN_PAYMENT: …")
   std::string refund_id;  ///< REFUNDED: the gateway's reference of the refund
   Clock::TimePoint created_at;
   Clock::TimePoint updated_at;
@@ -73,7 +76,7 @@ ReservedAction decide_on_reserved(const OrderPaymentState& state);
 
 /// What to do with an ORDER_CANCELLED.
 enum class CancelAction {
-  kRefund,     ///< a CAPTURED payment exists: refund it
+  kRefund,     ///< a CAPTURED or REFUND_FAILED payment exists: refund it
   kReconcile,  ///< no payment recorded: ask the gateway whether a charge exists under the
                ///< order's key (a crash between charge and commit), refund it if so, and record
                ///< the order as cancelled so that it is never charged afterwards
@@ -89,11 +92,18 @@ Payment captured_payment(const ChargeCommand& command, std::string payment_id,
 /// A new FAILED payment (declined by the gateway with `reason`), stamped `now`.
 Payment failed_payment(const ChargeCommand& command, std::string payment_id, std::string reason,
                        Clock::TimePoint now);
+/// True for the statuses that hold the customer's money and so must be refunded on a cancel:
+/// CAPTURED and REFUND_FAILED.
+bool holds_money(PaymentStatus status);
 /// `payment` refunded: status REFUNDED with `refund_id` and `reason`, updated_at `now`.
-/// kConflict NOT_REFUNDABLE unless the payment is CAPTURED (a FAILED payment took no money, a
-/// REFUNDED one gave it back already).
+/// kConflict NOT_REFUNDABLE unless the payment holds money (CAPTURED or REFUND_FAILED; a FAILED
+/// payment took no money, a REFUNDED one gave it back already).
 Result<Payment> refund_payment(Payment payment, std::string refund_id, std::string reason,
                                Clock::TimePoint now);
+/// `payment` whose refund the provider refused for good: status REFUND_FAILED with `reason`
+/// (the refusal), updated_at `now`, refund_id empty. From CAPTURED, or from REFUND_FAILED when
+/// a retried refund is refused again; kConflict NOT_REFUNDABLE otherwise.
+Result<Payment> refund_failed_payment(Payment payment, std::string reason, Clock::TimePoint now);
 
 /// The simulated gateway's decline rule (fault injection, ARCHITECTURE.md): decline every
 /// amount strictly above a limit in the order's currency; no limit = approve everything.

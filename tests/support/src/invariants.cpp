@@ -85,6 +85,7 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
                                            .body);
           int captured = 0;
           int refunded = 0;
+          int refund_failed = 0;
           for (const auto& p : payments) {
             auto s = p.value("status", "");
             if (s == "CAPTURED") {
@@ -92,6 +93,11 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
               if (p.value("amount", "") != total) problem += "captured amount differs from total; ";
             }
             if (s == "REFUNDED") ++refunded;
+            // Money taken and not given back: never right, whatever the order's state.
+            if (s == "REFUND_FAILED") ++refund_failed;
+          }
+          if (refund_failed != 0) {
+            problem += status + " with a REFUND_FAILED payment (net charge not zero); ";
           }
           int held = 0;
           int deducted = 0;

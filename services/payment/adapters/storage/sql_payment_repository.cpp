@@ -137,30 +137,39 @@ Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) 
 
 Result<bool> SqlPaymentRepository::apply(const std::string& consumer_group,
                                          const std::string& event_id, const PaymentChange& change) {
-  if (change.event && !change.payment) {
-    return internal_error("INVALID_CHANGE", "an event needs the payment it is about");
-  }
-  auto first = messaging::Inbox::process(
-      db_, consumer_group, event_id, [&](storage::Tx& tx) -> Result<void> {
-        if (change.payment) {
-          auto written = write_payment(tx, change);
-          if (!written) return written;
-        }
-        if (change.mark_cancelled) {
-          auto marked = insert_cancel_mark(tx, change.order_id, change.user_id,
-                                           change.cancel_reason, change.at);
-          if (!marked) return marked;
-        }
-        if (change.event) {
-          return messaging::Outbox::append(
-              tx, payment_event_record(*change.event, *change.payment, payments_topic_, source_,
-                                       change.traceparent));
-        }
-        return {};
-      });
+  auto first = messaging::Inbox::process(db_, consumer_group, event_id,
+                                         [&](storage::Tx& tx) { return write_change(tx, change); });
   if (!first) return first.error();
   if (first.value() && change.event && on_commit_) on_commit_();
   return first.value();
+}
+
+Result<void> SqlPaymentRepository::apply_outside_inbox(const PaymentChange& change) {
+  auto written = db_.write([&](storage::Tx& tx) { return write_change(tx, change); });
+  if (!written) return written.error();
+  if (change.event && on_commit_) on_commit_();
+  return {};
+}
+
+Result<void> SqlPaymentRepository::write_change(storage::Tx& tx, const PaymentChange& change) {
+  if (change.event && !change.payment) {
+    return internal_error("INVALID_CHANGE", "an event needs the payment it is about");
+  }
+  if (change.payment) {
+    auto written = write_payment(tx, change);
+    if (!written) return written;
+  }
+  if (change.mark_cancelled) {
+    auto marked =
+        insert_cancel_mark(tx, change.order_id, change.user_id, change.cancel_reason, change.at);
+    if (!marked) return marked;
+  }
+  if (change.event) {
+    return messaging::Outbox::append(
+        tx, payment_event_record(*change.event, *change.payment, payments_topic_, source_,
+                                 change.traceparent));
+  }
+  return {};
 }
 
 Result<void> SqlPaymentRepository::mark_cancelled(std::int64_t order_id, const std::string& user_id,

@@ -31,12 +31,16 @@ class SqlPaymentRepository final : public PaymentRepository {
   Result<OrderPaymentState> state_of(std::int64_t order_id) override;
   Result<bool> apply(const std::string& consumer_group, const std::string& event_id,
                      const PaymentChange& change) override;
+  Result<void> apply_outside_inbox(const PaymentChange& change) override;
   Result<void> mark_cancelled(std::int64_t order_id, const std::string& user_id,
                               const std::string& reason, Clock::TimePoint at) override;
   Result<std::vector<Payment>> find_by_order(std::int64_t order_id) override;
   Result<Payment> find(const std::string& payment_id) override;
 
  private:
+  /// The payment row, cancel mark and outbox record of `change`, in `tx`.
+  Result<void> write_change(storage::Tx& tx, const PaymentChange& change);
+
   storage::Database& db_;
   std::string payments_topic_;
   std::string source_;

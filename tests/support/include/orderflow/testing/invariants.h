@@ -29,6 +29,7 @@ std::map<std::int64_t, nlohmann::json> wait_terminal(
 /// 2. every order reaches COMPLETED or CANCELLED (within `deadline`);
 /// 3. COMPLETED ⇒ exactly one captured payment of the order total and its reservation deducted;
 ///    CANCELLED ⇒ no reservation holding stock and no captured payment left (refunded or none);
+///    a REFUND_FAILED payment (money kept) is a violation on either;
 /// 4. one notification per (event, user): for every status the order went through and every
 ///    refund exactly one notification, and no sourceEventId twice.
 /// Returns the violations, empty when all hold. Notifications are awaited up to `deadline`.
