@@ -34,7 +34,9 @@ std::string write_catalog(const TempDir& dir) {
   return path;
 }
 
-Overrides overrides_for(const std::string& catalog) {
+// The system's overrides: that catalog (written into `dir`) in the order and inventory services.
+Overrides overrides_for(const TempDir& dir) {
+  auto catalog = write_catalog(dir);
   return {{"order-service", {"order.catalog_file=" + catalog}},
           {"inventory-service", {"inventory.catalog_file=" + catalog}}};
 }
@@ -145,8 +147,7 @@ class CrashEachServiceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CrashEachServiceTest, KilledServiceIsRestartedAndNothingIsLostOrChargedWrongly) {
   TempDir dir;
-  auto catalog = write_catalog(dir);
-  RunningSystem system(overrides_for(catalog));
+  RunningSystem system(overrides_for(dir));
   auto before = stock_totals(system);
   Load load(system, kLoadFor);
   // A third of the way in: the backlog it misses must be processed after the restart.
@@ -175,8 +176,7 @@ INSTANTIATE_TEST_SUITE_P(Services, CrashEachServiceTest,
 // their retained outbox history again, which the consumers' inboxes deduplicate.
 TEST(CrashRecoveryTest, KilledEmbeddedBrokerIsReplacedAndTheOutboxHistoryRepairsTheLoss) {
   TempDir dir;
-  auto catalog = write_catalog(dir);
-  RunningSystem system(overrides_for(catalog));
+  RunningSystem system(overrides_for(dir));
   auto before = stock_totals(system);
   const auto old_bootstrap = system.bootstrap_servers();
   Load load(system, kLoadFor);
@@ -205,8 +205,7 @@ TEST(CrashRecoveryTest, KilledEmbeddedBrokerIsReplacedAndTheOutboxHistoryRepairs
 // starts a new (empty) embedded broker; the services repair the loss from their outboxes.
 TEST(CrashRecoveryTest, WholeSystemKilledAndStartedAgainOnTheSameDataDir) {
   TempDir dir;
-  auto catalog = write_catalog(dir);
-  RunningSystem first(overrides_for(catalog));
+  RunningSystem first(overrides_for(dir));
   auto before = stock_totals(first);
   Load load(first, kLoadFor);
   ASSERT_TRUE(load.reached(kRatePerSecond * 10));
@@ -219,7 +218,7 @@ TEST(CrashRecoveryTest, WholeSystemKilledAndStartedAgainOnTheSameDataDir) {
 
   SystemOptions again;
   again.data_dir = first.data_dir();
-  RunningSystem second(overrides_for(catalog), again);
+  RunningSystem second(overrides_for(dir), again);
   expect_invariants(second, load, before);
   EXPECT_EQ(second.stop(), 0) << second.output();
 }

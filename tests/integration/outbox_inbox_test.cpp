@@ -24,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using orderflow::testing::eventually;
 using orderflow::testing::FakeProducer;
+using orderflow::testing::metric_value;
 using orderflow::testing::TempDir;
 
 // Forwards to the real store but fails mark_sent a number of times: a crash after the broker
@@ -48,18 +49,6 @@ OutgoingRecord make_record(const std::string& topic, const std::string& key,
           key,
           R"({"eventId":")" + event_id + R"(","orderId":")" + key + R"("})",
           {{"eventId", event_id}, {"eventType", "OrderCreated"}, {"traceparent", "00-abc-01"}}};
-}
-
-// Value of `name{...label...}` in the Prometheus text, or -1 when absent.
-double metric_value(const std::string& text, const std::string& name, const std::string& label) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
-    if (!label.empty() && line.find(label) == std::string::npos) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
 }
 
 class OutboxInboxTest : public ::testing::Test {

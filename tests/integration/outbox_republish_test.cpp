@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
-#include <sstream>
-
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/metrics.h"
@@ -23,17 +21,6 @@ using orderflow::testing::TempDir;
 
 OutgoingRecord event(const std::string& key, const std::string& event_id) {
   return {"orders.v1", key, R"({"eventId":")" + event_id + R"("})", {{"eventId", event_id}}};
-}
-
-double metric(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0) {
-      return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return -1;
 }
 
 class OutboxRepublishTest : public ::testing::Test {
@@ -103,7 +90,9 @@ TEST_F(OutboxRepublishTest, NewClusterGetsTheRetainedHistoryInIdOrderBeforeNewer
   std::vector<std::string> ids;
   for (const auto& r : second.acked()) ids.push_back(r.headers.front().value);
   EXPECT_EQ(ids, (std::vector<std::string>{"e1", "e2", "e3", "e4", "e5", "e6"}));
-  EXPECT_EQ(metric(metrics_.serialize(), "orderflow_outbox_republished_total"), 5);
+  EXPECT_EQ(
+      orderflow::testing::metric_value(metrics_.serialize(), "orderflow_outbox_republished_total"),
+      5);
 }
 
 TEST_F(OutboxRepublishTest, SameClusterAfterARestartPublishesOnlyNewRows) {

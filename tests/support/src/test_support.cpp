@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -79,6 +80,17 @@ void EmbeddedBroker::fail_requests(int api_key, int count, int error_code) {
                                         static_cast<rd_kafka_resp_err_t>(error_code));
   rd_kafka_mock_push_request_errors_array(impl_->cluster, static_cast<int16_t>(api_key),
                                           errs.size(), errs.data());
+}
+
+double metric_value(const std::string& text, const std::string& name, const std::string& label) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+    if (!label.empty() && line.find(label) == std::string::npos) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
 }
 
 }  // namespace orderflow::testing

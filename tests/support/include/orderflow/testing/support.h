@@ -32,6 +32,11 @@ class TempDir {
 /// runner's per-record and rebalance logs; "warn" when unset.
 std::string test_log_level();
 
+/// Value of the first sample of metric `name` (whose labels contain `label`, when given) in the
+/// Prometheus text `text`; -1 when absent.
+double metric_value(const std::string& text, const std::string& name,
+                    const std::string& label = {});
+
 /// A name unique to this process and call ("orders-3f2a…"): topics, groups.
 std::string unique_name(const std::string& prefix);
 
