@@ -126,12 +126,7 @@ int run(const config::Source& source) {
   intake.close();
   server.stop();
   expiry.stop();
-  deadline.step("stopping the consumer (final commit, leaving the group)");
-  consumer.stop();
-  deadline.step("flushing the outbox");
-  runtime::flush_outbox(relay, *producer, *logger, deadline.remaining());
-  broker.stop();
-  deadline.step("closing the Kafka clients");
+  runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
   logger->info("\"inventory-service stopped\"");
   return 0;
 }

@@ -111,10 +111,7 @@ int run(const config::Source& source) {
   deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
-  deadline.step("stopping the consumer (final commit, leaving the group)");
-  consumer.stop();
-  broker.stop();
-  deadline.step("closing the Kafka clients");
+  runtime::stop_messaging(deadline, consumer, nullptr, *probe, broker, *logger);
   logger->info("\"notification-service stopped\"");
   return 0;
 }

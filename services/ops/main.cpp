@@ -87,14 +87,7 @@ int run(const config::Source& source) {
   deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
-  deadline.step("stopping the consumer (final commit, leaving the group)");
-  consumer.stop();
-  broker.stop();
-  deadline.step("flushing replays");
-  if (auto flushed = producer->flush(deadline.remaining()); !flushed) {
-    logger->warn("\"producer flush incomplete\" error={}", flushed.error().message);
-  }
-  deadline.step("closing the Kafka clients");
+  runtime::stop_messaging(deadline, consumer, nullptr, *producer, broker, *logger);
   logger->info("\"ops-service stopped\"");
   return 0;
 }

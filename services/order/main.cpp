@@ -130,12 +130,7 @@ int run(const config::Source& source) {
   intake.close();
   server.stop();
   saga_timeout.stop();
-  deadline.step("stopping the consumer (final commit, leaving the group)");
-  consumer.stop();
-  deadline.step("flushing the outbox");
-  runtime::flush_outbox(relay, *producer, *logger, deadline.remaining());
-  broker.stop();
-  deadline.step("closing the Kafka clients");
+  runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
   logger->info("\"order-service stopped\"");
   return 0;
 }

@@ -133,12 +133,7 @@ int run(const config::Source& source) {
   // Before the consumer: a call waiting out the gateway latency fails at once (nothing charged,
   // the record stays uncommitted and comes again), so stopping the workers does not wait for it.
   gateway.shutdown();
-  deadline.step("stopping the consumer (final commit, leaving the group)");
-  consumer.stop();
-  deadline.step("flushing the outbox");
-  runtime::flush_outbox(relay, *producer, *logger, deadline.remaining());
-  broker.stop();
-  deadline.step("closing the Kafka clients");
+  runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
   logger->info("\"payment-service stopped\"");
   return 0;
 }

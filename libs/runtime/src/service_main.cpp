@@ -59,4 +59,19 @@ void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
   }
 }
 
+void stop_messaging(ShutdownDeadline& deadline, messaging::ConsumerRunner& consumer,
+                    messaging::OutboxRelay* relay, messaging::Producer& producer,
+                    BrokerMonitor& broker, spdlog::logger& logger) {
+  deadline.step("stopping the consumer (final commit, leaving the group)");
+  consumer.stop();
+  deadline.step("flushing the outbox");
+  if (relay != nullptr) {
+    flush_outbox(*relay, producer, logger, deadline.remaining());
+  } else if (auto flushed = producer.flush(deadline.remaining()); !flushed) {
+    logger.warn("\"producer flush incomplete\" error={}", flushed.error().message);
+  }
+  broker.stop();
+  deadline.step("closing the Kafka clients");
+}
+
 }  // namespace orderflow::runtime

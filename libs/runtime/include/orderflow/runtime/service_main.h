@@ -8,6 +8,8 @@
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/messaging/producer.h"
+#include "orderflow/runtime/broker_monitor.h"
+#include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/storage/database.h"
 
 namespace orderflow::runtime {
@@ -36,5 +38,13 @@ void warm_up_producer(messaging::Producer& producer, const config::ServiceConfig
 /// the producer (the rest of `budget`), logging what could not be finished.
 void flush_outbox(messaging::OutboxRelay& relay, messaging::Producer& producer,
                   spdlog::logger& logger, std::chrono::milliseconds budget);
+
+/// The messaging half of a service's stop sequence, each step named to `deadline` and given
+/// what is left of its budget: stops the consumer (final commit, leaving the group), then
+/// flushes the outbox through `relay` (flush_outbox) or, without one, the producer's queue
+/// (ops-service's replays), then stops the broker monitor. Logs what could not be finished.
+void stop_messaging(ShutdownDeadline& deadline, messaging::ConsumerRunner& consumer,
+                    messaging::OutboxRelay* relay, messaging::Producer& producer,
+                    BrokerMonitor& broker, spdlog::logger& logger);
 
 }  // namespace orderflow::runtime
