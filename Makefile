@@ -8,6 +8,7 @@ DATA_DIR ?= .orderflow
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-kafka.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
