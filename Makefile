@@ -4,10 +4,11 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps configure build run test test-unit test-integration test-e2e demo bench format tidy clean
+.PHONY: deps configure build run run-kafka test test-unit test-integration test-e2e demo bench format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-kafka.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
@@ -17,6 +18,10 @@ build: configure
 
 run: build
 	$(BUILD_DIR)/bin/orderflow up --data-dir $(DATA_DIR) --config config/orderflow.yaml
+
+# The same system on a real 3-node Apache Kafka cluster (KRaft, JVMs under <data-dir>/kafka).
+run-kafka: build
+	$(BUILD_DIR)/bin/orderflow up --broker kafka --data-dir $(DATA_DIR) --config config/orderflow.yaml
 
 demo: build
 	$(BUILD_DIR)/bin/orderflow demo --data-dir $(DATA_DIR)

@@ -19,6 +19,8 @@ packages=(
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
+  default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
+  maven                     # resolves Kafka from Maven Central (scripts/install-kafka.sh)
 )
 
 missing=()

@@ -48,7 +48,12 @@ bool supervise_until_signal(cli::System& system, std::shared_ptr<spdlog::logger>
 void print_endpoints(const cli::System& system) {
   std::cout << "orderflow is up (data dir " << system.spec().data_dir << ")\n";
   std::cout << "  kafka                 " << system.bootstrap_servers()
-            << (system.spec().bootstrap_servers.empty() ? "  (embedded broker)" : "") << "\n";
+            << (!system.spec().bootstrap_servers.empty() ? ""
+                : system.spec().broker_mode == cli::SystemSpec::kKafkaBroker
+                    ? "  (Apache Kafka " + cli::pinned_kafka_version() + ", " +
+                          std::to_string(system.spec().brokers) + " brokers)"
+                    : std::string("  (embedded broker)"))
+            << "\n";
   for (const auto& [name, ep] : system.endpoints()) {
     std::cout << "  " << name << std::string(22 - std::min<std::size_t>(21, name.size()), ' ')
               << ep.url() << "\n";
@@ -70,6 +75,8 @@ int main(int argc, char** argv) {
   std::string config_file = (fs::path(self_dir()) / "../../config/orderflow.yaml").string();
   if (!fs::exists(config_file)) config_file = config::default_config_dir() + "/orderflow.yaml";
   bool foreground_logs = false;
+  std::string broker_mode = cli::SystemSpec::kEmbeddedBroker;
+  int brokers = 0;
   std::string log_level = "info";
 
   auto* up =
@@ -77,6 +84,12 @@ int main(int argc, char** argv) {
   up->add_option("--data-dir", data_dir, "Data directory (databases, logs, endpoints.json)");
   up->add_option("--config", config_file, "System configuration file")->capture_default_str();
   up->add_flag("--foreground-logs", foreground_logs, "Services log to this terminal");
+  up->add_option("--broker", broker_mode,
+                 "embedded: orderflow-broker (no JVM); kafka: a local Apache Kafka cluster")
+      ->check(CLI::IsMember({cli::SystemSpec::kEmbeddedBroker, cli::SystemSpec::kKafkaBroker}))
+      ->capture_default_str();
+  up->add_option("--brokers", brokers, "Number of brokers (default: broker.brokers, 3)")
+      ->check(CLI::Range(1, 16));
 
   auto* demo = app.add_subcommand("demo", "Post the seeds' sample orders and show notifications");
   demo->add_option("--data-dir", data_dir,
@@ -121,6 +134,8 @@ int main(int argc, char** argv) {
     if (up->parsed()) {
       auto spec = cli::load_system_spec(config_file, data_dir, self_dir());
       spec.inherit_output = foreground_logs;
+      spec.broker_mode = broker_mode;
+      if (brokers > 0) spec.brokers = brokers;
       cli::System system(spec, logger);
       system.start();
       print_endpoints(system);

@@ -15,8 +15,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "child_process.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/client.h"
+#include "orderflow/messaging/topic_admin.h"
+#include "supervisor.h"
 
 namespace orderflow::cli {
 namespace fs = std::filesystem;
@@ -108,32 +111,7 @@ pid_t System::spawn(const std::string& name, const std::vector<std::string>& arg
   auto log_file = (fs::path(spec_.data_dir) / "logs" / (name + ".log")).string();
   std::vector<std::string> argv_store{exe};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed for " + name);
-  if (pid == 0) {
-    // Own process group: a terminal Ctrl-C reaches only `orderflow`, which drains in order.
-    setpgid(0, 0);
-    // Die with the parent even if it is killed without a chance to drain.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    if (!spec_.inherit_output) {
-      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
-    }
-    execv(exe.c_str(), argv.data());
-    _exit(127);
-  }
+  pid_t pid = spawn_child(argv_store, spec_.inherit_output ? "" : log_file);
   if (auto* child = find(name)) {
     child->pid = pid;
   } else {
@@ -181,7 +159,9 @@ void System::start() {
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
   fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);
   try {
-    if (spec_.bootstrap_servers.empty()) {
+    if (spec_.bootstrap_servers.empty() && spec_.broker_mode == SystemSpec::kKafkaBroker) {
+      start_kafka_cluster();
+    } else if (spec_.bootstrap_servers.empty()) {
       fs::remove(bootstrap_file(spec_));
       spawn(kBrokerName, broker_args());
       wait_for_broker();
@@ -200,6 +180,33 @@ void System::start() {
     stop();
     throw;
   }
+}
+
+void System::start_kafka_cluster() {
+  fs::remove(bootstrap_file(spec_));
+  KafkaClusterOptions options;
+  options.data_dir = spec_.data_dir;
+  options.brokers = spec_.brokers;
+  cluster_ = std::make_unique<KafkaCluster>(options, logger_);
+  cluster_->start();
+  bootstrap_ = cluster_->bootstrap_servers();
+  write_pids_file();
+  int replication = messaging::default_replication_factor(spec_.brokers);
+  std::vector<messaging::TopicSpec> topics;
+  for (const auto& name : spec_.topics) {
+    for (const auto& topic : {name, name + spec_.dlt_suffix}) {
+      topics.push_back({topic,
+                        spec_.partitions,
+                        replication,
+                        {{"min.insync.replicas",
+                          std::to_string(messaging::default_min_insync_replicas(replication))}}});
+    }
+  }
+  messaging::KafkaConfig kafka;
+  kafka.bootstrap_servers = bootstrap_;
+  kafka.client_id = "orderflow-up";
+  messaging::ensure_topics(kafka, topics, spec_.ready_timeout, logger_);
+  std::ofstream(bootstrap_file(spec_)) << bootstrap_ << "\n";
 }
 
 void System::wait_for_broker() {
@@ -298,6 +305,12 @@ std::map<std::string, pid_t> System::pids() const {
   for (const auto& child : children_) {
     if (child.pid > 0) out[child.name] = child.pid;
   }
+  if (cluster_) {
+    auto jvms = cluster_->pids();
+    for (std::size_t i = 0; i < jvms.size(); ++i) {
+      if (jvms[i] > 0) out["kafka-" + std::to_string(i + 1)] = jvms[i];
+    }
+  }
   return out;
 }
 
@@ -319,6 +332,15 @@ void System::write_pids_file() const {
 }
 
 std::optional<System::Exit> System::reap() {
+  // The supervisor restarts the embedded broker and the services; a Kafka JVM that exits is
+  // only reported (the cluster keeps serving while a majority of its nodes runs).
+  if (cluster_) {
+    while (auto gone = cluster_->reap()) {
+      logger_->error("kafka node {} exited ({}); it is not restarted, see {}", gone->node,
+                     describe_exit_status(gone->status), cluster_->log_file(gone->node));
+      write_pids_file();
+    }
+  }
   for (auto& child : children_) {
     if (child.pid <= 0) continue;
     int status = 0;
@@ -397,6 +419,7 @@ void System::stop() {
   terminate(services, spec_.drain_timeout + kExitGrace);
   terminate(broker, kExitGrace);
   children_.clear();
+  if (cluster_) cluster_->stop();
   std::error_code ec;
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
   fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);

@@ -12,6 +12,8 @@
 
 #include <spdlog/logger.h>
 
+#include "kafka_cluster.h"
+
 namespace orderflow::cli {
 
 /// One service process of the system.
@@ -39,6 +41,12 @@ struct SystemSpec {
   std::string data_dir;
   std::string bin_dir;            ///< where orderflow-broker and the services are
   std::string bootstrap_servers;  ///< non-empty = external Kafka, no embedded broker
+  /// Which broker `orderflow up` starts when bootstrap_servers is empty: kEmbeddedBroker
+  /// (orderflow-broker, librdkafka's mock cluster) or kKafkaBroker (a local Apache Kafka
+  /// cluster of `brokers` JVMs, kafka_cluster.h, with the topics created through the Admin API).
+  std::string broker_mode = "embedded";
+  static constexpr const char* kEmbeddedBroker = "embedded";
+  static constexpr const char* kKafkaBroker = "kafka";
   int brokers = 3;
   int partitions = 3;
   std::vector<std::string> topics{"orders.v1", "inventory.v1", "payments.v1"};
@@ -116,8 +124,8 @@ class System {
   [[nodiscard]] const std::map<std::string, Endpoint>& endpoints() const { return endpoints_; }
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const SystemSpec& spec() const { return spec_; }
-  /// Process id of every running child by name ("orderflow-broker" when embedded), for the
-  /// bench's RSS and CPU readings.
+  /// Process id of every running child by name ("orderflow-broker" when embedded, "kafka-N"
+  /// for the JVMs of a Kafka cluster), for the bench's RSS and CPU readings.
   [[nodiscard]] std::map<std::string, pid_t> pids() const;
 
  private:
@@ -130,6 +138,8 @@ class System {
   [[nodiscard]] std::vector<std::string> service_args(const ServiceSpec& service, int port) const;
   pid_t spawn(const std::string& name, const std::vector<std::string>& args);
   void wait_for_broker();
+  /// Broker mode kafka: starts the cluster, writes broker.bootstrap, creates the topics.
+  void start_kafka_cluster();
   void wait_for_ready(const std::string& name, const std::string& port_file);
   void drain();
   /// SIGTERM to every child in `children`, SIGKILL to those still running after `grace`.
@@ -142,6 +152,7 @@ class System {
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
   std::map<std::string, int> restarts_;
+  std::unique_ptr<KafkaCluster> cluster_;  ///< broker mode kafka only
   bool started_ = false;
 };
 

@@ -1,0 +1,176 @@
+#include "orderflow/messaging/topic_admin.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace orderflow::messaging {
+
+namespace {
+
+template <typename T, void (*Destroy)(T*)>
+struct Deleter {
+  void operator()(T* p) const {
+    if (p != nullptr) Destroy(p);
+  }
+};
+using Handle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_t, rd_kafka_destroy>>;
+using Queue = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
+using Event = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_t, rd_kafka_event_destroy>>;
+using Options = std::unique_ptr<rd_kafka_AdminOptions_t,
+                                Deleter<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
+void destroy_metadata(const rd_kafka_metadata_t* m) { rd_kafka_metadata_destroy(m); }
+using Metadata = std::unique_ptr<const rd_kafka_metadata_t,
+                                 Deleter<const rd_kafka_metadata_t, destroy_metadata>>;
+
+Handle make_client(const KafkaConfig& config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& name, const std::string& value) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error("kafka config " + name + ": " + err);
+    }
+  };
+  if (config.bootstrap_servers.empty()) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error("topic admin: kafka.bootstrap_servers is empty");
+  }
+  set("bootstrap.servers", config.bootstrap_servers);
+  set("client.id", config.client_id.empty() ? "orderflow-topic-admin" : config.client_id);
+  for (const auto& [name, value] : config.properties) set(name, value);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("topic admin: ") + err);
+  }
+  return Handle(rk);
+}
+
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  return static_cast<int>(std::max<long long>(1, left));
+}
+
+// The partition count of `topic` on the cluster; 0 when no metadata answer lists it before
+// `deadline`. A topic created a moment ago may not be in every broker's metadata yet.
+int partition_count(rd_kafka_t* rk, const std::string& topic,
+                    std::chrono::steady_clock::time_point deadline) {
+  constexpr auto kRetryInterval = std::chrono::milliseconds{100};
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  int partitions = 0;
+  do {
+    const rd_kafka_metadata_t* raw = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &raw, remaining_ms(deadline)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Metadata metadata(raw);
+      for (int i = 0; i < metadata->topic_cnt; ++i) {
+        if (topic == metadata->topics[i].topic) partitions = metadata->topics[i].partition_cnt;
+      }
+    }
+    if (partitions == 0) std::this_thread::sleep_for(kRetryInterval);
+  } while (partitions == 0 && std::chrono::steady_clock::now() < deadline);
+  rd_kafka_topic_destroy(rkt);
+  return partitions;
+}
+
+}  // namespace
+
+int default_replication_factor(int brokers) { return std::clamp(brokers, 1, 3); }
+
+int default_min_insync_replicas(int replication_factor) {
+  return std::max(1, replication_factor - 1);
+}
+
+std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
+                                        const std::vector<TopicSpec>& topics,
+                                        std::chrono::milliseconds timeout,
+                                        const std::shared_ptr<spdlog::logger>& logger) {
+  std::vector<TopicOutcome> outcomes;
+  if (topics.empty()) return outcomes;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Handle rk = make_client(config);
+  char err[512];
+
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  auto free_new_topics = [&] {
+    rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+    new_topics.clear();
+  };
+  for (const auto& spec : topics) {
+    auto* nt = rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication_factor,
+                                     err, sizeof err);
+    if (nt == nullptr) {
+      free_new_topics();
+      throw TopicAdminError("topic " + spec.name + ": " + err);
+    }
+    new_topics.push_back(nt);
+    for (const auto& [name, value] : spec.configs) {
+      if (rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str()) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        free_new_topics();
+        throw TopicAdminError("topic " + spec.name + ": invalid config " + name);
+      }
+    }
+  }
+
+  Options options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), remaining_ms(deadline), err, sizeof err);
+  // Wait until the controller created the topic, not just accepted the request.
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), remaining_ms(deadline), err,
+                                              sizeof err);
+  Queue queue(rd_kafka_queue_new(rk.get()));
+  rd_kafka_CreateTopics(rk.get(), new_topics.data(), new_topics.size(), options.get(), queue.get());
+  free_new_topics();
+
+  Event event(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline) + 1000));
+  if (!event) {
+    throw TopicAdminError("creating topics: no answer from " + config.bootstrap_servers +
+                          " within " + std::to_string(timeout.count()) + " ms");
+  }
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError("creating topic " + topics.front().name + " (and " +
+                          std::to_string(topics.size() - 1) +
+                          " more): " + rd_kafka_event_error_string(event.get()));
+  }
+  const auto* result = rd_kafka_event_CreateTopics_result(event.get());
+  std::size_t count = 0;
+  const auto* results = rd_kafka_CreateTopics_result_topics(result, &count);
+  std::map<std::string, std::pair<rd_kafka_resp_err_t, std::string>> by_name;
+  for (std::size_t i = 0; i < count; ++i) {
+    const char* message = rd_kafka_topic_result_error_string(results[i]);
+    by_name[rd_kafka_topic_result_name(results[i])] = {rd_kafka_topic_result_error(results[i]),
+                                                       message != nullptr ? message : ""};
+  }
+
+  for (const auto& spec : topics) {
+    auto found = by_name.find(spec.name);
+    if (found == by_name.end()) {
+      throw TopicAdminError("topic " + spec.name + ": the broker did not report on it");
+    }
+    auto [code, message] = found->second;
+    TopicOutcome outcome{spec.name, code == RD_KAFKA_RESP_ERR_NO_ERROR, spec.partitions};
+    if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      outcome.partitions = partition_count(rk.get(), spec.name, deadline);
+      if (outcome.partitions == 0) {
+        logger->warn("topic {} exists; its partition count could not be read within {} ms",
+                     spec.name, timeout.count());
+      } else if (outcome.partitions != spec.partitions) {
+        logger->warn("topic {} exists with {} partitions; the configuration says {}", spec.name,
+                     outcome.partitions, spec.partitions);
+      }
+    } else if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw TopicAdminError("topic " + spec.name + " could not be created: " +
+                            rd_kafka_err2str(code) + (message.empty() ? "" : " (" + message + ")"));
+    } else {
+      logger->info("created topic {} ({} partitions, replication factor {})", spec.name,
+                   spec.partitions, spec.replication_factor);
+    }
+    outcomes.push_back(outcome);
+  }
+  return outcomes;
+}
+
+}  // namespace orderflow::messaging

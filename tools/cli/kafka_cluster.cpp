@@ -1,0 +1,368 @@
+#include "kafka_cluster.h"
+
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "child_process.h"
+#include "supervisor.h"
+
+namespace orderflow::cli {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kLogLinesOnFailure = 20;
+constexpr int kLogLinesScannedForCause = 400;
+constexpr auto kMetadataTimeout = 2000ms;
+constexpr auto kPollInterval = 200ms;
+
+// Free loopback ports: bound to port 0 all at once (so they differ), then released for the
+// JVMs to bind.
+std::vector<int> free_ports(int count) {
+  std::vector<int> fds;
+  std::vector<int> ports;
+  for (int i = 0; i < count; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (fd >= 0) close(fd);
+      for (int f : fds) close(f);
+      throw std::runtime_error("kafka cluster: no free loopback port");
+    }
+    fds.push_back(fd);
+    ports.push_back(ntohs(addr.sin_port));
+  }
+  for (int f : fds) close(f);
+  return ports;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+rd_kafka_t* make_probe(const std::string& bootstrap) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "client.id", "orderflow-cluster-probe", err, sizeof err);
+  // Connection refused is expected while the JVMs start: keep librdkafka quiet.
+  rd_kafka_conf_set_log_cb(conf, nullptr);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka cluster: ") + err);
+  }
+  return rk;
+}
+
+// Brokers listed in a metadata answer through `rk`; -1 when none came within the timeout.
+int brokers_in_metadata(rd_kafka_t* rk) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk, 0, nullptr, &metadata, static_cast<int>(kMetadataTimeout.count())) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return -1;
+  }
+  int count = metadata->broker_cnt;
+  rd_kafka_metadata_destroy(metadata);
+  return count;
+}
+
+}  // namespace
+
+std::string pinned_kafka_version() { return ORDERFLOW_KAFKA_VERSION; }
+
+std::string default_kafka_lib_dir() {
+  std::string cache;
+  if (const char* home = std::getenv("ORDERFLOW_KAFKA_HOME"); home != nullptr && *home != '\0') {
+    cache = home;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    cache = std::string(xdg) + "/orderflow";
+  } else {
+    const char* user_home = std::getenv("HOME");
+    cache = std::string(user_home != nullptr ? user_home : "/tmp") + "/.cache/orderflow";
+  }
+  return cache + "/kafka-" + pinned_kafka_version() + "/lib";
+}
+
+KafkaCluster::KafkaCluster(KafkaClusterOptions options, std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)), logger_(std::move(logger)) {
+  if (options_.brokers < 1) throw std::runtime_error("kafka cluster: brokers must be >= 1");
+  if (options_.lib_dir.empty()) options_.lib_dir = default_kafka_lib_dir();
+  if (options_.log4j_config.empty()) options_.log4j_config = ORDERFLOW_KAFKA_LOG4J_CONFIG;
+}
+
+KafkaCluster::~KafkaCluster() { stop(); }
+
+std::string KafkaCluster::node_dir(int id) const {
+  return (fs::path(options_.data_dir) / "kafka" / ("node-" + std::to_string(id))).string();
+}
+
+std::string KafkaCluster::log_file(int node) const {
+  return (fs::path(options_.data_dir) / "logs" / ("kafka-" + std::to_string(node) + ".log"))
+      .string();
+}
+
+std::string KafkaCluster::classpath() const { return options_.lib_dir + "/*"; }
+
+std::vector<pid_t> KafkaCluster::pids() const {
+  std::vector<pid_t> out;
+  for (const auto& node : nodes_) out.push_back(node.pid);
+  return out;
+}
+
+pid_t KafkaCluster::spawn_java(const std::vector<std::string>& args, const std::string& log) const {
+  std::vector<std::string> argv{options_.java};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn_child(argv, log);
+}
+
+void KafkaCluster::load_or_create_layout() {
+  auto state_file = fs::path(options_.data_dir) / "kafka" / "cluster.json";
+  fs::create_directories(state_file.parent_path());
+  fs::create_directories(fs::path(options_.data_dir) / "logs");
+  nodes_.clear();
+  if (fs::exists(state_file)) {
+    std::ifstream in(state_file);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("nodes") || !doc["nodes"].is_array()) {
+      throw std::runtime_error("kafka cluster: unreadable " + state_file.string());
+    }
+    cluster_id_ = doc.value("clusterId", "");
+    for (const auto& n : doc["nodes"]) {
+      nodes_.push_back({n.value("id", 0), n.value("brokerPort", 0), n.value("controllerPort", 0)});
+    }
+    if (static_cast<int>(nodes_.size()) != options_.brokers) {
+      throw std::runtime_error("kafka cluster: " + options_.data_dir + " holds a " +
+                               std::to_string(nodes_.size()) + "-node cluster, not " +
+                               std::to_string(options_.brokers) +
+                               "; use that --brokers or another data dir");
+    }
+    return;
+  }
+  auto ports = free_ports(2 * options_.brokers);
+  for (int i = 0; i < options_.brokers; ++i) {
+    nodes_.push_back({i + 1, ports[2 * i], ports[2 * i + 1]});
+  }
+  // The cluster id as Kafka makes it (a random UUID in its base64 form).
+  auto out = (fs::path(options_.data_dir) / "kafka" / "random-uuid.out").string();
+  fs::remove(out);
+  int status =
+      wait_exit(spawn_java({"-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"}, out));
+  std::ifstream in(out);
+  std::string line;
+  static const std::regex kUuid("^[A-Za-z0-9_-]{22}$");
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, kUuid)) cluster_id_ = line;
+  }
+  if (!exited_ok(status) || cluster_id_.empty()) {
+    throw std::runtime_error("kafka cluster: StorageTool random-uuid failed (" +
+                             describe_exit_status(status) + "):\n" +
+                             tail_lines(out, kLogLinesOnFailure));
+  }
+  fs::remove(out);
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& n : nodes_) {
+    nodes.push_back(
+        {{"id", n.id}, {"brokerPort", n.broker_port}, {"controllerPort", n.controller_port}});
+  }
+  std::ofstream(state_file) << nlohmann::json{{"clusterId", cluster_id_}, {"nodes", nodes}}.dump(2)
+                            << "\n";
+}
+
+void KafkaCluster::write_server_properties(const Node& node) const {
+  std::string voters;
+  for (const auto& n : nodes_) {
+    if (!voters.empty()) voters += ",";
+    voters += std::to_string(n.id) + "@127.0.0.1:" + std::to_string(n.controller_port);
+  }
+  int replication = std::min(3, options_.brokers);
+  auto dir = fs::path(node_dir(node.id));
+  fs::create_directories(dir);
+  std::ofstream out(dir / "server.properties");
+  out << "# Written by orderflow (tools/cli/kafka_cluster.cpp) at every start.\n"
+      << "process.roles=broker,controller\n"
+      << "node.id=" << node.id << "\n"
+      << "controller.quorum.voters=" << voters << "\n"
+      << "listeners=PLAINTEXT://127.0.0.1:" << node.broker_port
+      << ",CONTROLLER://127.0.0.1:" << node.controller_port << "\n"
+      << "advertised.listeners=PLAINTEXT://127.0.0.1:" << node.broker_port << "\n"
+      << "controller.listener.names=CONTROLLER\n"
+      << "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+      << "inter.broker.listener.name=PLAINTEXT\n"
+      << "log.dirs=" << (dir / "data").string() << "\n"
+      << "offsets.topic.replication.factor=" << replication << "\n"
+      << "transaction.state.log.replication.factor=" << replication << "\n"
+      << "transaction.state.log.min.isr=" << std::max(1, replication - 1) << "\n"
+      << "group.initial.rebalance.delay.ms=0\n"
+      << "auto.create.topics.enable=false\n";
+}
+
+void KafkaCluster::format_storage() {
+  std::vector<std::pair<int, pid_t>> formatting;
+  for (const auto& node : nodes_) {
+    auto props = fs::path(node_dir(node.id)) / "server.properties";
+    if (fs::exists(fs::path(node_dir(node.id)) / "data" / "meta.properties")) continue;
+    logger_->info("formatting kafka node {} (cluster {})", node.id, cluster_id_);
+    formatting.emplace_back(node.id, spawn_java({"-cp", classpath(), "kafka.tools.StorageTool",
+                                                 "format", "-t", cluster_id_, "-c", props.string()},
+                                                log_file(node.id)));
+  }
+  std::optional<std::pair<int, int>> failed;
+  for (auto [id, pid] : formatting) {
+    int status = wait_exit(pid);
+    if (!exited_ok(status) && !failed) failed = std::make_pair(id, status);
+  }
+  if (failed) {
+    fail("formatting the storage of node " + std::to_string(failed->first) + " failed (" +
+             describe_exit_status(failed->second) + ")",
+         failed->first);
+  }
+}
+
+void KafkaCluster::start() {
+  if (running_) return;
+  if (!fs::exists(fs::path(options_.lib_dir) / ("kafka_2.13-" + pinned_kafka_version() + ".jar"))) {
+    throw std::runtime_error("kafka cluster: Kafka " + pinned_kafka_version() + " jars not in " +
+                             options_.lib_dir + "; run scripts/install-kafka.sh (make deps)");
+  }
+  auto started = std::chrono::steady_clock::now();
+  load_or_create_layout();
+  for (const auto& node : nodes_) write_server_properties(node);
+  format_storage();
+  running_ = true;
+  bootstrap_.clear();
+  for (auto& node : nodes_) {
+    if (!bootstrap_.empty()) bootstrap_ += ",";
+    bootstrap_ += "127.0.0.1:" + std::to_string(node.broker_port);
+    std::vector<std::string> args = options_.jvm_options;
+    args.insert(args.end(), {"-Dlog4j2.configurationFile=" + options_.log4j_config,
+                             "-Dkafka.logs.dir=" + (fs::path(options_.data_dir) / "logs").string(),
+                             "-cp", classpath(), "kafka.Kafka",
+                             (fs::path(node_dir(node.id)) / "server.properties").string()});
+    node.pid = spawn_java(args, log_file(node.id));
+    logger_->debug("started kafka node {} pid={}", node.id, node.pid);
+  }
+  wait_until_complete();
+  logger_->info("kafka cluster of {} brokers up in {} ms at {}", nodes_.size(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count(),
+                bootstrap_);
+}
+
+void KafkaCluster::wait_until_complete() {
+  using Probe = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
+  Probe cluster(nullptr, rd_kafka_destroy);
+  try {
+    cluster.reset(make_probe(bootstrap_));
+  } catch (...) {
+    stop();
+    throw;
+  }
+  auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  int seen = 0;
+  while (true) {
+    if (auto gone = reap()) {
+      fail("kafka node " + std::to_string(gone->node) + " exited at start (" +
+               describe_exit_status(gone->status) + ")",
+           gone->node);
+    }
+    seen = std::max(0, brokers_in_metadata(cluster.get()));
+    // A node is listed once it registered with the controller, which is before it binds its
+    // client listener (a port taken meanwhile makes it exit then): ask each node itself too.
+    if (seen >= static_cast<int>(nodes_.size()) &&
+        std::all_of(nodes_.begin(), nodes_.end(), [](const Node& node) {
+          Probe own(make_probe("127.0.0.1:" + std::to_string(node.broker_port)), rd_kafka_destroy);
+          return brokers_in_metadata(own.get()) > 0;
+        })) {
+      return;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      fail("kafka cluster reported " + std::to_string(seen) + " of " +
+               std::to_string(nodes_.size()) + " brokers after " +
+               std::to_string(options_.start_timeout.count()) + " ms",
+           1);
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+void KafkaCluster::fail(const std::string& what, int node) {
+  stop();
+  // The JVM's stack traces bury the cause: name the innermost one first.
+  std::string cause;
+  std::istringstream recent(tail_lines(log_file(node), kLogLinesScannedForCause));
+  for (std::string line; std::getline(recent, line);) {
+    if (line.rfind("Caused by: ", 0) == 0 || line.find(" FATAL ") != std::string::npos) {
+      cause = line;
+    }
+  }
+  throw std::runtime_error(what + (cause.empty() ? "" : ": " + cause) + "\nlast lines of " +
+                           log_file(node) + ":\n" + tail_lines(log_file(node), kLogLinesOnFailure));
+}
+
+std::optional<KafkaCluster::Exit> KafkaCluster::reap() {
+  for (auto& node : nodes_) {
+    if (node.pid <= 0) continue;
+    int status = 0;
+    if (waitpid(node.pid, &status, WNOHANG) == node.pid) {
+      node.pid = -1;
+      return Exit{node.id, status};
+    }
+  }
+  return std::nullopt;
+}
+
+void KafkaCluster::stop() {
+  if (!running_) return;
+  running_ = false;
+  for (const auto& node : nodes_) {
+    if (node.pid > 0) kill(node.pid, SIGTERM);
+  }
+  auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+  auto running = [&] {
+    return std::any_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.pid > 0; });
+  };
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    for (auto& node : nodes_) {
+      int status = 0;
+      if (node.pid > 0 && waitpid(node.pid, &status, WNOHANG) == node.pid) node.pid = -1;
+    }
+    if (running()) std::this_thread::sleep_for(50ms);
+  }
+  for (auto& node : nodes_) {
+    if (node.pid <= 0) continue;
+    logger_->warn("kafka node {} did not stop within {} ms; killing it", node.id,
+                  options_.stop_grace.count());
+    kill(node.pid, SIGKILL);
+    wait_exit(node.pid);
+    node.pid = -1;
+  }
+}
+
+}  // namespace orderflow::cli

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+namespace orderflow::cli {
+
+/// Where a KafkaCluster runs and with what (the JVM settings are per node).
+struct KafkaClusterOptions {
+  std::string data_dir;  ///< nodes under <data_dir>/kafka/node-N, logs in <data_dir>/logs
+  int brokers = 3;       ///< combined broker+controller nodes
+  /// The Kafka jars (scripts/install-kafka.sh); empty = default_kafka_lib_dir().
+  std::string lib_dir;
+  /// log4j2 configuration of the JVMs; empty = tools/kafka/log4j2.xml of this source tree.
+  std::string log4j_config;
+  std::string java = "java";  ///< looked up in PATH
+  /// Heap and GC flags: bounded so that 3 JVMs fit beside the services on a small machine.
+  std::vector<std::string> jvm_options{"-Xmx512m", "-Xms256m", "-XX:+UseSerialGC",
+                                       "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"};
+  /// How long start() waits for every broker to be reported by the metadata.
+  std::chrono::milliseconds start_timeout{180000};
+  /// How long stop() waits after SIGTERM before SIGKILL (a clean shutdown flushes the logs).
+  std::chrono::milliseconds stop_grace{30000};
+};
+
+/// The Kafka version pinned in tools/kafka/pom.xml (compiled in).
+std::string pinned_kafka_version();
+/// ${ORDERFLOW_KAFKA_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/orderflow}/kafka-<version>/lib,
+/// as scripts/install-kafka.sh fills it.
+std::string default_kafka_lib_dir();
+
+/// A local Apache Kafka cluster in KRaft mode: `brokers` JVMs, each broker and controller, on
+/// loopback ports. The first start() on a data dir picks free ports, writes every node's
+/// server.properties and formats its storage; later starts reuse the ports and cluster id
+/// recorded in <data_dir>/kafka/cluster.json, so records and committed offsets survive. Not
+/// thread-safe.
+class KafkaCluster {
+ public:
+  KafkaCluster(KafkaClusterOptions options, std::shared_ptr<spdlog::logger> logger);
+  /// Stops the JVMs (stop()).
+  ~KafkaCluster();
+  KafkaCluster(const KafkaCluster&) = delete;
+  KafkaCluster& operator=(const KafkaCluster&) = delete;
+
+  /// Formats (first run only) and starts every node, then waits until a metadata request
+  /// reports every broker. Throws std::runtime_error when the jars are missing, a JVM exits or
+  /// the cluster is not complete within start_timeout: the message has the last lines of the
+  /// node's log, and whatever was started is stopped again. Idempotent while running.
+  void start();
+  /// SIGTERM to every JVM, waits up to stop_grace for each, then SIGKILL. Idempotent.
+  void stop();
+  /// host:port of every node's PLAINTEXT listener, comma-separated (valid after start()).
+  [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
+  [[nodiscard]] const std::string& cluster_id() const { return cluster_id_; }
+  [[nodiscard]] int brokers() const { return options_.brokers; }
+  /// Process id of every running JVM, node 1 first (-1: not running).
+  [[nodiscard]] std::vector<pid_t> pids() const;
+  /// The node (1-based) of a JVM that exited since the last call, reaped, with its waitpid()
+  /// status; nullopt when all run. Never blocks.
+  struct Exit {
+    int node = 0;
+    int status = 0;
+  };
+  std::optional<Exit> reap();
+  /// <data_dir>/logs/kafka-N.log.
+  [[nodiscard]] std::string log_file(int node) const;
+
+ private:
+  struct Node {
+    int id = 0;
+    int broker_port = 0;
+    int controller_port = 0;
+    pid_t pid = -1;
+  };
+  void load_or_create_layout();
+  void write_server_properties(const Node& node) const;
+  void format_storage();
+  [[nodiscard]] std::string node_dir(int id) const;
+  [[nodiscard]] std::string classpath() const;
+  pid_t spawn_java(const std::vector<std::string>& args, const std::string& log) const;
+  void wait_until_complete();
+  [[noreturn]] void fail(const std::string& what, int node);
+
+  KafkaClusterOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::vector<Node> nodes_;
+  std::string cluster_id_;
+  std::string bootstrap_;
+  bool running_ = false;
+};
+
+}  // namespace orderflow::cli
