@@ -67,13 +67,18 @@ RunningSystem::RunningSystem(
     FILE* f = std::freopen(log.c_str(), "w", stdout);
     (void)f;
     dup2(STDOUT_FILENO, STDERR_FILENO);
-    execl(exe.c_str(), exe.c_str(), "up", "--config", system_file.c_str(), "--data-dir",
-          data_dir_.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args{exe,          "up",     "--config", system_file.string(),
+                                  "--data-dir", data_dir_};
+    args.insert(args.end(), options.up_args.begin(), options.up_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
     _exit(127);
   }
   auto endpoints_file = fs::path(data_dir_) / "endpoints.json";
-  bool up = eventually([&] { return exited() || fs::exists(endpoints_file); },
-                       std::chrono::milliseconds{60000}, std::chrono::milliseconds{50});
+  bool up = eventually([&] { return exited() || fs::exists(endpoints_file); }, options.up_timeout,
+                       std::chrono::milliseconds{50});
   if (!up || pid_ < 0 || !reload_endpoints()) {
     auto text = output();
     if (pid_ > 0) stop();

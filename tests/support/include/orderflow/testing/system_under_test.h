@@ -23,6 +23,10 @@ struct SystemOptions {
   /// YAML appended at the top level of the generated orderflow.yaml, e.g.
   /// "supervision:\n  max_restarts: 1\n".
   std::string system_yaml;
+  /// More arguments for `orderflow up`, e.g. {"--broker", "kafka"} for the real cluster.
+  std::vector<std::string> up_args;
+  /// How long `orderflow up` may take to write endpoints.json (a JVM cluster takes longer).
+  std::chrono::milliseconds up_timeout{60000};
 };
 
 /// A real `orderflow up` process (the built executable) with every port 0 in a temp data dir,
