@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps configure build run run-kafka test test-unit test-integration test-e2e demo bench format tidy clean
+.PHONY: deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -37,6 +37,9 @@ test-integration: build
 
 test-e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+test-kafka: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L kafka
 
 # The standard benchmark suite (< 10 min on 2 cores): writes docs/benchmarks.md and its plot.
 # BENCH_ARGS passes options through, e.g. BENCH_ARGS="--phase-ms 5000".
