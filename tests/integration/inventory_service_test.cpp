@@ -32,6 +32,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow {
@@ -174,15 +175,7 @@ class InventoryServiceTest : public ::testing::Test {
   }
 
   std::int64_t count(const std::string& table) {
-    std::int64_t n = -1;
-    auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
-      auto rows = tx.query("SELECT COUNT(*) FROM " + table);
-      if (!rows) return rows.error();
-      n = rows.value().at(0).integer(0);
-      return {};
-    });
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return n;
+    return orderflow::testing::row_count(*db_, table);
   }
 
   Product product(const std::string& sku) { return service_->get_product(sku).value(); }

@@ -20,6 +20,7 @@
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/messaging/record.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow {
@@ -47,15 +48,7 @@ class OrderRepositoryTest : public ::testing::Test {
   }
 
   std::int64_t count(const std::string& table) {
-    std::int64_t n = -1;
-    auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
-      auto rows = tx.query("SELECT COUNT(*) FROM " + table);
-      if (!rows) return rows.error();
-      n = rows.value().at(0).integer(0);
-      return {};
-    });
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return n;
+    return orderflow::testing::row_count(*db_, table);
   }
 
   std::vector<messaging::OutboxStore::Row> outbox_rows() {

@@ -9,6 +9,7 @@
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/fake_producer.h"
+#include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::messaging {
@@ -36,17 +37,7 @@ class OutboxRepublishTest : public ::testing::Test {
     ASSERT_TRUE(db_->write([&](storage::Tx& tx) { return Outbox::append(tx, record); }).ok());
   }
 
-  std::int64_t rows_in_table() {
-    std::int64_t n = -1;
-    EXPECT_TRUE(db_->read([&](storage::Tx& tx) -> Result<void> {
-                     auto rows = tx.query("SELECT COUNT(*) FROM outbox");
-                     if (!rows) return rows.error();
-                     n = rows->front().integer(0);
-                     return {};
-                   })
-                    .ok());
-    return n;
-  }
+  std::int64_t rows_in_table() { return orderflow::testing::row_count(*db_, "outbox"); }
 
   /// Publishes every unsent row through a fresh relay (a service start) on `producer`.
   std::int64_t start_and_drain(Producer& producer, RelayOptions options) {

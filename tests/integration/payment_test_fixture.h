@@ -32,6 +32,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow {
@@ -212,15 +213,7 @@ class PaymentServiceTest : public ::testing::Test {
   }
 
   std::int64_t count(const std::string& table) {
-    std::int64_t n = -1;
-    auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
-      auto rows = tx.query("SELECT COUNT(*) FROM " + table);
-      if (!rows) return rows.error();
-      n = rows.value().at(0).integer(0);
-      return {};
-    });
-    EXPECT_TRUE(r.ok());
-    return n;
+    return orderflow::testing::row_count(*db_, table);
   }
 
   std::optional<Payment> payment_of(std::int64_t order_id) {

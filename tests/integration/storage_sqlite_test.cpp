@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::storage {
@@ -33,15 +34,7 @@ StorageConfig sqlite_config(const std::string& path) {
 }
 
 std::int64_t count_rows(Database& db, const std::string& table) {
-  std::int64_t n = -1;
-  auto r = db.read([&](Tx& tx) -> Result<void> {
-    auto rows = tx.query("SELECT COUNT(*) FROM " + table);
-    if (!rows) return rows.error();
-    n = rows->front().integer(0);
-    return {};
-  });
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return n;
+  return orderflow::testing::row_count(db, table);
 }
 
 Result<void> exec_ok(Tx& tx, std::string_view sql, const std::vector<Value>& params = {}) {
