@@ -81,9 +81,9 @@ rd_kafka_t* make_probe(const std::string& bootstrap) {
 }
 
 // Brokers listed in a metadata answer through `rk`; -1 when none came within the timeout.
-int brokers_in_metadata(rd_kafka_t* rk) {
+int brokers_in_metadata(rd_kafka_t* rk, std::chrono::milliseconds timeout = kMetadataTimeout) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(rk, 0, nullptr, &metadata, static_cast<int>(kMetadataTimeout.count())) !=
+  if (rd_kafka_metadata(rk, 0, nullptr, &metadata, static_cast<int>(timeout.count())) !=
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     return -1;
   }
@@ -259,13 +259,7 @@ void KafkaCluster::start() {
   for (auto& node : nodes_) {
     if (!bootstrap_.empty()) bootstrap_ += ",";
     bootstrap_ += "127.0.0.1:" + std::to_string(node.broker_port);
-    std::vector<std::string> args = options_.jvm_options;
-    args.insert(args.end(), {"-Dlog4j2.configurationFile=" + options_.log4j_config,
-                             "-Dkafka.logs.dir=" + (fs::path(options_.data_dir) / "logs").string(),
-                             "-cp", classpath(), "kafka.Kafka",
-                             (fs::path(node_dir(node.id)) / "server.properties").string()});
-    node.pid = spawn_java(args, log_file(node.id));
-    logger_->debug("started kafka node {} pid={}", node.id, node.pid);
+    spawn_node(node);
   }
   wait_until_complete();
   logger_->info("kafka cluster of {} brokers up in {} ms at {}", nodes_.size(),
@@ -273,6 +267,37 @@ void KafkaCluster::start() {
                     std::chrono::steady_clock::now() - started)
                     .count(),
                 bootstrap_);
+}
+
+void KafkaCluster::spawn_node(Node& node) {
+  std::vector<std::string> args = options_.jvm_options;
+  args.insert(args.end(), {"-Dlog4j2.configurationFile=" + options_.log4j_config,
+                           "-Dkafka.logs.dir=" + (fs::path(options_.data_dir) / "logs").string(),
+                           "-cp", classpath(), "kafka.Kafka",
+                           (fs::path(node_dir(node.id)) / "server.properties").string()});
+  node.pid = spawn_java(args, log_file(node.id));
+  logger_->debug("started kafka node {} pid={}", node.id, node.pid);
+}
+
+void KafkaCluster::restart_node(int node) {
+  if (!running_) throw std::runtime_error("kafka cluster: not started");
+  if (node < 1 || node > static_cast<int>(nodes_.size())) {
+    throw std::runtime_error("kafka cluster: no node " + std::to_string(node));
+  }
+  auto& n = nodes_[node - 1];
+  if (n.pid > 0) {
+    throw std::runtime_error("kafka node " + std::to_string(node) + " still runs (pid " +
+                             std::to_string(n.pid) + ")");
+  }
+  spawn_node(n);
+}
+
+bool KafkaCluster::node_serves(int node, std::chrono::milliseconds timeout) const {
+  if (node < 1 || node > static_cast<int>(nodes_.size())) return false;
+  using Probe = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
+  Probe own(make_probe("127.0.0.1:" + std::to_string(nodes_[node - 1].broker_port)),
+            rd_kafka_destroy);
+  return brokers_in_metadata(own.get(), timeout) > 0;
 }
 
 void KafkaCluster::wait_until_complete() {

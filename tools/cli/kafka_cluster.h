@@ -71,6 +71,16 @@ class KafkaCluster {
   std::optional<Exit> reap();
   /// <data_dir>/logs/kafka-N.log.
   [[nodiscard]] std::string log_file(int node) const;
+  /// Starts the JVM of `node` (1-based) again after it exited (reap()): the same
+  /// server.properties, ports and data, so it rejoins the quorum and recovers its logs. Does
+  /// not wait; node_serves() tells when it is back. Throws std::runtime_error when the cluster
+  /// is not started, the node is unknown or its JVM still runs.
+  void restart_node(int node);
+  /// Whether `node` answers a metadata request on its own listener within `timeout` (it has
+  /// caught up with the controller and serves clients). Blocks up to about `timeout`.
+  [[nodiscard]] bool node_serves(int node, std::chrono::milliseconds timeout) const;
+  /// How long a node may take to start (KafkaClusterOptions::start_timeout).
+  [[nodiscard]] std::chrono::milliseconds start_timeout() const { return options_.start_timeout; }
 
  private:
   struct Node {
@@ -85,6 +95,7 @@ class KafkaCluster {
   [[nodiscard]] std::string node_dir(int id) const;
   [[nodiscard]] std::string classpath() const;
   pid_t spawn_java(const std::vector<std::string>& args, const std::string& log) const;
+  void spawn_node(Node& node);
   void wait_until_complete();
   [[noreturn]] void fail(const std::string& what, int node);
 

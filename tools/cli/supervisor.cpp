@@ -162,7 +162,7 @@ void Supervisor::advance(const std::string& name, Child& child, Clock::time_poin
       system_.respawn(name);
       child.state = State::kStarting;
       child.started = now;
-      child.due = now + system_.spec().ready_timeout;
+      child.due = now + system_.ready_timeout(name);
       logger_->info("restarted {} (restart #{}, pid {})", name, system_.restarts().at(name),
                     system_.pids().at(name));
       return;
@@ -176,7 +176,7 @@ void Supervisor::advance(const std::string& name, Child& child, Clock::time_poin
       } else if (now > child.due) {
         // Counted as its own failure when the kill is reaped: backoff and budget apply.
         logger_->warn("{} did not become ready within {} ms; killing it", name,
-                      system_.spec().ready_timeout.count());
+                      system_.ready_timeout(name).count());
         child.state = State::kRunning;
         system_.signal(name, SIGKILL);
       }

@@ -31,6 +31,8 @@ fs::path bootstrap_file(const SystemSpec& spec) {
   return fs::path(spec.data_dir) / "broker.bootstrap";
 }
 
+std::string kafka_node_name(int node) { return "kafka-" + std::to_string(node); }
+
 std::string port_file(const SystemSpec& spec, const std::string& service) {
   return (fs::path(spec.data_dir) / (service + ".port")).string();
 }
@@ -232,13 +234,30 @@ bool System::is_broker(const std::string& name) const {
   return spec_.bootstrap_servers.empty() && name == kBrokerName;
 }
 
+std::optional<int> System::kafka_node(const std::string& name) const {
+  if (!cluster_) return std::nullopt;
+  for (int node = 1; node <= cluster_->brokers(); ++node) {
+    if (name == kafka_node_name(node)) return node;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> System::child_names() const {
   std::vector<std::string> names;
+  if (cluster_) {
+    for (int node = 1; node <= cluster_->brokers(); ++node) names.push_back(kafka_node_name(node));
+  }
   for (const auto& child : children_) names.push_back(child.name);
   return names;
 }
 
 void System::respawn(const std::string& name) {
+  if (auto node = kafka_node(name)) {
+    cluster_->restart_node(*node);
+    ++restarts_[name];
+    write_pids_file();
+    return;
+  }
   auto* child = find(name);
   if (child == nullptr) throw std::runtime_error("no such child: " + name);
   if (child->pid > 0)
@@ -262,11 +281,16 @@ void System::respawn(const std::string& name) {
 }
 
 void System::signal(const std::string& name, int signal) {
+  if (auto node = kafka_node(name)) {
+    if (pid_t pid = cluster_->pids()[*node - 1]; pid > 0) kill(pid, signal);
+    return;
+  }
   auto* child = find(name);
   if (child != nullptr && child->pid > 0) kill(child->pid, signal);
 }
 
 bool System::probe_ready(const std::string& name, std::chrono::milliseconds timeout) const {
+  if (auto node = kafka_node(name)) return cluster_->node_serves(*node, timeout);
   auto ep = endpoints_.find(name);
   if (ep == endpoints_.end()) return false;
   auto r = http::request(ep->second.host, ep->second.port, "GET", "/health/ready", {}, {}, timeout);
@@ -300,6 +324,10 @@ void System::wait_for_ready(const std::string& name, const std::string& port_fil
                            spec_.data_dir + "/logs/" + name + ".log");
 }
 
+std::chrono::milliseconds System::ready_timeout(const std::string& name) const {
+  return kafka_node(name) ? cluster_->start_timeout() : spec_.ready_timeout;
+}
+
 std::map<std::string, pid_t> System::pids() const {
   std::map<std::string, pid_t> out;
   for (const auto& child : children_) {
@@ -308,7 +336,7 @@ std::map<std::string, pid_t> System::pids() const {
   if (cluster_) {
     auto jvms = cluster_->pids();
     for (std::size_t i = 0; i < jvms.size(); ++i) {
-      if (jvms[i] > 0) out["kafka-" + std::to_string(i + 1)] = jvms[i];
+      if (jvms[i] > 0) out[kafka_node_name(static_cast<int>(i) + 1)] = jvms[i];
     }
   }
   return out;
@@ -332,13 +360,10 @@ void System::write_pids_file() const {
 }
 
 std::optional<System::Exit> System::reap() {
-  // The supervisor restarts the embedded broker and the services; a Kafka JVM that exits is
-  // only reported (the cluster keeps serving while a majority of its nodes runs).
   if (cluster_) {
-    while (auto gone = cluster_->reap()) {
-      logger_->error("kafka node {} exited ({}); it is not restarted, see {}", gone->node,
-                     describe_exit_status(gone->status), cluster_->log_file(gone->node));
+    if (auto gone = cluster_->reap()) {
       write_pids_file();
+      return Exit{kafka_node_name(gone->node), gone->status};
     }
   }
   for (auto& child : children_) {

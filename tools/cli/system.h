@@ -91,28 +91,39 @@ class System {
     std::string name;
     int status = 0;
   };
-  /// One child that exited since the last call, reaped; nullopt when all run. Never blocks.
+  /// One child that exited since the last call (a Kafka node as "kafka-N"), reaped; nullopt
+  /// when all run. Never blocks.
   std::optional<Exit> reap();
 
   /// Name of the embedded broker's child process.
   static constexpr const char* kBrokerName = "orderflow-broker";
-  /// Whether `name` is the embedded broker (false with an external Kafka).
+  /// Whether `name` is the embedded broker (false with an external Kafka and for the nodes of a
+  /// local Kafka cluster, which keeps serving while a majority of its nodes runs).
   [[nodiscard]] bool is_broker(const std::string& name) const;
-  /// Every child's name in start order (the broker first when embedded).
+  /// The Kafka node (1-based) of the child `name` ("kafka-N", broker mode kafka); nullopt for
+  /// any other name.
+  [[nodiscard]] std::optional<int> kafka_node(const std::string& name) const;
+  /// Every child's name in start order (the broker first when embedded, the Kafka nodes
+  /// "kafka-1".."kafka-N" first in broker mode kafka).
   [[nodiscard]] std::vector<std::string> child_names() const;
 
   /// Starts the exited child `name` again with its start arguments, without waiting: a service
   /// on the HTTP port it had bound and the current bootstrap_servers(); the broker after
-  /// removing the stale broker.bootstrap. Counts a restart. Throws std::runtime_error when the
-  /// child still runs or cannot be forked.
+  /// removing the stale broker.bootstrap; a Kafka node on its own ports and data
+  /// (KafkaCluster::restart_node). Counts a restart. Throws std::runtime_error when the child
+  /// still runs or cannot be forked.
   void respawn(const std::string& name);
   /// Sends `signal` to the child `name` if it runs (e.g. SIGTERM before a restart).
   void signal(const std::string& name, int signal);
   /// For a respawned broker: whether its broker.bootstrap appeared; then bootstrap_servers()
   /// is the new one. Never blocks.
   bool poll_broker_bootstrap();
-  /// One GET /health/ready of the service `name` (timeout `timeout` ms); true on 200.
+  /// One GET /health/ready of the service `name` (timeout `timeout` ms); true on 200. For a
+  /// Kafka node: whether it answers a metadata request on its own listener within `timeout`.
   [[nodiscard]] bool probe_ready(const std::string& name, std::chrono::milliseconds timeout) const;
+  /// How long the restarted child `name` may take to get ready: timeouts.ready_ms, or the
+  /// cluster's start timeout for a Kafka node (a JVM recovering its logs takes longer).
+  [[nodiscard]] std::chrono::milliseconds ready_timeout(const std::string& name) const;
   /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically.
   void write_endpoints_file() const;
   /// Rewrites <data_dir>/pids.json: {"pids": {name: pid, …, "orderflow": own pid},
