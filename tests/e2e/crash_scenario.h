@@ -39,13 +39,14 @@ inline Overrides overrides_for(const TempDir& dir) {
           {"inventory-service", {"inventory.catalog_file=" + catalog}}};
 }
 
-// Posts orders at kRatePerSecond for `duration` on its own thread, with a mix that exercises
+// Posts orders at `rate` per second (default kRatePerSecond) for `duration` on its own thread,
+// with a mix that exercises
 // every saga path: completion, rejection for stock, a payment decline (over 1,000,000), and a
 // cancel by the user right after the POST (which may race the payment: then it is refunded).
 class Load {
  public:
-  Load(const RunningSystem& system, std::chrono::milliseconds duration)
-      : system_(system), thread_([this, duration] { run(duration); }) {}
+  Load(const RunningSystem& system, std::chrono::milliseconds duration, int rate = kRatePerSecond)
+      : system_(system), rate_(rate), thread_([this, duration] { run(duration); }) {}
   ~Load() { join(); }
 
   void join() {
@@ -93,22 +94,25 @@ class Load {
         std::lock_guard lock(mutex_);
         ++refused_[r.status];
       }
-      next += std::chrono::microseconds{1'000'000 / kRatePerSecond};
+      next += std::chrono::microseconds{1'000'000 / rate_};
       std::this_thread::sleep_until(next);  // the load's pace, not a wait for a condition
     }
   }
 
   const RunningSystem& system_;
+  const int rate_;
   mutable std::mutex mutex_;
   std::vector<PlacedOrder> accepted_;
   std::map<int, int> refused_;
   std::thread thread_;  // last: starts after the fields above exist
 };
 
+// `min_orders`: how many the load must have got in for the scenario to mean anything.
 inline void expect_invariants(const RunningSystem& system, const Load& load,
-                              const std::map<std::string, std::int64_t>& before) {
+                              const std::map<std::string, std::int64_t>& before,
+                              std::size_t min_orders = kRatePerSecond * 10) {
   auto orders = load.accepted();
-  ASSERT_GE(orders.size(), static_cast<std::size_t>(kRatePerSecond * 10))
+  ASSERT_GE(orders.size(), min_orders)
       << "the load did not get enough orders in; refused: " << load.refused() << "\n"
       << system.output();
   auto violations = check_invariants(system, orders, before, 120s);
