@@ -85,14 +85,19 @@ int main(int argc, char** argv) {
   suite_cmd->add_option("--connections", suite.connections)->check(CLI::Range(1, 1024));
   suite_cmd->add_option("--broker", brokers, "embedded, kafka (a local 3-node cluster) or both")
       ->check(CLI::IsMember({"embedded", "kafka", "both"}));
-  suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates on the embedded broker");
+  suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates on the embedded broker")
+      ->delimiter(',');
   suite_cmd->add_option("--search-steps", suite.max_search_steps)->check(CLI::Range(0, 10));
-  suite_cmd->add_option("--kafka-rates", kafka_rates, "fixed saga rates on the Kafka cluster");
+  suite_cmd->add_option("--kafka-rates", kafka_rates, "fixed saga rates on the Kafka cluster")
+      ->delimiter(',');
   suite_cmd->add_option("--kafka-search-steps", kafka_search_steps)->check(CLI::Range(0, 10));
   suite_cmd->add_option("--bootstrap", suite.external_bootstrap,
                         "use this running Kafka cluster instead of starting one");
   suite_cmd->add_option("--service-set", suite.service_overrides,
                         "key=value passed to every service as --set (repeatable)");
+  std::vector<std::string> kafka_overrides;
+  suite_cmd->add_option("--kafka-service-set", kafka_overrides,
+                        "key=value for every service on the Kafka cluster only (repeatable)");
   bool saga_only = false;
   suite_cmd->add_flag("--saga-only", saga_only,
                       "only the full-saga scenario (for profiling); writes JSON, not the report");
@@ -109,7 +114,7 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--broker", sweep.broker)->check(CLI::IsMember({"embedded", "kafka"}));
   sweep_cmd->add_option("--bootstrap", sweep.external_bootstrap,
                         "use this running Kafka cluster instead of starting one");
-  sweep_cmd->add_option("--rates", sweep.saga_rates, "fixed saga rates (orders/s)");
+  sweep_cmd->add_option("--rates", sweep.saga_rates, "fixed saga rates (orders/s)")->delimiter(',');
   sweep_cmd->add_option("--vary", vary, "key=v1,v2,… passed to every service (repeatable)")
       ->required();
   sweep_cmd->add_option("--service-set", sweep.service_overrides,
@@ -190,6 +195,8 @@ int main(int argc, char** argv) {
         if (options.broker == kKafkaBroker) {
           options.saga_rates = kafka_rates;
           options.max_search_steps = kafka_search_steps;
+          options.service_overrides.insert(options.service_overrides.end(), kafka_overrides.begin(),
+                                           kafka_overrides.end());
         }
         results[broker] = run_suite(options, log);
         first = false;

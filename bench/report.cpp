@@ -213,6 +213,7 @@ void render_broker(std::ostringstream& md, const nlohmann::json& r, const std::s
     md << fmt::format(" {:.0f} | {:.0f} | {:.0f} ({:.0f}) |\n", broker, all, machine,
                       std::max(0.0, machine - all));
   };
+  if (r.contains("idleCpu")) cpu_row(r["idleCpu"]);
   for (const auto& p : r["saga"]["phases"]) cpu_row(p);
   if (r["saga"].contains("closed")) cpu_row(r["saga"]["closed"]);
   if (r.contains("baselines") && r["baselines"].contains("kafka") &&
@@ -349,6 +350,12 @@ std::string render_report(const nlohmann::json& all, const std::string& plot_fil
       return num(b, {"baselines", "kafka", "produceConsumeRate"});
     };
     rows.push_back({"raw librdkafka produce → consume (msgs/s)", fixed("{:.0f}", raw_rate)});
+    rows.push_back({"idle system (no load, 5 s): CPU of the broker / of all processes (%)",
+                    [](const nlohmann::json& b) {
+                      if (!b.contains("idleCpu")) return std::string("–");
+                      auto [broker, every] = cpu_totals(b["idleCpu"]);
+                      return fmt::format("{:.0f} / {:.0f}", broker, every);
+                    }});
     rows.push_back({"raw librdkafka latency at 1000 msgs/s, p50 / p99 (ms, one hop)",
                     [&](const nlohmann::json& b) {
                       return fmt::format("{:.2f} / {:.2f}", raw_p50(b), raw_p99(b));

@@ -253,6 +253,19 @@ class BrokerUnderTest {
   std::string bootstrap_;
 };
 
+/// librdkafka properties of the bench's own clients (the raw baseline, the e2e watcher, the raw
+/// drain) on this broker: the services' profile on it.
+struct ClientProperties {
+  std::map<std::string, std::string> producer;
+  std::map<std::string, std::string> consumer;
+};
+
+ClientProperties client_properties(const SuiteOptions& options) {
+  if (options.broker == kEmbeddedBroker)
+    return {{{"linger.ms", "1"}}, {{"fetch.wait.max.ms", "5"}}};
+  return {{{"linger.ms", "1"}}, {{"fetch.wait.max.ms", "500"}}};
+}
+
 // The dev system with every port 0 and the bench's catalog; `only` names the one service to
 // run (with the broker), empty = all of them.
 cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& broker,
@@ -313,7 +326,8 @@ nlohmann::json notification_drain(const cli::System& system, const SuiteOptions&
   const std::int64_t backlog = topic_end_offsets(system.bootstrap_servers(), "orders.v1") +
                                topic_end_offsets(system.bootstrap_servers(), "payments.v1");
   // The baseline of this hop: a raw consumer reading the same records and producer batches.
-  const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s);
+  const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s,
+                                    client_properties(options).consumer);
   log->info("raw drain: {:.0f} records/s", raw);
   auto spec =
       system_spec(options, broker, options.work_dir + "/drain", catalog, "notification-service");
@@ -376,7 +390,8 @@ class SagaPhases {
                     catalog_, {}, overrides),
         log_);
     system.start();
-    TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1");
+    TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1",
+                            client_properties(options_).consumer);
     watcher.start();
     SagaRunner saga(system, watcher, options_, broker_.pids(), log_);
     // Group joins and first connections make the first orders slow; not part of the phase.
@@ -482,6 +497,14 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
     std::this_thread::sleep_for(2s);
     out["idle"] = memory_of(merged(system.pids(), broker.pids()));
+    {
+      // What the system costs with no load: polling consumers, heartbeats, relays.
+      ProcessWatch watch(merged(system.pids(), broker.pids()));
+      std::this_thread::sleep_for(5s);
+      out["idleCpu"] = {{"name", "idle"},
+                        {"processes", watch.finish()},
+                        {"machineCpuPercent", watch.machine_cpu_percent()}};
+    }
     // (a) raw librdkafka produce → consume through the same broker.
     if (options.kafka_baseline) {
       log->info("baseline: raw librdkafka produce → consume");
@@ -489,6 +512,8 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
       kafka.bootstrap = system.bootstrap_servers();
       kafka.topic = kBaselineTopic;
       kafka.create_topic = false;
+      kafka.producer_properties = client_properties(options).producer;
+      kafka.consumer_properties = client_properties(options).consumer;
       ProcessWatch watch(broker.pids());
       out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
       out["baselines"]["kafka"]["processes"] = watch.finish();
