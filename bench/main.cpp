@@ -50,6 +50,23 @@ double load_average() {
   return one;
 }
 
+// docs/benchmarks.md (its hand-written tail kept) and the plot beside it.
+void write_markdown(const nlohmann::json& results, const std::string& out_md,
+                    const std::shared_ptr<spdlog::logger>& log) {
+  auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
+  bool plotted = write_plot(results, png.string());
+  if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");
+  std::string previous;
+  {
+    std::ifstream in(out_md);
+    previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(out_md) << render_report(results, plotted ? png.filename().string() : "", previous);
+  fs::remove(png.string() + ".dat");
+  fs::remove(png.string() + ".gp");
+  log->info("wrote {}", out_md);
+}
+
 std::pair<std::string, std::uint16_t> split_host_port(std::string url) {
   if (auto at = url.find("://"); at != std::string::npos) url = url.substr(at + 3);
   if (auto slash = url.find('/'); slash != std::string::npos) url = url.substr(0, slash);
@@ -139,6 +156,12 @@ int main(int argc, char** argv) {
   std::string sku = "ABC-001";
   load_cmd->add_option("--sku", sku, "product ordered (one unit per order)");
 
+  std::string report_json;
+  auto* report_cmd = app.add_subcommand(
+      "report", "render the report again from a suite's --json (the hand-written tail is kept)");
+  report_cmd->add_option("--json", report_json, "a suite's JSON")->required();
+  report_cmd->add_option("--out", out_md, "Markdown report");
+
   CLI11_PARSE(app, argc, argv);
 
   auto new_work_dir = [] {
@@ -147,6 +170,11 @@ int main(int argc, char** argv) {
         .string();
   };
   try {
+    if (*report_cmd) {
+      std::ifstream in(report_json);
+      write_markdown(nlohmann::json::parse(in), out_md, log);
+      return 0;
+    }
     if (*sweep_cmd) {
       sweep.phase = std::chrono::milliseconds(phase_ms);
       sweep.work_dir = new_work_dir();
@@ -217,19 +245,7 @@ int main(int argc, char** argv) {
           load_before, load_after);
       if (!out_json.empty()) std::ofstream(out_json) << results.dump(2) << "\n";
       if (saga_only) return 0;
-      auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
-      bool plotted = write_plot(results, png.string());
-      if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");
-      std::string previous;
-      {
-        std::ifstream in(out_md);
-        previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      }
-      std::ofstream(out_md) << render_report(results, plotted ? png.filename().string() : "",
-                                             previous);
-      fs::remove(png.string() + ".dat");
-      fs::remove(png.string() + ".gp");
-      log->info("wrote {}", out_md);
+      write_markdown(results, out_md, log);
       std::error_code ec;
       fs::remove_all(suite.work_dir, ec);
       return 0;

@@ -514,7 +514,7 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
       kafka.create_topic = false;
       kafka.producer_properties = client_properties(options).producer;
       kafka.consumer_properties = client_properties(options).consumer;
-      ProcessWatch watch(broker.pids());
+      ProcessWatch watch(merged(system.pids(), broker.pids()));
       out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
       out["baselines"]["kafka"]["processes"] = watch.finish();
     }
