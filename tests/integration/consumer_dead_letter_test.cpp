@@ -75,16 +75,12 @@ class DeadLetterTest : public ::testing::Test {
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
     broker_.create_topic(topic_ + ".dlt", 3);
-    KafkaConfig c;
-    c.bootstrap_servers = broker_.bootstrap_servers();
-    producer_ = make_kafka_producer(c, logger_);
+    producer_ = make_kafka_producer(broker_.kafka_config(), logger_);
   }
 
   KafkaConfig kafka() const {
-    KafkaConfig c;
-    c.bootstrap_servers = broker_.bootstrap_servers();
-    c.client_id = "dlt-test";
-    c.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}};
+    KafkaConfig c = broker_.kafka_config(
+        "dlt-test", {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}});
     // A DLT write the broker refuses fails in 1.5 s instead of librdkafka's 300 s default.
     c.producer_properties = {{"message.timeout.ms", "1500"}};
     return c;

@@ -18,6 +18,7 @@
 
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/producer.h"
@@ -114,22 +115,18 @@ class ConsumerRunnerTest : public ::testing::Test {
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
     broker_.create_topic(topic_ + ".dlt", 3);
-    KafkaConfig producer_config;
-    producer_config.bootstrap_servers = broker_.bootstrap_servers();
-    producer_ = make_kafka_producer(producer_config, logger_);
+    producer_ = make_kafka_producer(broker_.kafka_config(), logger_);
   }
 
   KafkaConfig kafka(std::map<std::string, std::string> properties = {}) const {
-    KafkaConfig c;
-    c.bootstrap_servers = broker_.bootstrap_servers();
-    c.client_id = "runner-test";
     // The embedded broker holds a group for the session timeout minus 1 s after a member leaves;
     // it must stay above the broker's 3 s initial join delay, or a joining member times out
     // while it waits for its JoinGroup answer.
-    c.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}};
-    for (auto& [k, v] : properties) c.properties[k] = v;
-    if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) c.properties["debug"] = debug;
-    return c;
+    std::map<std::string, std::string> all{{"session.timeout.ms", "4000"},
+                                           {"heartbeat.interval.ms", "1000"}};
+    for (auto& [k, v] : properties) all[k] = v;
+    if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) all["debug"] = debug;
+    return broker_.kafka_config("runner-test", std::move(all));
   }
 
   ConsumerOptions options(std::string group = {}) const {
@@ -569,6 +566,15 @@ TEST_F(ConsumerRunnerTest, InvalidOptionsThrow) {
       std::runtime_error);
   EXPECT_THROW(ConsumerRunner(KafkaConfig{}, options(), handler, metrics_, logger_),
                std::runtime_error);
+  // The revoke handling needs eager rebalancing; an incremental assignor is refused by name.
+  try {
+    bad([](ConsumerOptions&, KafkaConfig& k) {
+      k.consumer_properties["partition.assignment.strategy"] = "cooperative-sticky";
+    })();
+    ADD_FAILURE() << "cooperative-sticky was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cooperative-sticky"), std::string::npos) << e.what();
+  }
   // Constructed but never started: destruction must not hang or crash.
   EXPECT_NO_THROW(runner(handler, options()));
 }
@@ -607,6 +613,7 @@ TEST(CrashChild, Consume) {
                 "crash-child",
                 {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}}};
   if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) k.properties["debug"] = debug;
+  orderflow::config::apply_kafka_profile(orderflow::config::load_kafka_profile("embedded"), k);
   ConsumerRunner r(
       k, o,
       [&](const ConsumedRecord& rec) {

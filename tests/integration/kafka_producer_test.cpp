@@ -19,11 +19,7 @@ using testing::unique_name;
 class KafkaProducerTest : public ::testing::Test {
  protected:
   KafkaConfig config(std::map<std::string, std::string> properties = {}) {
-    KafkaConfig c;
-    c.bootstrap_servers = broker_.bootstrap_servers();
-    c.client_id = "producer-test";
-    c.properties = std::move(properties);
-    return c;
+    return broker_.kafka_config("producer-test", std::move(properties));
   }
   testing::EmbeddedBroker broker_;
   std::shared_ptr<spdlog::logger> logger_ =

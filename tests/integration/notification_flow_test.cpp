@@ -29,6 +29,7 @@
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
 #include "orderflow/config/config.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/inbox.h"
@@ -67,7 +68,10 @@ std::unique_ptr<storage::Database> open_notification_db(const std::string& path)
 // embedded broker's initial rebalance delay (3 s; librdkafka 2.0's mock does not refresh a member
 // while its JoinGroup waits), yet be short enough for the group to drop a killed member quickly.
 messaging::KafkaConfig consumer_config(const std::string& bootstrap, const std::string& client) {
-  return {bootstrap, client, {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}}};
+  messaging::KafkaConfig kafka{
+      bootstrap, client, {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}}};
+  config::apply_kafka_profile(config::load_kafka_profile("embedded"), kafka);
+  return kafka;
 }
 
 /// How often the handler saw each eventId (header), thread-safe.
@@ -102,8 +106,7 @@ class NotificationFlowTest : public ::testing::Test {
     service_ = std::make_unique<NotificationService>(
         *repository_, load_templates(templates_file(), "ko"), std::vector<Notifier*>{faulty_.get()},
         clock_, group_);
-    producer_ = messaging::make_kafka_producer(
-        messaging::KafkaConfig{broker_.bootstrap_servers(), "flow-producer", {}}, logger_);
+    producer_ = messaging::make_kafka_producer(broker_.kafka_config("flow-producer"), logger_);
   }
 
   void TearDown() override {

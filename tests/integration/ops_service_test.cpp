@@ -113,9 +113,7 @@ class OpsServiceTest : public ::testing::Test {
     db_ = storage::open_database(cfg);
     storage::migrate(*db_, "ops", dead_letter_migrations());
     store_ = std::make_unique<SqlDeadLetterStore>(*db_);
-    producer_ = messaging::make_kafka_producer(
-        messaging::KafkaConfig{broker_.bootstrap_servers(), "ops-test-producer", {}, {}, {}},
-        logger_);
+    producer_ = messaging::make_kafka_producer(broker_.kafka_config("ops-test-producer"), logger_);
     gauges_ = std::make_unique<DlqGauges>(metrics_);
     service_ = std::make_unique<DlqService>(*store_, *producer_, clock_,
                                             [this] { gauges_->refresh(*service_); });
@@ -133,14 +131,10 @@ class OpsServiceTest : public ::testing::Test {
     o.topics = dlt_subscription(".dlt");
     o.concurrency = 2;
     o.retry.backoff = 10ms;
-    messaging::KafkaConfig kafka{broker_.bootstrap_servers(),
-                                 "ops-test-consumer",
-                                 {},
-                                 {},
-                                 {{"session.timeout.ms", "6000"},
-                                  {"heartbeat.interval.ms", "500"},
-                                  {"fetch.wait.max.ms", "5"},
-                                  {"topic.metadata.refresh.interval.ms", "500"}}};
+    messaging::KafkaConfig kafka =
+        broker_.kafka_config("ops-test-consumer", {{"session.timeout.ms", "6000"},
+                                                   {"heartbeat.interval.ms", "500"},
+                                                   {"topic.metadata.refresh.interval.ms", "500"}});
     consumer_ = std::make_unique<messaging::ConsumerRunner>(
         kafka, o, make_dead_letter_handler(*service_), metrics_, logger_);
     consumer_->start();

@@ -20,6 +20,7 @@
 #include "app/order_service.h"
 #include "orderflow/common/clock.h"
 #include "orderflow/common/decimal.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/http/client.h"
 #include "orderflow/http/router.h"
 #include "orderflow/http/server.h"
@@ -79,6 +80,7 @@ class OrderAdmissionTest : public ::testing::Test {
     kafka.client_id = "order-admission-test";
     // Deliveries to a dead broker fail within a second instead of five minutes.
     kafka.producer_properties = {{"message.timeout.ms", "1000"}};
+    config::apply_kafka_profile(config::load_kafka_profile("embedded"), kafka);
     producer_ = messaging::make_kafka_producer(kafka, logger_);
     store_ = messaging::make_outbox_store(*db_);
     messaging::RelayOptions relay_options;
