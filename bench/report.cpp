@@ -308,8 +308,8 @@ std::string render_report(const nlohmann::json& all, const std::string& plot_fil
      << "- Phases: on the embedded broker fixed rates "
      << all.value("embeddedRates", std::string("?")) << " orders/s, closed loop, then up to "
      << all.value("embeddedSearchSteps", 0)
-     << " bisection steps; on the Kafka cluster a shorter set to keep `make bench` near 20 "
-        "minutes: fixed rates "
+     << " bisection steps; on the Kafka cluster a shorter set, to bound the run's length: "
+        "fixed rates "
      << all.value("kafkaRates", std::string("?")) << " orders/s, closed loop, up to "
      << all.value("kafkaSearchSteps", 0) << " bisection steps, no API-only scenario.\n"
      << "- End-to-end latency: from the intended send time of the POST to the moment the bench's "
@@ -522,7 +522,7 @@ std::string render_sweep(const nlohmann::json& sweep) {
   for (const auto& run : sweep["runs"]) {
     std::string setting =
         run["setting"].get<std::string>().empty()
-            ? std::string("profile as is")
+            ? std::string("as configured")
             : run["setting"].get<std::string>() + "=" + run["value"].get<std::string>();
     for (const auto& p : run["phases"]) {
       auto [broker, all] = cpu_totals(p);

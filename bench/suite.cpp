@@ -13,6 +13,7 @@
 #include "kafka_cluster.h"
 #include "kafka_probe.h"
 #include "load_generator.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/http/client.h"
 #include "orderflow/http/router.h"
 #include "orderflow/http/server.h"
@@ -221,6 +222,9 @@ class BrokerUnderTest {
     messaging::KafkaConfig kafka;
     kafka.bootstrap_servers = bootstrap_;
     kafka.client_id = "orderflow-bench";
+    config::apply_kafka_profile(
+        config::load_kafka_profile("cluster", options_.source_dir + "/config/kafka-profiles.yaml"),
+        kafka);
     messaging::ensure_topics(kafka, topics, 60s, log_);
   }
 
@@ -254,16 +258,22 @@ class BrokerUnderTest {
 };
 
 /// librdkafka properties of the bench's own clients (the raw baseline, the e2e watcher, the raw
-/// drain) on this broker: the services' profile on it.
+/// drain) on this broker: the services' profile on it (config/kafka-profiles.yaml).
 struct ClientProperties {
   std::map<std::string, std::string> producer;
   std::map<std::string, std::string> consumer;
 };
 
 ClientProperties client_properties(const SuiteOptions& options) {
-  if (options.broker == kEmbeddedBroker)
-    return {{{"linger.ms", "1"}}, {{"fetch.wait.max.ms", "5"}}};
-  return {{{"linger.ms", "1"}}, {{"fetch.wait.max.ms", "500"}}};
+  messaging::KafkaConfig kafka;
+  config::apply_kafka_profile(
+      config::load_kafka_profile(options.broker == kEmbeddedBroker ? "embedded" : "cluster",
+                                 options.source_dir + "/config/kafka-profiles.yaml"),
+      kafka);
+  ClientProperties out{kafka.properties, kafka.properties};
+  for (const auto& [k, v] : kafka.producer_properties) out.producer[k] = v;
+  for (const auto& [k, v] : kafka.consumer_properties) out.consumer[k] = v;
+  return out;
 }
 
 // The dev system with every port 0 and the bench's catalog; `only` names the one service to
