@@ -39,6 +39,9 @@ Handle make_client(const KafkaConfig& config) {
   }
   set("bootstrap.servers", config.bootstrap_servers);
   set("client.id", config.client_id.empty() ? "orderflow-topic-admin" : config.client_id);
+  // Its failures come back as TopicAdminError; a service retrying against a broker that is
+  // down would otherwise print librdkafka's connection errors to stderr every attempt.
+  set("log_level", "2");
   for (const auto& [name, value] : config.properties) set(name, value);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk == nullptr) {
