@@ -41,10 +41,11 @@ test-e2e: build
 test-kafka: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L kafka
 
-# The standard benchmark suite (< 10 min on 2 cores): writes docs/benchmarks.md and its plot.
-# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--phase-ms 5000".
+# The standard benchmark suite on the embedded broker and on a local 3-node Kafka cluster
+# (~10 min on 2 cores): writes docs/benchmarks.md and its plot. BENCH_ARGS passes options
+# through, e.g. BENCH_ARGS="--broker embedded" or "--phase-ms 5000".
 bench: build
-	$(BUILD_DIR)/bin/orderflow-bench suite --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks.json $(BENCH_ARGS)
+	$(BUILD_DIR)/bin/orderflow-bench suite --broker both --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks.json $(BENCH_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

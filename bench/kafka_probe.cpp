@@ -30,12 +30,15 @@ std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string
 
 std::string unique_suffix() { return std::to_string(Clock::now().time_since_epoch().count()); }
 
-std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(const std::string& bootstrap) {
-  auto conf = make_conf({{"bootstrap.servers", bootstrap},
-                         {"group.id", "orderflow-bench-" + unique_suffix()},
-                         {"enable.auto.commit", "false"},
-                         {"fetch.wait.max.ms", "5"},
-                         {"enable.partition.eof", "false"}});
+std::unique_ptr<RdKafka::KafkaConsumer> make_consumer(
+    const std::string& bootstrap, const std::map<std::string, std::string>& properties = {}) {
+  std::map<std::string, std::string> all{{"bootstrap.servers", bootstrap},
+                                         {"group.id", "orderflow-bench-" + unique_suffix()},
+                                         {"enable.auto.commit", "false"},
+                                         {"fetch.wait.max.ms", "5"},
+                                         {"enable.partition.eof", "false"}};
+  for (const auto& [k, v] : properties) all[k] = v;
+  auto conf = make_conf(all);
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) throw std::runtime_error("kafka consumer: " + err);
@@ -73,9 +76,10 @@ std::vector<std::pair<std::int32_t, std::int64_t>> high_watermarks(RdKafka::Kafk
   return out;
 }
 
-std::unique_ptr<RdKafka::KafkaConsumer> consumer_at_end(const std::string& bootstrap,
-                                                        const std::string& topic) {
-  auto consumer = make_consumer(bootstrap);
+std::unique_ptr<RdKafka::KafkaConsumer> consumer_at_end(
+    const std::string& bootstrap, const std::string& topic,
+    const std::map<std::string, std::string>& properties) {
+  auto consumer = make_consumer(bootstrap, properties);
   std::vector<RdKafka::TopicPartition*> assignment;
   for (auto [partition, high] : high_watermarks(*consumer, topic)) {
     assignment.push_back(RdKafka::TopicPartition::create(topic, partition, high));
@@ -97,11 +101,13 @@ std::string header_value(RdKafka::Message& message, const char* name) {
 
 class TerminalWatcher::Impl {
  public:
-  Impl(std::string bootstrap, std::string topic)
-      : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)) {}
+  Impl(std::string bootstrap, std::string topic, std::map<std::string, std::string> properties)
+      : bootstrap_(std::move(bootstrap)),
+        topic_(std::move(topic)),
+        properties_(std::move(properties)) {}
 
   void start() {
-    consumer_ = consumer_at_end(bootstrap_, topic_);
+    consumer_ = consumer_at_end(bootstrap_, topic_, properties_);
     running_ = true;
     thread_ = std::thread([this] { loop(); });
   }
@@ -176,6 +182,7 @@ class TerminalWatcher::Impl {
 
   std::string bootstrap_;
   std::string topic_;
+  std::map<std::string, std::string> properties_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::atomic<bool> running_{false};
   std::thread thread_;
@@ -185,8 +192,10 @@ class TerminalWatcher::Impl {
   std::unordered_map<std::string, Terminal> terminal_;
 };
 
-TerminalWatcher::TerminalWatcher(std::string bootstrap, std::string topic)
-    : impl_(std::make_unique<Impl>(std::move(bootstrap), std::move(topic))) {}
+TerminalWatcher::TerminalWatcher(std::string bootstrap, std::string topic,
+                                 std::map<std::string, std::string> properties)
+    : impl_(std::make_unique<Impl>(std::move(bootstrap), std::move(topic), std::move(properties))) {
+}
 TerminalWatcher::~TerminalWatcher() { impl_->stop(); }
 void TerminalWatcher::start() { impl_->start(); }
 void TerminalWatcher::stop() { impl_->stop(); }
@@ -206,8 +215,9 @@ std::int64_t topic_end_offsets(const std::string& bootstrap, const std::string& 
 }
 
 double raw_drain_rate(const std::string& bootstrap, const std::vector<std::string>& topics,
-                      std::chrono::milliseconds limit) {
-  auto consumer = make_consumer(bootstrap);
+                      std::chrono::milliseconds limit,
+                      const std::map<std::string, std::string>& properties) {
+  auto consumer = make_consumer(bootstrap, properties);
   std::vector<RdKafka::TopicPartition*> assignment;
   std::int64_t backlog = 0;
   for (const auto& topic : topics) {
@@ -282,12 +292,15 @@ void create_topic(const std::string& bootstrap, const std::string& topic, int pa
   if (!failure.empty()) throw std::runtime_error("create topic " + topic + ": " + failure);
 }
 
-std::unique_ptr<RdKafka::Producer> make_producer(const std::string& bootstrap) {
-  auto conf = make_conf({{"bootstrap.servers", bootstrap},
-                         {"enable.idempotence", "true"},
-                         {"acks", "all"},
-                         {"linger.ms", "1"},  // the services' default (kafka_producer.cpp)
-                         {"compression.type", "lz4"}});
+std::unique_ptr<RdKafka::Producer> make_producer(
+    const std::string& bootstrap, const std::map<std::string, std::string>& properties) {
+  std::map<std::string, std::string> all{{"bootstrap.servers", bootstrap},
+                                         {"enable.idempotence", "true"},
+                                         {"acks", "all"},
+                                         {"linger.ms", "1"},
+                                         {"compression.type", "lz4"}};
+  for (const auto& [k, v] : properties) all[k] = v;
+  auto conf = make_conf(all);
   std::string err;
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
   if (!producer) throw std::runtime_error("kafka producer: " + err);
@@ -328,8 +341,8 @@ void produce(RdKafka::Producer& producer, const std::string& topic, std::int64_t
 
 KafkaBaselineResult run_kafka_baseline(const KafkaBaselineOptions& options) {
   if (options.create_topic) create_topic(options.bootstrap, options.topic, options.partitions);
-  auto consumer = consumer_at_end(options.bootstrap, options.topic);
-  auto producer = make_producer(options.bootstrap);
+  auto consumer = consumer_at_end(options.bootstrap, options.topic, options.consumer_properties);
+  auto producer = make_producer(options.bootstrap, options.producer_properties);
   KafkaBaselineResult result;
 
   // Throughput: produce as fast as the producer accepts, consume concurrently.

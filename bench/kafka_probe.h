@@ -20,7 +20,9 @@ namespace orderflow::bench {
 /// committing. expect() is thread-safe.
 class TerminalWatcher {
  public:
-  TerminalWatcher(std::string bootstrap, std::string topic);
+  /// `properties`: librdkafka consumer properties applied last (the broker's profile).
+  TerminalWatcher(std::string bootstrap, std::string topic,
+                  std::map<std::string, std::string> properties = {});
   ~TerminalWatcher();
   TerminalWatcher(const TerminalWatcher&) = delete;
   TerminalWatcher& operator=(const TerminalWatcher&) = delete;
@@ -58,12 +60,18 @@ std::int64_t topic_end_offsets(const std::string& bootstrap, const std::string& 
 /// broker a service's hop reads): records/s over at most `limit`. Throws std::runtime_error
 /// when the broker cannot be reached.
 double raw_drain_rate(const std::string& bootstrap, const std::vector<std::string>& topics,
-                      std::chrono::milliseconds limit);
+                      std::chrono::milliseconds limit,
+                      const std::map<std::string, std::string>& properties = {});
 
 /// Raw librdkafka produce → consume through the same broker with the services' producer and
-/// consumer settings (idempotent, acks=all, linger.ms 1, lz4; fetch.wait.max.ms 5).
+/// consumer settings (idempotent, acks=all, lz4, and the broker's profile: linger.ms,
+/// fetch.wait.max.ms, …).
 struct KafkaBaselineOptions {
   std::string bootstrap;
+  /// Applied last to the producer and the consumer (the profile the services use on this
+  /// broker); without them: linger.ms 1 and fetch.wait.max.ms 5.
+  std::map<std::string, std::string> producer_properties;
+  std::map<std::string, std::string> consumer_properties;
   std::string topic;         ///< must be new (or empty)
   bool create_topic = true;  ///< create it with `partitions` partitions (CreateTopics)
   int partitions = 3;

@@ -4,11 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
+#include "kafka_cluster.h"
 #include "kafka_probe.h"
 #include "load_generator.h"
 #include "report.h"
@@ -38,6 +42,31 @@ std::string git_commit(const std::string& dir) {
   return out;
 }
 
+// The 1-minute load average (/proc/loadavg): how busy the machine was around a run.
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
+// docs/benchmarks.md (its hand-written tail kept) and the plot beside it.
+void write_markdown(const nlohmann::json& results, const std::string& out_md,
+                    const std::shared_ptr<spdlog::logger>& log) {
+  auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
+  bool plotted = write_plot(results, png.string());
+  if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");
+  std::string previous;
+  {
+    std::ifstream in(out_md);
+    previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(out_md) << render_report(results, plotted ? png.filename().string() : "", previous);
+  fs::remove(png.string() + ".dat");
+  fs::remove(png.string() + ".gp");
+  log->info("wrote {}", out_md);
+}
+
 std::pair<std::string, std::uint16_t> split_host_port(std::string url) {
   if (auto at = url.find("://"); at != std::string::npos) url = url.substr(at + 3);
   if (auto slash = url.find('/'); slash != std::string::npos) url = url.substr(0, slash);
@@ -60,6 +89,10 @@ int main(int argc, char** argv) {
   std::string out_md = std::string(ORDERFLOW_SOURCE_DIR) + "/docs/benchmarks.md";
   std::string out_json;
   int phase_ms = 10000;
+  std::string brokers = "both";
+  // The cluster's phase set is shorter: its JVMs make every phase slower to set up and run.
+  std::vector<double> kafka_rates{200, 500, 1000};
+  int kafka_search_steps = 2;
   auto* suite_cmd = app.add_subcommand("suite", "run the standard suite and write the report");
   suite_cmd->add_option("--out", out_md, "Markdown report (hand-written tail is kept)");
   suite_cmd->add_option("--json", out_json, "also write every figure as JSON here");
@@ -67,13 +100,44 @@ int main(int argc, char** argv) {
   suite_cmd->add_option("--phase-ms", phase_ms, "length of each load phase")
       ->check(CLI::Range(1000, 600000));
   suite_cmd->add_option("--connections", suite.connections)->check(CLI::Range(1, 1024));
-  suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates (orders/s)");
+  suite_cmd->add_option("--broker", brokers, "embedded, kafka (a local 3-node cluster) or both")
+      ->check(CLI::IsMember({"embedded", "kafka", "both"}));
+  suite_cmd->add_option("--rates", suite.saga_rates, "fixed saga rates on the embedded broker")
+      ->delimiter(',');
   suite_cmd->add_option("--search-steps", suite.max_search_steps)->check(CLI::Range(0, 10));
+  suite_cmd->add_option("--kafka-rates", kafka_rates, "fixed saga rates on the Kafka cluster")
+      ->delimiter(',');
+  suite_cmd->add_option("--kafka-search-steps", kafka_search_steps)->check(CLI::Range(0, 10));
+  suite_cmd->add_option("--bootstrap", suite.external_bootstrap,
+                        "use this running Kafka cluster instead of starting one");
   suite_cmd->add_option("--service-set", suite.service_overrides,
                         "key=value passed to every service as --set (repeatable)");
+  std::vector<std::string> kafka_overrides;
+  suite_cmd->add_option("--kafka-service-set", kafka_overrides,
+                        "key=value for every service on the Kafka cluster only (repeatable)");
   bool saga_only = false;
   suite_cmd->add_flag("--saga-only", saga_only,
                       "only the full-saga scenario (for profiling); writes JSON, not the report");
+
+  SuiteOptions sweep;
+  sweep.source_dir = ORDERFLOW_SOURCE_DIR;
+  sweep.bin_dir = ORDERFLOW_BIN_DIR;
+  sweep.broker = kKafkaBroker;
+  sweep.saga_rates = {200, 500, 1000};
+  std::vector<std::string> vary;
+  std::string sweep_json;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "full saga at fixed rates per value of service settings (one at a time)");
+  sweep_cmd->add_option("--broker", sweep.broker)->check(CLI::IsMember({"embedded", "kafka"}));
+  sweep_cmd->add_option("--bootstrap", sweep.external_bootstrap,
+                        "use this running Kafka cluster instead of starting one");
+  sweep_cmd->add_option("--rates", sweep.saga_rates, "fixed saga rates (orders/s)")->delimiter(',');
+  sweep_cmd->add_option("--vary", vary, "key=v1,v2,… passed to every service (repeatable)")
+      ->required();
+  sweep_cmd->add_option("--service-set", sweep.service_overrides,
+                        "key=value for every run (repeatable)");
+  sweep_cmd->add_option("--phase-ms", phase_ms)->check(CLI::Range(1000, 600000));
+  sweep_cmd->add_option("--json", sweep_json, "also write every figure as JSON here");
 
   std::string url = "http://127.0.0.1:8080";
   std::string bootstrap;
@@ -92,37 +156,96 @@ int main(int argc, char** argv) {
   std::string sku = "ABC-001";
   load_cmd->add_option("--sku", sku, "product ordered (one unit per order)");
 
+  std::string report_json;
+  auto* report_cmd = app.add_subcommand(
+      "report", "render the report again from a suite's --json (the hand-written tail is kept)");
+  report_cmd->add_option("--json", report_json, "a suite's JSON")->required();
+  report_cmd->add_option("--out", out_md, "Markdown report");
+
   CLI11_PARSE(app, argc, argv);
 
+  auto new_work_dir = [] {
+    return (fs::temp_directory_path() /
+            ("orderflow-bench-" + std::to_string(Clock::now().time_since_epoch().count())))
+        .string();
+  };
   try {
+    if (*report_cmd) {
+      std::ifstream in(report_json);
+      write_markdown(nlohmann::json::parse(in), out_md, log);
+      return 0;
+    }
+    if (*sweep_cmd) {
+      sweep.phase = std::chrono::milliseconds(phase_ms);
+      sweep.work_dir = new_work_dir();
+      std::vector<SweepSetting> settings;
+      for (const auto& v : vary) {
+        auto eq = v.find('=');
+        if (eq == std::string::npos) throw std::runtime_error("--vary " + v + ": needs key=v1,v2");
+        SweepSetting setting{v.substr(0, eq), {}};
+        std::istringstream values(v.substr(eq + 1));
+        for (std::string value; std::getline(values, value, ',');) setting.values.push_back(value);
+        settings.push_back(setting);
+      }
+      auto load_before = load_average();
+      auto results = run_sweep(sweep, settings, log);
+      results["date"] = today();
+      results["commit"] = git_commit(sweep.source_dir);
+      results["loadAverage"] = {load_before, load_average()};
+      if (!sweep_json.empty()) std::ofstream(sweep_json) << results.dump(2) << "\n";
+      std::cout << render_sweep(results);
+      std::error_code ec;
+      fs::remove_all(sweep.work_dir, ec);
+      return 0;
+    }
     if (*suite_cmd) {
       suite.phase = std::chrono::milliseconds(phase_ms);
-      if (suite.work_dir.empty()) {
-        suite.work_dir =
-            (fs::temp_directory_path() /
-             ("orderflow-bench-" + std::to_string(Clock::now().time_since_epoch().count())))
-                .string();
+      if (suite.work_dir.empty()) suite.work_dir = new_work_dir();
+      const double load_before = load_average();
+      nlohmann::json results = nlohmann::json::object();
+      auto rates_text = [](const std::vector<double>& rates) {
+        std::string out;
+        for (double r : rates)
+          out += (out.empty() ? "" : ", ") + std::to_string(static_cast<int>(r));
+        return out;
+      };
+      bool first = true;
+      for (const char* broker : {kEmbeddedBroker, kKafkaBroker}) {
+        if (brokers != "both" && brokers != broker) continue;
+        SuiteOptions options = suite;
+        options.broker = broker;
+        options.work_dir = suite.work_dir + "/" + broker;
+        // The SQLite and HTTP baselines and the API-only scenario do not depend on the broker:
+        // measured once, in the first run.
+        options.local_baselines = options.api_only = first && !saga_only;
+        options.kafka_baseline = !saga_only;
+        options.closed_loop = true;
+        if (options.broker == kKafkaBroker) {
+          options.saga_rates = kafka_rates;
+          options.max_search_steps = kafka_search_steps;
+          options.service_overrides.insert(options.service_overrides.end(), kafka_overrides.begin(),
+                                           kafka_overrides.end());
+        }
+        results[broker] = run_suite(options, log);
+        first = false;
       }
-      suite.baselines = suite.api_only = !saga_only;
-      auto results = run_suite(suite, log);
       results["date"] = today();
       results["commit"] = git_commit(suite.source_dir);
       results["buildType"] = ORDERFLOW_BUILD_TYPE;
+      results["kafkaVersion"] = orderflow::cli::pinned_kafka_version();
+      results["embeddedRates"] = rates_text(suite.saga_rates);
+      results["embeddedSearchSteps"] = suite.max_search_steps;
+      results["kafkaRates"] = rates_text(kafka_rates);
+      results["kafkaSearchSteps"] = kafka_search_steps;
+      const double load_after = load_average();
+      results["loadAverage"] = {load_before, load_after};
+      results["machineNote"] = fmt::format(
+          "1-minute load average {:.1f} before the run and {:.1f} after it (2.0 = both cores "
+          "busy; above that, other work than this run was waiting for them).",
+          load_before, load_after);
       if (!out_json.empty()) std::ofstream(out_json) << results.dump(2) << "\n";
       if (saga_only) return 0;
-      auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
-      bool plotted = write_plot(results, png.string());
-      if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");
-      std::string previous;
-      {
-        std::ifstream in(out_md);
-        previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      }
-      std::ofstream(out_md) << render_report(results, plotted ? png.filename().string() : "",
-                                             previous);
-      fs::remove(png.string() + ".dat");
-      fs::remove(png.string() + ".gp");
-      log->info("wrote {}", out_md);
+      write_markdown(results, out_md, log);
       std::error_code ec;
       fs::remove_all(suite.work_dir, ec);
       return 0;

@@ -17,4 +17,8 @@ struct ProcessSample {
 /// nullopt when the process is gone.
 std::optional<ProcessSample> sample_process(pid_t pid);
 
+/// CPU time (seconds, summed over every core) the whole machine spent busy so far: user,
+/// nice, system, irq, softirq and steal of /proc/stat. 0 when it cannot be read.
+double machine_busy_seconds();
+
 }  // namespace orderflow::bench

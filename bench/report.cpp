@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -24,7 +25,8 @@ double num(const nlohmann::json& j, std::initializer_list<const char*> path) {
 
 std::string ratio(double value, double base) {
   if (base <= 0) return "–";
-  return fmt::format("{:.2f}×", value / base);
+  const double r = value / base;
+  return r > 0 && r < 0.01 ? fmt::format("{:.4f}×", r) : fmt::format("{:.2f}×", r);
 }
 
 std::string cpu_model() {
@@ -47,6 +49,18 @@ std::string machine() {
 }
 
 std::string yes_no(bool met) { return met ? "met" : "**missed**"; }
+
+// The maximum sustainable rate as text: "below N" (N the lowest rate tried) when no rate was.
+std::string max_sustainable(const nlohmann::json& r) {
+  const double best = num(r, {"saga", "maxSustainable"});
+  if (best > 0 || !r.contains("saga")) return fmt::format("{:.0f}", best);
+  double lowest = 0;
+  for (const auto& p : r["saga"]["phases"]) {
+    const double rate = num(p, {"rate"});
+    if (lowest == 0 || rate < lowest) lowest = rate;
+  }
+  return fmt::format("below {:.0f}", lowest);
+}
 
 const nlohmann::json* phase_named(const nlohmann::json& results, const std::string& name) {
   if (!results.contains("saga")) return nullptr;
@@ -84,23 +98,37 @@ std::string markdown_row(const nlohmann::json& p) {
 }
 
 bool write_plot(const nlohmann::json& results, const std::string& png) {
-  if (!results.contains("saga")) return false;
+  const std::vector<std::pair<std::string, std::string>> brokers{{kEmbeddedSection, "embedded"},
+                                                                 {kKafkaSection, "Kafka cluster"}};
   const std::string dat = png + ".dat";
+  std::vector<std::string> plots;
   {
     std::ofstream out(dat);
-    out << "# achieved_per_s p50_ms p90_ms p99_ms p999_ms (open-loop saga phases)\n";
-    std::vector<std::pair<double, const nlohmann::json*>> rows;
-    for (const auto& p : results["saga"]["phases"]) {
-      rows.emplace_back(num(p, {"load", "throughput"}), &p);
-    }
-    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    for (const auto& [x, p] : rows) {
-      out << fmt::format("{:.0f} {:.3f} {:.3f} {:.3f} {:.3f}\n", x,
-                         num(*p, {"e2e", "latency", "p50Ms"}), num(*p, {"e2e", "latency", "p90Ms"}),
-                         num(*p, {"e2e", "latency", "p99Ms"}),
-                         num(*p, {"e2e", "latency", "p999Ms"}));
+    int index = 0;
+    for (const auto& [key, label] : brokers) {
+      if (!results.contains(key) || !results[key].contains("saga")) continue;
+      out << "# " << label << ": achieved_per_s p50_ms p90_ms p99_ms p999_ms (open loop)\n";
+      std::vector<std::pair<double, const nlohmann::json*>> rows;
+      for (const auto& p : results[key]["saga"]["phases"]) {
+        rows.emplace_back(num(p, {"load", "throughput"}), &p);
+      }
+      std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      for (const auto& [x, p] : rows) {
+        out << fmt::format(
+            "{:.0f} {:.3f} {:.3f} {:.3f} {:.3f}\n", x, num(*p, {"e2e", "latency", "p50Ms"}),
+            num(*p, {"e2e", "latency", "p90Ms"}), num(*p, {"e2e", "latency", "p99Ms"}),
+            num(*p, {"e2e", "latency", "p999Ms"}));
+      }
+      out << "\n\n";
+      const char* dash = index == 0 ? "1" : "3";
+      plots.push_back(fmt::format(
+          "'{}' index {} using 1:2 with linespoints dashtype {} title '{} p50', '' index {} "
+          "using 1:4 with linespoints dashtype {} title '{} p99'",
+          dat, index, dash, label, index, dash, label));
+      ++index;
     }
   }
+  if (plots.empty()) return false;
   const std::string gp = png + ".gp";
   {
     std::ofstream out(gp);
@@ -110,12 +138,9 @@ bool write_plot(const nlohmann::json& results, const std::string& png) {
            "orders.v1)'\n"
         << "set xlabel 'achieved throughput (orders/s, open loop)'\n"
         << "set ylabel 'latency (ms, log scale)'\n"
-        << "set logscale y\nset grid\nset key top left\n"
-        << "plot '" << dat << "' using 1:2 with linespoints title 'p50', "
-        << "'' using 1:3 with linespoints title 'p90', "
-        << "'' using 1:4 with linespoints title 'p99', "
-        << "'' using 1:5 with linespoints title 'p99.9', "
-        << "100 with lines dashtype 2 title 'sustainable limit (p99 100 ms)'\n";
+        << "set logscale y\nset grid\nset key top left\nplot ";
+    for (const auto& p : plots) out << p << ", ";
+    out << "100 with lines dashtype 2 title 'sustainable limit (p99 100 ms)'\n";
   }
   // The PNG terminal name differs between gnuplot builds; fall back to plain png.
   std::string command = "gnuplot '" + gp + "' 2>/dev/null";
@@ -132,53 +157,268 @@ bool write_plot(const nlohmann::json& results, const std::string& png) {
   return std::system(command.c_str()) == 0;
 }
 
-std::string render_report(const nlohmann::json& r, const std::string& plot_file,
+namespace {
+
+bool is_broker_process(const std::string& name) {
+  return name == "orderflow-broker" || name.rfind("kafka-", 0) == 0;
+}
+
+// Sum of the CPU of the broker's processes, and of every process, in a phase.
+std::pair<double, double> cpu_totals(const nlohmann::json& phase) {
+  double broker = 0;
+  double all = 0;
+  if (!phase.contains("processes")) return {0, 0};
+  for (const auto& [name, p] : phase["processes"].items()) {
+    double v = num(p, {"cpuPercent"});
+    all += v;
+    if (is_broker_process(name)) broker += v;
+  }
+  return {broker, all};
+}
+
+// The saga, CPU and memory tables of one broker's run.
+void render_broker(std::ostringstream& md, const nlohmann::json& r, const std::string& heading) {
+  md << "### " << heading << ": raw librdkafka baseline\n\n| baseline | figure |\n|---|---|\n";
+  md << fmt::format(
+      "| (a) raw librdkafka produce → consume, as fast as possible | {:.0f} msgs/s ({} msgs) |\n",
+      num(r, {"baselines", "kafka", "produceConsumeRate"}),
+      static_cast<std::int64_t>(num(r, {"baselines", "kafka", "messages"})));
+  md << fmt::format(
+      "| (a) raw librdkafka latency at {:.0f} msgs/s | p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms "
+      "|\n",
+      num(r, {"baselines", "kafka", "latencyRate"}),
+      num(r, {"baselines", "kafka", "latency", "p50Ms"}),
+      num(r, {"baselines", "kafka", "latency", "p99Ms"}),
+      num(r, {"baselines", "kafka", "latency", "maxMs"}));
+  if (r.contains("hopDrain")) {
+    md << fmt::format(
+        "| (a) raw consumer draining the saga's orders.v1 + payments.v1 | {:.0f} "
+        "records/s |\n",
+        num(r, {"hopDrain", "rawRecordsPerS"}));
+  }
+  md << "\n";
+  if (r.contains("api")) {
+    md << "### " << heading << ": API only (broker + order-service)\n\n" << markdown_header();
+    md << markdown_row(r["api"]["open"]) << markdown_row(r["api"]["closed"]) << "\n";
+  }
+  md << "### " << heading << ": full saga\n\n" << markdown_header();
+  for (const auto& p : r["saga"]["phases"]) md << markdown_row(p);
+  if (r["saga"].contains("closed")) md << markdown_row(r["saga"]["closed"]);
+  md << "\nMaximum sustainable rate: **" << max_sustainable(r) << " orders/s**.\n\n";
+
+  md << "### " << heading << ": CPU per process (% of one core; 200% = both cores)\n\n";
+  std::vector<std::string> names;
+  const auto& first = r["saga"].contains("closed") ? r["saga"]["closed"] : r["saga"]["phases"][0];
+  for (const auto& [name, v] : first["processes"].items()) names.push_back(name);
+  md << "| phase |";
+  for (const auto& n : names) md << " " << n << " |";
+  md << " broker total | all | machine (other work) |\n|---|";
+  for (std::size_t i = 0; i < names.size() + 3; ++i) md << "---:|";
+  md << "\n";
+  auto cpu_row = [&](const nlohmann::json& p) {
+    md << "| " << p["name"].get<std::string>() << " |";
+    for (const auto& n : names)
+      md << fmt::format(" {:.0f} |", num(p, {"processes", n.c_str(), "cpuPercent"}));
+    auto [broker, all] = cpu_totals(p);
+    const double machine = num(p, {"machineCpuPercent"});
+    md << fmt::format(" {:.0f} | {:.0f} | {:.0f} ({:.0f}) |\n", broker, all, machine,
+                      std::max(0.0, machine - all));
+  };
+  if (r.contains("idleCpu")) cpu_row(r["idleCpu"]);
+  for (const auto& p : r["saga"]["phases"]) cpu_row(p);
+  if (r["saga"].contains("closed")) cpu_row(r["saga"]["closed"]);
+  if (r.contains("baselines") && r["baselines"].contains("kafka") &&
+      r["baselines"]["kafka"].contains("processes") &&
+      !r["baselines"]["kafka"]["processes"].empty()) {
+    md << "\nCPU during the raw librdkafka baseline (% of one core; the services idle):";
+    const char* sep = " ";
+    for (const auto& [name, p] : r["baselines"]["kafka"]["processes"].items()) {
+      if (!is_broker_process(name) && name != "orderflow-bench") continue;
+      md << fmt::format("{}{} {:.0f}", sep, name, num(p, {"cpuPercent"}));
+      sep = ", ";
+    }
+    md << ".\n";
+  }
+  md << "\n### " << heading
+     << ": memory (MiB)\n\n| process | idle RSS | peak RSS (whole run) |\n|---|---:|---:|\n";
+  for (const auto& [name, m] : r["peak"].items()) {
+    md << fmt::format("| {} | {:.1f} | {:.1f} |\n", name, num(r, {"idle", name.c_str(), "rssMiB"}),
+                      num(m, {"peakRssMiB"}));
+  }
+  md << "\n";
+}
+
+// One row of the broker comparison: a figure on each broker and, when it has one, its ratio to
+// that broker's raw librdkafka baseline (value / baseline).
+struct Compared {
+  std::string figure;
+  std::function<std::string(const nlohmann::json&)> text;
+  std::function<double(const nlohmann::json&)> value;     ///< null: no ratio
+  std::function<double(const nlohmann::json&)> baseline;  ///< null: no ratio
+};
+
+}  // namespace
+
+std::string render_report(const nlohmann::json& all, const std::string& plot_file,
                           const std::string& previous) {
   std::ostringstream md;
+  const bool has_embedded = all.contains(kEmbeddedSection);
+  const bool has_kafka = all.contains(kKafkaSection);
+  // The broker-independent baselines (SQLite, no-op HTTP) and the API-only scenario come from
+  // the embedded run when there is one.
+  const nlohmann::json& r = has_embedded ? all[kEmbeddedSection] : all[kKafkaSection];
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& k = has_kafka ? all[kKafkaSection] : empty;
   md << "# Benchmarks\n\n"
-     << "Generated by `make bench` (`orderflow-bench suite`) on " << r.value("date", "?")
-     << " at commit `" << r.value("commit", "?") << "`.\n"
+     << "Generated by `make bench` (`orderflow-bench suite`) on " << all.value("date", "?")
+     << " at commit `" << all.value("commit", "?") << "`.\n"
      << "Re-run it to refresh every figure in this part; the part after the marker at the end "
         "is written by hand.\n\n";
   md << "## Machine and method\n\n"
-     << "- Machine: " << machine() << ". Build: " << r.value("buildType", "?")
-     << ". Everything — the broker, five services and the load generator — shares these cores, "
-        "so every figure includes the load generator's own CPU (see the CPU table).\n"
-     << "- System: `orderflow up`'s processes started by the bench with the dev configuration "
-        "(config/*.yaml, SQLite WAL synchronous=FULL, embedded broker: librdkafka's mock cluster "
-        "with 3 brokers and 3 partitions), every port 0, a catalog with one product of 10^9 "
-        "units so no order is rejected, and the simulated payment provider's 20 ms round trip "
-        "set to 0 (it is not orderflow's cost). Every full-saga phase runs on a freshly started "
-        "system after a 2 s warm-up at 200 orders/s: the embedded broker scans its log "
-        "linearly, so its CPU grows with the records it holds and a long-lived system would "
-        "make each phase depend on the ones before it.\n"
+     << "- Machine: " << machine() << ". Build: " << all.value("buildType", "?")
+     << ". Everything — the broker (the embedded one, or the three Kafka JVMs), five services "
+        "and the load generator — shares these cores, so every figure includes the load "
+        "generator's own CPU and, on Kafka, the JVMs' (see the CPU tables). "
+     << all.value("machineNote", "") << "\n"
+     << "- Two brokers, one after the other in the same run: the **embedded broker** "
+        "(orderflow-broker: librdkafka's mock cluster, 3 brokers, 3 partitions, in memory) and "
+        "a **real Kafka cluster** (Apache Kafka "
+     << all.value("kafkaVersion", "?")
+     << ", KRaft, 3 combined broker+controller JVMs on loopback, `-Xmx512m`, the topics with "
+        "3 partitions, replication factor 3 and min.insync.replicas 2, as `orderflow up --broker "
+        "kafka` creates them). The services use the librdkafka profile of their broker "
+        "(config/kafka-profiles.yaml: `embedded` or `cluster`).\n"
+     << "- System: `orderflow up`'s services started by the bench with the dev configuration "
+        "(config/*.yaml, SQLite WAL synchronous=FULL), every port 0, a catalog with one product "
+        "of 10^9 units so no order is rejected, and the simulated payment provider's 20 ms round "
+        "trip set to 0 (it is not orderflow's cost). Every full-saga phase runs on freshly "
+        "started services after a 2 s warm-up at 200 orders/s. On the embedded broker the "
+        "broker is fresh too: it scans its log linearly, so its CPU grows with the records it "
+        "holds and a long-lived one would make each phase depend on the ones before it. The "
+        "Kafka cluster is started once and serves every phase, as a cluster would.\n"
      << "- Load: `POST /api/orders` bodies `{\"userId\":n,\"items\":[{\"sku\":\"BENCH-1\","
         "\"qty\":1}]}` over "
      << r.value("connections", 0)
      << " keep-alive connections. Open loop: request i is due at start + i/rate and its latency "
         "is measured from that intended time, so a stall is charged to every request it delays "
         "(coordinated-omission safe). Closed loop: each connection sends as soon as it has its "
-        "answer. The API-only scenario runs the broker and order-service alone (its outbox relay "
-        "still publishes every ORDER_CREATED). Each phase runs "
+        "answer. The API-only scenario (embedded broker only) runs the broker and order-service "
+        "alone (its outbox relay still publishes every ORDER_CREATED). Each phase runs "
      << r.value("phaseMs", 0) / 1000.0 << " s.\n"
+     << "- Phases: on the embedded broker fixed rates "
+     << all.value("embeddedRates", std::string("?")) << " orders/s, closed loop, then up to "
+     << all.value("embeddedSearchSteps", 0)
+     << " bisection steps; on the Kafka cluster a shorter set, to bound the run's length: "
+        "fixed rates "
+     << all.value("kafkaRates", std::string("?")) << " orders/s, closed loop, up to "
+     << all.value("kafkaSearchSteps", 0) << " bisection steps, no API-only scenario.\n"
      << "- End-to-end latency: from the intended send time of the POST to the moment the bench's "
-        "own consumer (its own group, reading from the end) receives the order's ORDER_COMPLETED "
-        "or ORDER_CANCELLED on `orders.v1`. An order with no terminal event 30 s after the phase "
-        "counts as missing.\n"
+        "own consumer (its own group, reading from the end, the broker's consumer profile) "
+        "receives the order's ORDER_COMPLETED or ORDER_CANCELLED on `orders.v1`. An order with "
+        "no terminal event 30 s after the phase counts as missing.\n"
      << "- Sustainable: no HTTP error, no timeout, no missing or cancelled order, and e2e p99 "
         "under 100 ms. The maximum sustainable rate bisects between the highest passing and the "
         "lowest failing fixed rate.\n"
      << "- Baselines, measured in the same run on the same machine: (a) raw librdkafka produce → "
-        "consume through the same embedded broker with the services' settings (idempotent, "
-        "acks=all, linger.ms 1, lz4, fetch.wait.max.ms 5, 600-byte values); (b) raw SQLite "
-        "commits with the services' durability (WAL, synchronous=FULL) and POST /api/orders' "
-        "transaction shape (orders + order_items + outbox rows), one thread, prepared statements; "
-        "(c) a no-op handler on the same HTTP stack (`libs/http`, 8 I/O threads like the "
-        "services) driven by the same load generator.\n"
-     << "- CPU is per process over a phase in % of one core (200% = both cores). RSS from "
-        "/proc/<pid>/status (VmRSS, VmHWM).\n\n";
+        "consume through **the same broker** (each broker gets its own) with the services' "
+        "settings on it (idempotent, acks=all, lz4, 600-byte values, and that broker's profile: "
+        "linger.ms, fetch.wait.max.ms); (b) raw SQLite commits with the services' durability "
+        "(WAL, synchronous=FULL) and POST /api/orders' transaction shape (orders + order_items + "
+        "outbox rows), one thread, prepared statements; (c) a no-op handler on the same HTTP "
+        "stack (`libs/http`, 8 I/O threads like the services) driven by the same load "
+        "generator. Ratios to (a) are always to the baseline of the same broker.\n"
+     << "- CPU is per process over a phase in % of one core (200% = both cores); \"broker "
+        "total\" sums orderflow-broker or kafka-1..3, \"all\" every process of the run, "
+        "\"machine\" the whole machine's busy time from /proc/stat, and in brackets what "
+        "of it was not this run (other builds on this shared machine, the kernel's own "
+        "threads). RSS from /proc/<pid>/status (VmRSS, "
+        "VmHWM).\n\n";
 
-  // Headline figures.
+  // Both brokers side by side.
+  if (has_embedded && has_kafka) {
+    auto raw_p50 = [](const nlohmann::json& b) {
+      return num(b, {"baselines", "kafka", "latency", "p50Ms"});
+    };
+    auto raw_p99 = [](const nlohmann::json& b) {
+      return num(b, {"baselines", "kafka", "latency", "p99Ms"});
+    };
+    auto fixed = [](const char* format, std::function<double(const nlohmann::json&)> f) {
+      return
+          [format, f](const nlohmann::json& b) { return fmt::format(fmt::runtime(format), f(b)); };
+    };
+    auto of_phase = [](std::string name, std::initializer_list<const char*> path) {
+      std::vector<const char*> keys(path);
+      return [name, keys](const nlohmann::json& b) {
+        const auto* p = phase_named(b, name);
+        if (p == nullptr) return 0.0;
+        const nlohmann::json* at = p;
+        for (const char* key : keys) {
+          if (!at->contains(key)) return 0.0;
+          at = &(*at)[key];
+        }
+        return at->is_number() ? at->get<double>() : 0.0;
+      };
+    };
+    std::vector<Compared> rows;
+    auto raw_rate = [](const nlohmann::json& b) {
+      return num(b, {"baselines", "kafka", "produceConsumeRate"});
+    };
+    rows.push_back({"raw librdkafka produce → consume (msgs/s)", fixed("{:.0f}", raw_rate)});
+    rows.push_back({"idle system (no load, 5 s): CPU of the broker / of all processes (%)",
+                    [](const nlohmann::json& b) {
+                      if (!b.contains("idleCpu")) return std::string("–");
+                      auto [broker, every] = cpu_totals(b["idleCpu"]);
+                      return fmt::format("{:.0f} / {:.0f}", broker, every);
+                    }});
+    rows.push_back({"raw librdkafka latency at 1000 msgs/s, p50 / p99 (ms, one hop)",
+                    [&](const nlohmann::json& b) {
+                      return fmt::format("{:.2f} / {:.2f}", raw_p50(b), raw_p99(b));
+                    }});
+    for (const std::string rate : {"200", "500", "1000"}) {
+      const std::string name = "saga-" + rate;
+      auto p50 = of_phase(name, {"e2e", "latency", "p50Ms"});
+      auto p99 = of_phase(name, {"e2e", "latency", "p99Ms"});
+      rows.push_back({"saga at " + rate + " orders/s: e2e p50 (ms; six hops) vs raw p50",
+                      fixed("{:.1f}", p50), p50, raw_p50});
+      rows.push_back({"saga at " + rate + " orders/s: e2e p99 (ms) vs raw p99",
+                      fixed("{:.1f}", p99), p99, raw_p99});
+      rows.push_back({"saga at " + rate + " orders/s: CPU of the broker / of all processes (%)",
+                      [name](const nlohmann::json& b) {
+                        const auto* p = phase_named(b, name);
+                        auto [broker, every] = p ? cpu_totals(*p) : std::pair<double, double>{};
+                        return fmt::format("{:.0f} / {:.0f}", broker, every);
+                      }});
+    }
+    auto closed = [](const nlohmann::json& b) {
+      return num(b, {"saga", "closed", "load", "throughput"});
+    };
+    rows.push_back({"full saga, closed loop (orders/s)", fixed("{:.0f}", closed)});
+    rows.push_back({"full saga, max sustainable rate (orders/s; p99 < 100 ms)",
+                    [](const nlohmann::json& b) { return max_sustainable(b); }});
+    auto drain = [](const nlohmann::json& b) { return num(b, {"hopDrain", "recordsPerS"}); };
+    rows.push_back(
+        {"consumer hop alone: notification-service draining its backlog (records/s) vs a raw "
+         "consumer of the same backlog",
+         fixed("{:.0f}", drain), drain, [](const nlohmann::json& b) {
+           return num(b, {"hopDrain", "rawRecordsPerS"});
+         }});
+    md << "## Both brokers, same run\n\n"
+       << "Each ratio is to the raw librdkafka baseline (a) measured on the same broker in this "
+          "run.\n\n"
+       << "| figure | embedded | ratio | Kafka cluster | ratio |\n|---|---:|---:|---:|---:|\n";
+    for (const auto& row : rows) {
+      auto cell = [&](const nlohmann::json& b) {
+        std::string r = row.value && row.baseline ? ratio(row.value(b), row.baseline(b)) : "–";
+        return row.text(b) + " | " + r;
+      };
+      md << "| " << row.figure << " | " << cell(r) << " | " << cell(k) << " |\n";
+    }
+    md << "\n";
+    if (!plot_file.empty())
+      md << "![e2e latency percentiles against throughput, both brokers](" << plot_file << ")\n\n";
+  }
+
+  // Headline figures (targets of issue 5, on the embedded broker).
   const double kafka_rate = num(r, {"baselines", "kafka", "produceConsumeRate"});
   const double db_rate = num(r, {"baselines", "db", "commitsPerS"});
   const double noop_p99 = num(r, {"baselines", "httpOpen", "load", "latency", "p99Ms"});
@@ -189,12 +429,12 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
   const double closed_rate = num(r, {"saga", "closed", "load", "throughput"});
   const auto* at1000 = phase_named(r, "saga-1000");
   const double e2e_p99_1000 = at1000 ? num(*at1000, {"e2e", "latency", "p99Ms"}) : 0;
+  const std::string broker_name = has_embedded ? "embedded broker" : "Kafka cluster";
 
-  md << "## Headline figures\n\n"
+  md << "## Headline figures (" << broker_name << ")\n\n"
      << "| figure | orderflow | baseline | ratio | target |\n|---|---:|---:|---:|---|\n";
-  md << fmt::format(
-      "| full saga, max sustainable rate (orders/s) | {:.0f} | – | – | ≥ 3000: {} |\n", max_rate,
-      yes_no(max_rate >= 3000));
+  md << fmt::format("| full saga, max sustainable rate (orders/s) | {} | – | – | ≥ 3000: {} |\n",
+                    max_sustainable(r), yes_no(max_rate >= 3000));
   md << fmt::format(
       "| full saga, closed loop (orders/s) | {:.0f} | {:.0f} raw commits/s | {} | – |\n",
       closed_rate, db_rate, ratio(closed_rate, db_rate));
@@ -204,16 +444,18 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
       e2e_p99_1000, num(r, {"baselines", "kafka", "latency", "p99Ms"}),
       ratio(e2e_p99_1000, num(r, {"baselines", "kafka", "latency", "p99Ms"})),
       yes_no(at1000 != nullptr && e2e_p99_1000 <= 50));
-  md << fmt::format(
-      "| API p99 at {:.0f} req/s (ms) | {:.2f} | {:.2f} no-op handler | {} | ≤ 5: {} |\n",
-      num(r, {"api", "open", "rate"}), api_p99, noop_p99, ratio(api_p99, noop_p99),
-      yes_no(api_p99 > 0 && api_p99 <= 5));
-  md << fmt::format("| API closed loop (req/s) | {:.0f} | {:.0f} no-op handler | {} | – |\n",
-                    api_closed, noop_closed, ratio(api_closed, noop_closed));
-  md << fmt::format(
-      "| API closed loop vs raw DB commits | {:.0f} | {:.0f} raw commits/s | {} | – |\n",
-      api_closed, db_rate, ratio(api_closed, db_rate));
-  if (r["saga"]["closed"].contains("messagesPerS")) {
+  if (r.contains("api")) {
+    md << fmt::format(
+        "| API p99 at {:.0f} req/s (ms) | {:.2f} | {:.2f} no-op handler | {} | ≤ 5: {} |\n",
+        num(r, {"api", "open", "rate"}), api_p99, noop_p99, ratio(api_p99, noop_p99),
+        yes_no(api_p99 > 0 && api_p99 <= 5));
+    md << fmt::format("| API closed loop (req/s) | {:.0f} | {:.0f} no-op handler | {} | – |\n",
+                      api_closed, noop_closed, ratio(api_closed, noop_closed));
+    md << fmt::format(
+        "| API closed loop vs raw DB commits | {:.0f} | {:.0f} raw commits/s | {} | – |\n",
+        api_closed, db_rate, ratio(api_closed, db_rate));
+  }
+  if (r["saga"].contains("closed") && r["saga"]["closed"].contains("messagesPerS")) {
     for (const auto& [svc, rate] : r["saga"]["closed"]["messagesPerS"].items()) {
       double v = rate.get<double>();
       md << fmt::format(
@@ -231,24 +473,14 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
         num(r, {"hopDrain", "backlog"}), v, raw, ratio(v, raw), yes_no(raw > 0 && v / raw >= 0.5));
   }
   for (const auto& [name, m] : r["idle"].items()) {
-    if (name == "orderflow-broker") continue;
+    if (is_broker_process(name)) continue;
     double rss = num(m, {"rssMiB"});
     md << fmt::format("| idle RSS {} (MiB) | {:.1f} | – | – | ≤ 30: {} |\n", name, rss,
                       yes_no(rss <= 30));
   }
   md << "\n";
 
-  md << "## Baselines\n\n| baseline | figure |\n|---|---|\n";
-  md << fmt::format(
-      "| (a) raw librdkafka produce → consume, as fast as possible | {:.0f} msgs/s ({} msgs) |\n",
-      kafka_rate, static_cast<std::int64_t>(num(r, {"baselines", "kafka", "messages"})));
-  md << fmt::format(
-      "| (a) raw librdkafka latency at {:.0f} msgs/s | p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms "
-      "|\n",
-      num(r, {"baselines", "kafka", "latencyRate"}),
-      num(r, {"baselines", "kafka", "latency", "p50Ms"}),
-      num(r, {"baselines", "kafka", "latency", "p99Ms"}),
-      num(r, {"baselines", "kafka", "latency", "maxMs"}));
+  md << "## Broker-independent baselines\n\n| baseline | figure |\n|---|---|\n";
   md << fmt::format("| (b) raw SQLite commits, synchronous=FULL | {:.0f} commits/s |\n", db_rate);
   md << fmt::format(
       "| (b) raw SQLite commits, synchronous=NORMAL (for scale) | {:.0f} commits/s |\n",
@@ -260,39 +492,18 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
   md << fmt::format("| (c) no-op HTTP handler, closed loop | {:.0f} req/s, p99 {:.2f} ms |\n\n",
                     noop_closed, num(r, {"baselines", "httpClosed", "load", "latency", "p99Ms"}));
 
-  md << "## API only (broker + order-service)\n\n" << markdown_header();
-  md << markdown_row(r["api"]["open"]) << markdown_row(r["api"]["closed"]) << "\n";
-
-  md << "## Full saga\n\n";
-  if (!plot_file.empty())
-    md << "![e2e latency percentiles against throughput](" << plot_file << ")\n\n";
-  md << markdown_header();
-  for (const auto& p : r["saga"]["phases"]) md << markdown_row(p);
-  md << markdown_row(r["saga"]["closed"]) << "\n";
-  md << fmt::format("Maximum sustainable rate: **{:.0f} orders/s**.\n\n", max_rate);
-
-  md << "### CPU per process (% of one core)\n\n";
-  std::vector<std::string> names;
-  for (const auto& [name, v] : r["saga"]["closed"]["processes"].items()) names.push_back(name);
-  md << "| phase |";
-  for (const auto& n : names) md << " " << n << " |";
-  md << "\n|---|";
-  for (std::size_t i = 0; i < names.size(); ++i) md << "---:|";
-  md << "\n";
-  auto cpu_row = [&](const nlohmann::json& p) {
-    md << "| " << p["name"].get<std::string>() << " |";
-    for (const auto& n : names)
-      md << fmt::format(" {:.0f} |", num(p, {"processes", n.c_str(), "cpuPercent"}));
-    md << "\n";
-  };
-  for (const auto& p : r["saga"]["phases"]) cpu_row(p);
-  cpu_row(r["saga"]["closed"]);
-  md << "\n### Memory (MiB)\n\n| process | idle RSS | peak RSS (whole run) |\n|---|---:|---:|\n";
-  for (const auto& [name, m] : r["peak"].items()) {
-    md << fmt::format("| {} | {:.1f} | {:.1f} |\n", name, num(r, {"idle", name.c_str(), "rssMiB"}),
-                      num(m, {"peakRssMiB"}));
+  if (has_embedded) {
+    md << "## Embedded broker\n\n";
+    if (!has_kafka && !plot_file.empty())
+      md << "![e2e latency percentiles against throughput](" << plot_file << ")\n\n";
+    render_broker(md, all[kEmbeddedSection], "Embedded");
   }
-  md << "\n";
+  if (has_kafka) {
+    md << "## Kafka cluster (3 nodes)\n\n";
+    if (!has_embedded && !plot_file.empty())
+      md << "![e2e latency percentiles against throughput](" << plot_file << ")\n\n";
+    render_broker(md, k, "Kafka");
+  }
 
   md << kHandWrittenMarker << "\n";
   auto at = previous.find(kHandWrittenMarker);
@@ -300,6 +511,30 @@ std::string render_report(const nlohmann::json& r, const std::string& plot_file,
     auto tail = previous.substr(at + std::string(kHandWrittenMarker).size());
     if (!tail.empty() && tail[0] == '\n') tail.erase(0, 1);
     md << tail;
+  }
+  return md.str();
+}
+
+std::string render_sweep(const nlohmann::json& sweep) {
+  std::ostringstream md;
+  md << "| setting | rate | achieved/s | e2e p50 | e2e p99 | e2e max | missing | broker CPU | "
+        "all CPU | other work |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& run : sweep["runs"]) {
+    std::string setting =
+        run["setting"].get<std::string>().empty()
+            ? std::string("as configured")
+            : run["setting"].get<std::string>() + "=" + run["value"].get<std::string>();
+    for (const auto& p : run["phases"]) {
+      auto [broker, all] = cpu_totals(p);
+      md << fmt::format(
+          "| {} | {:.0f} | {:.0f} | {:.1f} | {:.1f} | {:.1f} | {} | {:.0f} | {:.0f} | {:.0f} |\n",
+          setting, num(p, {"rate"}), num(p, {"load", "throughput"}),
+          num(p, {"e2e", "latency", "p50Ms"}), num(p, {"e2e", "latency", "p99Ms"}),
+          num(p, {"e2e", "latency", "maxMs"}),
+          static_cast<std::int64_t>(num(p, {"e2e", "missing"}) + num(p, {"e2e", "cancelled"}) +
+                                    num(p, {"load", "errors"})),
+          broker, all, std::max(0.0, num(p, {"machineCpuPercent"}) - all));
+    }
   }
   return md.str();
 }

@@ -12,13 +12,22 @@ std::string markdown_row(const nlohmann::json& phase);
 /// Header (two lines) matching markdown_row.
 std::string markdown_header();
 
-/// Renders the suite's JSON as docs/benchmarks.md. Everything after the line
+/// Keys of the suite's JSON under which each broker's run is (run_suite's output).
+inline constexpr const char* kEmbeddedSection = "embedded";
+inline constexpr const char* kKafkaSection = "kafka";
+
+/// Renders the suite's JSON ({"embedded": run, "kafka": run, "date", "commit", …}; either
+/// run may be missing) as docs/benchmarks.md. Everything after the line
 /// kHandWrittenMarker in `previous` (the file's current text) is kept as it is.
 std::string render_report(const nlohmann::json& results, const std::string& plot_file,
                           const std::string& previous);
 
 inline constexpr const char* kHandWrittenMarker =
     "<!-- Everything below this line is written by hand; make bench keeps it. -->";
+
+/// A sweep's JSON (run_sweep) as one Markdown table: per setting and rate, e2e p50/p99/max
+/// (ms), missing orders and the CPU of the broker and of every process (% of one core).
+std::string render_sweep(const nlohmann::json& sweep);
 
 /// Writes `<png>.dat` and `<png>.gp` next to `png` and runs gnuplot. Returns false (and the
 /// report says so) when gnuplot is missing or fails.

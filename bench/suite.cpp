@@ -10,11 +10,14 @@
 #include <thread>
 
 #include "db_probe.h"
+#include "kafka_cluster.h"
 #include "kafka_probe.h"
 #include "load_generator.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/http/client.h"
 #include "orderflow/http/router.h"
 #include "orderflow/http/server.h"
+#include "orderflow/messaging/topic_admin.h"
 #include "orderflow/observability/metrics.h"
 #include "process_stats.h"
 #include "system.h"
@@ -43,6 +46,7 @@ class ProcessWatch {
   explicit ProcessWatch(std::map<std::string, pid_t> pids) : pids_(std::move(pids)) {
     pids_["orderflow-bench"] = getpid();
     started_ = Clock::now();
+    machine_before_ = machine_busy_seconds();
     for (const auto& [name, pid] : pids_) {
       if (auto s = sample_process(pid)) before_[name] = *s;
     }
@@ -59,10 +63,17 @@ class ProcessWatch {
     }
     return out;
   }
+  /// The whole machine's busy CPU since construction, % of one core (this run's processes
+  /// and everything else on the machine).
+  [[nodiscard]] double machine_cpu_percent() const {
+    auto wall = std::chrono::duration<double>(Clock::now() - started_).count();
+    return 100.0 * (machine_busy_seconds() - machine_before_) / wall;
+  }
 
  private:
   std::map<std::string, pid_t> pids_;
   Clock::time_point started_;
+  double machine_before_ = 0;
   std::map<std::string, ProcessSample> before_;
 };
 
@@ -113,8 +124,12 @@ bool sustainable(const nlohmann::json& phase, double p99_limit_ms) {
 class SagaRunner {
  public:
   SagaRunner(cli::System& system, TerminalWatcher& watcher, const SuiteOptions& options,
-             std::shared_ptr<spdlog::logger> log)
-      : system_(system), watcher_(watcher), options_(options), log_(std::move(log)) {}
+             std::map<std::string, pid_t> broker_pids, std::shared_ptr<spdlog::logger> log)
+      : system_(system),
+        watcher_(watcher),
+        options_(options),
+        broker_pids_(std::move(broker_pids)),
+        log_(std::move(log)) {}
 
   nlohmann::json run(const std::string& name, LoadMode mode, double rate,
                      std::chrono::milliseconds duration) {
@@ -128,7 +143,9 @@ class SagaRunner {
     };
     std::map<std::string, double> messages_before;
     for (const auto& [svc, ep] : system_.endpoints()) messages_before[svc] = messages_total(ep);
-    ProcessWatch watch(system_.pids());
+    auto pids = system_.pids();
+    pids.insert(broker_pids_.begin(), broker_pids_.end());
+    ProcessWatch watch(pids);
     auto started = Clock::now();
     auto result = run_load(load);
     auto e2e = watcher_.collect(Clock::now() + 30s);
@@ -137,16 +154,19 @@ class SagaRunner {
     for (const auto& [svc, ep] : system_.endpoints()) {
       hops[svc] = (messages_total(ep) - messages_before[svc]) / wall;
     }
-    nlohmann::json phase = {
-        {"name", name},        {"mode", mode == LoadMode::kOpen ? "open" : "closed"},
-        {"rate", rate},        {"load", to_json(result)},
-        {"e2e", to_json(e2e)}, {"processes", watch.finish()},
-        {"messagesPerS", hops}};
+    nlohmann::json phase = {{"name", name},
+                            {"mode", mode == LoadMode::kOpen ? "open" : "closed"},
+                            {"rate", rate},
+                            {"load", to_json(result)},
+                            {"e2e", to_json(e2e)},
+                            {"processes", watch.finish()},
+                            {"machineCpuPercent", watch.machine_cpu_percent()},
+                            {"messagesPerS", hops}};
     log_->info(
-        "phase {}: offered {:.0f}/s, ok {:.0f}/s, api p99 {:.2f} ms, e2e p99 {:.2f} ms, "
-        "errors {} timeouts {} missing {} cancelled {}",
-        name, rate, result.throughput, result.latency.p99_ms, e2e.latency.p99_ms, result.errors,
-        result.timeouts, e2e.missing, e2e.cancelled);
+        "phase {}: offered {:.0f}/s, ok {:.0f}/s, api p99 {:.2f} ms, e2e p50 {:.2f} p99 {:.2f} "
+        "ms, errors {} timeouts {} missing {} cancelled {}",
+        name, rate, result.throughput, result.latency.p99_ms, e2e.latency.p50_ms,
+        e2e.latency.p99_ms, result.errors, result.timeouts, e2e.missing, e2e.cancelled);
     return phase;
   }
 
@@ -154,13 +174,114 @@ class SagaRunner {
   cli::System& system_;
   TerminalWatcher& watcher_;
   const SuiteOptions& options_;
+  std::map<std::string, pid_t> broker_pids_;
   std::shared_ptr<spdlog::logger> log_;
 };
 
+/// The broker of a whole run: nothing to do for the embedded one (every System starts its
+/// own); for Kafka a cluster started once (or an external one), its topics, its JVMs' pids.
+class BrokerUnderTest {
+ public:
+  BrokerUnderTest(const SuiteOptions& options, std::shared_ptr<spdlog::logger> log)
+      : options_(options), log_(std::move(log)) {}
+  ~BrokerUnderTest() { stop(); }
+  BrokerUnderTest(const BrokerUnderTest&) = delete;
+  BrokerUnderTest& operator=(const BrokerUnderTest&) = delete;
+
+  [[nodiscard]] bool embedded() const { return options_.broker == kEmbeddedBroker; }
+
+  void start() {
+    if (embedded()) return;
+    if (!options_.external_bootstrap.empty()) {
+      bootstrap_ = options_.external_bootstrap;
+    } else {
+      cli::KafkaClusterOptions cluster;
+      cluster.data_dir = options_.work_dir + "/kafka-cluster";
+      cluster.brokers = options_.cluster_brokers;
+      cluster_ = std::make_unique<cli::KafkaCluster>(cluster, log_);
+      auto started = Clock::now();
+      cluster_->start();
+      log_->info("kafka cluster of {} nodes up in {:.1f} s: {}", options_.cluster_brokers,
+                 std::chrono::duration<double>(Clock::now() - started).count(),
+                 cluster_->bootstrap_servers());
+      bootstrap_ = cluster_->bootstrap_servers();
+    }
+    // The topics as `orderflow up --broker kafka` creates them, and the raw baseline's.
+    auto spec = cli::load_system_spec(options_.source_dir + "/config/orderflow.yaml",
+                                      options_.work_dir, options_.bin_dir);
+    const int replication = messaging::default_replication_factor(options_.cluster_brokers);
+    const std::map<std::string, std::string> configs{
+        {"min.insync.replicas",
+         std::to_string(messaging::default_min_insync_replicas(replication))}};
+    std::vector<messaging::TopicSpec> topics{
+        {kBaselineTopic, spec.partitions, replication, configs}};
+    for (const auto& name : spec.topics) {
+      topics.push_back({name, spec.partitions, replication, configs});
+      topics.push_back({name + spec.dlt_suffix, spec.partitions, replication, configs});
+    }
+    messaging::KafkaConfig kafka;
+    kafka.bootstrap_servers = bootstrap_;
+    kafka.client_id = "orderflow-bench";
+    config::apply_kafka_profile(
+        config::load_kafka_profile("cluster", options_.source_dir + "/config/kafka-profiles.yaml"),
+        kafka);
+    messaging::ensure_topics(kafka, topics, 60s, log_);
+  }
+
+  void stop() {
+    if (cluster_) cluster_->stop();
+    cluster_.reset();
+  }
+
+  /// Points a system at this broker.
+  void adapt(cli::SystemSpec& spec) const {
+    if (embedded()) return;
+    spec.bootstrap_servers = bootstrap_;
+  }
+
+  /// The JVMs (kafka-N) of a cluster this run started; empty otherwise.
+  [[nodiscard]] std::map<std::string, pid_t> pids() const {
+    std::map<std::string, pid_t> out;
+    if (!cluster_) return out;
+    auto jvms = cluster_->pids();
+    for (std::size_t i = 0; i < jvms.size(); ++i) {
+      if (jvms[i] > 0) out["kafka-" + std::to_string(i + 1)] = jvms[i];
+    }
+    return out;
+  }
+
+ private:
+  const SuiteOptions& options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<cli::KafkaCluster> cluster_;
+  std::string bootstrap_;
+};
+
+/// librdkafka properties of the bench's own clients (the raw baseline, the e2e watcher, the raw
+/// drain) on this broker: the services' profile on it (config/kafka-profiles.yaml).
+struct ClientProperties {
+  std::map<std::string, std::string> producer;
+  std::map<std::string, std::string> consumer;
+};
+
+ClientProperties client_properties(const SuiteOptions& options) {
+  messaging::KafkaConfig kafka;
+  config::apply_kafka_profile(
+      config::load_kafka_profile(options.broker == kEmbeddedBroker ? "embedded" : "cluster",
+                                 options.source_dir + "/config/kafka-profiles.yaml"),
+      kafka);
+  ClientProperties out{kafka.properties, kafka.properties};
+  for (const auto& [k, v] : kafka.producer_properties) out.producer[k] = v;
+  for (const auto& [k, v] : kafka.consumer_properties) out.consumer[k] = v;
+  return out;
+}
+
 // The dev system with every port 0 and the bench's catalog; `only` names the one service to
 // run (with the broker), empty = all of them.
-cli::SystemSpec system_spec(const SuiteOptions& options, const std::string& data_dir,
-                            const std::string& catalog, const std::string& only = {}) {
+cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& broker,
+                            const std::string& data_dir, const std::string& catalog,
+                            const std::string& only = {},
+                            const std::vector<std::string>& extra_overrides = {}) {
   auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml", data_dir,
                                     options.bin_dir);
   std::vector<cli::ServiceSpec> services;
@@ -172,12 +293,14 @@ cli::SystemSpec system_spec(const SuiteOptions& options, const std::string& data
     // The simulated provider's round trip is not orderflow's cost (docs/benchmarks.md).
     if (s.name == "payment-service") s.overrides.push_back("payment.gateway.latency_ms=0");
     for (const auto& o : options.service_overrides) s.overrides.push_back(o);
+    for (const auto& o : extra_overrides) s.overrides.push_back(o);
     services.push_back(s);
   }
   spec.services = std::move(services);
   // The mock cluster of this librdkafka does not serve CreateTopics: the broker creates the
   // raw baseline's topic at start like the system's own.
   spec.topics.emplace_back(kBaselineTopic);
+  broker.adapt(spec);
   return spec;
 }
 
@@ -197,25 +320,34 @@ nlohmann::json api_phase(const std::string& name, const cli::Endpoint& ep,
           {"processes", watch.finish()}};
 }
 
+std::map<std::string, pid_t> merged(std::map<std::string, pid_t> a,
+                                    const std::map<std::string, pid_t>& b) {
+  a.insert(b.begin(), b.end());
+  return a;
+}
+
 // A consumer hop in isolation: a second notification-service in a new consumer group drains
 // the backlog the saga phases left on its topics; records/s from its first record to the end
 // of the backlog or 20 s, whichever comes first (orderflow_messages_total on /metrics, polled
 // every 20 ms).
 nlohmann::json notification_drain(const cli::System& system, const SuiteOptions& options,
-                                  const std::string& catalog,
+                                  const BrokerUnderTest& broker, const std::string& catalog,
                                   const std::shared_ptr<spdlog::logger>& log) {
   const std::int64_t backlog = topic_end_offsets(system.bootstrap_servers(), "orders.v1") +
                                topic_end_offsets(system.bootstrap_servers(), "payments.v1");
   // The baseline of this hop: a raw consumer reading the same records and producer batches.
-  const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s);
+  const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s,
+                                    client_properties(options).consumer);
   log->info("raw drain: {:.0f} records/s", raw);
-  auto spec = system_spec(options, options.work_dir + "/drain", catalog, "notification-service");
+  auto spec =
+      system_spec(options, broker, options.work_dir + "/drain", catalog, "notification-service");
   spec.bootstrap_servers = system.bootstrap_servers();
   spec.services.at(0).overrides.push_back("consumer.group_id=bench-drain-" +
                                           std::to_string(Clock::now().time_since_epoch().count()));
   cli::System drain(spec, log);
   drain.start();
-  ProcessWatch watch({{"notification-service", drain.pids().at("notification-service")}});
+  ProcessWatch watch(
+      merged({{"notification-service", drain.pids().at("notification-service")}}, broker.pids()));
   const auto& ep = drain.endpoints().at("notification-service");
   double first = -1;
   double last = 0;
@@ -251,16 +383,70 @@ nlohmann::json notification_drain(const cli::System& system, const SuiteOptions&
           {"processes", processes}};
 }
 
+/// Full-saga phases, each on fresh services (and, embedded, a fresh broker).
+class SagaPhases {
+ public:
+  SagaPhases(const SuiteOptions& options, const BrokerUnderTest& broker, std::string catalog,
+             std::shared_ptr<spdlog::logger> log)
+      : options_(options), broker_(broker), catalog_(std::move(catalog)), log_(std::move(log)) {}
+
+  /// A 2 s warm-up at 200 orders/s, then the measured phase; `drain` also runs the consumer
+  /// hop drain on that system afterwards (into *drain_out).
+  nlohmann::json run(const std::string& name, LoadMode mode, double rate,
+                     const std::vector<std::string>& overrides = {},
+                     nlohmann::json* drain_out = nullptr) {
+    cli::System system(
+        system_spec(options_, broker_, options_.work_dir + "/saga-" + std::to_string(++systems_),
+                    catalog_, {}, overrides),
+        log_);
+    system.start();
+    TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1",
+                            client_properties(options_).consumer);
+    watcher.start();
+    SagaRunner saga(system, watcher, options_, broker_.pids(), log_);
+    // Group joins and first connections make the first orders slow; not part of the phase.
+    saga.run(name + "-warm-up", LoadMode::kOpen, 200, 2s);
+    auto phase = saga.run(name, mode, rate, options_.phase);
+    watcher.stop();
+    note_peak(merged(system.pids(), broker_.pids()));
+    if (drain_out != nullptr) {
+      log_->info("scenario: consumer hop drain");
+      *drain_out = notification_drain(system, options_, broker_, catalog_, log_);
+    }
+    system.stop();
+    return phase;
+  }
+
+  [[nodiscard]] const nlohmann::json& peak() const { return peak_; }
+
+ private:
+  void note_peak(const std::map<std::string, pid_t>& pids) {
+    const auto now = memory_of(pids);
+    for (const auto& [name, m] : now.items()) {
+      double v = m["peakRssMiB"].get<double>();
+      if (!peak_.contains(name) || peak_[name]["peakRssMiB"].get<double>() < v) peak_[name] = m;
+    }
+  }
+
+  const SuiteOptions& options_;
+  const BrokerUnderTest& broker_;
+  std::string catalog_;
+  std::shared_ptr<spdlog::logger> log_;
+  int systems_ = 0;
+  nlohmann::json peak_ = nlohmann::json::object();
+};
+
 }  // namespace
 
 nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log) {
   fs::create_directories(options.work_dir);
   const auto catalog = write_catalog(options.work_dir);
   nlohmann::json out;
+  out["broker"] = options.broker;
   out["phaseMs"] = options.phase.count();
   out["connections"] = options.connections;
 
-  if (options.baselines) {
+  if (options.local_baselines) {
     // (b) raw commit rate of the database, same durability and transaction shape.
     log->info("baseline: raw SQLite commits");
     out["baselines"]["db"] =
@@ -291,90 +477,80 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     }
   }
 
+  log->info("broker under test: {}", options.broker);
+  BrokerUnderTest broker(options, log);
+  broker.start();
+
   // API only: the broker and order-service (its relay still publishes every ORDER_CREATED).
   if (options.api_only) {
     log->info("scenario: API only");
-    cli::System system(system_spec(options, options.work_dir + "/api", catalog, "order-service"),
-                       log);
+    cli::System system(
+        system_spec(options, broker, options.work_dir + "/api", catalog, "order-service"), log);
     system.start();
     const auto& ep = system.endpoints().at("order-service");
-    out["api"]["idle"] = memory_of(system.pids());
+    const auto pids = merged(system.pids(), broker.pids());
+    out["api"]["idle"] = memory_of(pids);
     out["api"]["open"] =
-        api_phase("api-open", ep, options, LoadMode::kOpen, options.api_rate, system.pids(), false);
-    out["api"]["closed"] =
-        api_phase("api-closed", ep, options, LoadMode::kClosed, 0, system.pids(), false);
+        api_phase("api-open", ep, options, LoadMode::kOpen, options.api_rate, pids, false);
+    out["api"]["closed"] = api_phase("api-closed", ep, options, LoadMode::kClosed, 0, pids, false);
     system.stop();
   }
 
-  // Full saga. Every phase runs on a freshly started system: the embedded broker scans its
+  // Full saga. Every phase runs on freshly started services: the embedded broker scans its
   // log linearly, so its CPU grows with the records it retains (measured: 36% of a core in the
   // first phase, 70% four phases later at a lower rate), which would make a phase's figures
-  // depend on the phases before it.
+  // depend on the phases before it. A Kafka cluster stays up for the whole run, as it would.
   log->info("scenario: full saga");
-  int systems = 0;
-  nlohmann::json peak = nlohmann::json::object();
-  auto note_peak = [&](const cli::System& system) {
-    const auto now = memory_of(system.pids());
-    for (const auto& [name, m] : now.items()) {
-      double v = m["peakRssMiB"].get<double>();
-      if (!peak.contains(name) || peak[name]["peakRssMiB"].get<double>() < v) peak[name] = m;
-    }
-  };
-  auto fresh_phase = [&](const std::string& name, LoadMode mode, double rate,
-                         bool drain) -> nlohmann::json {
-    cli::System system(
-        system_spec(options, options.work_dir + "/saga-" + std::to_string(++systems), catalog),
-        log);
-    system.start();
-    TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1");
-    watcher.start();
-    SagaRunner saga(system, watcher, options, log);
-    // Group joins and first connections make the first orders slow; not part of the phase.
-    saga.run(name + "-warm-up", LoadMode::kOpen, 200, 2s);
-    auto phase = saga.run(name, mode, rate, options.phase);
-    watcher.stop();
-    note_peak(system);
-    if (drain) {
-      log->info("scenario: consumer hop drain");
-      out["hopDrain"] = notification_drain(system, options, catalog, log);
-    }
-    system.stop();
-    return phase;
-  };
-
   {
-    cli::System system(system_spec(options, options.work_dir + "/saga-0", catalog), log);
+    cli::System system(system_spec(options, broker, options.work_dir + "/saga-0", catalog), log);
     system.start();
     // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
     std::this_thread::sleep_for(2s);
-    out["idle"] = memory_of(system.pids());
+    out["idle"] = memory_of(merged(system.pids(), broker.pids()));
+    {
+      // What the system costs with no load: polling consumers, heartbeats, relays.
+      ProcessWatch watch(merged(system.pids(), broker.pids()));
+      std::this_thread::sleep_for(5s);
+      out["idleCpu"] = {{"name", "idle"},
+                        {"processes", watch.finish()},
+                        {"machineCpuPercent", watch.machine_cpu_percent()}};
+    }
     // (a) raw librdkafka produce → consume through the same broker.
-    if (options.baselines) {
+    if (options.kafka_baseline) {
       log->info("baseline: raw librdkafka produce → consume");
       KafkaBaselineOptions kafka;
       kafka.bootstrap = system.bootstrap_servers();
       kafka.topic = kBaselineTopic;
       kafka.create_topic = false;
+      kafka.producer_properties = client_properties(options).producer;
+      kafka.consumer_properties = client_properties(options).consumer;
+      ProcessWatch watch(merged(system.pids(), broker.pids()));
       out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+      out["baselines"]["kafka"]["processes"] = watch.finish();
     }
     system.stop();
   }
 
+  SagaPhases saga(options, broker, catalog, log);
   nlohmann::json phases = nlohmann::json::array();
   double best = 0;
   double first_fail = 0;
   for (double rate : options.saga_rates) {
-    auto phase =
-        fresh_phase("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate, false);
+    auto phase = saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
     bool ok = sustainable(phase, options.p99_limit_ms);
     phase["sustainable"] = ok;
     if (ok && first_fail == 0) best = std::max(best, rate);
     if (!ok && first_fail == 0) first_fail = rate;
     phases.push_back(phase);
   }
-  auto closed = fresh_phase("saga-closed", LoadMode::kClosed, 0, true);
-  out["saga"]["closed"] = closed;
-  const double closed_rate = closed["load"]["throughput"].get<double>();
+  double closed_rate = 0;
+  if (options.closed_loop) {
+    nlohmann::json drain;
+    auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, {}, &drain);
+    out["saga"]["closed"] = closed;
+    out["hopDrain"] = drain;
+    closed_rate = closed["load"]["throughput"].get<double>();
+  }
 
   // Maximum sustainable rate: bisect between the best passing and the first failing rate.
   double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
@@ -382,8 +558,8 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
        ++step) {
     double rate = std::round((best + hi) / 2 / 50) * 50;
     if (rate <= best || rate >= hi) break;
-    auto phase = fresh_phase("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen,
-                             rate, false);
+    auto phase =
+        saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
     bool ok = sustainable(phase, options.p99_limit_ms);
     phase["sustainable"] = ok;
     phases.push_back(phase);
@@ -391,8 +567,39 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   }
   out["saga"]["phases"] = phases;
   out["saga"]["maxSustainable"] = best;
-  out["peak"] = peak;
+  out["peak"] = saga.peak();
+  broker.stop();
   return out;
+}
+
+nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSetting>& settings,
+                         const std::shared_ptr<spdlog::logger>& log) {
+  fs::create_directories(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir);
+  BrokerUnderTest broker(options, log);
+  broker.start();
+  SagaPhases saga(options, broker, catalog, log);
+  nlohmann::json runs = nlohmann::json::array();
+  auto measure = [&](const std::string& key, const std::string& value) {
+    std::vector<std::string> overrides;
+    if (!key.empty()) overrides.push_back(key + "=" + value);
+    nlohmann::json phases = nlohmann::json::array();
+    for (double rate : options.saga_rates) {
+      auto name = "saga-" + std::to_string(static_cast<int>(rate)) +
+                  (key.empty() ? std::string() : " " + key + "=" + value);
+      phases.push_back(saga.run(name, LoadMode::kOpen, rate, overrides));
+    }
+    runs.push_back({{"setting", key}, {"value", value}, {"phases", phases}});
+  };
+  measure("", "");
+  for (const auto& s : settings) {
+    for (const auto& v : s.values) measure(s.key, v);
+  }
+  broker.stop();
+  return {{"broker", options.broker},
+          {"rates", options.saga_rates},
+          {"phaseMs", options.phase.count()},
+          {"runs", runs}};
 }
 
 }  // namespace orderflow::bench

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,11 +11,23 @@
 
 namespace orderflow::bench {
 
-/// The standard suite of `make bench` (docs/benchmarks.md "Method").
+/// Which broker a suite run measures.
+inline constexpr const char* kEmbeddedBroker = "embedded";  ///< orderflow-broker (mock cluster)
+inline constexpr const char* kKafkaBroker = "kafka";        ///< a local 3-node Apache Kafka
+
+/// The standard suite of `make bench` (docs/benchmarks.md "Method"), on one broker.
 struct SuiteOptions {
   std::string source_dir;  ///< repository root: config/orderflow.yaml and the service configs
   std::string bin_dir;     ///< orderflow-broker and the services
   std::string work_dir;    ///< temp dir for data, catalog and baselines (created, not removed)
+  /// kEmbeddedBroker: every saga phase on a fresh system with its own embedded broker.
+  /// kKafkaBroker: one Kafka cluster (KafkaCluster, `cluster_brokers` JVMs) for the whole run,
+  /// fresh services for every phase; its JVMs' CPU and memory are reported as kafka-N.
+  std::string broker = kEmbeddedBroker;
+  int cluster_brokers = 3;
+  /// kKafkaBroker only: an already running cluster to use instead of starting one (its JVMs'
+  /// CPU is then not reported). Topics are created on it when missing.
+  std::string external_bootstrap;
   std::chrono::milliseconds phase{10000};  ///< length of every measured load phase
   int connections = 32;                    ///< keep-alive connections of the load generator
   std::vector<double> saga_rates{200, 500, 1000, 2000};
@@ -23,12 +36,28 @@ struct SuiteOptions {
   double p99_limit_ms = 100;  ///< "sustainable": e2e p99 under this and no errors
   /// Extra `--set key=value` for every service (what-if runs, e.g. log.level=warn).
   std::vector<std::string> service_overrides;
-  bool baselines = true;  ///< run the same-run baselines
-  bool api_only = true;   ///< run the API-only scenario
+  bool local_baselines = true;  ///< raw SQLite commits and the no-op HTTP handler
+  bool kafka_baseline = true;   ///< raw librdkafka produce → consume through this broker
+  bool api_only = true;         ///< run the API-only scenario
+  bool closed_loop = true;      ///< the closed-loop saga phase and the consumer hop drain
 };
 
-/// Runs baselines, API-only and full-saga scenarios and returns every figure as JSON
-/// (schema: docs/benchmarks.md). Throws std::runtime_error when the system cannot start.
+/// Runs baselines, API-only and full-saga scenarios on options.broker and returns every
+/// figure as JSON (schema: docs/benchmarks.md). Throws std::runtime_error when the system or
+/// the cluster cannot start.
 nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log);
+
+/// One service setting of a sweep: `--set key=value` for every service, one value at a time.
+struct SweepSetting {
+  std::string key;                  ///< e.g. kafka.consumer.fetch.wait.max.ms
+  std::vector<std::string> values;  ///< e.g. 5, 50, 100, 500
+};
+
+/// The full saga at options.saga_rates on options.broker for the services' configuration as
+/// it is, then once per value of every setting (one factor at a time, the others as
+/// configured). Every phase runs on fresh services (and, embedded, a fresh broker). Returns
+/// {"broker", "rates", "runs": [{"setting", "value", "phases": [...]}]}.
+nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSetting>& settings,
+                         const std::shared_ptr<spdlog::logger>& log);
 
 }  // namespace orderflow::bench
