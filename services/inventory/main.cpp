@@ -22,6 +22,7 @@
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/runtime/shutdown_deadline.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -66,6 +67,8 @@ int run(const config::Source& source) {
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
+  runtime::TopicProvisioner topics(cfg, logger);
+  topics.start();  // before the producer warms up its topics' metadata
 
   auto catalog = config::load_catalog(settings.catalog_file);
   std::vector<inventory::Product> products;
@@ -127,6 +130,7 @@ int run(const config::Source& source) {
   server.stop();
   expiry.stop();
   runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
+  topics.stop();
   logger->info("\"inventory-service stopped\"");
   return 0;
 }

@@ -21,6 +21,7 @@
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/runtime/shutdown_deadline.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -65,6 +66,8 @@ int run(const config::Source& source) {
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
+  runtime::TopicProvisioner topics(cfg, logger);
+  topics.start();  // before the producer warms up its topics' metadata
   auto templates = notification::load_templates(settings.templates_file, settings.locale);
 
   observability::Metrics metrics(cfg.name);
@@ -112,6 +115,7 @@ int run(const config::Source& source) {
   intake.close();
   server.stop();
   runtime::stop_messaging(deadline, consumer, nullptr, *probe, broker, *logger);
+  topics.stop();
   logger->info("\"notification-service stopped\"");
   return 0;
 }

@@ -19,6 +19,7 @@
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/runtime/shutdown_deadline.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -40,6 +41,8 @@ int run(const config::Source& source) {
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
+  runtime::TopicProvisioner topics(cfg, logger);
+  topics.start();  // before the producer warms up its topics' metadata
 
   observability::Metrics metrics(cfg.name);
   SystemClock clock;
@@ -88,6 +91,7 @@ int run(const config::Source& source) {
   intake.close();
   server.stop();
   runtime::stop_messaging(deadline, consumer, nullptr, *producer, broker, *logger);
+  topics.stop();
   logger->info("\"ops-service stopped\"");
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/runtime/shutdown_deadline.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -60,6 +61,8 @@ int run(const config::Source& source) {
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
+  runtime::TopicProvisioner topics(cfg, logger);
+  topics.start();  // before the producer warms up its topics' metadata
 
   auto catalog_file = config::load_catalog(settings.catalog_file);
   std::vector<order::Product> products;
@@ -131,6 +134,7 @@ int run(const config::Source& source) {
   server.stop();
   saga_timeout.stop();
   runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
+  topics.stop();
   logger->info("\"order-service stopped\"");
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/runtime/shutdown_deadline.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
 
 using namespace orderflow;
@@ -77,6 +78,8 @@ int run(const config::Source& source) {
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
   config::resolve_bootstrap(cfg);
+  runtime::TopicProvisioner topics(cfg, logger);
+  topics.start();  // before the producer warms up its topics' metadata
 
   observability::Metrics metrics(cfg.name);
   SystemClock clock;
@@ -134,6 +137,7 @@ int run(const config::Source& source) {
   // the record stays uncommitted and comes again), so stopping the workers does not wait for it.
   gateway.shutdown();
   runtime::stop_messaging(deadline, consumer, &relay, *producer, broker, *logger);
+  topics.stop();
   logger->info("\"payment-service stopped\"");
   return 0;
 }

@@ -10,9 +10,12 @@
 #include <string>
 
 #include "kafka_cluster.h"
+#include "orderflow/config/config.h"
+#include "orderflow/config/kafka_profile.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/messaging/topic_admin.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/testing/support.h"
 
 namespace {
@@ -84,6 +87,7 @@ TEST(KafkaCluster, CreatesTopicsProducesLz4AndKeepsRecordsAcrossARestart) {
     }
     messaging::KafkaConfig kafka;
     kafka.bootstrap_servers = bootstrap;
+    orderflow::config::apply_kafka_profile(orderflow::config::load_kafka_profile("cluster"), kafka);
     auto created = messaging::ensure_topics(kafka, topics, 60s, logger);
     ASSERT_EQ(created.size(), 6u);
     for (const auto& t : created) EXPECT_TRUE(t.created) << t.name;
@@ -100,7 +104,32 @@ TEST(KafkaCluster, CreatesTopicsProducesLz4AndKeepsRecordsAcrossARestart) {
       EXPECT_NE(std::string(e.what()).find("too-replicated.v1"), std::string::npos) << e.what();
     }
 
-    // acks=all, idempotent, lz4 (the producer's settings) with headers.
+    // A service's start-up creation (topics.create): the six topics of its own names, RF 3 on
+    // 3 brokers; a replication factor the cluster cannot have stops start-up naming the topic.
+    {
+      auto source = orderflow::config::Source::load(
+          "", {}, {"kafka.bootstrap_servers=" + bootstrap, "topics.orders=svc-orders"});
+      orderflow::config::Reader reader(source);
+      auto cfg = orderflow::config::read_service_config(reader, "order-service", 8080);
+      orderflow::runtime::TopicProvisioner provisioner(cfg, logger, 30s);
+      ASSERT_NO_THROW(provisioner.start());
+      EXPECT_TRUE(provisioner.done());
+      auto found =
+          messaging::ensure_topics(kafka, orderflow::runtime::service_topics(cfg, 3), 30s, logger);
+      for (const auto& t : found) EXPECT_FALSE(t.created) << t.name << " was not created before";
+      cfg.topics.orders = "svc-over-replicated";
+      cfg.replication_factor = 5;
+      orderflow::runtime::TopicProvisioner refused(cfg, logger, 30s);
+      try {
+        refused.start();
+        ADD_FAILURE() << "replication factor 5 on 3 brokers did not stop start-up";
+      } catch (const messaging::TopicAdminError& e) {
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(std::string(e.what()).find("svc-over-replicated"), std::string::npos) << e.what();
+      }
+    }
+
+    // acks=all, idempotent (the producer's settings), lz4 (the cluster profile's) with headers.
     auto producer = messaging::make_kafka_producer(kafka, logger);
     const std::string value(2000, 'x');
     auto sent = producer->send_sync(

@@ -575,6 +575,15 @@ TEST_P(ConsumerRunnerTest, InvalidOptionsThrow) {
       std::runtime_error);
   EXPECT_THROW(ConsumerRunner(KafkaConfig{}, options(), handler, metrics_, logger_),
                std::runtime_error);
+  // The revoke handling needs eager rebalancing; an incremental assignor is refused by name.
+  try {
+    bad([](ConsumerOptions&, KafkaConfig& k) {
+      k.consumer_properties["partition.assignment.strategy"] = "cooperative-sticky";
+    })();
+    ADD_FAILURE() << "cooperative-sticky was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cooperative-sticky"), std::string::npos) << e.what();
+  }
   // Constructed but never started: destruction must not hang or crash.
   EXPECT_NO_THROW(runner(handler, options()));
 }

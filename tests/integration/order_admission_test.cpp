@@ -176,7 +176,8 @@ class OrderAdmissionTest : public ::testing::Test {
 };
 
 TEST_F(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcceptedOnes) {
-  start(messaging::KafkaConfig{"127.0.0.1:" + std::to_string(closed_port())},
+  start(orderflow::testing::kafka_config_for(orderflow::testing::BrokerKind::kEmbedded,
+                                             "127.0.0.1:" + std::to_string(closed_port())),
         /*start_relay=*/true);
   auto accepted = fill_backlog();
   ASSERT_EQ(accepted.size(), static_cast<std::size_t>(kMaxBacklog));

@@ -213,9 +213,7 @@ TEST(KafkaProducerCluster, EachEmbeddedBrokerHasItsOwnClusterIdAndPingTellsLiveF
   std::string ids[2];
   for (int i = 0; i < 2; ++i) {
     auto& id = ids[i];
-    KafkaConfig config;
-    config.bootstrap_servers = brokers[i].bootstrap_servers();
-    auto producer = make_kafka_producer(config, logger);
+    auto producer = make_kafka_producer(brokers[i].kafka_config(), logger);
     auto cluster = producer->cluster_id(5s);
     ASSERT_TRUE(cluster.ok()) << cluster.error().message;
     EXPECT_FALSE(cluster->empty());

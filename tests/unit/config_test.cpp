@@ -62,7 +62,7 @@ TEST(ConfigTest, FileThenEnvironmentThenOverrides) {
 TEST(ConfigTest, OverrideOfADottedPropertyReplacesTheFilesValue) {
   testing::TempDir dir;
   auto file = write_file(dir,
-                         "kafka:\n  producer:\n    linger.ms: \"5\"\n"
+                         "kafka:\n  profile: none\n  producer:\n    linger.ms: \"5\"\n"
                          "  consumer:\n    fetch.wait.max.ms: \"5\"\n");
   auto source = Source::load(file, {{"ORDERFLOW__KAFKA__CONSUMER__FETCH.WAIT.MAX.MS", "9"}},
                              {"kafka.producer.linger.ms=1", "kafka.producer.batch.size=1000"});

@@ -55,6 +55,7 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
                       .lexically_normal()
                       .string();
   spec.bootstrap_servers = reader.string("kafka.bootstrap_servers", "");
+  spec.kafka_profile = reader.string("kafka.profile", "");
   spec.brokers = static_cast<int>(reader.integer("broker.brokers", 3, 1, 16));
   spec.partitions = static_cast<int>(reader.integer("broker.partitions", 3, 1, 1000));
   spec.ready_timeout = reader.millis("timeouts.ready_ms", 30000ms, 1ms);
@@ -145,7 +146,10 @@ std::vector<std::string> System::service_args(const ServiceSpec& service, int po
   args.insert(args.end(),
               {"--data-dir", spec_.data_dir, "--port", std::to_string(port), "--port-file",
                port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
-               "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count())});
+               "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count()), "--set",
+               "kafka.profile=" + spec_.services_kafka_profile()});
+  // orderflow-broker creates the topics itself: the embedded broker has no CreateTopics.
+  if (spec_.embedded_broker()) args.insert(args.end(), {"--set", "topics.create=false"});
   for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
   return args;
 }

@@ -47,6 +47,9 @@ struct SystemSpec {
   std::string broker_mode = "embedded";
   static constexpr const char* kEmbeddedBroker = "embedded";
   static constexpr const char* kKafkaBroker = "kafka";
+  /// kafka.profile: the services' librdkafka profile (config/kafka-profiles.yaml). Empty = the
+  /// broker's: `embedded` with orderflow-broker, `cluster` otherwise (kafka_profile()).
+  std::string kafka_profile;
   int brokers = 3;
   int partitions = 3;
   std::vector<std::string> topics{"orders.v1", "inventory.v1", "payments.v1"};
@@ -56,6 +59,16 @@ struct SystemSpec {
   std::chrono::milliseconds drain_timeout{15000};
   SupervisionSpec supervision;
   bool inherit_output = false;  ///< children log to this terminal instead of <data_dir>/logs
+
+  /// Whether `orderflow up` starts orderflow-broker (no external bootstrap, embedded mode).
+  [[nodiscard]] bool embedded_broker() const {
+    return bootstrap_servers.empty() && broker_mode != kKafkaBroker;
+  }
+  /// The profile passed to every service: kafka_profile, else the broker's.
+  [[nodiscard]] std::string services_kafka_profile() const {
+    if (!kafka_profile.empty()) return kafka_profile;
+    return embedded_broker() ? "embedded" : "cluster";
+  }
 };
 
 /// Loads config/orderflow.yaml-style files. Relative paths are relative to the file.

@@ -1,4 +1,5 @@
 #include "orderflow/config/config.h"
+#include "orderflow/config/kafka_profile.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -357,6 +358,15 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.kafka.properties = r.string_map("kafka.properties");
   c.kafka.producer_properties = r.string_map("kafka.producer");
   c.kafka.consumer_properties = r.string_map("kafka.consumer");
+  c.kafka_profile =
+      r.string("kafka.profile", c.kafka.bootstrap_servers.empty() ? "embedded" : "cluster");
+  auto profiles_file = r.string("kafka.profiles_file", "");
+  if (c.kafka_profile != "none") {
+    apply_kafka_profile(
+        load_kafka_profile(c.kafka_profile,
+                           profiles_file.empty() ? "" : resolve_path(r.source(), profiles_file)),
+        c.kafka);
+  }
   c.bootstrap_wait = r.millis("kafka.bootstrap_wait_ms", std::chrono::milliseconds{30000});
 
   c.storage.backend = r.choice("storage.backend", "sqlite", {"sqlite", "postgres"});
@@ -383,6 +393,9 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.topics.payments = r.string("topics.payments", c.topics.payments);
   c.topics.dlt_suffix = r.string("topics.dlt_suffix", c.topics.dlt_suffix);
   c.topics.partitions = static_cast<int>(r.integer("topics.partitions", 3, 1, 1000));
+  c.create_topics = r.boolean("topics.create", !c.kafka.bootstrap_servers.empty());
+  c.replication_factor = static_cast<int>(r.integer("topics.replication_factor", 0, 0, 32));
+  c.min_insync_replicas = static_cast<int>(r.integer("topics.min_insync_replicas", 0, 0, 32));
 
   c.consumer.service = c.name;
   c.consumer.concurrency = static_cast<int>(r.integer("consumer.concurrency", 16, 1, 256));

@@ -206,19 +206,24 @@ class ConsumerRunner::Impl final : public RdKafka::RebalanceCb, public RdKafka::
     set("enable.auto.commit", "false");
     set("enable.auto.offset.store", "false");
     set("auto.offset.reset", "earliest");
-    // The embedded broker answers an empty fetch only after the full wait (ARCHITECTURE.md).
-    set("fetch.wait.max.ms", "5");
     // Eager protocol: a revoke takes every partition at once, which our drain-then-commit
-    // rebalance handling and the pause/backlog logic rely on.
+    // rebalance handling and the pause/backlog logic rely on (docs/architecture.md).
     set("partition.assignment.strategy", "range,roundrobin");
-    // A member that leaves makes the embedded broker hold the group for the leaver's session
-    // timeout minus 1 s before the next join completes (45 s with librdkafka's default), so a
-    // restarted service would sit idle that long; 6 s is also Kafka's minimum and detects a
-    // crashed member sooner.
-    set("session.timeout.ms", "6000");
-    set("heartbeat.interval.ms", "2000");
+    // Broker-dependent tuning (fetch wait, session timeout) comes from the configuration's
+    // Kafka profile (config/kafka-profiles.yaml), applied through kafka.properties below.
     for (const auto& [name, value] : kafka.properties) set(name, value);
     for (const auto& [name, value] : kafka.consumer_properties) set(name, value);
+    std::string strategy;
+    for (const auto* set_by : {&kafka.properties, &kafka.consumer_properties}) {
+      if (auto it = set_by->find("partition.assignment.strategy"); it != set_by->end()) {
+        strategy = it->second;
+      }
+    }
+    if (strategy.find("cooperative") != std::string::npos) {
+      throw std::runtime_error("consumer: partition.assignment.strategy=" + strategy +
+                               ": only eager strategies (range, roundrobin) are supported; the "
+                               "runner's revoke handling expects every partition at once");
+    }
     std::string session_timeout;
     if (conf->get("session.timeout.ms", session_timeout) == RdKafka::Conf::CONF_OK) {
       session_timeout_ms_ = std::stoll(session_timeout);

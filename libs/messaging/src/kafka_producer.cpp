@@ -83,12 +83,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     if (!config.client_id.empty()) set("client.id", config.client_id);
     set("enable.idempotence", "true");
     set("acks", "all");
-    // 1 ms instead of 5 cut the saga's e2e p50 at 200 orders/s from ~70 to ~29 ms (six hops,
-    // docs/benchmarks.md). Under load batches still grow while earlier requests are in flight,
-    // which keeps the embedded broker's per-partition message-set cap from evicting data
-    // within seconds (ARCHITECTURE.md, embedded broker notes).
-    set("linger.ms", "1");
-    set("compression.type", "lz4");
+    // linger.ms, compression and batch sizes come from the configuration's Kafka profile.
     for (const auto& [name, value] : config.properties) set(name, value);
     for (const auto& [name, value] : config.producer_properties) set(name, value);
     std::string err;

@@ -39,6 +39,9 @@ Handle make_client(const KafkaConfig& config) {
   }
   set("bootstrap.servers", config.bootstrap_servers);
   set("client.id", config.client_id.empty() ? "orderflow-topic-admin" : config.client_id);
+  // Its failures come back as TopicAdminError; a service retrying against a broker that is
+  // down would otherwise print librdkafka's connection errors to stderr every attempt.
+  set("log_level", "2");
   for (const auto& [name, value] : config.properties) set(name, value);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk == nullptr) {
@@ -77,6 +80,19 @@ int partition_count(rd_kafka_t* rk, const std::string& topic,
 }
 
 }  // namespace
+
+int cluster_broker_count(const KafkaConfig& config, std::chrono::milliseconds timeout) {
+  Handle rk = make_client(config);
+  const rd_kafka_metadata_t* raw = nullptr;
+  auto code = rd_kafka_metadata(rk.get(), 0, nullptr, &raw, static_cast<int>(timeout.count()));
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError("no broker of " + config.bootstrap_servers + " answered within " +
+                              std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(code),
+                          /*retryable=*/true);
+  }
+  Metadata metadata(raw);
+  return metadata->broker_cnt;
+}
 
 int default_replication_factor(int brokers) { return std::clamp(brokers, 1, 3); }
 
@@ -128,12 +144,14 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
   Event event(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline) + 1000));
   if (!event) {
     throw TopicAdminError("creating topics: no answer from " + config.bootstrap_servers +
-                          " within " + std::to_string(timeout.count()) + " ms");
+                              " within " + std::to_string(timeout.count()) + " ms",
+                          /*retryable=*/true);
   }
-  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw TopicAdminError("creating topic " + topics.front().name + " (and " +
-                          std::to_string(topics.size() - 1) +
-                          " more): " + rd_kafka_event_error_string(event.get()));
+  if (auto code = rd_kafka_event_error(event.get()); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError(
+        "creating topic " + topics.front().name + " (and " + std::to_string(topics.size() - 1) +
+            " more): " + rd_kafka_event_error_string(event.get()),
+        code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT);
   }
   const auto* result = rd_kafka_event_CreateTopics_result(event.get());
   std::size_t count = 0;

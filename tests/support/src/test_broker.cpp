@@ -10,11 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "orderflow/messaging/topic_admin.h"
-#if __has_include("orderflow/config/kafka_profile.h")
 #include "orderflow/config/kafka_profile.h"
-#define ORDERFLOW_HAS_KAFKA_PROFILES 1
-#endif
+#include "orderflow/messaging/topic_admin.h"
 #include "orderflow/observability/logging.h"
 
 namespace orderflow::testing {
@@ -98,12 +95,8 @@ messaging::KafkaConfig kafka_config_for(BrokerKind kind, const std::string& boot
   messaging::KafkaConfig config;
   config.bootstrap_servers = bootstrap;
   config.client_id = client_id;
-#ifdef ORDERFLOW_HAS_KAFKA_PROFILES
   config::apply_kafka_profile(
       config::load_kafka_profile(kind == BrokerKind::kKafka ? "cluster" : "embedded"), config);
-#else
-  (void)kind;  // the libraries still tune librdkafka themselves (before config profiles)
-#endif
   return config;
 }
 

@@ -91,6 +91,8 @@ class Reader {
   void accept_subtree(const std::string& path);
   /// Throws ConfigError listing every key nobody read, with the file name.
   void finish() const;
+  /// The source being read (e.g. for resolve_path()).
+  [[nodiscard]] const Source& source() const { return source_; }
 
  private:
   std::string where(const std::string& path) const;
@@ -114,7 +116,19 @@ struct ServiceConfig {
   std::string data_dir;   ///< data_dir: SQLite files and broker.bootstrap live here
   std::string port_file;  ///< service.port_file: where to write "host:port" after binding
   http::ServerOptions http;
+  /// kafka.* with the profile applied (kafka.profile, config/kafka-profiles.yaml).
   messaging::KafkaConfig kafka;
+  /// kafka.profile: the librdkafka tuning profile in effect ("none" = librdkafka's defaults).
+  /// Default: `embedded` when kafka.bootstrap_servers is empty (the embedded broker's
+  /// broker.bootstrap is read), `cluster` otherwise.
+  std::string kafka_profile;
+  /// topics.create: create the service's topics and DLTs through the Admin API at start-up
+  /// (default: on when kafka.bootstrap_servers is set; the embedded broker makes its own).
+  bool create_topics = false;
+  /// topics.replication_factor (0 = min(3, brokers in the cluster)).
+  int replication_factor = 0;
+  /// topics.min_insync_replicas (0 = max(1, replication factor - 1)).
+  int min_insync_replicas = 0;
   std::chrono::milliseconds bootstrap_wait{30000};  ///< kafka.bootstrap_wait_ms
   storage::StorageConfig storage;
   observability::LogConfig log;

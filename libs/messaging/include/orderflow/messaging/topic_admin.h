@@ -34,10 +34,21 @@ struct TopicOutcome {
 
 /// A topic that could not be created (authorization, too few brokers for the replication
 /// factor, unreachable cluster). The message names the topic and the broker's error.
+/// retryable(): the cluster did not answer in time (a later attempt may succeed); otherwise it
+/// refused.
 class TopicAdminError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TopicAdminError(const std::string& message, bool retryable = false)
+      : std::runtime_error(message), retryable_(retryable) {}
+  [[nodiscard]] bool retryable() const { return retryable_; }
+
+ private:
+  bool retryable_;
 };
+
+/// The number of brokers the cluster of `config` reports in a metadata request. Blocks up to
+/// `timeout`. Throws TopicAdminError (retryable) when no broker answers in time. Thread-safe.
+int cluster_broker_count(const KafkaConfig& config, std::chrono::milliseconds timeout);
 
 /// The replication factor for a cluster of `brokers` brokers: min(3, brokers).
 int default_replication_factor(int brokers);
