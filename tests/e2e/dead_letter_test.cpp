@@ -1,12 +1,15 @@
 // e2e: dead letters, parking and replay (docs/dlq.md) across the real `orderflow up`: the
 // consumer runners write <topic>.dlt records (read back with kcat), the ops-service stores them
 // (GET /api/dlq, `orderflow dlq list`) and replays them, and the run-time fault switch
-// (POST /admin/faults) clears the injected faults.
+// (POST /admin/faults) clears the injected faults. On both brokers: .../Embedded
+// (orderflow-broker) and .../Kafka (the ctest run's shared 3-node cluster, where this system's
+// topics, DLT suffix and consumer groups carry an id of their own: system.topic(), .group()).
 #include <gtest/gtest.h>
 
 #include <set>
 #include <sstream>
 
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/invariants.h"
 
 namespace orderflow::testing {
@@ -77,12 +80,14 @@ std::string header(const Record& r, const std::string& name) {
   return it == r.headers.end() ? "" : it->second;
 }
 
-// The DLT records of orders.v1 for `key` written by `group`.
+// The DLT records of orders.v1 for `key` written by the consumer group of `service`.
 std::vector<Record> dead_letters_on_topic(const RunningSystem& system, const std::string& key,
-                                          const std::string& group) {
+                                          const std::string& service) {
   std::vector<Record> out;
-  for (auto& r : read_topic(system, "orders.v1.dlt")) {
-    if (r.key == key && header(r, "dlq.consumer.group") == group) out.push_back(std::move(r));
+  for (auto& r : read_topic(system, system.dlt("orders.v1"))) {
+    if (r.key == key && header(r, "dlq.consumer.group") == system.group(service)) {
+      out.push_back(std::move(r));
+    }
   }
   return out;
 }
@@ -118,7 +123,7 @@ std::string orders_v1_metrics(const RunningSystem& system, const std::string& se
   std::string out;
   while (std::getline(lines, line)) {
     if (line.rfind("orderflow_messages_total{", 0) == 0 &&
-        line.find("orders.v1\"") != std::string::npos) {
+        line.find(system.topic("orders.v1") + "\"") != std::string::npos) {
       out += line + "\n";
     }
   }
@@ -138,23 +143,23 @@ std::string describe(const std::vector<Record>& records) {
 // ------------------------------------------------------------------------------ the suite
 // Dev configuration (3 attempts, the dev fault prefixes) with a short backoff for the two
 // faulty groups so a dead letter takes well under a second instead of 3 × 2 s.
-class DeadLetterTest : public ::testing::Test {
+class DeadLetterTest : public SystemSuite<DeadLetterTest> {
+ public:
+  static Overrides overrides() {
+    return {{"inventory-service", {"consumer.retry.backoff_ms=200"}},
+            {"notification-service", {"consumer.retry.backoff_ms=200"}}};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    system_ =
-        new RunningSystem(Overrides{{"inventory-service", {"consumer.retry.backoff_ms=200"}},
-                                    {"notification-service", {"consumer.retry.backoff_ms=200"}}});
-  }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(system_->stop(), 0);
-    delete system_;
-  }
-  static RunningSystem* system_;
+  /// The consumer group of `service` (its name, with this system's id on Kafka).
+  std::string group(const std::string& service) const { return system_->group(service); }
+  /// This system's name of the topic `name`.
+  std::string topic(const std::string& name) const { return system_->topic(name); }
 };
-RunningSystem* DeadLetterTest::system_ = nullptr;
+ORDERFLOW_ON_BOTH_BROKERS(DeadLetterTest);
 
 // a. Seed 003: a technical failure in inventory exhausts the retries and dead-letters.
-TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostics) {
+TEST_P(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostics) {
   const std::string body = R"({"userId":42,"items":[{"sku":"FAIL","qty":1}]})";
   auto o = place(*system_, body);
   ASSERT_GT(o.id, 0);
@@ -173,7 +178,7 @@ TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
 
   // The original ORDER_CREATED record on orders.v1.
   std::vector<Record> originals;
-  for (auto& r : read_topic(*system_, "orders.v1")) {
+  for (auto& r : read_topic(*system_, topic("orders.v1"))) {
     if (r.key == key && header(r, "eventType") == "ORDER_CREATED") originals.push_back(r);
   }
   ASSERT_EQ(originals.size(), 1u);
@@ -184,8 +189,8 @@ TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
   auto value = nlohmann::json::parse(d.value, nullptr, false);
   ASSERT_TRUE(value.is_object()) << d.value;
   EXPECT_EQ(header(d, "dlq.service"), "inventory-service");
-  EXPECT_EQ(header(d, "dlq.consumer.group"), "inventory-service");
-  EXPECT_EQ(header(d, "dlq.original.topic"), "orders.v1");
+  EXPECT_EQ(header(d, "dlq.consumer.group"), group("inventory-service"));
+  EXPECT_EQ(header(d, "dlq.original.topic"), topic("orders.v1"));
   EXPECT_EQ(header(d, "dlq.original.partition"), std::to_string(original.partition));
   EXPECT_EQ(header(d, "dlq.original.offset"), std::to_string(original.offset));
   EXPECT_FALSE(header(d, "dlq.error.timestamp").empty());
@@ -203,15 +208,15 @@ TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
   nlohmann::json stored;
   ASSERT_TRUE(eventually(
       [&] {
-        for (const auto& item : ops_dead_letters(*system_, "group=inventory-service")) {
+        for (const auto& item : ops_dead_letters(*system_, "group=" + group("inventory-service"))) {
           if (item["key"] == key) stored = item;
         }
         return !stored.is_null();
       },
       10000ms, 100ms));
   EXPECT_EQ(stored["status"], "NEW");
-  EXPECT_EQ(stored["consumerGroup"], "inventory-service");
-  EXPECT_EQ(stored["originalTopic"], "orders.v1");
+  EXPECT_EQ(stored["consumerGroup"], group("inventory-service"));
+  EXPECT_EQ(stored["originalTopic"], topic("orders.v1"));
   EXPECT_EQ(stored["reason"], "RETRIES_EXHAUSTED");
   EXPECT_EQ(stored["attempts"], 3);
   EXPECT_EQ(stored["eventType"], "ORDER_CREATED");
@@ -220,9 +225,10 @@ TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
 
   // And through the CLI.
   int rc = -1;
-  auto listed = run_command(std::string(ORDERFLOW_BIN_DIR) + "/orderflow dlq list --data-dir " +
-                                system_->data_dir() + " --group inventory-service 2>&1",
-                            &rc);
+  auto listed =
+      run_command(std::string(ORDERFLOW_BIN_DIR) + "/orderflow dlq list --data-dir " +
+                      system_->data_dir() + " --group " + group("inventory-service") + " 2>&1",
+                  &rc);
   EXPECT_EQ(rc, 0) << listed;
   EXPECT_NE(listed.find(std::to_string(stored["id"].get<std::int64_t>())), std::string::npos)
       << listed;
@@ -234,7 +240,7 @@ TEST_F(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
 }
 
 // b. Seed 000: a notification failure dead-letters only in notification-service.
-TEST_F(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCompletes) {
+TEST_P(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCompletes) {
   auto before = stock_totals(*system_);
   auto o = place(
       *system_,
@@ -263,8 +269,8 @@ TEST_F(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCom
   for (std::size_t i = 1; i < dlt.size(); ++i) {
     EXPECT_EQ(header(dlt[i], "dlq.reason"), "KEY_PARKED") << describe(dlt);
   }
-  for (const std::string group : {"inventory-service", "payment-service", "order-service"}) {
-    EXPECT_TRUE(dead_letters_on_topic(*system_, key, group).empty()) << group;
+  for (const std::string service : {"inventory-service", "payment-service", "order-service"}) {
+    EXPECT_TRUE(dead_letters_on_topic(*system_, key, service).empty()) << service;
   }
 
   // Clear the fault and replay the order's dead letters of notification-service: every
@@ -277,11 +283,13 @@ TEST_F(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCom
   ASSERT_TRUE(eventually(
       [&] {
         auto n = dead_letters_on_topic(*system_, key, "notification-service").size();
-        return ops_dead_letters(*system_, "group=notification-service&key=" + key).size() == n;
+        return ops_dead_letters(*system_, "group=" + group("notification-service") + "&key=" + key)
+                   .size() == n;
       },
       10000ms, 100ms));
-  auto replay = system_->call("ops-service", "POST", "/api/dlq/replay",
-                              R"({"group":"notification-service","key":")" + key + R"("})");
+  auto replay = system_->call(
+      "ops-service", "POST", "/api/dlq/replay",
+      R"({"group":")" + group("notification-service") + R"(","key":")" + key + R"("})");
   ASSERT_EQ(replay.status, 200) << replay.raw;
   EXPECT_GE(replay.body["done"].size(), 1u) << replay.raw;
   expect_invariants(*system_, {o}, before);
@@ -294,21 +302,21 @@ TEST_F(DeadLetterTest, Seed000FailUserIsDeadLetteredByNotificationAndTheOrderCom
 
 // c. A record that is not JSON dead-letters at once in every consuming group; the partition
 // keeps flowing.
-TEST_F(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeepsFlowing) {
+TEST_P(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeepsFlowing) {
   const std::string key = "999999";
   int rc = -1;
-  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t orders.v1 -k " +
-                  key + " -p 0 2>&1",
+  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t " +
+                  topic("orders.v1") + " -k " + key + " -p 0 2>&1",
               &rc);
   ASSERT_EQ(rc, 0);
 
-  const std::set<std::string> groups{"inventory-service", "payment-service",
-                                     "notification-service"};
+  const std::set<std::string> groups{group("inventory-service"), group("payment-service"),
+                                     group("notification-service")};
   std::map<std::string, std::vector<Record>> by_group;
   ASSERT_TRUE(eventually(
       [&] {
         by_group.clear();
-        for (auto& r : read_topic(*system_, "orders.v1.dlt")) {
+        for (auto& r : read_topic(*system_, system_->dlt("orders.v1"))) {
           if (r.key == key) by_group[header(r, "dlq.consumer.group")].push_back(r);
         }
         return by_group.size() >= groups.size();
@@ -320,7 +328,7 @@ TEST_F(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeeps
     ASSERT_EQ(records.size(), 1u) << group << "\n" << describe(records);
     EXPECT_EQ(header(records[0], "dlq.reason"), "MALFORMED");
     EXPECT_EQ(records[0].value, "not json");
-    EXPECT_EQ(header(records[0], "dlq.original.topic"), "orders.v1");
+    EXPECT_EQ(header(records[0], "dlq.original.topic"), topic("orders.v1"));
     EXPECT_EQ(header(records[0], "dlq.original.partition"), "0");
   }
 
@@ -334,7 +342,7 @@ TEST_F(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeeps
     orders.push_back(o);
     ASSERT_TRUE(eventually(
         [&] {
-          for (const auto& r : read_topic(*system_, "orders.v1")) {
+          for (const auto& r : read_topic(*system_, topic("orders.v1"))) {
             if (r.key == std::to_string(o.id)) {
               on_partition_0 = r.partition == 0;
               return true;
@@ -353,7 +361,7 @@ TEST_F(DeadLetterTest, MalformedRecordIsDeadLetteredPerGroupAndThePartitionKeeps
 
 // d. Parking keeps a key's order; replay after clearing the fault does the work in the failing
 // group and counts a duplicate elsewhere.
-TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
+TEST_P(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
   auto set_fault = [&](const std::string& prefix) {
     auto r = system_->call("inventory-service", "POST", "/admin/faults",
                            R"({"failSkuPrefix":")" + prefix + R"("})");
@@ -394,7 +402,7 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
   nlohmann::json letters;
   ASSERT_TRUE(eventually(
       [&] {
-        letters = ops_dead_letters(*system_, "group=inventory-service&key=" + key);
+        letters = ops_dead_letters(*system_, "group=" + group("inventory-service") + "&key=" + key);
         return letters.size() == 2;
       },
       10000ms, 100ms));
@@ -421,7 +429,8 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
       {"notification-service", "ORDER_CANCELLED"}};
   std::map<std::pair<std::string, std::string>, double> dup_before;
   for (const auto& [service, type] : acted_on) {
-    dup_before[{service, type}] = messages(*system_, service, "orders.v1", type, "duplicate");
+    dup_before[{service, type}] =
+        messages(*system_, service, topic("orders.v1"), type, "duplicate");
   }
   const auto payments_before =
       system_->call("payment-service", "GET", "/api/payments?orderId=" + key).body;
@@ -458,7 +467,8 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
   EXPECT_TRUE(eventually(
       [&] {
         for (const auto& [what, n] : dup_before) {
-          if (messages(*system_, what.first, "orders.v1", what.second, "duplicate") < n + 1) {
+          if (messages(*system_, what.first, topic("orders.v1"), what.second, "duplicate") <
+              n + 1) {
             return false;
           }
         }
@@ -476,7 +486,8 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
   // Both dead letters of the key are resolved.
   EXPECT_TRUE(eventually(
       [&] {
-        for (const auto& l : ops_dead_letters(*system_, "group=inventory-service&key=" + key)) {
+        for (const auto& l :
+             ops_dead_letters(*system_, "group=" + group("inventory-service") + "&key=" + key)) {
           if (l["status"] != "REPLAYED") return false;
         }
         return true;
@@ -498,14 +509,14 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
   // filter → 400. A malformed record gives a fresh dead letter to discard.
   const std::string bad_key = "malformed-" + key;
   int rc = -1;
-  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t orders.v1 -k " +
-                  bad_key + " 2>&1",
+  run_command("echo 'not json' | kcat -b " + system_->bootstrap_servers() + " -P -t " +
+                  topic("orders.v1") + " -k " + bad_key + " 2>&1",
               &rc);
   ASSERT_EQ(rc, 0);
   nlohmann::json fresh;
   ASSERT_TRUE(eventually(
       [&] {
-        fresh = ops_dead_letters(*system_, "group=payment-service&key=" + bad_key);
+        fresh = ops_dead_letters(*system_, "group=" + group("payment-service") + "&key=" + bad_key);
         return !fresh.empty();
       },
       10000ms, 100ms));
@@ -521,7 +532,7 @@ TEST_F(DeadLetterTest, ParkedKeyIsReplayedInOrderAfterTheFaultIsCleared) {
 }
 
 // 0. The fault switch rejects malformed bodies.
-TEST_F(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
+TEST_P(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
   for (const auto& [service, field] : std::vector<std::pair<std::string, std::string>>{
            {"inventory-service", "failSkuPrefix"}, {"notification-service", "failUserPrefix"}}) {
     EXPECT_EQ(system_->call(service, "POST", "/admin/faults", "not json").status, 400) << service;

@@ -1,5 +1,6 @@
 // e2e: the saga across the four services as real processes (issue 3). Every test ends with the
-// brief's four invariants checked through the services' APIs.
+// brief's four invariants checked through the services' APIs. On both brokers: .../Embedded
+// (orderflow-broker) and .../Kafka (the ctest run's shared 3-node cluster).
 #include <gtest/gtest.h>
 
 #include <future>
@@ -7,6 +8,7 @@
 
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/invariants.h"
 
 namespace orderflow::testing {
@@ -42,18 +44,13 @@ void expect_invariants(const RunningSystem& system, const std::vector<PlacedOrde
 }
 
 // ---------------------------------------------------------------- default dev configuration
-class SagaTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { system_ = new RunningSystem(); }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(system_->stop(), 0);
-    delete system_;
-  }
-  static RunningSystem* system_;
+class SagaTest : public SystemSuite<SagaTest> {
+ public:
+  static Overrides overrides() { return {}; }
 };
-RunningSystem* SagaTest::system_ = nullptr;
+ORDERFLOW_ON_BOTH_BROKERS(SagaTest);
 
-TEST_F(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
+TEST_P(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
   auto before = stock_totals(*system_);
   auto available = product(*system_, "ABC-003")["available"].get<std::int64_t>();
   auto o = place(*system_, R"({"userId":"happy","items":[{"sku":"ABC-003","qty":2}]})");
@@ -71,7 +68,7 @@ TEST_F(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
   expect_invariants(*system_, {o}, before);
 }
 
-TEST_F(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {
+TEST_P(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {
   auto before = stock_totals(*system_);
   auto o = place(*system_, R"({"userId":"rejected","items":[{"sku":"LIM-001","qty":50}]})");
   auto unknown = place(
@@ -84,7 +81,7 @@ TEST_F(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {
   expect_invariants(*system_, {o, unknown}, before);
 }
 
-TEST_F(SagaTest, PaymentDeclinedCancelsAndReturnsTheStock) {
+TEST_P(SagaTest, PaymentDeclinedCancelsAndReturnsTheStock) {
   auto before = stock_totals(*system_);
   auto available = product(*system_, "XYZ-100")["available"].get<std::int64_t>();
   // 4 × 329000 = 1,316,000 KRW: over the dev gateway's 1,000,000 limit.
@@ -99,7 +96,7 @@ TEST_F(SagaTest, PaymentDeclinedCancelsAndReturnsTheStock) {
   expect_invariants(*system_, {o}, before);
 }
 
-TEST_F(SagaTest, CancelRulesOnTheApi) {
+TEST_P(SagaTest, CancelRulesOnTheApi) {
   auto o = place(*system_, R"({"userId":"late-cancel","items":[{"sku":"ABC-001","qty":1}]})");
   auto done = wait_terminal(*system_, {o});
   ASSERT_EQ(done[o.id]["status"], "COMPLETED");
@@ -111,7 +108,7 @@ TEST_F(SagaTest, CancelRulesOnTheApi) {
   EXPECT_EQ(system_->call("order-service", "POST", "/api/orders/987654/cancel").status, 404);
 }
 
-TEST_F(SagaTest, ConcurrentOrdersForScarceStockCompleteExactlyTheStock) {
+TEST_P(SagaTest, ConcurrentOrdersForScarceStockCompleteExactlyTheStock) {
   constexpr int kOrders = 20;
   constexpr int kStock = 5;
   auto put = system_->call("inventory-service", "PUT", "/api/products/RACE-1",
@@ -120,9 +117,9 @@ TEST_F(SagaTest, ConcurrentOrdersForScarceStockCompleteExactlyTheStock) {
   auto before = stock_totals(*system_);
   std::vector<std::future<PlacedOrder>> futures;
   for (int i = 0; i < kOrders; ++i) {
-    futures.push_back(std::async(std::launch::async, [i] {
-      return place(*system_, R"({"userId":"race-)" + std::to_string(i) +
-                                 R"(","items":[{"sku":"RACE-1","qty":1,"price":"1000"}]})");
+    futures.push_back(std::async(std::launch::async, [i, system = system_] {
+      return place(*system, R"({"userId":"race-)" + std::to_string(i) +
+                                R"(","items":[{"sku":"RACE-1","qty":1,"price":"1000"}]})");
     }));
   }
   std::vector<PlacedOrder> orders;
@@ -157,7 +154,7 @@ double handled_messages(const RunningSystem& system, const std::string& service)
   return sum;
 }
 
-TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
+TEST_P(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
   auto before = stock_totals(*system_);
   std::vector<PlacedOrder> orders{
       place(*system_, R"({"userId":"redeliver","items":[{"sku":"ABC-002","qty":1}]})"),
@@ -186,9 +183,10 @@ TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
   // Read every record of the three topics and produce it again: same key, value, headers.
   std::map<std::string, int> per_topic;
   auto producer = messaging::make_kafka_producer(
-      {system_->bootstrap_servers(), "redeliver-test", {}},
+      kafka_config_for(GetParam(), system_->bootstrap_servers(), "redeliver-test"),
       observability::make_logger("redeliver-test", {"warn", "text"}));
-  for (const std::string topic : {"orders.v1", "inventory.v1", "payments.v1"}) {
+  for (const std::string name : {"orders.v1", "inventory.v1", "payments.v1"}) {
+    const auto topic = system_->topic(name);
     auto out = run_command("kcat -b " + system_->bootstrap_servers() + " -C -t " + topic +
                            " -o beginning -e -J -q 2>/dev/null");
     std::istringstream lines(out);
@@ -202,7 +200,7 @@ TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
         again.headers.push_back({h[i].get<std::string>(), h[i + 1].get<std::string>()});
       }
       ASSERT_TRUE(producer->send_sync(again, std::chrono::milliseconds{5000}).ok());
-      per_topic[topic]++;
+      per_topic[name]++;
     }
   }
   // Wait until every consumer group handled every redelivered record it subscribes to.
@@ -225,21 +223,15 @@ TEST_F(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
 }
 
 // ------------------------------------------------- slow gateway: a cancel overtakes a payment
-class SlowPaymentSagaTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    system_ =
-        new RunningSystem(Overrides{{"payment-service", {"payment.gateway.latency_ms=3000"}}});
+class SlowPaymentSagaTest : public SystemSuite<SlowPaymentSagaTest> {
+ public:
+  static Overrides overrides() {
+    return {{"payment-service", {"payment.gateway.latency_ms=3000"}}};
   }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(system_->stop(), 0);
-    delete system_;
-  }
-  static RunningSystem* system_;
 };
-RunningSystem* SlowPaymentSagaTest::system_ = nullptr;
+ORDERFLOW_ON_BOTH_BROKERS(SlowPaymentSagaTest);
 
-TEST_F(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedReleased) {
+TEST_P(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedReleased) {
   auto before = stock_totals(*system_);
   auto available = product(*system_, "ABC-002")["available"].get<std::int64_t>();
   auto o = place(*system_, R"({"userId":"canceller","items":[{"sku":"ABC-002","qty":1}]})");
@@ -285,23 +277,17 @@ TEST_F(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedRel
 }
 
 // ------------------------------------------ short reservation TTL: expiry overtakes a payment
-class ExpirySagaTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    system_ = new RunningSystem(
-        Overrides{{"payment-service", {"payment.gateway.latency_ms=2500"}},
-                  {"inventory-service",
-                   {"inventory.reservation_ttl_ms=300", "inventory.expiry_interval_ms=100"}}});
+class ExpirySagaTest : public SystemSuite<ExpirySagaTest> {
+ public:
+  static Overrides overrides() {
+    return {{"payment-service", {"payment.gateway.latency_ms=2500"}},
+            {"inventory-service",
+             {"inventory.reservation_ttl_ms=300", "inventory.expiry_interval_ms=100"}}};
   }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(system_->stop(), 0);
-    delete system_;
-  }
-  static RunningSystem* system_;
 };
-RunningSystem* ExpirySagaTest::system_ = nullptr;
+ORDERFLOW_ON_BOTH_BROKERS(ExpirySagaTest);
 
-TEST_F(ExpirySagaTest, ExpiryOvertakingAPaymentEndsCancelledRefundedReleased) {
+TEST_P(ExpirySagaTest, ExpiryOvertakingAPaymentEndsCancelledRefundedReleased) {
   auto before = stock_totals(*system_);
   auto available = product(*system_, "XYZ-200")["available"].get<std::int64_t>();
   auto o = place(*system_, R"({"userId":"expired","items":[{"sku":"XYZ-200","qty":1}]})");

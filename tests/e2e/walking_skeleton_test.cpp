@@ -1,28 +1,27 @@
 // e2e: the real `orderflow up` (broker + order-service + notification-service as processes),
-// the seeds' requests, and the topic read back with a real Kafka client (kcat).
+// the seeds' requests, and the topic read back with a real Kafka client (kcat). On both brokers:
+// .../Embedded (orderflow-broker) and .../Kafka (the ctest run's shared 3-node cluster).
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/system_under_test.h"
 
 namespace orderflow::testing {
 namespace {
 
-class WalkingSkeletonTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { system_ = new RunningSystem(); }
-  static void TearDownTestSuite() {
-    EXPECT_EQ(system_->stop(), 0) << "orderflow up must drain and exit 0 on SIGINT";
-    delete system_;
-  }
+class WalkingSkeletonTest : public SystemSuite<WalkingSkeletonTest> {
+ public:
+  static std::map<std::string, std::vector<std::string>> overrides() { return {}; }
 
-  static nlohmann::json notifications_for(const std::string& user) {
+ protected:
+  nlohmann::json notifications_for(const std::string& user) {
     auto r = system_->call("notification-service", "GET", "/api/notifications?userId=" + user);
     return r.status == 200 ? r.body["items"] : nlohmann::json::array();
   }
 
-  static bool notified(const std::string& user, std::int64_t order_id) {
+  bool notified(const std::string& user, std::int64_t order_id) {
     for (const auto& n : notifications_for(user)) {
       if (n["orderId"] == order_id) return true;
     }
@@ -30,10 +29,10 @@ class WalkingSkeletonTest : public ::testing::Test {
   }
 
   // Every record of orders.v1 as kcat's JSON envelope.
-  static std::vector<nlohmann::json> topic_records() {
+  std::vector<nlohmann::json> topic_records() {
     int rc = 0;
-    auto out = run_command("kcat -b " + system_->bootstrap_servers() +
-                               " -C -t orders.v1 -o beginning -e -J -q 2>/dev/null",
+    auto out = run_command("kcat -b " + system_->bootstrap_servers() + " -C -t " +
+                               system_->topic("orders.v1") + " -o beginning -e -J -q 2>/dev/null",
                            &rc);
     std::vector<nlohmann::json> records;
     std::istringstream lines(out);
@@ -47,7 +46,7 @@ class WalkingSkeletonTest : public ::testing::Test {
 
   /// The ORDER_CREATED records of orders.v1 (the saga adds the order's later events to the
   /// same topic within milliseconds, so counting every record races with it).
-  static std::size_t created_records() {
+  std::size_t created_records() {
     std::size_t n = 0;
     for (const auto& record : topic_records()) {
       if (record.contains("headers") &&
@@ -57,13 +56,11 @@ class WalkingSkeletonTest : public ::testing::Test {
     }
     return n;
   }
-
-  static RunningSystem* system_;
 };
 
-RunningSystem* WalkingSkeletonTest::system_ = nullptr;
+ORDERFLOW_ON_BOTH_BROKERS(WalkingSkeletonTest);
 
-TEST_F(WalkingSkeletonTest, Seed003OrderIsPendingAndNotified) {
+TEST_P(WalkingSkeletonTest, Seed003OrderIsPendingAndNotified) {
   auto r = system_->call("order-service", "POST", "/api/orders",
                          R"({"userId":42,"items":[{"sku":"ABC-001","qty":2}]})");
   ASSERT_EQ(r.status, 201) << r.raw;
@@ -82,7 +79,7 @@ TEST_F(WalkingSkeletonTest, Seed003OrderIsPendingAndNotified) {
   EXPECT_EQ(fetched.body["orderId"], id);
 }
 
-TEST_F(WalkingSkeletonTest, Seed000AndSeed001BodiesAreAccepted) {
+TEST_P(WalkingSkeletonTest, Seed000AndSeed001BodiesAreAccepted) {
   auto seed000 = system_->call(
       "order-service", "POST", "/api/orders",
       R"({"customerId":"user-1001","customerEmail":"user1001@example.com","totalAmount":12900,"currency":"KRW"})");
@@ -103,7 +100,7 @@ TEST_F(WalkingSkeletonTest, Seed000AndSeed001BodiesAreAccepted) {
   EXPECT_TRUE(eventually([&] { return notified("7", id001); }));
 }
 
-TEST_F(WalkingSkeletonTest, ListsNewestFirstWithPagination) {
+TEST_P(WalkingSkeletonTest, ListsNewestFirstWithPagination) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 3; ++i) {
     auto r = system_->call("order-service", "POST", "/api/orders",
@@ -134,7 +131,7 @@ TEST_F(WalkingSkeletonTest, ListsNewestFirstWithPagination) {
   }
 }
 
-TEST_F(WalkingSkeletonTest, BadInputIsRejectedAndNothingIsStoredOrPublished) {
+TEST_P(WalkingSkeletonTest, BadInputIsRejectedAndNothingIsStoredOrPublished) {
   auto before = created_records();
   std::string big(2 * 1024 * 1024, 'x');
   struct Case {
@@ -183,7 +180,7 @@ TEST_F(WalkingSkeletonTest, BadInputIsRejectedAndNothingIsStoredOrPublished) {
       << "exactly one ORDER_CREATED (the valid order) may have been published";
 }
 
-TEST_F(WalkingSkeletonTest, TopicRecordIsKeyedByOrderIdWithEventHeaders) {
+TEST_P(WalkingSkeletonTest, TopicRecordIsKeyedByOrderIdWithEventHeaders) {
   auto r = system_->call("order-service", "POST", "/api/orders",
                          R"({"userId":"kcat","items":[{"sku":"XYZ-200","qty":1}]})");
   ASSERT_EQ(r.status, 201);
@@ -214,7 +211,7 @@ TEST_F(WalkingSkeletonTest, TopicRecordIsKeyedByOrderIdWithEventHeaders) {
   EXPECT_EQ(value["totalAmount"], "45900");
 }
 
-TEST_F(WalkingSkeletonTest, HealthAndMetricsEndpoints) {
+TEST_P(WalkingSkeletonTest, HealthAndMetricsEndpoints) {
   auto placed = system_->call("order-service", "POST", "/api/orders",
                               R"({"userId":"metrics","items":[{"sku":"ABC-001","qty":1}]})");
   ASSERT_EQ(placed.status, 201);

@@ -18,7 +18,9 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -68,21 +70,27 @@ std::string header(const ConsumedRecord& r, const std::string& name) {
   return find_header(r.headers, name).value_or("<missing>");
 }
 
-class DeadLetterTest : public ::testing::Test {
+// On both brokers: .../Embedded and .../Kafka.
+class DeadLetterTest : public ::testing::TestWithParam<testing::BrokerKind> {
  protected:
-  void SetUp() override {
-    topic_ = unique_name("orders");
+  void SetUp() override { use_topic(unique_name("orders"), true); }
+
+  /// Makes `topic` the test's topic (created with 3 partitions, and its DLT when `with_dlt`).
+  void use_topic(const std::string& topic, bool with_dlt) {
+    topic_ = topic;
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
-    broker_.create_topic(topic_ + ".dlt", 3);
-    producer_ = make_kafka_producer(broker_.kafka_config(), logger_);
+    if (with_dlt) broker_.create_topic(topic_ + ".dlt", 3);
+    producer_ = make_kafka_producer(broker_.kafka_config("dlt-test-producer"), logger_);
   }
 
   KafkaConfig kafka() const {
-    KafkaConfig c = broker_.kafka_config(
-        "dlt-test", {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}});
+    KafkaConfig c = broker_.kafka_config("dlt-test");
+    // Kafka refuses a session timeout below its group.min.session.timeout.ms (6 s by default).
+    c.consumer_properties["session.timeout.ms"] = broker_.is_kafka() ? "6000" : "4000";
+    c.consumer_properties["heartbeat.interval.ms"] = "1000";
     // A DLT write the broker refuses fails in 1.5 s instead of librdkafka's 300 s default.
-    c.producer_properties = {{"message.timeout.ms", "1500"}};
+    c.producer_properties["message.timeout.ms"] = "1500";
     return c;
   }
 
@@ -132,7 +140,7 @@ class DeadLetterTest : public ::testing::Test {
       headers.insert(headers.end(), extra.begin(), extra.end());
       auto sent =
           producer_->send_sync({topic_, key, encode_event(meta, {{"key", key}}), headers}, kWait);
-      EXPECT_TRUE(sent.ok());
+      EXPECT_TRUE(sent.ok()) << sent.error().message;
       ids.push_back(meta.event_id);
     }
     return ids;
@@ -153,7 +161,7 @@ class DeadLetterTest : public ::testing::Test {
     return metrics_.message_count(topic_, "ORDER_CREATED", outcome);
   }
 
-  testing::EmbeddedBroker broker_;
+  testing::TestBroker broker_{GetParam()};
   observability::Metrics metrics_{"test"};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("dlt-test", {test_log_level(), "text"});
@@ -162,13 +170,15 @@ class DeadLetterTest : public ::testing::Test {
   std::string group_;
 };
 
+ORDERFLOW_ON_BOTH_BROKERS(DeadLetterTest);
+
 std::vector<std::string> keys(const std::string& prefix, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
   return out;
 }
 
-TEST_F(DeadLetterTest, MalformedRecordGoesToTheDltAtOnceWithAllHeaders) {
+TEST_P(DeadLetterTest, MalformedRecordGoesToTheDltAtOnceWithAllHeaders) {
   ManualClock clock;
   auto ids = produce({"bad-1"}, {{"x-custom", "kept"}});
   std::atomic<int> calls{0};
@@ -203,7 +213,7 @@ TEST_F(DeadLetterTest, MalformedRecordGoesToTheDltAtOnceWithAllHeaders) {
   r->stop();
 }
 
-TEST_F(DeadLetterTest, HandlerExceptionIsAHandlerError) {
+TEST_P(DeadLetterTest, HandlerExceptionIsAHandlerError) {
   ManualClock clock;
   produce({"bug-1"});
   auto r = runner([](const ConsumedRecord&) -> HandlerResult { throw std::runtime_error("npe"); },
@@ -218,7 +228,7 @@ TEST_F(DeadLetterTest, HandlerExceptionIsAHandlerError) {
   r->stop();
 }
 
-TEST_F(DeadLetterTest, RetryableErrorBacksOffOnTheClockWithoutBlockingOthersThenDeadLetters) {
+TEST_P(DeadLetterTest, RetryableErrorBacksOffOnTheClockWithoutBlockingOthersThenDeadLetters) {
   ManualClock clock;
   const std::string failing_key = "busy-0";
   auto ids = produce({failing_key});
@@ -278,7 +288,7 @@ TEST_F(DeadLetterTest, RetryableErrorBacksOffOnTheClockWithoutBlockingOthersThen
   r->stop();
 }
 
-TEST_F(DeadLetterTest, StopDuringBackoffLosesNothing) {
+TEST_P(DeadLetterTest, StopDuringBackoffLosesNothing) {
   ManualClock clock;
   auto ids = produce({"k-0", "k-0"});
   std::atomic<int> failing_calls{0};
@@ -308,8 +318,9 @@ TEST_F(DeadLetterTest, StopDuringBackoffLosesNothing) {
   again->stop();
 }
 
-TEST_F(DeadLetterTest, UnreachableDltKeepsTheRecordUncommittedUntilTheWriteSucceeds) {
+TEST_P(DeadLetterTest, UnreachableDltKeepsTheRecordUncommittedUntilTheWriteSucceeds) {
   ManualClock clock;
+  if (broker_.is_kafka()) use_topic(unique_name("orders"), false);
   auto ids = produce({"bad-0"});
   std::atomic<int> calls{0};
   auto handler = [&](const ConsumedRecord& rec) {
@@ -319,14 +330,19 @@ TEST_F(DeadLetterTest, UnreachableDltKeepsTheRecordUncommittedUntilTheWriteSucce
     }
     return HandlerResult::processed();
   };
-  // The next Produce requests (ApiKey 0), i.e. the DLT writes, are refused with a retriable
-  // error; the DLT producer gives up after its 1.5 s message.timeout.ms.
-  broker_.fail_requests(0, 20, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  // The DLT writes fail; the DLT producer gives up after its 1.5 s message.timeout.ms. On Kafka
+  // the DLT does not exist yet (the test cluster creates no topic on its own). The embedded
+  // broker creates any topic a producer names, so there the next Produce requests (ApiKey 0)
+  // are refused with a retriable error instead.
+  if (!broker_.is_kafka()) {
+    broker_.embedded().fail_requests(0, 20, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  }
   auto r = runner(handler, options(&clock));
   ASSERT_TRUE(eventually([&] { return count(Outcome::kError) >= 1; }, kWait));
   EXPECT_EQ(count(Outcome::kDlq), 0);
   EXPECT_EQ(calls.load(), 1);
   r->stop();  // not committed: the record comes again
+  if (broker_.is_kafka()) broker_.create_topic(topic_ + ".dlt", 3);
 
   auto again = runner(handler, options(&clock));
   // Moving the clock lets a failed DLT write be tried again after its backoff.
@@ -352,7 +368,7 @@ TEST_F(DeadLetterTest, UnreachableDltKeepsTheRecordUncommittedUntilTheWriteSucce
   last->stop();
 }
 
-TEST_F(DeadLetterTest, ParkedKeyIsDeadLetteredUntilUnparkedAndReplayBypassesIt) {
+TEST_P(DeadLetterTest, ParkedKeyIsDeadLetteredUntilUnparkedAndReplayBypassesIt) {
   ManualClock clock;
   testing::TempDir dir;
   storage::StorageConfig sc;
@@ -403,7 +419,7 @@ TEST_F(DeadLetterTest, ParkedKeyIsDeadLetteredUntilUnparkedAndReplayBypassesIt) 
   r2->stop();
 }
 
-TEST_F(DeadLetterTest, OtherGroupsSkipControlRecords) {
+TEST_P(DeadLetterTest, OtherGroupsSkipControlRecords) {
   ManualClock clock;
   Collected handled;
   auto o = options(&clock);

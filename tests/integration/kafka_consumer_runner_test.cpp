@@ -18,7 +18,6 @@
 
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
-#include "orderflow/config/kafka_profile.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/producer.h"
@@ -26,7 +25,9 @@
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -108,25 +109,31 @@ void expect_key_order(const std::map<std::string, std::vector<int>>& by_key, int
   }
 }
 
-class ConsumerRunnerTest : public ::testing::Test {
+// The session timeout of the tests' consumers: short, so that a killed member's partitions
+// move on soon. The embedded broker holds a group for the session timeout minus 1 s after a
+// member leaves; it must stay above the broker's 3 s initial join delay, or a joining member
+// times out while it waits for its JoinGroup answer. Kafka refuses less than its
+// group.min.session.timeout.ms (6 s by default).
+std::string session_timeout_ms(bool kafka) { return kafka ? "6000" : "4000"; }
+
+// On both brokers: .../Embedded and .../Kafka.
+class ConsumerRunnerTest : public ::testing::TestWithParam<testing::BrokerKind> {
  protected:
   void SetUp() override {
     topic_ = unique_name("orders");
     group_ = unique_name("group");
     broker_.create_topic(topic_, 3);
     broker_.create_topic(topic_ + ".dlt", 3);
-    producer_ = make_kafka_producer(broker_.kafka_config(), logger_);
+    producer_ = make_kafka_producer(broker_.kafka_config("runner-test-producer"), logger_);
   }
 
-  KafkaConfig kafka(std::map<std::string, std::string> properties = {}) const {
-    // The embedded broker holds a group for the session timeout minus 1 s after a member leaves;
-    // it must stay above the broker's 3 s initial join delay, or a joining member times out
-    // while it waits for its JoinGroup answer.
-    std::map<std::string, std::string> all{{"session.timeout.ms", "4000"},
-                                           {"heartbeat.interval.ms", "1000"}};
-    for (auto& [k, v] : properties) all[k] = v;
-    if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) all["debug"] = debug;
-    return broker_.kafka_config("runner-test", std::move(all));
+  KafkaConfig kafka(const std::map<std::string, std::string>& properties = {}) const {
+    KafkaConfig c = broker_.kafka_config("runner-test");
+    c.consumer_properties["session.timeout.ms"] = session_timeout_ms(broker_.is_kafka());
+    c.consumer_properties["heartbeat.interval.ms"] = "1000";
+    for (const auto& [k, v] : properties) c.properties[k] = v;
+    if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) c.properties["debug"] = debug;
+    return c;
   }
 
   ConsumerOptions options(std::string group = {}) const {
@@ -177,7 +184,7 @@ class ConsumerRunnerTest : public ::testing::Test {
     return metrics_.message_count(topic_, "ORDER_CREATED", outcome);
   }
 
-  testing::EmbeddedBroker broker_;
+  testing::TestBroker broker_{GetParam()};
   observability::Metrics metrics_{"test"};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("runner-test", {test_log_level(), "text"});
@@ -185,6 +192,8 @@ class ConsumerRunnerTest : public ::testing::Test {
   std::string topic_;
   std::string group_;
 };
+
+ORDERFLOW_ON_BOTH_BROKERS(ConsumerRunnerTest);
 
 RecordHandler recording(Seen& seen) {
   return [&seen](const ConsumedRecord& r) {
@@ -194,7 +203,7 @@ RecordHandler recording(Seen& seen) {
   };
 }
 
-TEST_F(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
+TEST_P(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
   constexpr int kKeys = 10;
   constexpr int kPerKey = 40;
   auto ids = produce(kKeys * kPerKey, kKeys);
@@ -222,7 +231,7 @@ TEST_F(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
   EXPECT_FALSE(r->status().running);
 }
 
-TEST_F(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown) {
+TEST_P(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown) {
   Seen seen;
   auto first = produce(30, 5);
   {
@@ -241,7 +250,7 @@ TEST_F(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, OffsetsCommittedOnStopAreNotRedelivered) {
+TEST_P(ConsumerRunnerTest, OffsetsCommittedOnStopAreNotRedelivered) {
   Seen before;
   auto ids = produce(60, 6);
   {
@@ -263,7 +272,7 @@ TEST_F(ConsumerRunnerTest, OffsetsCommittedOnStopAreNotRedelivered) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {
+TEST_P(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {
   auto ids = produce(12, 3);
   const std::string flaky = ids[4];
   std::atomic<int> flaky_attempts{0};
@@ -290,7 +299,7 @@ TEST_F(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreDeadLetteredAndKeysParked) {
+TEST_P(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreDeadLetteredAndKeysParked) {
   auto ids = produce(9, 3);
   const std::string always_busy = ids[0];  // key order-0
   const std::string malformed = ids[1];    // key order-1
@@ -326,7 +335,7 @@ TEST_F(ConsumerRunnerTest, ExhaustedRetriesAndPermanentErrorsAreDeadLetteredAndK
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
+TEST_P(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
   auto ids = produce(20, 4);
   std::set<std::string> poison{ids[0], ids[5], ids[13]};
   // A record reaches the handler unless an earlier (or the same) record of its key was
@@ -358,7 +367,7 @@ TEST_F(ConsumerRunnerTest, ThrowingHandlerDoesNotStopTheConsumer) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, OtherOutcomesAreCountedAndCommitted) {
+TEST_P(ConsumerRunnerTest, OtherOutcomesAreCountedAndCommitted) {
   auto ids = produce(6, 3);
   auto r = runner(
       [&](const ConsumedRecord& rec) {
@@ -379,7 +388,7 @@ TEST_F(ConsumerRunnerTest, OtherOutcomesAreCountedAndCommitted) {
   EXPECT_NE(text.find("orderflow_message_processing_seconds"), std::string::npos);
 }
 
-TEST_F(ConsumerRunnerTest, StopInterruptsAPendingRetryAndTheRecordComesAgain) {
+TEST_P(ConsumerRunnerTest, StopInterruptsAPendingRetryAndTheRecordComesAgain) {
   auto ids = produce(3, 1);
   const std::string failing = ids[1];
   std::atomic<int> attempts{0};
@@ -415,7 +424,7 @@ TEST_F(ConsumerRunnerTest, StopInterruptsAPendingRetryAndTheRecordComesAgain) {
   again->stop();
 }
 
-TEST_F(ConsumerRunnerTest, FullWorkerQueuePausesAndKeepsOrder) {
+TEST_P(ConsumerRunnerTest, FullWorkerQueuePausesAndKeepsOrder) {
   std::mutex gate_mutex;
   std::condition_variable gate_cv;
   bool gate_open = false;
@@ -463,7 +472,7 @@ TEST_F(ConsumerRunnerTest, FullWorkerQueuePausesAndKeepsOrder) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, TwoMembersShareThePartitionsAndTheSurvivorTakesOver) {
+TEST_P(ConsumerRunnerTest, TwoMembersShareThePartitionsAndTheSurvivorTakesOver) {
   Seen seen;
   auto a = runner(recording(seen), options());
   auto b = runner(recording(seen), options());
@@ -491,7 +500,7 @@ TEST_F(ConsumerRunnerTest, TwoMembersShareThePartitionsAndTheSurvivorTakesOver) 
   a->stop();
 }
 
-TEST_F(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
+TEST_P(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
   produce(6, 1);
   // A committed offset past the end of the log, as after the broker evicted records.
   char err[512];
@@ -521,7 +530,7 @@ TEST_F(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
 
 // /health/ready must not say ready before the group gave the member its partitions: the first
 // orders after start-up otherwise waited the broker's ~3 s initial rebalance delay.
-TEST_F(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
+TEST_P(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
   testing::TempDir dir;
   storage::StorageConfig storage_config;
   storage_config.sqlite_path = dir.file("ready.db");
@@ -545,7 +554,7 @@ TEST_F(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
   r->stop();
 }
 
-TEST_F(ConsumerRunnerTest, InvalidOptionsThrow) {
+TEST_P(ConsumerRunnerTest, InvalidOptionsThrow) {
   auto handler = [](const ConsumedRecord&) { return HandlerResult::processed(); };
   auto bad = [&](auto mutate) {
     auto o = options();
@@ -592,14 +601,16 @@ constexpr const char* kChildEnv = "ORDERFLOW_CRASH_CHILD";
 TEST(CrashChild, Consume) {
   const char* spec = std::getenv(kChildEnv);
   if (spec == nullptr) GTEST_SKIP() << "helper for the crash test, runs in a child process";
-  std::string s = spec;  // bootstrap|topic|group|file
+  std::string s = spec;  // kind|bootstrap|topic|group|file|session timeout ms
   auto next = [&s] {
     auto bar = s.find('|');
     std::string part = s.substr(0, bar);
     s = bar == std::string::npos ? "" : s.substr(bar + 1);
     return part;
   };
+  auto kind = testing::broker_kind_from_name(next());
   std::string bootstrap = next(), topic = next(), group = next(), file = next();
+  std::string session_timeout = next();
   observability::Metrics metrics("child");
   auto logger = observability::make_logger("crash-child", {test_log_level(), "text"});
   ConsumerOptions o;
@@ -609,11 +620,10 @@ TEST(CrashChild, Consume) {
   o.commit_interval = 1h;
   std::mutex mutex;
   std::ofstream db(file, std::ios::app);
-  KafkaConfig k{bootstrap,
-                "crash-child",
-                {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "1000"}}};
+  KafkaConfig k = testing::kafka_config_for(kind, bootstrap, "crash-child");
+  k.consumer_properties["session.timeout.ms"] = session_timeout;
+  k.consumer_properties["heartbeat.interval.ms"] = "1000";
   if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) k.properties["debug"] = debug;
-  orderflow::config::apply_kafka_profile(orderflow::config::load_kafka_profile("embedded"), k);
   ConsumerRunner r(
       k, o,
       [&](const ConsumedRecord& rec) {
@@ -639,11 +649,13 @@ std::set<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-TEST_F(ConsumerRunnerTest, CrashAfterHandlerCommitBeforeOffsetCommitRedelivers) {
+TEST_P(ConsumerRunnerTest, CrashAfterHandlerCommitBeforeOffsetCommitRedelivers) {
   testing::TempDir dir;
   auto db_file = dir.file("processed.txt");
   auto ids = produce(20, 4);
-  std::string spec = broker_.bootstrap_servers() + "|" + topic_ + "|" + group_ + "|" + db_file;
+  std::string spec = testing::broker_kind_name(GetParam()) + "|" + broker_.bootstrap_servers() +
+                     "|" + topic_ + "|" + group_ + "|" + db_file + "|" +
+                     session_timeout_ms(broker_.is_kafka());
   // Everything exec needs is built before fork: between fork and exec a threaded process may
   // only make async-signal-safe calls.
   std::vector<std::string> env_strings{std::string(kChildEnv) + "=" + spec};

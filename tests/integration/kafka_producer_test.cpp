@@ -7,7 +7,9 @@
 
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -16,17 +18,28 @@ using namespace std::chrono_literals;
 using testing::eventually;
 using testing::unique_name;
 
-class KafkaProducerTest : public ::testing::Test {
+// Tests that need no broker (nothing listens at 127.0.0.1:1).
+class KafkaProducerOfflineTest : public ::testing::Test {
  protected:
-  KafkaConfig config(std::map<std::string, std::string> properties = {}) {
-    return broker_.kafka_config("producer-test", std::move(properties));
-  }
-  testing::EmbeddedBroker broker_;
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("producer-test", {"error", "text"});
 };
 
-TEST_F(KafkaProducerTest, SendSyncReturnsPartitionAndOffset) {
+// On both brokers: .../Embedded and .../Kafka.
+class KafkaProducerTest : public ::testing::TestWithParam<testing::BrokerKind> {
+ protected:
+  KafkaConfig config(const std::map<std::string, std::string>& properties = {}) {
+    KafkaConfig c = broker_.kafka_config("producer-test");
+    for (const auto& [key, value] : properties) c.properties[key] = value;
+    return c;
+  }
+  testing::TestBroker broker_{GetParam()};
+  std::shared_ptr<spdlog::logger> logger_ =
+      observability::make_logger("producer-test", {"error", "text"});
+};
+ORDERFLOW_ON_BOTH_BROKERS(KafkaProducerTest);
+
+TEST_P(KafkaProducerTest, SendSyncReturnsPartitionAndOffset) {
   auto topic = unique_name("orders");
   broker_.create_topic(topic, 3);
   auto producer = make_kafka_producer(config(), logger_);
@@ -41,7 +54,7 @@ TEST_F(KafkaProducerTest, SendSyncReturnsPartitionAndOffset) {
   EXPECT_TRUE(eventually([&] { return producer->in_flight() == 0; }));
 }
 
-TEST_F(KafkaProducerTest, AsyncSendReportsEveryRecordOnceAndFlushWaits) {
+TEST_P(KafkaProducerTest, AsyncSendReportsEveryRecordOnceAndFlushWaits) {
   auto topic = unique_name("orders");
   broker_.create_topic(topic, 3);
   auto producer = make_kafka_producer(config(), logger_);
@@ -58,15 +71,19 @@ TEST_F(KafkaProducerTest, AsyncSendReportsEveryRecordOnceAndFlushWaits) {
   EXPECT_TRUE(eventually([&] { return producer->in_flight() == 0; }));
 }
 
-TEST_F(KafkaProducerTest, DeliveryTimeoutIsUnavailable) {
-  // The embedded broker auto-creates any topic a client names (even with
-  // allow.auto.create.topics=false), so an unknown topic cannot be provoked there; a broker that
-  // keeps refusing Produce requests until message.timeout.ms runs out stands in for it.
+TEST_P(KafkaProducerTest, DeliveryTimeoutIsUnavailable) {
+  // A record that cannot be delivered within message.timeout.ms. On Kafka: a topic that does not
+  // exist (the test cluster has auto.create.topics.enable=false). The embedded broker
+  // auto-creates any topic a client names (even with allow.auto.create.topics=false), so there a
+  // broker that keeps refusing Produce requests stands in for it (README "The embedded broker
+  // and its limits").
   auto topic = unique_name("orders");
-  broker_.create_topic(topic, 1);
-  constexpr int kProduceApi = 0;
-  constexpr int kNotEnoughReplicas = 19;  // retriable: the producer keeps trying
-  broker_.fail_requests(kProduceApi, 1000, kNotEnoughReplicas);
+  if (!broker_.is_kafka()) {
+    broker_.create_topic(topic, 1);
+    constexpr int kProduceApi = 0;
+    constexpr int kNotEnoughReplicas = 19;  // retriable: the producer keeps trying
+    broker_.embedded().fail_requests(kProduceApi, 1000, kNotEnoughReplicas);
+  }
   auto producer = make_kafka_producer(config({{"message.timeout.ms", "300"}}), logger_);
   auto r = producer->send_sync({topic, "k", "v", {}}, 10s);
   ASSERT_FALSE(r.ok());
@@ -74,7 +91,7 @@ TEST_F(KafkaProducerTest, DeliveryTimeoutIsUnavailable) {
   EXPECT_TRUE(eventually([&] { return producer->in_flight() == 0; }));
 }
 
-TEST_F(KafkaProducerTest, WarmUpLoadsTopicMetadataAndReportsAnUnreachableBroker) {
+TEST_P(KafkaProducerTest, WarmUpLoadsTopicMetadataAndReportsAnUnreachableBroker) {
   auto topic = unique_name("orders");
   broker_.create_topic(topic, 3);
   auto producer = make_kafka_producer(config(), logger_);
@@ -92,7 +109,7 @@ TEST_F(KafkaProducerTest, WarmUpLoadsTopicMetadataAndReportsAnUnreachableBroker)
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "bounded by its timeout";
 }
 
-TEST_F(KafkaProducerTest, SendSyncGivesUpAfterItsTimeout) {
+TEST_F(KafkaProducerOfflineTest, SendSyncGivesUpAfterItsTimeout) {
   auto producer = make_kafka_producer(
       KafkaConfig{"127.0.0.1:1", "producer-test", {{"message.timeout.ms", "60000"}}}, logger_);
   auto r = producer->send_sync({"t", "k", "v", {}}, 50ms);
@@ -101,7 +118,7 @@ TEST_F(KafkaProducerTest, SendSyncGivesUpAfterItsTimeout) {
   EXPECT_EQ(r.error().code, "DELIVERY_TIMEOUT");
 }
 
-TEST_F(KafkaProducerTest, UnreachableBrokerIsUnavailable) {
+TEST_F(KafkaProducerOfflineTest, UnreachableBrokerIsUnavailable) {
   KafkaConfig c;
   c.bootstrap_servers = "127.0.0.1:1";  // nothing listens there
   c.properties = {{"message.timeout.ms", "300"}};
@@ -116,7 +133,7 @@ TEST_F(KafkaProducerTest, UnreachableBrokerIsUnavailable) {
   EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
 }
 
-TEST_F(KafkaProducerTest, TooLargeRecordIsInvalidInputReportedThroughTheCallback) {
+TEST_P(KafkaProducerTest, TooLargeRecordIsInvalidInputReportedThroughTheCallback) {
   auto topic = unique_name("orders");
   broker_.create_topic(topic, 1);
   auto producer = make_kafka_producer(config({{"message.max.bytes", "1000"}}), logger_);
@@ -137,7 +154,7 @@ TEST_F(KafkaProducerTest, TooLargeRecordIsInvalidInputReportedThroughTheCallback
   EXPECT_TRUE(eventually([&] { return producer->in_flight() == 0; }));
 }
 
-TEST_F(KafkaProducerTest, FullLocalQueueIsRetriedThenReported) {
+TEST_P(KafkaProducerTest, FullLocalQueueIsRetriedThenReported) {
   auto topic = unique_name("orders");
   broker_.create_topic(topic, 1);
   auto producer = make_kafka_producer(
@@ -154,15 +171,19 @@ TEST_F(KafkaProducerTest, FullLocalQueueIsRetriedThenReported) {
   EXPECT_EQ(ok.load(), kRecords) << "a briefly full queue drains within the retry window";
 }
 
-TEST_F(KafkaProducerTest, InvalidConfigurationThrows) {
+TEST_F(KafkaProducerOfflineTest, InvalidConfigurationThrows) {
   EXPECT_THROW(make_kafka_producer(KafkaConfig{}, logger_), std::runtime_error);
-  EXPECT_THROW(make_kafka_producer(config({{"no.such.property", "1"}}), logger_),
-               std::runtime_error);
-  EXPECT_THROW(make_kafka_producer(config({{"compression.type", "bogus"}}), logger_),
-               std::runtime_error);
+  EXPECT_THROW(
+      make_kafka_producer(KafkaConfig{"127.0.0.1:1", "producer-test", {{"no.such.property", "1"}}},
+                          logger_),
+      std::runtime_error);
+  EXPECT_THROW(
+      make_kafka_producer(
+          KafkaConfig{"127.0.0.1:1", "producer-test", {{"compression.type", "bogus"}}}, logger_),
+      std::runtime_error);
 }
 
-TEST_F(KafkaProducerTest, DestroyingWithRecordsInFlightStillReportsEachOnce) {
+TEST_F(KafkaProducerOfflineTest, DestroyingWithRecordsInFlightStillReportsEachOnce) {
   KafkaConfig c;
   c.bootstrap_servers = "127.0.0.1:1";
   std::atomic<int> reports{0};

@@ -29,7 +29,6 @@
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
 #include "orderflow/config/config.h"
-#include "orderflow/config/kafka_profile.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/inbox.h"
@@ -37,7 +36,9 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::notification {
 namespace {
@@ -67,11 +68,12 @@ std::unique_ptr<storage::Database> open_notification_db(const std::string& path)
 // Same consumer settings for every member of a test's group. The session must outlast the
 // embedded broker's initial rebalance delay (3 s; librdkafka 2.0's mock does not refresh a member
 // while its JoinGroup waits), yet be short enough for the group to drop a killed member quickly.
-messaging::KafkaConfig consumer_config(const std::string& bootstrap, const std::string& client) {
-  messaging::KafkaConfig kafka{
-      bootstrap, client, {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}}};
-  config::apply_kafka_profile(config::load_kafka_profile("embedded"), kafka);
-  return kafka;
+messaging::KafkaConfig consumer_config(orderflow::testing::BrokerKind kind,
+                                       const std::string& bootstrap, const std::string& client) {
+  auto config = orderflow::testing::kafka_config_for(kind, bootstrap, client);
+  config.consumer_properties["session.timeout.ms"] = "6000";
+  config.consumer_properties["heartbeat.interval.ms"] = "500";
+  return config;
 }
 
 /// How often the handler saw each eventId (header), thread-safe.
@@ -92,12 +94,15 @@ class Seen {
   std::map<std::string, int> calls_;
 };
 
-class NotificationFlowTest : public ::testing::Test {
+// On both brokers: .../Embedded and .../Kafka.
+class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {
  protected:
   void SetUp() override {
     topic_ = unique_name("orders");
     group_ = unique_name("notification-service");
     broker_.create_topic(topic_, 3);
+    // Real Kafka creates no topic on its own (the embedded broker would).
+    broker_.create_topic(topic_ + ".dlt", 3);
     db_path_ = dir_.file("notification.db");
     db_ = open_notification_db(db_path_);
     repository_ = std::make_unique<SqlNotificationRepository>(*db_);
@@ -129,7 +134,7 @@ class NotificationFlowTest : public ::testing::Test {
   messaging::ConsumerRunner& start_runner(messaging::ConsumerOptions o) {
     auto handler = make_event_handler(*service_);
     auto runner = std::make_unique<messaging::ConsumerRunner>(
-        consumer_config(broker_.bootstrap_servers(), "flow-consumer"), std::move(o),
+        consumer_config(GetParam(), broker_.bootstrap_servers(), "flow-consumer"), std::move(o),
         [this, handler](const messaging::ConsumedRecord& r) {
           seen_.add(messaging::find_header(r.headers, "eventId").value_or(""));
           return handler(r);
@@ -192,7 +197,7 @@ class NotificationFlowTest : public ::testing::Test {
     return metrics_.message_count(topic_, event_type, outcome);
   }
 
-  orderflow::testing::EmbeddedBroker broker_;
+  orderflow::testing::TestBroker broker_{GetParam()};
   orderflow::testing::TempDir dir_;
   observability::Metrics metrics_{kService};
   std::shared_ptr<spdlog::logger> logger_ =
@@ -211,8 +216,10 @@ class NotificationFlowTest : public ::testing::Test {
   std::vector<std::unique_ptr<messaging::ConsumerRunner>> runners_;
 };
 
+ORDERFLOW_ON_BOTH_BROKERS(NotificationFlowTest);
+
 // (a) Seed 001: ORDER_CREATED → one notification per event for its user.
-TEST_F(NotificationFlowTest, OrderCreatedEventsBecomeNotificationsForTheirUser) {
+TEST_P(NotificationFlowTest, OrderCreatedEventsBecomeNotificationsForTheirUser) {
   std::vector<messaging::OutgoingRecord> records = {
       order_created(101, "alice", "25800"), order_created(102, "alice", "200"),
       order_created(103, "alice", "12900"), order_created(201, "bob", "5000"),
@@ -243,7 +250,7 @@ TEST_F(NotificationFlowTest, OrderCreatedEventsBecomeNotificationsForTheirUser) 
 }
 
 // The order service's own ORDER_CREATED record is what the notification service understands.
-TEST_F(NotificationFlowTest, TheOrderServicesRecordIsNotified) {
+TEST_P(NotificationFlowTest, TheOrderServicesRecordIsNotified) {
   order::Order o;
   o.id = 12345;
   o.user_id = "42";
@@ -264,7 +271,7 @@ TEST_F(NotificationFlowTest, TheOrderServicesRecordIsNotified) {
 }
 
 // (b) Seed 000: the same event twice (same eventId) notifies once; the second is a duplicate.
-TEST_F(NotificationFlowTest, SameEventTwiceNotifiesOnce) {
+TEST_P(NotificationFlowTest, SameEventTwiceNotifiesOnce) {
   auto record = order_created(300, "carol");
   auto id = event_id_of(record);
   start_runner();
@@ -278,7 +285,7 @@ TEST_F(NotificationFlowTest, SameEventTwiceNotifiesOnce) {
 }
 
 // A record with a new eventId but the same order is a new event and is notified.
-TEST_F(NotificationFlowTest, SameOrderWithANewEventIdIsANewEvent) {
+TEST_P(NotificationFlowTest, SameOrderWithANewEventIdIsANewEvent) {
   start_runner();
   produce(order_created(400, "dan"));
   produce(order_created(400, "dan"));
@@ -297,13 +304,14 @@ constexpr const char* kChildEnv = "ORDERFLOW_NOTIFICATION_CRASH_CHILD";
 TEST(NotificationCrashChild, Consume) {
   const char* spec = std::getenv(kChildEnv);
   if (spec == nullptr) GTEST_SKIP() << "helper of the crash test, runs in a child process";
-  std::string s = spec;  // bootstrap|topic|group|db
+  std::string s = spec;  // kind|bootstrap|topic|group|db
   auto next = [&s] {
     auto bar = s.find('|');
     std::string part = s.substr(0, bar);
     s = bar == std::string::npos ? "" : s.substr(bar + 1);
     return part;
   };
+  auto kind = orderflow::testing::broker_kind_from_name(next());
   std::string bootstrap = next(), topic = next(), group = next(), db_path = next();
   auto logger = observability::make_logger("notification-crash-child", {"warn", "text"});
   observability::Metrics metrics(kService);
@@ -318,7 +326,7 @@ TEST(NotificationCrashChild, Consume) {
   o.group_id = group;
   o.topics = {topic};
   o.commit_interval = 1h;  // no offset is committed before the kill
-  messaging::ConsumerRunner runner(consumer_config(bootstrap, "crash-child"), o,
+  messaging::ConsumerRunner runner(consumer_config(kind, bootstrap, "crash-child"), o,
                                    make_event_handler(service), metrics, logger);
   runner.start();
   std::mutex forever;
@@ -327,7 +335,7 @@ TEST(NotificationCrashChild, Consume) {
   never.wait(lock, [] { return false; });  // until the parent kills it
 }
 
-TEST_F(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreatesNoDuplicate) {
+TEST_P(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreatesNoDuplicate) {
   constexpr int kEvents = 12;
   std::vector<std::string> ids;
   for (int i = 0; i < kEvents; ++i) {
@@ -338,7 +346,8 @@ TEST_F(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreate
 
   // Everything exec needs is built before fork: a threaded process may only make
   // async-signal-safe calls between fork and exec.
-  std::string spec = broker_.bootstrap_servers() + "|" + topic_ + "|" + group_ + "|" + db_path_;
+  std::string spec = orderflow::testing::broker_kind_name(GetParam()) + "|" +
+                     broker_.bootstrap_servers() + "|" + topic_ + "|" + group_ + "|" + db_path_;
   std::vector<std::string> env_strings{std::string(kChildEnv) + "=" + spec};
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
   std::vector<char*> envp;
@@ -376,7 +385,7 @@ TEST_F(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreate
 
 // (d) Seed 001 "Consumer 재시작 후 백로그 처리": a consumer that was down processes the whole
 // backlog produced meanwhile when it comes back.
-TEST_F(NotificationFlowTest, RestartedConsumerProcessesTheBacklog) {
+TEST_P(NotificationFlowTest, RestartedConsumerProcessesTheBacklog) {
   auto first = order_created(600, "erin");
   {
     auto& runner = start_runner();
@@ -404,7 +413,7 @@ TEST_F(NotificationFlowTest, RestartedConsumerProcessesTheBacklog) {
 }
 
 // (e) A malformed value does not stop the consumer.
-TEST_F(NotificationFlowTest, MalformedValueDoesNotStopTheConsumer) {
+TEST_P(NotificationFlowTest, MalformedValueDoesNotStopTheConsumer) {
   start_runner();
   // The first malformed record dead-letters and parks key 800 (docs/dlq.md), so the other bad
   // records of that key follow it to the DLT; a valid event on another key still flows.
@@ -431,7 +440,7 @@ TEST_F(NotificationFlowTest, MalformedValueDoesNotStopTheConsumer) {
 // (f) Seed 000 fault injection: a fail- user's channel throws; after max_attempts the event is
 // dead-lettered (no notification), the later record of the same key is parked behind it
 // (KEY_PARKED) and events of other keys are still notified.
-TEST_F(NotificationFlowTest, FailUserIsRetriedThenGivenUpAndOthersStillNotified) {
+TEST_P(NotificationFlowTest, FailUserIsRetriedThenGivenUpAndOthersStillNotified) {
   start_runner();
   auto failing = order_created(900, "fail-user-1", "5000");
   produce(failing);

@@ -15,13 +15,16 @@
 #include "adapters/storage/sql_dead_letter_store.h"
 #include "app/dlq_service.h"
 #include "orderflow/common/clock.h"
+#include "orderflow/common/uuid.h"
 #include "orderflow/http/router.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::ops {
 namespace {
@@ -101,11 +104,15 @@ class TopicReader {
   std::vector<ReadRecord> records_;
 };
 
-class OpsServiceTest : public ::testing::Test {
+// On both brokers: .../Embedded and .../Kafka.
+class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {
  protected:
   void SetUp() override {
     original_ = unique_name("orders");
-    dlt_ = original_ + ".dlt";
+    // A DLT suffix of this test alone: on the shared Kafka cluster the ops consumer's pattern
+    // subscription (^.*<suffix>$) must not see the DLTs of other tests.
+    dlt_suffix_ = "." + new_uuid().substr(0, 8) + ".dlt";
+    dlt_ = original_ + dlt_suffix_;
     broker_.create_topic(original_, 3);
     broker_.create_topic(dlt_, 3);
     storage::StorageConfig cfg;
@@ -128,13 +135,13 @@ class OpsServiceTest : public ::testing::Test {
     messaging::ConsumerOptions o;
     o.service = "ops-service";
     o.group_id = unique_name("ops-service");
-    o.topics = dlt_subscription(".dlt");
+    o.topics = dlt_subscription(dlt_suffix_);
     o.concurrency = 2;
     o.retry.backoff = 10ms;
-    messaging::KafkaConfig kafka =
-        broker_.kafka_config("ops-test-consumer", {{"session.timeout.ms", "6000"},
-                                                   {"heartbeat.interval.ms", "500"},
-                                                   {"topic.metadata.refresh.interval.ms", "500"}});
+    auto kafka = broker_.kafka_config("ops-test-consumer");
+    kafka.consumer_properties["session.timeout.ms"] = "6000";
+    kafka.consumer_properties["heartbeat.interval.ms"] = "500";
+    kafka.consumer_properties["topic.metadata.refresh.interval.ms"] = "500";
     consumer_ = std::make_unique<messaging::ConsumerRunner>(
         kafka, o, make_dead_letter_handler(*service_), metrics_, logger_);
     consumer_->start();
@@ -190,9 +197,10 @@ class OpsServiceTest : public ::testing::Test {
 
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("ops-test", {"warn", "text"});
-  orderflow::testing::EmbeddedBroker broker_;
+  orderflow::testing::TestBroker broker_{GetParam()};
   orderflow::testing::TempDir dir_;
   std::string original_;
+  std::string dlt_suffix_;
   std::string dlt_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<SqlDeadLetterStore> store_;
@@ -205,7 +213,9 @@ class OpsServiceTest : public ::testing::Test {
   http::Router router_;
 };
 
-TEST_F(OpsServiceTest, StoresDeadLettersAndListsThemWithFiltersAndPages) {
+ORDERFLOW_ON_BOTH_BROKERS(OpsServiceTest);
+
+TEST_P(OpsServiceTest, StoresDeadLettersAndListsThemWithFiltersAndPages) {
   start_consumer();
   produce_dlt("k1", 0, "notification-service", "e1");
   produce_dlt("k2", 0, "inventory-service", "e2");
@@ -261,7 +271,7 @@ TEST_F(OpsServiceTest, StoresDeadLettersAndListsThemWithFiltersAndPages) {
   EXPECT_NE(metrics_.serialize().find("orderflow_dlq_messages"), std::string::npos);
 }
 
-TEST_F(OpsServiceTest, RedeliveredDltRecordIsStoredOnce) {
+TEST_P(OpsServiceTest, RedeliveredDltRecordIsStoredOnce) {
   auto handler = make_dead_letter_handler(*service_);
   messaging::ConsumedRecord r;
   r.topic = dlt_;
@@ -278,7 +288,7 @@ TEST_F(OpsServiceTest, RedeliveredDltRecordIsStoredOnce) {
   EXPECT_EQ(total(), 2);
 }
 
-TEST_F(OpsServiceTest, ReplayRepublishesInOriginalOrderThenUnparks) {
+TEST_P(OpsServiceTest, ReplayRepublishesInOriginalOrderThenUnparks) {
   TopicReader reader(broker_.bootstrap_servers(), original_);
   start_consumer();
   // Key K dead-lettered once, then two records parked behind it; another key is independent.
@@ -337,7 +347,7 @@ TEST_F(OpsServiceTest, ReplayRepublishesInOriginalOrderThenUnparks) {
             2u);
 }
 
-TEST_F(OpsServiceTest, ReplayAndDiscardErrors) {
+TEST_P(OpsServiceTest, ReplayAndDiscardErrors) {
   EXPECT_EQ(call("POST", "/api/dlq/4242/replay").status, 404);
   EXPECT_EQ(call("POST", "/api/dlq/4242/discard").status, 404);
   EXPECT_EQ(call("POST", "/api/dlq/abc/replay").status, 400);
@@ -376,7 +386,7 @@ TEST_F(OpsServiceTest, ReplayAndDiscardErrors) {
   EXPECT_EQ(shown["audit"][0]["actor"], "bob");
 }
 
-TEST_F(OpsServiceTest, BulkActionsNeedAFilterAndHonourDryRun) {
+TEST_P(OpsServiceTest, BulkActionsNeedAFilterAndHonourDryRun) {
   auto handler = make_dead_letter_handler(*service_);
   for (int i = 0; i < 3; ++i) {
     messaging::ConsumedRecord r;

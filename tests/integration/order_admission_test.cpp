@@ -20,7 +20,6 @@
 #include "app/order_service.h"
 #include "orderflow/common/clock.h"
 #include "orderflow/common/decimal.h"
-#include "orderflow/config/kafka_profile.h"
 #include "orderflow/http/client.h"
 #include "orderflow/http/router.h"
 #include "orderflow/http/server.h"
@@ -30,16 +29,18 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::order {
 namespace {
 
 using namespace std::chrono_literals;
 using orderflow::testing::eventually;
+using orderflow::testing::unique_name;
 
-constexpr const char* kTopic = "orders.v1";
 constexpr std::int64_t kMaxBacklog = 3;
 const std::string kOrderBody = R"({"userId":42,"items":[{"sku":"ABC-001","qty":1}]})";
 
@@ -66,8 +67,8 @@ std::optional<std::string> header_of(const http::Response& response, const std::
 
 class OrderAdmissionTest : public ::testing::Test {
  protected:
-  /// Wires order-service as main.cpp does, with the producer pointed at `bootstrap`.
-  void start(const std::string& bootstrap, bool start_relay) {
+  /// Wires order-service as main.cpp does, with the producer configured by `kafka`.
+  void start(messaging::KafkaConfig kafka, bool start_relay) {
     storage::StorageConfig storage_config;
     storage_config.sqlite_path = dir_.file("order.db");
     db_ = storage::open_database(storage_config);
@@ -75,12 +76,9 @@ class OrderAdmissionTest : public ::testing::Test {
     storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
     storage::migrate(*db_, "order", order_migrations());
 
-    messaging::KafkaConfig kafka;
-    kafka.bootstrap_servers = bootstrap;
     kafka.client_id = "order-admission-test";
     // Deliveries to a dead broker fail within a second instead of five minutes.
-    kafka.producer_properties = {{"message.timeout.ms", "1000"}};
-    config::apply_kafka_profile(config::load_kafka_profile("embedded"), kafka);
+    kafka.producer_properties["message.timeout.ms"] = "1000";
     producer_ = messaging::make_kafka_producer(kafka, logger_);
     store_ = messaging::make_outbox_store(*db_);
     messaging::RelayOptions relay_options;
@@ -89,7 +87,7 @@ class OrderAdmissionTest : public ::testing::Test {
     relay_ = std::make_unique<messaging::OutboxRelay>(*store_, *producer_, relay_options, metrics_,
                                                       logger_);
     backlog_ = std::make_unique<messaging::OutboxBacklog>(*db_, kMaxBacklog, metrics_);
-    repository_ = std::make_unique<SqlOrderRepository>(*db_, kTopic, "order-service", [this] {
+    repository_ = std::make_unique<SqlOrderRepository>(*db_, topic_, "order-service", [this] {
       backlog_->appended();
       relay_->notify();
     });
@@ -159,6 +157,7 @@ class OrderAdmissionTest : public ::testing::Test {
     return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size()));
   }
 
+  std::string topic_ = unique_name("orders");
   orderflow::testing::TempDir dir_;
   observability::Metrics metrics_{"order-service"};
   std::shared_ptr<spdlog::logger> logger_ =
@@ -177,7 +176,9 @@ class OrderAdmissionTest : public ::testing::Test {
 };
 
 TEST_F(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcceptedOnes) {
-  start("127.0.0.1:" + std::to_string(closed_port()), /*start_relay=*/true);
+  start(orderflow::testing::kafka_config_for(orderflow::testing::BrokerKind::kEmbedded,
+                                             "127.0.0.1:" + std::to_string(closed_port())),
+        /*start_relay=*/true);
   auto accepted = fill_backlog();
   ASSERT_EQ(accepted.size(), static_cast<std::size_t>(kMaxBacklog));
 
@@ -205,10 +206,16 @@ TEST_F(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcce
   EXPECT_EQ(read->status, 200);
 }
 
-TEST_F(OrderAdmissionTest, IntakeReopensOnceTheRelayPublishesTheBacklog) {
-  orderflow::testing::EmbeddedBroker broker;
-  broker.create_topic(kTopic);
-  start(broker.bootstrap_servers(), /*start_relay=*/false);
+// On both brokers: .../Embedded and .../Kafka.
+class OrderAdmissionOnBrokerTest
+    : public OrderAdmissionTest,
+      public ::testing::WithParamInterface<orderflow::testing::BrokerKind> {};
+ORDERFLOW_ON_BOTH_BROKERS(OrderAdmissionOnBrokerTest);
+
+TEST_P(OrderAdmissionOnBrokerTest, IntakeReopensOnceTheRelayPublishesTheBacklog) {
+  orderflow::testing::TestBroker broker(GetParam());
+  broker.create_topic(topic_);
+  start(broker.kafka_config(), /*start_relay=*/false);
   auto accepted = fill_backlog();
   ASSERT_EQ(accepted.size(), static_cast<std::size_t>(kMaxBacklog));
   expect_overloaded(post_order());

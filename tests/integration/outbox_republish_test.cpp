@@ -8,9 +8,11 @@
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/fake_producer.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -178,8 +180,31 @@ TEST_F(OutboxRepublishTest, RelayPurgesExpiredRowsOnItsOwn) {
   relay.stop();
 }
 
+// The real producer on each broker: one cluster id for every client of a cluster (the outbox
+// relay compares it with the one it saw last; a change means a new, empty cluster), and ping()
+// answers.
+class KafkaProducerClusterTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {};
+ORDERFLOW_ON_BOTH_BROKERS(KafkaProducerClusterTest);
+
+TEST_P(KafkaProducerClusterTest, EveryClientSeesTheSameClusterIdAndPingAnswers) {
+  auto logger = std::make_shared<spdlog::logger>("cluster-test",
+                                                 std::make_shared<spdlog::sinks::null_sink_mt>());
+  orderflow::testing::TestBroker broker(GetParam());
+  std::string ids[2];
+  for (auto& id : ids) {
+    auto producer = make_kafka_producer(broker.kafka_config("cluster-test"), logger);
+    auto cluster = producer->cluster_id(5s);
+    ASSERT_TRUE(cluster.ok()) << cluster.error().message;
+    EXPECT_FALSE(cluster->empty());
+    EXPECT_TRUE(producer->ping(2s).ok());
+    id = cluster.value();
+  }
+  EXPECT_EQ(ids[0], ids[1]);
+}
+
 // The real producer against two embedded brokers: each reports its own cluster id, so a
-// restarted embedded broker is recognised; ping() answers for a live broker only.
+// restarted embedded broker is recognised; ping() answers for a live broker only. Embedded only:
+// it needs two clusters at once (the mock makes a new one per instance).
 TEST(KafkaProducerCluster, EachEmbeddedBrokerHasItsOwnClusterIdAndPingTellsLiveFromDead) {
   auto logger = std::make_shared<spdlog::logger>("cluster-test",
                                                  std::make_shared<spdlog::sinks::null_sink_mt>());

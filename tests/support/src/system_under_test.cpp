@@ -36,21 +36,60 @@ std::map<std::string, int> counts_in_pids_file(const std::string& data_dir, cons
   return out;
 }
 
+constexpr const char* kTopicNames[] = {"orders.v1", "inventory.v1", "payments.v1"};
+constexpr const char* kServices[] = {"order-service", "inventory-service", "payment-service",
+                                     "notification-service", "ops-service"};
+
 }  // namespace
+
+std::string RunningSystem::topic(const std::string& name) const { return name + names_suffix_; }
+
+std::string RunningSystem::dlt(const std::string& name) const {
+  return topic(name) + ".dlt" + names_suffix_;
+}
+
+std::string RunningSystem::group(const std::string& service) const {
+  return service + names_suffix_;
+}
 
 RunningSystem::RunningSystem(
     const std::map<std::string, std::vector<std::string>>& service_overrides,
-    const SystemOptions& options) {
+    const SystemOptions& options)
+    : broker_(options.broker) {
   data_dir_ = options.data_dir.empty() ? (dir_.path() / "data").string() : options.data_dir;
+  std::string kafka_yaml;
+  std::vector<std::string> names_overrides;
+  if (broker_ == BrokerKind::kKafka) {
+    auto bootstrap = shared_kafka_bootstrap();
+    if (bootstrap.empty()) {
+      throw std::runtime_error(std::string("a /Kafka test needs the shared cluster: run it "
+                                           "through ctest (label kafka), or set ") +
+                               kKafkaBootstrapFileEnv);
+    }
+    names_suffix_ = "." + unique_name("e2e").substr(4);
+    kafka_yaml = "kafka:\n  bootstrap_servers: \"" + bootstrap + "\"\n";
+    std::vector<std::string> topics;
+    for (const std::string name : kTopicNames) {
+      topics.push_back(topic(name));
+      topics.push_back(dlt(name));
+    }
+    create_kafka_topics(bootstrap, topics);
+    names_overrides = {
+        "topics.orders=" + topic("orders.v1"), "topics.inventory=" + topic("inventory.v1"),
+        "topics.payments=" + topic("payments.v1"), "topics.dlt_suffix=.dlt" + names_suffix_};
+  }
   // Left by an earlier run that was killed: it must not be taken for this one being up.
   std::error_code ec;
   fs::remove(fs::path(data_dir_) / "endpoints.json", ec);
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
-  std::string system_yaml = "data_dir: " + data_dir_ + "\nservices:\n";
-  for (const std::string name : {"order-service", "inventory-service", "payment-service",
-                                 "notification-service", "ops-service"}) {
+  std::string system_yaml = "data_dir: " + data_dir_ + "\n" + kafka_yaml + "services:\n";
+  for (const std::string name : kServices) {
     system_yaml += "  " + name + ":\n    config: " + config_dir + "/" + name + ".yaml\n" +
                    "    port: 0\n    set:\n";
+    for (const auto& o : names_overrides) system_yaml += "      - \"" + o + "\"\n";
+    if (broker_ == BrokerKind::kKafka) {
+      system_yaml += "      - \"consumer.group_id=" + group(name) + "\"\n";
+    }
     if (auto it = service_overrides.find(name); it != service_overrides.end()) {
       for (const auto& o : it->second) system_yaml += "      - \"" + o + "\"\n";
     }
@@ -152,6 +191,26 @@ int RunningSystem::stop() {
   pid_ = -1;
   exit_code_ = exit_code_of(status);
   return exit_code_;
+}
+
+RunningSystem& SystemsByBroker::get(
+    BrokerKind kind, const std::map<std::string, std::vector<std::string>>& service_overrides,
+    SystemOptions options) {
+  auto& system = systems_[kind];
+  if (!system) {
+    options.broker = kind;
+    system = std::make_unique<RunningSystem>(service_overrides, options);
+  }
+  return *system;
+}
+
+std::vector<int> SystemsByBroker::stop_all() {
+  std::vector<int> codes;
+  for (auto& [kind, system] : systems_) {
+    if (system) codes.push_back(system->stop());
+  }
+  systems_.clear();
+  return codes;
 }
 
 std::string run_command(const std::string& command, int* exit_code) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_broker.h"
 
 namespace orderflow::testing {
 
@@ -27,6 +29,11 @@ struct SystemOptions {
   std::vector<std::string> up_args;
   /// How long `orderflow up` may take to write endpoints.json (a JVM cluster takes longer).
   std::chrono::milliseconds up_timeout{60000};
+  /// kEmbedded: `orderflow up` starts its embedded broker (orderflow-broker). kKafka: the
+  /// services run on the ctest run's shared Kafka cluster (kafka.bootstrap_servers in the
+  /// generated orderflow.yaml), with topic names, DLT suffix and consumer groups of this system
+  /// alone (topic(), dlt(), group()), its topics created first through the Admin API.
+  BrokerKind broker = BrokerKind::kEmbedded;
 };
 
 /// A real `orderflow up` process (the built executable) with every port 0 in a temp data dir,
@@ -50,6 +57,17 @@ class RunningSystem {
   [[nodiscard]] const Endpoint& endpoint(const std::string& service) const;
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
+  [[nodiscard]] BrokerKind broker() const { return broker_; }
+  /// The name this system uses for the configured topic `name` ("orders.v1", "inventory.v1",
+  /// "payments.v1"): `name` itself on the embedded broker, `name.<id>` on the shared cluster.
+  [[nodiscard]] std::string topic(const std::string& name) const;
+  /// The dead-letter topic of `name`: topic(name) + the DLT suffix (".dlt" on the embedded
+  /// broker, ".dlt.<id>" on the shared cluster, so that the ops-service sees only this
+  /// system's dead letters).
+  [[nodiscard]] std::string dlt(const std::string& name) const;
+  /// The consumer group of `service` ("inventory-service" on the embedded broker,
+  /// "inventory-service.<id>" on the shared cluster).
+  [[nodiscard]] std::string group(const std::string& service) const;
 
   struct Reply {
     int status = 0;
@@ -81,11 +99,31 @@ class RunningSystem {
 
  private:
   TempDir dir_;
+  BrokerKind broker_ = BrokerKind::kEmbedded;
+  std::string names_suffix_;  ///< "" or ".<id>": topics and groups on the shared cluster
   std::string data_dir_;
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
   pid_t pid_ = -1;
   int exit_code_ = -1;  ///< once reaped
+};
+
+/// The RunningSystems of one test suite, one per broker kind: started by the first test that
+/// asks for its kind, stopped by stop_all() (call it from TearDownTestSuite). ctest runs each
+/// test in a process of its own; a direct run of the binary shares a system between the
+/// suite's tests. Not thread-safe.
+class SystemsByBroker {
+ public:
+  /// The running system of `kind`, started with `service_overrides` and `options` (its broker
+  /// set to `kind`) if there is none yet. Throws as RunningSystem's constructor does.
+  RunningSystem& get(BrokerKind kind,
+                     const std::map<std::string, std::vector<std::string>>& service_overrides = {},
+                     SystemOptions options = {});
+  /// Stops every system (SIGINT, drain) and returns the exit code of each `orderflow up`.
+  std::vector<int> stop_all();
+
+ private:
+  std::map<BrokerKind, std::unique_ptr<RunningSystem>> systems_;
 };
 
 /// Runs a shell command and returns its stdout (e.g. kcat). Exit status in `exit_code`.
