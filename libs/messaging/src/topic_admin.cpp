@@ -79,6 +79,61 @@ int partition_count(rd_kafka_t* rk, const std::string& topic,
   return partitions;
 }
 
+// Whether the broker at `address`, asked alone (a fresh client knows no other broker yet),
+// reports every topic of `topics` with a leader for each partition.
+bool broker_knows(const KafkaConfig& config, const std::string& address,
+                  const std::vector<std::string>& topics,
+                  std::chrono::steady_clock::time_point deadline) {
+  KafkaConfig single = config;
+  single.bootstrap_servers = address;
+  Handle rk = make_client(single);
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (rd_kafka_metadata(rk.get(), 1, nullptr, &raw, std::min(remaining_ms(deadline), 2000)) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return false;
+  }
+  Metadata metadata(raw);
+  std::size_t ready = 0;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const auto& topic = metadata->topics[t];
+    if (std::find(topics.begin(), topics.end(), topic.topic) == topics.end() ||
+        topic.err != RD_KAFKA_RESP_ERR_NO_ERROR || topic.partition_cnt == 0) {
+      continue;
+    }
+    bool led = true;
+    for (int p = 0; p < topic.partition_cnt; ++p) led = led && topic.partitions[p].leader >= 0;
+    if (led) ++ready;
+  }
+  return ready == topics.size();
+}
+
+// CreateTopics answers once the controller has the topics; each broker learns them a little
+// later. A consumer that subscribes meanwhile and asks a broker that does not know a topic yet
+// takes it for missing until its next metadata refresh (minutes): wait until every broker
+// reports them. Throws TopicAdminError (retryable) when one does not before `deadline`.
+void await_topics_on_every_broker(rd_kafka_t* rk, const KafkaConfig& config,
+                                  const std::vector<std::string>& topics,
+                                  std::chrono::steady_clock::time_point deadline) {
+  constexpr auto kRetryInterval = std::chrono::milliseconds{20};
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (rd_kafka_metadata(rk, 0, nullptr, &raw, remaining_ms(deadline)) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError("created topics, but the broker list could not be read in time", true);
+  }
+  Metadata metadata(raw);
+  for (int b = 0; b < metadata->broker_cnt; ++b) {
+    const auto address =
+        std::string(metadata->brokers[b].host) + ":" + std::to_string(metadata->brokers[b].port);
+    while (!broker_knows(config, address, topics, deadline)) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw TopicAdminError("broker " + address + " does not report the created topics in time",
+                              true);
+      }
+      std::this_thread::sleep_for(kRetryInterval);
+    }
+  }
+}
+
 }  // namespace
 
 int cluster_broker_count(const KafkaConfig& config, std::chrono::milliseconds timeout) {
@@ -188,6 +243,11 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
     }
     outcomes.push_back(outcome);
   }
+  std::vector<std::string> created;
+  for (const auto& outcome : outcomes) {
+    if (outcome.created) created.push_back(outcome.name);
+  }
+  if (!created.empty()) await_topics_on_every_broker(rk.get(), config, created, deadline);
   return outcomes;
 }
 
