@@ -243,11 +243,10 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
     }
     outcomes.push_back(outcome);
   }
-  std::vector<std::string> created;
-  for (const auto& outcome : outcomes) {
-    if (outcome.created) created.push_back(outcome.name);
-  }
-  if (!created.empty()) await_topics_on_every_broker(rk.get(), config, created, deadline);
+  // Also the ones that existed: another instance may have created them a moment ago.
+  std::vector<std::string> names;
+  for (const auto& outcome : outcomes) names.push_back(outcome.name);
+  await_topics_on_every_broker(rk.get(), config, names, deadline);
   return outcomes;
 }
 

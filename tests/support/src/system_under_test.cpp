@@ -36,7 +36,6 @@ std::map<std::string, int> counts_in_pids_file(const std::string& data_dir, cons
   return out;
 }
 
-constexpr const char* kTopicNames[] = {"orders.v1", "inventory.v1", "payments.v1"};
 constexpr const char* kServices[] = {"order-service", "inventory-service", "payment-service",
                                      "notification-service", "ops-service"};
 
@@ -68,12 +67,8 @@ RunningSystem::RunningSystem(
     }
     names_suffix_ = "." + unique_name("e2e").substr(4);
     kafka_yaml = "kafka:\n  bootstrap_servers: \"" + bootstrap + "\"\n";
-    std::vector<std::string> topics;
-    for (const std::string name : kTopicNames) {
-      topics.push_back(topic(name));
-      topics.push_back(dlt(name));
-    }
-    create_kafka_topics(bootstrap, topics);
+    // The services create these topics themselves at start-up (topics.create, on with an
+    // external bootstrap), as on a user's cluster: that path is part of what these tests run.
     names_overrides = {
         "topics.orders=" + topic("orders.v1"), "topics.inventory=" + topic("inventory.v1"),
         "topics.payments=" + topic("payments.v1"), "topics.dlt_suffix=.dlt" + names_suffix_};

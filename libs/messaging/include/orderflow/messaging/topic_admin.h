@@ -57,13 +57,14 @@ int default_min_insync_replicas(int replication_factor);
 
 /// Creates every topic of `topics` that does not exist yet through the Kafka Admin API
 /// (CreateTopics), on the cluster of `config` (bootstrap_servers and properties such as
-/// security.*), and returns once every broker of the cluster reports the created topics with
-/// a leader per partition (a consumer subscribing earlier could miss them until its next
-/// metadata refresh). An existing topic is fine; one whose partition count differs from its spec
-/// is a warning on `logger` naming both numbers (nothing is changed). Blocks up to `timeout`
-/// in total. Throws TopicAdminError naming the topic and the broker's error when one cannot be
-/// created, or when the cluster does not answer in time; std::runtime_error on an invalid
-/// configuration. Thread-safe (each call uses its own client).
+/// security.*), and returns once every broker of the cluster reports every topic of `topics`
+/// with a leader per partition (a consumer subscribing earlier could miss one created a moment
+/// ago, by this call or by another instance, until its next metadata refresh). An existing topic is
+/// fine; one whose partition count differs from its spec is a warning on `logger` naming both
+/// numbers (nothing is changed). Blocks up to `timeout` in total. Throws TopicAdminError naming the
+/// topic and the broker's error when one cannot be created, or when the cluster does not answer in
+/// time; std::runtime_error on an invalid configuration. Thread-safe (each call uses its own
+/// client).
 std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
                                         const std::vector<TopicSpec>& topics,
                                         std::chrono::milliseconds timeout,
