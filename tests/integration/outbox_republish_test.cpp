@@ -213,7 +213,10 @@ TEST(KafkaProducerCluster, EachEmbeddedBrokerHasItsOwnClusterIdAndPingTellsLiveF
   std::string ids[2];
   for (int i = 0; i < 2; ++i) {
     auto& id = ids[i];
-    auto producer = make_kafka_producer(brokers[i].kafka_config(), logger);
+    auto producer = make_kafka_producer(
+        orderflow::testing::kafka_config_for(orderflow::testing::BrokerKind::kEmbedded,
+                                             brokers[i].bootstrap_servers(), ""),
+        logger);
     auto cluster = producer->cluster_id(5s);
     ASSERT_TRUE(cluster.ok()) << cluster.error().message;
     EXPECT_FALSE(cluster->empty());

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "orderflow/common/uuid.h"
-#include "orderflow/config/kafka_profile.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::testing {
@@ -67,16 +66,6 @@ EmbeddedBroker::~EmbeddedBroker() {
 
 std::string EmbeddedBroker::bootstrap_servers() const {
   return rd_kafka_mock_cluster_bootstraps(impl_->cluster);
-}
-
-messaging::KafkaConfig EmbeddedBroker::kafka_config(
-    const std::string& client_id, std::map<std::string, std::string> properties) const {
-  messaging::KafkaConfig config;
-  config.bootstrap_servers = bootstrap_servers();
-  config.client_id = client_id;
-  config.properties = std::move(properties);
-  config::apply_kafka_profile(config::load_kafka_profile("embedded"), config);
-  return config;
 }
 
 void EmbeddedBroker::create_topic(const std::string& topic, int partitions) {

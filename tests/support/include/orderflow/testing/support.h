@@ -3,11 +3,8 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-
-#include "orderflow/messaging/record.h"
 
 namespace orderflow::testing {
 
@@ -51,11 +48,6 @@ class EmbeddedBroker {
   EmbeddedBroker(const EmbeddedBroker&) = delete;
   EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
   [[nodiscard]] std::string bootstrap_servers() const;
-  /// A client configuration for this broker with `properties` (librdkafka, both sides) and,
-  /// where they do not set a property, the `embedded` Kafka profile
-  /// (config/kafka-profiles.yaml), as a service on this broker would have.
-  [[nodiscard]] messaging::KafkaConfig kafka_config(
-      const std::string& client_id = {}, std::map<std::string, std::string> properties = {}) const;
   void create_topic(const std::string& topic, int partitions = 3);
   /// Makes the next `count` requests of Kafka API `api_key` fail with `error_code`
   /// (rd_kafka_mock_push_request_errors), e.g. to make the DLT unreachable.
