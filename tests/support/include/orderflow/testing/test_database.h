@@ -106,3 +106,10 @@ struct DatabaseKindParamName {
                            ::testing::Values(::orderflow::testing::DatabaseKind::kSqlite,    \
                                              ::orderflow::testing::DatabaseKind::kPostgres), \
                            ::orderflow::testing::DatabaseKindParamName())
+
+/// Runs every TEST_P of `suite` on the shared PostgreSQL server only (Suite.Test/Postgres): for
+/// PostgreSQL-specific behaviour (SQLSTATE classes, reconnect, advisory locks).
+#define ORDERFLOW_ON_POSTGRES_ONLY(suite)                                                    \
+  INSTANTIATE_TEST_SUITE_P(, suite,                                                          \
+                           ::testing::Values(::orderflow::testing::DatabaseKind::kPostgres), \
+                           ::orderflow::testing::DatabaseKindParamName())
