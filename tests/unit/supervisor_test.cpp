@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "orderflow/config/config.h"
+#include "orderflow/observability/logging.h"
 #include "orderflow/testing/support.h"
 #include "system.h"
 
@@ -51,6 +52,49 @@ TEST(SupervisionSpecTest, RejectsUnknownKeysAndAnInvertedBackoff) {
                                            "  backoff_max_ms: 1000\n"),
                                 "", "/bin"),
                config::ConfigError);
+}
+
+TEST(ReplicasTest, InstancesAreNamedAfterTheirService) {
+  EXPECT_EQ(instance_name("order-service", 1), "order-service");
+  EXPECT_EQ(instance_name("order-service", 2), "order-service-2");
+  EXPECT_EQ(instance_name("inventory-service", 10), "inventory-service-10");
+}
+
+TEST(ReplicasTest, ReadPerServiceWithOneByDefault) {
+  testing::TempDir dir;
+  auto spec = load_system_spec(write_file(dir,
+                                          "services:\n  order-service:\n    replicas: 3\n"
+                                          "  ops-service:\n    port: 0\n"),
+                               "", "/bin");
+  ASSERT_EQ(spec.services.size(), 2u);
+  EXPECT_EQ(spec.services[0].replicas, 3);
+  EXPECT_EQ(spec.services[1].replicas, 1);
+  EXPECT_THROW(load_system_spec(write_file(dir, "services:\n  order-service:\n    replicas: 0\n"),
+                                "", "/bin"),
+               config::ConfigError);
+}
+
+// The refusal comes before anything is started: bin_dir has no executables, so a start that
+// got as far as the broker would throw "executable not found" instead.
+TEST(ReplicasTest, SeveralInstancesOnSqliteAreRefusedBeforeAnythingStarts) {
+  testing::TempDir dir;
+  auto service_file = dir.file("inventory-service.yaml");
+  std::ofstream(service_file) << "storage:\n  backend: sqlite\n";
+  auto spec = load_system_spec(write_file(dir,
+                                          "data_dir: data\nservices:\n  inventory-service:\n"
+                                          "    config: inventory-service.yaml\n"
+                                          "    replicas: 2\n"),
+                               "", dir.file("no-bin"));
+  System system(spec, observability::make_logger("test", {"off", "text"}));
+  try {
+    system.start();
+    FAIL() << "started 2 instances on SQLite";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("inventory-service: 2 replicas"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--storage postgres"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(system.pids().empty());
 }
 
 TEST(DescribeExitStatusTest, NamesTheExitCodeOrTheSignal) {

@@ -1,12 +1,10 @@
 #include "system.h"
 
 #include <fcntl.h>
-
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <algorithm>
 
 #include <algorithm>
 #include <filesystem>
@@ -46,6 +44,10 @@ void write_json_atomically(const fs::path& path, const nlohmann::json& doc) {
 
 }  // namespace
 
+std::string instance_name(const std::string& service, int index) {
+  return index <= 1 ? service : service + "-" + std::to_string(index);
+}
+
 SystemSpec load_system_spec(const std::string& file, const std::string& data_dir_override,
                             const std::string& bin_dir) {
   auto source = config::Source::load(file, config::Source::process_environment(), {});
@@ -83,6 +85,7 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
     s.config_file = cfg.empty() ? "" : fs::absolute(config::resolve_path(source, cfg)).string();
     s.port = static_cast<int>(reader.integer("services." + name + ".port", 0, 0, 65535));
     s.overrides = reader.string_list("services." + name + ".set", {});
+    s.replicas = static_cast<int>(reader.integer("services." + name + ".replicas", 1, 1, 64));
     spec.services.push_back(std::move(s));
   }
   reader.finish();
@@ -104,12 +107,19 @@ std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir)
 }
 
 System::System(SystemSpec spec, std::shared_ptr<spdlog::logger> logger)
-    : spec_(std::move(spec)), logger_(std::move(logger)) {}
+    : spec_(std::move(spec)), logger_(std::move(logger)) {
+  for (const auto& service : spec_.services) {
+    for (int index = 1; index <= std::max(1, service.replicas); ++index) {
+      instances_.push_back({instance_name(service.name, index), &service, index});
+    }
+  }
+}
 
 System::~System() { stop(); }
 
-pid_t System::spawn(const std::string& name, const std::vector<std::string>& args) {
-  auto exe = (fs::path(spec_.bin_dir) / name).string();
+pid_t System::spawn(const std::string& name, const std::string& executable,
+                    const std::vector<std::string>& args) {
+  auto exe = (fs::path(spec_.bin_dir) / executable).string();
   if (!fs::exists(exe)) throw std::runtime_error("executable not found: " + exe);
   auto log_file = (fs::path(spec_.data_dir) / "logs" / (name + ".log")).string();
   std::vector<std::string> argv_store{exe};
@@ -132,6 +142,33 @@ System::Child* System::find(const std::string& name) {
   return nullptr;
 }
 
+const System::Instance* System::find_instance(const std::string& name) const {
+  for (const auto& instance : instances_) {
+    if (instance.name == name) return &instance;
+  }
+  return nullptr;
+}
+
+bool System::is_service(const std::string& name) const { return find_instance(name) != nullptr; }
+
+void System::check_replicas() const {
+  for (const auto& service : spec_.services) {
+    if (service.replicas <= 1) continue;
+    auto source = config::Source::load(service.config_file, config::Source::process_environment(),
+                                       service.overrides);
+    auto backend = source.scalar("storage.backend").value_or("sqlite");
+    if (backend != "sqlite") continue;
+    // SQLite itself serialises the processes' writes, but the services' outbox relays read
+    // their unsent rows without claiming them: two instances on one file would publish every
+    // event twice, racing each other, and so out of order for one order.
+    throw config::ConfigError(
+        service.name + ": " + std::to_string(service.replicas) +
+        " replicas need a database that several instances can share; it stores in SQLite, one "
+        "file per service, whose outbox two instances would both publish (every event twice and "
+        "out of order). Run with --storage postgres, or with one replica");
+  }
+}
+
 std::vector<std::string> System::broker_args() const {
   std::vector<std::string> args{"--data-dir",   spec_.data_dir,
                                 "--brokers",    std::to_string(spec_.brokers),
@@ -142,22 +179,26 @@ std::vector<std::string> System::broker_args() const {
   return args;
 }
 
-std::vector<std::string> System::service_args(const ServiceSpec& service, int port) const {
+std::vector<std::string> System::service_args(const Instance& instance, int port) const {
+  const ServiceSpec& service = *instance.service;
   std::vector<std::string> args;
   if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
   args.insert(args.end(),
               {"--data-dir", spec_.data_dir, "--port", std::to_string(port), "--port-file",
-               port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
+               port_file(spec_, instance.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
                "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count()), "--set",
                "kafka.profile=" + spec_.services_kafka_profile()});
   // orderflow-broker creates the topics itself: the embedded broker has no CreateTopics.
   if (spec_.embedded_broker()) args.insert(args.end(), {"--set", "topics.create=false"});
+  if (instance.index > 1)
+    args.insert(args.end(), {"--set", "service.instance_id=" + instance.name});
   for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
   return args;
 }
 
 void System::start() {
   if (started_) return;
+  check_replicas();
   started_ = true;
   fs::create_directories(fs::path(spec_.data_dir) / "logs");
   // Files of an earlier run that was killed would describe processes that are gone.
@@ -169,17 +210,19 @@ void System::start() {
       start_kafka_cluster();
     } else if (spec_.bootstrap_servers.empty()) {
       fs::remove(bootstrap_file(spec_));
-      spawn(kBrokerName, broker_args());
+      spawn(kBrokerName, kBrokerName, broker_args());
       wait_for_broker();
     } else {
       bootstrap_ = spec_.bootstrap_servers;
     }
-    for (const auto& service : spec_.services) {
-      fs::remove(port_file(spec_, service.name));
-      spawn(service.name, service_args(service, service.port));
+    // All at once: the instances of one service join its group together (one rebalance).
+    for (const auto& instance : instances_) {
+      fs::remove(port_file(spec_, instance.name));
+      int port = instance.index == 1 ? instance.service->port : 0;
+      spawn(instance.name, instance.service->name, service_args(instance, port));
     }
-    for (const auto& service : spec_.services) {
-      wait_for_ready(service.name, port_file(spec_, service.name));
+    for (const auto& instance : instances_) {
+      wait_for_ready(instance.name, port_file(spec_, instance.name));
     }
     write_endpoints_file();
   } catch (...) {
@@ -270,17 +313,16 @@ void System::respawn(const std::string& name) {
   if (is_broker(name)) {
     std::error_code ec;
     fs::remove(bootstrap_file(spec_), ec);
-    spawn(name, broker_args());
-  } else {
-    for (const auto& service : spec_.services) {
-      if (service.name != name) continue;
-      auto bound = endpoints_.find(name);
-      // The port it had bound keeps endpoints.json and every client's URL valid.
-      int port = bound != endpoints_.end() ? bound->second.port : service.port;
-      std::error_code ec;
-      fs::remove(port_file(spec_, name), ec);
-      spawn(name, service_args(service, port));
-    }
+    spawn(name, name, broker_args());
+  } else if (const auto* instance = find_instance(name)) {
+    auto bound = endpoints_.find(name);
+    // The port it had bound keeps endpoints.json and every client's URL valid.
+    int port = bound != endpoints_.end() ? bound->second.port
+               : instance->index == 1    ? instance->service->port
+                                         : 0;
+    std::error_code ec;
+    fs::remove(port_file(spec_, name), ec);
+    spawn(name, instance->service->name, service_args(*instance, port));
   }
 }
 
@@ -443,8 +485,9 @@ void System::stop() {
   // bound themselves by drain_ms; the extra grace covers their exit.
   std::vector<Child*> services;
   std::vector<Child*> broker;
-  for (auto& child : children_)
-    (child.name == "orderflow-broker" ? broker : services).push_back(&child);
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+    (it->name == kBrokerName ? broker : services).push_back(&*it);
+  }
   terminate(services, spec_.drain_timeout + kExitGrace);
   terminate(broker, kExitGrace);
   children_.clear();

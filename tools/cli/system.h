@@ -22,7 +22,16 @@ struct ServiceSpec {
   std::string config_file;             ///< absolute path; empty = defaults
   int port = 0;                        ///< 0 = pick a free one
   std::vector<std::string> overrides;  ///< services.<name>.set: passed as --set key=value
+  /// services.<name>.replicas (or `--replicas`): instances of the service, all in its consumer
+  /// group and on its database; the first on `port`, the others on free ports.
+  int replicas = 1;
 };
+
+/// The name of instance `index` (1-based) of `service`: the service's own name for the first,
+/// `<service>-<index>` for the others (order-service, order-service-2, …). It is the instance's
+/// child name, log file (<data_dir>/logs/<name>.log), port file, endpoints.json key and
+/// service.instance_id.
+std::string instance_name(const std::string& service, int index);
 
 /// How `orderflow up` restarts a child that exited on its own (config section `supervision`).
 struct SupervisionSpec {
@@ -116,8 +125,12 @@ class System {
   /// The Kafka node (1-based) of the child `name` ("kafka-N", broker mode kafka); nullopt for
   /// any other name.
   [[nodiscard]] std::optional<int> kafka_node(const std::string& name) const;
+  /// Whether `name` is an instance of a service (instance_name()), not a broker, Kafka node or
+  /// database server.
+  [[nodiscard]] bool is_service(const std::string& name) const;
   /// Every child's name in start order (the broker first when embedded, the Kafka nodes
-  /// "kafka-1".."kafka-N" first in broker mode kafka).
+  /// "kafka-1".."kafka-N" first in broker mode kafka), then every service's instances, a
+  /// service's first instance before its others.
   [[nodiscard]] std::vector<std::string> child_names() const;
 
   /// Starts the exited child `name` again with its start arguments, without waiting: a service
@@ -157,10 +170,21 @@ class System {
     std::string name;
     pid_t pid = -1;
   };
+  /// One process of a service.
+  struct Instance {
+    std::string name;  ///< instance_name(service.name, index)
+    const ServiceSpec* service = nullptr;
+    int index = 1;  ///< 1-based
+  };
   Child* find(const std::string& name);
+  [[nodiscard]] const Instance* find_instance(const std::string& name) const;
+  /// Throws config::ConfigError when a service with several instances would store in SQLite.
+  void check_replicas() const;
   [[nodiscard]] std::vector<std::string> broker_args() const;
-  [[nodiscard]] std::vector<std::string> service_args(const ServiceSpec& service, int port) const;
-  pid_t spawn(const std::string& name, const std::vector<std::string>& args);
+  [[nodiscard]] std::vector<std::string> service_args(const Instance& instance, int port) const;
+  /// Starts bin_dir/`executable` as the child `name`.
+  pid_t spawn(const std::string& name, const std::string& executable,
+              const std::vector<std::string>& args);
   void wait_for_broker();
   /// Broker mode kafka: starts the cluster, writes broker.bootstrap, creates the topics.
   void start_kafka_cluster();
@@ -172,7 +196,8 @@ class System {
 
   SystemSpec spec_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::vector<Child> children_;  ///< start order; broker first when embedded
+  std::vector<Instance> instances_;  ///< every service's, in start order
+  std::vector<Child> children_;      ///< start order; broker first when embedded
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
   std::map<std::string, int> restarts_;
