@@ -11,23 +11,12 @@
 
 namespace orderflow::cli {
 
-pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_file,
-                  const std::map<std::string, std::string>& env) {
+pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_file) {
   if (argv.empty()) throw std::runtime_error("spawn_child: empty argv");
   std::vector<std::string> store = argv;
   std::vector<char*> args;
   for (auto& a : store) args.push_back(a.data());
   args.push_back(nullptr);
-  // Built before fork: setenv in the child of a multi-threaded parent is not async-signal-safe.
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    if (!env.count(entry.substr(0, entry.find('=')))) env_store.push_back(std::move(entry));
-  }
-  for (const auto& [name, value] : env) env_store.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + argv[0]);
@@ -47,7 +36,7 @@ pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_f
         close(fd);
       }
     }
-    execvpe(args[0], args.data(), envp.data());
+    execvp(args[0], args.data());
     std::string message = "cannot run " + store[0] + ": " + std::strerror(errno) + "\n";
     (void)!write(STDERR_FILENO, message.data(), message.size());
     _exit(127);

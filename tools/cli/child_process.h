@@ -2,7 +2,6 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -12,10 +11,7 @@ namespace orderflow::cli {
 /// in its own process group (a terminal Ctrl-C reaches only orderflow, which stops children in
 /// order), sent SIGTERM when this process dies, with every signal unblocked. Its stdout and
 /// stderr are appended to `log_file`, or inherited when that is empty. An exec failure is
-/// written to the log and the child exits 127. The child's environment is this process's with
-/// `env` set on top (e.g. PGPASSWORD: a secret that must not appear on a command line). Throws
-/// std::runtime_error when fork fails.
-pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_file,
-                  const std::map<std::string, std::string>& env = {});
+/// written to the log and the child exits 127. Throws std::runtime_error when fork fails.
+pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_file);
 
 }  // namespace orderflow::cli
