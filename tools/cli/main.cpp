@@ -61,6 +61,13 @@ void print_endpoints(const cli::System& system) {
                           std::to_string(system.spec().brokers) + " brokers)"
                     : std::string("  (embedded broker)"))
             << "\n";
+  if (auto postgres = system.postgres_server_uri(); !postgres.empty()) {
+    std::cout << label("postgres") << postgres
+              << (system.spec().postgres_url.empty()
+                      ? "  (private server, " + system.spec().data_dir + "/postgres)"
+                      : std::string("  (storage.postgres.url)"))
+              << "\n";
+  }
   for (const auto& [name, ep] : system.endpoints()) std::cout << label(name) << ep.url() << "\n";
   std::cout << label("logs") << system.spec().data_dir << "/logs/\n";
   std::cout << "Try: curl -X POST " << system.endpoints().at("order-service").url()
@@ -82,6 +89,7 @@ int main(int argc, char** argv) {
   std::string broker_mode = cli::SystemSpec::kEmbeddedBroker;
   int brokers = 0;
   int replicas = 0;
+  std::string storage;
   std::string log_level = "info";
 
   auto* up =
@@ -99,6 +107,11 @@ int main(int argc, char** argv) {
                  "Instances of every service, in one consumer group each (default: "
                  "services.<name>.replicas, 1); more than one needs --storage postgres")
       ->check(CLI::Range(1, 64));
+  up->add_option("--storage", storage,
+                 "sqlite: each service's own SQLite file; postgres: PostgreSQL, a database per "
+                 "service, on a private server under the data dir or storage.postgres.url "
+                 "(default: storage.backend, sqlite)")
+      ->check(CLI::IsMember({cli::SystemSpec::kSqlite, cli::SystemSpec::kPostgres}));
 
   auto* demo = app.add_subcommand("demo", "Post the seeds' sample orders and show notifications");
   demo->add_option("--data-dir", data_dir,
@@ -145,6 +158,7 @@ int main(int argc, char** argv) {
       spec.inherit_output = foreground_logs;
       spec.broker_mode = broker_mode;
       if (brokers > 0) spec.brokers = brokers;
+      if (!storage.empty()) spec.storage_backend = storage;
       if (replicas > 0) {
         for (auto& service : spec.services) service.replicas = replicas;
       }
