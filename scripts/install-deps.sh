@@ -14,6 +14,8 @@ packages=(
   libcli11-dev              # command-line flags
   libsqlite3-dev            # embedded storage
   libpq-dev                 # PostgreSQL client
+  postgresql-15             # PostgreSQL server binaries (initdb, postgres in /usr/lib/postgresql/15/bin):
+                            # orderflow up --storage postgres and the tests start a private server
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # bench/
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
@@ -37,6 +39,12 @@ fi
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.d/orderflow.conf ]; then
+  # orderflow runs its own servers (tools/cli/postgres_server.cpp): Debian's default cluster
+  # "main" on port 5432 would only use memory, so the package does not create it.
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/orderflow.conf >/dev/null
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

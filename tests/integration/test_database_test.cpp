@@ -3,6 +3,7 @@
 // after the test; a file in a temp dir on SQLite.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -43,9 +44,13 @@ TEST_P(TestDatabaseTest, ConfigsShareOneFreshDatabaseDroppedAfterTheTest) {
         postgres_query(other.url(), "SELECT count(*) FROM pg_tables WHERE tablename = 'shared'"),
         "0");
   }
-  EXPECT_EQ(
-      postgres_query(server_url, "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'"),
-      "0");
+  // Dropped in the background, soon.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return postgres_query(server_url, "SELECT count(*) FROM pg_database WHERE datname = '" +
+                                              name + "'") == "0";
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
 }
 
 INSTANTIATE_TEST_SUITE_P(, TestDatabaseTest, ::testing::Values(DatabaseKind::kPostgres),

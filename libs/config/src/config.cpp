@@ -16,6 +16,10 @@ extern char** environ;
 namespace orderflow::config {
 namespace {
 
+// PostgreSQL runs a service's writes in parallel (SQLite serialises them on one connection):
+// a consumer's lanes, the outbox relay and HTTP requests each hold a connection at a time.
+constexpr std::int64_t kPostgresPoolSize = 8;
+
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
   std::stringstream in(path);
@@ -381,6 +385,11 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
       static_cast<int>(r.integer("storage.sqlite.busy_timeout_ms", 5000, 0, 600'000));
   c.storage.pool_size = static_cast<int>(r.integer("storage.pool_size", 4, 1, 64));
   c.storage.postgres_url = r.string("storage.postgres.url", "");
+  if (c.storage.backend == "postgres") {
+    c.storage.pool_size =
+        static_cast<int>(r.integer("storage.postgres.pool_size", kPostgresPoolSize, 1, 256));
+  }
+  c.storage.application_name = c.name;
   if (c.storage.backend == "postgres" && c.storage.postgres_url.empty()) {
     throw ConfigError("config " + r.string("service.name", default_name) +
                       ": storage.backend is postgres but storage.postgres.url is empty");

@@ -39,6 +39,22 @@ Result<Headers> decode_headers(const std::string& text) {
   }
 }
 
+Result<std::vector<OutboxStore::Row>> decode_rows(const std::vector<storage::Row>& rows) {
+  std::vector<OutboxStore::Row> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    auto headers = decode_headers(row.text(4));
+    if (!headers) return headers.error();
+    out.push_back(
+        {row.integer(0), {row.text(1), row.text(2), row.text(3), std::move(headers.value())}});
+  }
+  return out;
+}
+
+// First key of the relay's two-key advisory locks ("ofrl"): apart from other users of
+// advisory locks in the same database.
+constexpr std::int64_t kRelayKeyLockSpace = 0x6f66726c;
+
 class DbOutboxStore final : public OutboxStore {
  public:
   DbOutboxStore(storage::Database& db, std::chrono::milliseconds retention, const Clock* clock)
@@ -52,13 +68,9 @@ class DbOutboxStore final : public OutboxStore {
           "ORDER BY id LIMIT ?",
           {std::int64_t{limit}});
       if (!rows) return rows.error();
-      out.reserve(rows->size());
-      for (const auto& row : *rows) {
-        auto headers = decode_headers(row.text(4));
-        if (!headers) return headers.error();
-        out.push_back(
-            {row.integer(0), {row.text(1), row.text(2), row.text(3), std::move(headers.value())}});
-      }
+      auto decoded = decode_rows(*rows);
+      if (!decoded) return decoded.error();
+      out = std::move(decoded.value());
       return {};
     });
     if (!r) return r.error();
@@ -69,18 +81,51 @@ class DbOutboxStore final : public OutboxStore {
   // so the relay's scan is cheap and no cleanup job is needed.
   Result<void> mark_sent(std::span<const std::int64_t> ids) override {
     if (ids.empty()) return {};
-    const bool retain = retention_.count() > 0;
-    const std::string sent_at = format_iso8601(clock_->now());
     // A mark lost in an OS crash republishes the rows (consumers dedupe by eventId), so it
     // need not cost an fsync of its own (docs/benchmarks.md).
-    return db_.write_relaxed([&](storage::Tx& tx) -> Result<void> {
-      for (auto id : ids) {
-        auto r = retain ? tx.exec("UPDATE outbox SET sent_at = ? WHERE id = ?", {sent_at, id})
-                        : tx.exec("DELETE FROM outbox WHERE id = ?", {id});
-        if (!r) return r.error();
-      }
-      return {};
+    return db_.write_relaxed([&](storage::Tx& tx) { return mark_in(tx, ids); });
+  }
+
+  // PostgreSQL: several relays (one per instance) share the outbox. Each claims the oldest
+  // unsent rows whose record key no other relay holds (a transaction-scoped advisory lock per
+  // key hash, try-only) and keeps the transaction, and with it the keys and the row locks,
+  // open until the broker acknowledged and the rows are marked. So a key's rows are published
+  // by one relay at a time, in id order, and a crashed relay's keys are free again the moment
+  // its connection closes. FOR UPDATE skips rows another relay marked after this statement's
+  // snapshot was taken (re-checked once their transaction commits).
+  Result<Published> publish_unsent(int limit, const PublishFn& publish) override {
+    if (db_.dialect() != storage::Dialect::kPostgres) {
+      return OutboxStore::publish_unsent(limit, publish);
+    }
+    Published out;
+    auto r = db_.write_relaxed([&](storage::Tx& tx) -> Result<void> {
+      auto rows = tx.query(
+          "SELECT id, topic, record_key, value, headers FROM outbox WHERE sent_at IS NULL "
+          "AND pg_try_advisory_xact_lock(?, hashtext(record_key)) ORDER BY id LIMIT ? FOR UPDATE",
+          {kRelayKeyLockSpace, std::int64_t{limit}});
+      if (!rows) return rows.error();
+      auto claimed = decode_rows(*rows);
+      if (!claimed) return claimed.error();
+      if (claimed->empty()) return {};
+      out.fetched = static_cast<std::int64_t>(claimed->size());
+      out.last_id = claimed->back().id;
+      auto acked = publish(*claimed);
+      out.marked = static_cast<std::int64_t>(acked.size());
+      return mark_in(tx, acked);
     });
+    if (!r) return r.error();
+    return out;
+  }
+
+  Result<void> mark_in(storage::Tx& tx, std::span<const std::int64_t> ids) const {
+    const bool retain = retention_.count() > 0;
+    const std::string sent_at = retain ? format_iso8601(clock_->now()) : std::string();
+    for (auto id : ids) {
+      auto r = retain ? tx.exec("UPDATE outbox SET sent_at = ? WHERE id = ?", {sent_at, id})
+                      : tx.exec("DELETE FROM outbox WHERE id = ?", {id});
+      if (!r) return r.error();
+    }
+    return {};
   }
 
   Result<ClusterSwitch> record_cluster(const std::string& cluster_id) override {
@@ -154,6 +199,21 @@ struct Batch {
 };
 
 }  // namespace
+
+Result<OutboxStore::Published> OutboxStore::publish_unsent(int limit, const PublishFn& publish) {
+  auto rows = fetch_unsent(limit);
+  if (!rows) return rows.error();
+  Published out;
+  if (rows->empty()) return out;
+  out.fetched = static_cast<std::int64_t>(rows->size());
+  out.last_id = rows->back().id;
+  auto acked = publish(*rows);
+  out.marked = static_cast<std::int64_t>(acked.size());
+  if (!acked.empty()) {
+    if (auto r = mark_sent(acked); !r) return r.error();
+  }
+  return out;
+}
 
 std::span<const storage::Migration> Outbox::migrations() {
   // AUTOINCREMENT: rows are deleted once sent, and plain rowids could then be reused, breaking
@@ -394,26 +454,46 @@ class OutboxRelay::Impl {
     const int limit =
         pacing ? std::clamp(options_.republish_rate / kPaceSlicesPerSecond, 1, options_.batch_size)
                : options_.batch_size;
-    auto rows = store_.fetch_unsent(limit);
-    if (!rows) {
-      logger_->warn("\"outbox fetch failed\" error={} ({})", rows.error().message,
-                    to_string(rows.error().kind));
-      return rows.error();
+    auto published = store_.publish_unsent(
+        limit, [&](const std::vector<OutboxStore::Row>& rows) { return publish(rows, wait); });
+    if (!published) {
+      logger_->warn(
+          "\"outbox round failed; rows not marked stay unsent and are published again\" "
+          "error={} ({})",
+          published.error().message, to_string(published.error().kind));
+      return published.error();
     }
-    const auto fetched = static_cast<std::int64_t>(rows->size());
+    const std::int64_t fetched = published->fetched;
+    const std::int64_t marked = published->marked;
     // A lower bound while the backlog exceeds one batch; exact otherwise.
-    metrics_.set_outbox_pending(fetched);
+    metrics_.set_outbox_pending(fetched - marked);
     if (fetched == 0) return Round{};
+    if (republish_until_ > 0) {
+      if (published->last_id >= republish_until_) {
+        logger_->info("\"outbox history re-published\" last_id={}", republish_until_);
+        republish_until_ = 0;
+      } else if (pacing) {
+        pace(round_start, fetched);
+      }
+    }
+    return Round{fetched, marked};
+  }
 
+ private:
+  // Sends the rows and waits (`wait` at most, or until stop()) for their delivery reports;
+  // returns the ids acknowledged. Every acknowledged row counts even if an earlier one
+  // failed: the failed row is retried next round (at-least-once, consumers dedupe by eventId).
+  std::vector<std::int64_t> publish(const std::vector<OutboxStore::Row>& rows,
+                                    std::chrono::milliseconds wait) {
     auto batch = std::make_shared<Batch>();
-    batch->outstanding = rows->size();
-    batch->reports.resize(rows->size());
+    batch->outstanding = rows.size();
+    batch->reports.resize(rows.size());
     {
       std::lock_guard lock(mu_);
       current_ = batch;
     }
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-      producer_.send((*rows)[i].record, [batch, i](const Result<DeliveryReport>& report) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      producer_.send(rows[i].record, [batch, i](const Result<DeliveryReport>& report) {
         std::lock_guard lock(batch->mu);
         if (batch->reports[i]) return;  // contract says once; be safe against a second call
         batch->reports[i] = report;
@@ -430,13 +510,10 @@ class OutboxRelay::Impl {
       std::lock_guard lock(mu_);
       current_.reset();
     }
-
-    // Every acknowledged row is marked even if an earlier one failed; the failed row is
-    // retried next round (at-least-once, consumers dedupe by eventId).
     std::vector<std::int64_t> acked;
     std::map<std::string, std::int64_t> per_topic;
-    for (std::size_t i = 0; i < rows->size(); ++i) {
-      const auto& row = (*rows)[i];
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& row = rows[i];
       if (!reports[i]) {
         logger_->warn("\"outbox delivery not reported in time\" id={} topic={} key={}", row.id,
                       row.record.topic, row.record.key);
@@ -450,29 +527,9 @@ class OutboxRelay::Impl {
       }
     }
     for (const auto& [topic, n] : per_topic) metrics_.count_outbox_published(topic, n);
-    const auto marked = static_cast<std::int64_t>(acked.size());
-    if (marked > 0) {
-      if (auto r = store_.mark_sent(acked); !r) {
-        logger_->error(
-            "\"outbox mark_sent failed; the rows stay unsent and will be published again\" "
-            "rows={} error={} kind={}",
-            marked, r.error().message, to_string(r.error().kind));
-        return r.error();
-      }
-    }
-    metrics_.set_outbox_pending(fetched - marked);
-    if (republish_until_ > 0) {
-      if (rows->back().id >= republish_until_) {
-        logger_->info("\"outbox history re-published\" last_id={}", republish_until_);
-        republish_until_ = 0;
-      } else if (pacing) {
-        pace(round_start, fetched);
-      }
-    }
-    return Round{fetched, marked};
+    return acked;
   }
 
- private:
   static constexpr std::chrono::milliseconds kClusterIdWait{5000};
   static constexpr int kPaceSlicesPerSecond = 10;
   static constexpr int kPurgeChunk = 1000;

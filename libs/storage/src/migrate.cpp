@@ -16,6 +16,20 @@ constexpr std::string_view kCreateTable =
     "component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, "
     "applied_at TEXT NOT NULL, PRIMARY KEY(component, version))";
 
+// Instances of a service that start together migrate one at a time: on PostgreSQL every
+// migration transaction first takes this transaction-scoped advisory lock (released at its
+// COMMIT or ROLLBACK), so the re-check of schema_migrations below sees the others' commits.
+// (CREATE TABLE IF NOT EXISTS itself is not safe against a concurrent twin on PostgreSQL.)
+// SQLite serialises writers anyway.
+constexpr std::int64_t kMigrationLockKey = 0x6f72646572666c6f;  // "orderflo"
+
+Result<void> lock_migrations(Tx& tx) {
+  if (tx.dialect() != Dialect::kPostgres) return {};
+  auto r = tx.query("SELECT pg_advisory_xact_lock(?)", {kMigrationLockKey});
+  if (!r) return r.error();
+  return {};
+}
+
 [[noreturn]] void fail(std::string_view component, const std::string& what) {
   throw std::runtime_error("migrate " + std::string(component) + ": " + what);
 }
@@ -35,6 +49,7 @@ void migrate(Database& db, std::string_view component, std::span<const Migration
   }
 
   auto created = db.write([](Tx& tx) -> Result<void> {
+    if (auto r = lock_migrations(tx); !r) return r.error();
     if (auto r = tx.exec(kCreateTable); !r) return r.error();
     return {};
   });
@@ -55,6 +70,7 @@ void migrate(Database& db, std::string_view component, std::span<const Migration
     if (applied.contains(m->version)) continue;
     auto result = db.write([&](Tx& tx) -> Result<void> {
       // Re-checked under the write lock: another process may have migrated meanwhile.
+      if (auto r = lock_migrations(tx); !r) return r.error();
       auto rows = tx.query("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
                            {std::string(component), std::int64_t{m->version}});
       if (!rows) return rows.error();

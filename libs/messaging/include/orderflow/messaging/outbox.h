@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -98,6 +99,21 @@ class OutboxStore {
   /// are then kept for a re-publish onto a new cluster until purge_sent()). Never resent
   /// otherwise.
   virtual Result<void> mark_sent(std::span<const std::int64_t> ids) = 0;
+  /// What one publish_unsent() round did.
+  struct Published {
+    std::int64_t fetched = 0;  ///< rows claimed and handed to publish
+    std::int64_t last_id = 0;  ///< the highest id among them (0: none)
+    std::int64_t marked = 0;   ///< rows acknowledged and marked sent
+  };
+  /// Sends `rows` (in id order) and returns the ids the broker acknowledged, in any order.
+  using PublishFn = std::function<std::vector<std::int64_t>(const std::vector<Row>&)>;
+  /// One relay round: claims up to `limit` of the oldest unsent rows, hands them to `publish`
+  /// and marks the acknowledged ones sent (as mark_sent()). Errors: the store's (kUnavailable
+  /// when the database is); rows not marked stay unsent and come again (at-least-once).
+  /// Default: fetch_unsent(), publish, mark_sent(): one relay per database (SQLite). The
+  /// database store on PostgreSQL, whose outbox several instances of a service share, claims
+  /// per record key instead (docs/architecture.md "Outbox relays of several instances").
+  virtual Result<Published> publish_unsent(int limit, const PublishFn& publish);
   /// Records `cluster_id` as the cluster the rows are published to (table outbox_cluster).
   /// When a different cluster was recorded before, every retained sent row is marked unsent
   /// again in the same transaction, so the relay publishes the history again in id order

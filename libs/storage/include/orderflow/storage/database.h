@@ -36,6 +36,14 @@ class Row {
 
 enum class Dialect { kSqlite, kPostgres };
 
+/// Row-lock clause to append to a SELECT inside write() whose rows the transaction is about to
+/// change from what it read: " FOR UPDATE" on PostgreSQL, whose write transactions run
+/// concurrently at READ COMMITTED (a second one blocks there until the first commits, then
+/// reads the committed row); "" on SQLite, whose writers are serialised anyway.
+inline std::string_view for_update(Dialect dialect) {
+  return dialect == Dialect::kPostgres ? " FOR UPDATE" : "";
+}
+
 /// A transaction in progress. SQL uses `?` placeholders on every backend (the PostgreSQL
 /// adapter rewrites them to $n) and the common subset of SQLite and PostgreSQL
 /// (INSERT … ON CONFLICT DO NOTHING, RETURNING). Not thread-safe: one thread uses a Tx.
@@ -59,8 +67,13 @@ struct StorageConfig {
   std::string sqlite_path;         ///< file path; ":memory:" is refused (pool needs one file)
   std::string sqlite_synchronous = "FULL";  ///< FULL | NORMAL (WAL mode always)
   int busy_timeout_ms = 5000;
-  int pool_size = 4;         ///< connections (readers); writes are serialised
-  std::string postgres_url;  ///< libpq connection string, used when backend=postgres
+  /// SQLite: reader connections (writes are serialised, group commit). PostgreSQL: all
+  /// connections, each running one read() or write() at a time.
+  int pool_size = 4;
+  /// libpq connection URI or key=value string, used when backend=postgres. The password may
+  /// come from PGPASSWORD or ~/.pgpass instead (libpq reads them).
+  std::string postgres_url;
+  std::string application_name;  ///< shown in pg_stat_activity (the service's name)
 };
 
 /// A service's database: a small connection pool. Thread-safe.
@@ -82,15 +95,22 @@ class Database {
   /// meanwhile): callers must not rely on thread-locals or the thread's identity in fn, nor
   /// call write() while holding a lock that some write's fn takes. write() from inside fn on
   /// the same Database returns kInternal DB_NESTED_WRITE instead of deadlocking.
+  ///
+  /// PostgreSQL: each write() is its own READ COMMITTED transaction on a pooled connection,
+  /// on the caller's thread, concurrent with other writes of this and other processes: a fn
+  /// that changes rows according to what it read locks them (for_update()) or updates
+  /// conditionally. After a failed statement the transaction is aborted: fn must return the
+  /// error (use ON CONFLICT instead of catching a constraint error). 40001, 40P01, connection
+  /// loss and a server shutting down are kUnavailable; the connection is replaced.
   virtual Result<void> write(const TxFn& fn) = 0;
   /// write() for changes that may be lost in an OS crash or power cut because redoing them is
   /// harmless (the outbox relay's "published" marks: a lost mark only republishes an event,
   /// which consumers dedupe). SQLite: the group's commit skips the fsync when every fn in it
   /// is relaxed (synchronous=NORMAL for that commit); the next durable commit's fsync covers
   /// it. A process crash loses nothing either way. Same errors and threading as write().
-  /// Backends without the distinction make it write().
+  /// PostgreSQL: the transaction commits with synchronous_commit off.
   virtual Result<void> write_relaxed(const TxFn& fn) { return write(fn); }
-  /// Runs fn in a read-only snapshot.
+  /// Runs fn in a read-only snapshot (PostgreSQL: REPEATABLE READ READ ONLY).
   virtual Result<void> read(const TxFn& fn) = 0;
   /// Cheap liveness probe for /health/ready.
   virtual Result<void> ping() = 0;

@@ -44,8 +44,10 @@ std::string postgres_query(const std::string& url, const std::string& sql);
 bool postgres_connects(const std::string& url);
 
 /// A database for one test. Sqlite: a file in a TempDir owned by this object. Postgres: a new
-/// database with a unique name on the shared server, created by the constructor and dropped
-/// (its sessions disconnected) by the destructor. Not thread-safe.
+/// database with a unique name on the shared server, created by the constructor (~0.5 s) and
+/// dropped with its sessions disconnected after the destructor: the destructor sends
+/// DROP DATABASE … WITH (FORCE) and does not wait for it (it waits for a checkpoint, ~1 s).
+/// Not thread-safe.
 class TestDatabase {
  public:
   /// Throws std::runtime_error for kPostgres when shared_postgres_url() is "" or fails, or the
@@ -92,4 +94,11 @@ struct DatabaseKindParamName {
   INSTANTIATE_TEST_SUITE_P(, suite,                                                          \
                            ::testing::Values(::orderflow::testing::DatabaseKind::kSqlite,    \
                                              ::orderflow::testing::DatabaseKind::kPostgres), \
+                           ::orderflow::testing::DatabaseKindParamName())
+
+/// Runs every TEST_P of `suite` on the shared PostgreSQL server only (Suite.Test/Postgres): for
+/// PostgreSQL-specific behaviour (SQLSTATE classes, reconnect, advisory locks).
+#define ORDERFLOW_ON_POSTGRES_ONLY(suite)                                                    \
+  INSTANTIATE_TEST_SUITE_P(, suite,                                                          \
+                           ::testing::Values(::orderflow::testing::DatabaseKind::kPostgres), \
                            ::orderflow::testing::DatabaseKindParamName())
