@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +33,16 @@ using orderflow::testing::postgres_connects;
 using orderflow::testing::postgres_query;
 
 Connection connect(const std::string& url) { return {PQconnectdb(url.c_str()), &PQfinish}; }
+
+// Exited: no such process, or a zombie (an orphan waits for whoever reaps it, e.g. init).
+bool gone(pid_t pid) {
+  if (kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto state = line.rfind(") ");
+  return state == std::string::npos || line.at(state + 2) == 'Z';
+}
 
 PostgresServerOptions options_in(const TempDir& dir) {
   PostgresServerOptions options;
@@ -129,6 +140,11 @@ TEST_F(PostgresServerTest, LivesThroughStopKillRestartAndATakenPortKeepingPortAn
   EXPECT_TRUE(WIFSIGNALED(*exit) && WTERMSIG(*exit) == SIGKILL);
   EXPECT_EQ(server->pid(), -1);
   EXPECT_FALSE(server->reap().has_value());
+  // The session's backend outlived its postmaster: reap() ended it (it would hold the shared
+  // memory that a new postmaster needs).
+  pid_t backend = PQbackendPID(session.get());
+  ASSERT_GT(backend, 0);
+  EXPECT_TRUE(eventually([&] { return gone(backend); }, 5s));
   server->start();
   EXPECT_NE(server->pid(), killed);
   postgres_query(orders, "INSERT INTO kept VALUES (2)");

@@ -94,8 +94,13 @@ void write_file_atomically(const fs::path& file, const std::string& text) {
   fs::rename(tmp, file);
 }
 
+constexpr const char* kConnectTimeoutS = "10";
+
 Connection connect(const std::string& conninfo) {
-  Connection conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+  // A connect_timeout in `conninfo` wins: it comes later.
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {kConnectTimeoutS, conninfo.c_str(), nullptr};
+  Connection conn(PQconnectdbParams(keys, values, 1), &PQfinish);
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     std::string error = conn ? PQerrorMessage(conn.get()) : "out of memory";
     while (!error.empty() && error.back() == '\n') error.pop_back();
@@ -231,11 +236,13 @@ void PostgresServer::check_reachable() const {
   // As root everything is reachable; the server's account may be stopped by a parent
   // directory (e.g. /root is 0700): say so rather than let initdb fail obscurely.
   auto user = lookup_os_user(options_.os_user);
+  // Only system calls in the child: another thread may hold the allocator's lock.
+  const std::string dir = server_dir();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("postgres server: fork failed");
   if (pid == 0) {
     bool ok = setgroups(user.groups.size(), user.groups.data()) == 0 && setgid(user.gid) == 0 &&
-              setuid(user.uid) == 0 && access(server_dir().c_str(), R_OK | W_OK | X_OK) == 0;
+              setuid(user.uid) == 0 && access(dir.c_str(), R_OK | W_OK | X_OK) == 0;
     _exit(ok ? 0 : 1);
   }
   if (wait_exit(pid) != 0) {
@@ -415,15 +422,17 @@ void PostgresServer::start() {
 void PostgresServer::kill_leftovers() {
   // Every process a postmaster forks calls setsid(), so its process group does not name them;
   // they all run in the cluster directory (the postmaster's chdir), which names them.
-  std::error_code ec;
   auto cluster = fs::path(cluster_dir());
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const auto name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+  std::error_code ec;
+  fs::directory_iterator proc("/proc", ec);
+  // increment(ec): processes come and go while /proc is read; stop() must not throw.
+  for (; !ec && proc != fs::directory_iterator(); proc.increment(ec)) {
+    const auto name = proc->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code link_ec;
-    auto cwd = fs::read_symlink(entry.path() / "cwd", link_ec);
+    auto cwd = fs::read_symlink(proc->path() / "cwd", link_ec);
     if (link_ec || cwd != cluster) continue;
-    pid_t pid = std::stoi(name);
+    pid_t pid = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
     if (pid != getpid()) kill(pid, SIGKILL);
   }
 }

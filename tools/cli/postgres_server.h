@@ -62,6 +62,8 @@ class PostgresServer {
   /// connections. Throws std::runtime_error when the binaries are missing, initdb fails,
   /// postgres exits or does not accept connections within start_timeout: the message has the
   /// last lines of the log, and a started postgres is stopped again. Idempotent while running.
+  /// postgres gets a fast shutdown when the thread that called start() ends (PR_SET_PDEATHSIG
+  /// follows the forking thread): call it on a thread that outlives the server, e.g. main.
   void start();
   /// Fast shutdown (SIGINT: sessions are disconnected, a checkpoint is written), then SIGQUIT
   /// and SIGKILL after stop_grace each. Idempotent.

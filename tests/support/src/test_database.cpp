@@ -3,9 +3,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "postgres_server.h"
 
@@ -22,8 +26,68 @@ DatabaseKind database_kind_from_name(const std::string& name) {
 }
 
 namespace {
+
 using Connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using QueryResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+constexpr auto kSparePollInterval = std::chrono::milliseconds(100);
+constexpr auto kSpareRetryInterval = std::chrono::seconds(1);
+
+std::vector<std::string> spare_databases(PGconn* conn) {
+  std::string sql = std::string("SELECT datname FROM pg_database WHERE starts_with(datname, '") +
+                    kSpareDatabasePrefix + "') ORDER BY oid";
+  QueryResult result(PQexec(conn, sql.c_str()), &PQclear);
+  std::vector<std::string> names;
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    throw std::runtime_error(std::string("listing spare databases: ") +
+                             PQresultErrorMessage(result.get()));
+  }
+  for (int i = 0; i < PQntuples(result.get()); ++i)
+    names.emplace_back(PQgetvalue(result.get(), i, 0));
+  return names;
+}
+
+// Renames a spare database of the fixture to `name`; false when there is none left. Another
+// test may claim the same one first: its rename then fails here and the next one is tried.
+bool claim_spare_database(const std::string& server_url, const std::string& name) {
+  Connection conn(PQconnectdb(server_url.c_str()), &PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) return false;
+  for (const auto& spare : spare_databases(conn.get())) {
+    std::string rename = "ALTER DATABASE \"" + spare + "\" RENAME TO \"" + name + "\"";
+    QueryResult result(PQexec(conn.get(), rename.c_str()), &PQclear);
+    if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+void keep_spare_databases(const std::string& server_url, int count, const std::atomic<bool>& stop) {
+  int created = 0;
+  while (!stop) {
+    try {
+      Connection conn(PQconnectdb(server_url.c_str()), &PQfinish);
+      if (PQstatus(conn.get()) != CONNECTION_OK) {
+        throw std::runtime_error(std::string("cannot connect: ") + PQerrorMessage(conn.get()));
+      }
+      while (!stop) {
+        if (static_cast<int>(spare_databases(conn.get()).size()) >= count) {
+          std::this_thread::sleep_for(kSparePollInterval);
+          continue;
+        }
+        std::string create = std::string("CREATE DATABASE \"") + kSpareDatabasePrefix +
+                             std::to_string(++created) + "\"";
+        QueryResult result(PQexec(conn.get(), create.c_str()), &PQclear);
+        if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+          throw std::runtime_error(create + ": " + PQresultErrorMessage(result.get()));
+        }
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "spare test databases: " << e.what() << std::endl;
+      std::this_thread::sleep_for(kSpareRetryInterval);
+    }
+  }
+}
 
 std::string postgres_query(const std::string& url, const std::string& sql) {
   Connection conn(PQconnectdb(url.c_str()), &PQfinish);
@@ -79,7 +143,7 @@ TestDatabase::TestDatabase(DatabaseKind kind) : kind_(kind) {
   auto path = server_url_.find('/', scheme == std::string::npos ? 0 : scheme + 3);
   if (path == std::string::npos) throw std::runtime_error("no database in URL of the test server");
   url_ = server_url_.substr(0, path) + "/" + name_;
-  cli::ensure_postgres_database(server_url_, name_);
+  if (!claim_spare_database(server_url_, name_)) cli::ensure_postgres_database(server_url_, name_);
 }
 
 TestDatabase::~TestDatabase() {
