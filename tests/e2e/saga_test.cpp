@@ -1,6 +1,7 @@
 // e2e: the saga across the four services as real processes (issue 3). Every test ends with the
-// brief's four invariants checked through the services' APIs. On both brokers: .../Embedded
-// (orderflow-broker) and .../Kafka (the ctest run's shared 3-node cluster).
+// brief's four invariants checked through the services' APIs. On both brokers and both
+// databases: .../EmbeddedSqlite (orderflow-broker), .../KafkaSqlite (the ctest run's shared
+// 3-node cluster) and .../EmbeddedPostgres (every service on the run's PostgreSQL server).
 #include <gtest/gtest.h>
 
 #include <future>
@@ -8,6 +9,7 @@
 
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/invariants.h"
 
@@ -44,11 +46,12 @@ void expect_invariants(const RunningSystem& system, const std::vector<PlacedOrde
 }
 
 // ---------------------------------------------------------------- default dev configuration
-class SagaTest : public SystemSuite<SagaTest> {
+class SagaTest : public BackendSystemSuite<SagaTest> {
  public:
   static Overrides overrides() { return {}; }
 };
-ORDERFLOW_ON_BOTH_BROKERS(SagaTest);
+// The saga on both brokers, and on PostgreSQL (issue 11).
+ORDERFLOW_ON_BACKENDS(SagaTest, {kEmbedded, kSqlite}, {kKafka, kSqlite}, {kEmbedded, kPostgres});
 
 TEST_P(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
   auto before = stock_totals(*system_);
@@ -183,7 +186,7 @@ TEST_P(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
   // Read every record of the three topics and produce it again: same key, value, headers.
   std::map<std::string, int> per_topic;
   auto producer = messaging::make_kafka_producer(
-      kafka_config_for(GetParam(), system_->bootstrap_servers(), "redeliver-test"),
+      kafka_config_for(GetParam().broker, system_->bootstrap_servers(), "redeliver-test"),
       observability::make_logger("redeliver-test", {"warn", "text"}));
   for (const std::string name : {"orders.v1", "inventory.v1", "payments.v1"}) {
     const auto topic = system_->topic(name);
@@ -223,13 +226,15 @@ TEST_P(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
 }
 
 // ------------------------------------------------- slow gateway: a cancel overtakes a payment
-class SlowPaymentSagaTest : public SystemSuite<SlowPaymentSagaTest> {
+class SlowPaymentSagaTest : public BackendSystemSuite<SlowPaymentSagaTest> {
  public:
   static Overrides overrides() {
     return {{"payment-service", {"payment.gateway.latency_ms=3000"}}};
   }
 };
-ORDERFLOW_ON_BOTH_BROKERS(SlowPaymentSagaTest);
+// The saga on both brokers, and on PostgreSQL (issue 11).
+ORDERFLOW_ON_BACKENDS(SlowPaymentSagaTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 TEST_P(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedReleased) {
   auto before = stock_totals(*system_);
@@ -277,7 +282,7 @@ TEST_P(SlowPaymentSagaTest, UserCancelOvertakingAPaymentEndsCancelledRefundedRel
 }
 
 // ------------------------------------------ short reservation TTL: expiry overtakes a payment
-class ExpirySagaTest : public SystemSuite<ExpirySagaTest> {
+class ExpirySagaTest : public BackendSystemSuite<ExpirySagaTest> {
  public:
   static Overrides overrides() {
     return {{"payment-service", {"payment.gateway.latency_ms=2500"}},
@@ -285,7 +290,9 @@ class ExpirySagaTest : public SystemSuite<ExpirySagaTest> {
              {"inventory.reservation_ttl_ms=300", "inventory.expiry_interval_ms=100"}}};
   }
 };
-ORDERFLOW_ON_BOTH_BROKERS(ExpirySagaTest);
+// The saga on both brokers, and on PostgreSQL (issue 11).
+ORDERFLOW_ON_BACKENDS(ExpirySagaTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 TEST_P(ExpirySagaTest, ExpiryOvertakingAPaymentEndsCancelledRefundedReleased) {
   auto before = stock_totals(*system_);

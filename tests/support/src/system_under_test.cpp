@@ -241,9 +241,17 @@ int RunningSystem::stop() {
 RunningSystem& SystemsByBroker::get(
     BrokerKind kind, const std::map<std::string, std::vector<std::string>>& service_overrides,
     SystemOptions options) {
-  auto& system = systems_[kind];
+  return get(kind, options.storage, service_overrides, std::move(options));
+}
+
+RunningSystem& SystemsByBroker::get(
+    BrokerKind broker, DatabaseKind database,
+    const std::map<std::string, std::vector<std::string>>& service_overrides,
+    SystemOptions options) {
+  auto& system = systems_[{broker, database}];
   if (!system) {
-    options.broker = kind;
+    options.broker = broker;
+    options.storage = database;
     system = std::make_unique<RunningSystem>(service_overrides, options);
   }
   return *system;

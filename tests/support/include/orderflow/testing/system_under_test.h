@@ -129,9 +129,9 @@ class RunningSystem {
   int exit_code_ = -1;  ///< once reaped
 };
 
-/// The RunningSystems of one test suite, one per broker kind: started by the first test that
-/// asks for its kind, stopped by stop_all() (call it from TearDownTestSuite). ctest runs each
-/// test in a process of its own; a direct run of the binary shares a system between the
+/// The RunningSystems of one test suite, one per broker kind (and database kind): started by the
+/// first test that asks for its kind, stopped by stop_all() (call it from TearDownTestSuite). ctest
+/// runs each test in a process of its own; a direct run of the binary shares a system between the
 /// suite's tests. Not thread-safe.
 class SystemsByBroker {
  public:
@@ -140,11 +140,15 @@ class SystemsByBroker {
   RunningSystem& get(BrokerKind kind,
                      const std::map<std::string, std::vector<std::string>>& service_overrides = {},
                      SystemOptions options = {});
+  /// The same for a broker and a database: options.broker and options.storage set from them.
+  RunningSystem& get(BrokerKind broker, DatabaseKind database,
+                     const std::map<std::string, std::vector<std::string>>& service_overrides = {},
+                     SystemOptions options = {});
   /// Stops every system (SIGINT, drain) and returns the exit code of each `orderflow up`.
   std::vector<int> stop_all();
 
  private:
-  std::map<BrokerKind, std::unique_ptr<RunningSystem>> systems_;
+  std::map<std::pair<BrokerKind, DatabaseKind>, std::unique_ptr<RunningSystem>> systems_;
 };
 
 /// Runs a shell command and returns its stdout (e.g. kcat). Exit status in `exit_code`.
