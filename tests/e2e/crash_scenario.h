@@ -40,13 +40,18 @@ inline Overrides overrides_for(const TempDir& dir) {
 }
 
 // Posts orders at `rate` per second (default kRatePerSecond) for `duration` on its own thread,
-// with a mix that exercises
-// every saga path: completion, rejection for stock, a payment decline (over 1,000,000), and a
-// cancel by the user right after the POST (which may race the payment: then it is refunded).
+// in turn to each of `order_services` (instances of the order-service), with a mix that
+// exercises every saga path: completion, rejection for stock, a payment decline (over
+// 1,000,000), and a cancel by the user right after the POST (which may race the payment: then it
+// is refunded).
 class Load {
  public:
-  Load(const RunningSystem& system, std::chrono::milliseconds duration, int rate = kRatePerSecond)
-      : system_(system), rate_(rate), thread_([this, duration] { run(duration); }) {}
+  Load(const RunningSystem& system, std::chrono::milliseconds duration, int rate = kRatePerSecond,
+       std::vector<std::string> order_services = {"order-service"})
+      : system_(system),
+        rate_(rate),
+        order_services_(std::move(order_services)),
+        thread_([this, duration] { run(duration); }) {}
   ~Load() { join(); }
 
   void join() {
@@ -55,6 +60,11 @@ class Load {
   [[nodiscard]] std::vector<PlacedOrder> accepted() const {
     std::lock_guard lock(mutex_);
     return accepted_;
+  }
+  /// How many orders each order-service instance accepted.
+  [[nodiscard]] std::map<std::string, int> accepted_by() const {
+    std::lock_guard lock(mutex_);
+    return accepted_by_;
   }
   /// Refused POSTs by HTTP status (0 = could not connect), e.g. "0:120 503:3".
   [[nodiscard]] std::string refused() const {
@@ -80,15 +90,17 @@ class Load {
       if (i % 10 == 3) item = R"({"sku":"LIM-001","qty":2})";
       if (i % 10 == 6) item = R"({"sku":"ABC-002","qty":12})";  // 1,068,000: declined
       if (i % 10 == 8) item = R"({"sku":"ABC-002","qty":1})";
-      auto r = system_.call("order-service", "POST", "/api/orders",
+      const auto& target = order_services_[i % order_services_.size()];
+      auto r = system_.call(target, "POST", "/api/orders",
                             R"({"userId":")" + user + R"(","items":[)" + item + "]}");
       if (r.status == 201) {
         PlacedOrder o{r.body["orderId"].get<std::int64_t>(), r.body["userId"].get<std::string>()};
         if (i % 10 == 9) {
-          system_.call("order-service", "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
+          system_.call(target, "POST", "/api/orders/" + std::to_string(o.id) + "/cancel");
         }
         std::lock_guard lock(mutex_);
         accepted_.push_back(o);
+        ++accepted_by_[target];
       } else {
         // The order-service was down or restarting: not accepted, nothing to check.
         std::lock_guard lock(mutex_);
@@ -101,8 +113,10 @@ class Load {
 
   const RunningSystem& system_;
   const int rate_;
+  const std::vector<std::string> order_services_;
   mutable std::mutex mutex_;
   std::vector<PlacedOrder> accepted_;
+  std::map<std::string, int> accepted_by_;
   std::map<int, int> refused_;
   std::thread thread_;  // last: starts after the fields above exist
 };

@@ -30,6 +30,23 @@ TEST(ConfigTest, DefaultsWithoutFile) {
   EXPECT_EQ(c.http.max_in_flight, 256);
 }
 
+TEST(ConfigTest, InstanceIdNamesTheKafkaClientAndTheLogLines) {
+  auto alone = Source::load("", {}, {});
+  Reader alone_reader(alone);
+  auto first = read_service_config(alone_reader, "order-service", 8080);
+  EXPECT_EQ(first.instance_id, "order-service");
+  EXPECT_EQ(first.kafka.client_id, "order-service");
+
+  auto source = Source::load("", {}, {"service.instance_id=order-service-2"});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.name, "order-service");
+  EXPECT_EQ(c.instance_id, "order-service-2");
+  EXPECT_EQ(c.kafka.client_id, "order-service-2");
+  EXPECT_EQ(c.log.instance, "order-service-2");
+}
+
 TEST(ConfigTest, OverloadLimitsAreRead) {
   auto source =
       Source::load("", {{"ORDERFLOW__HTTP__MAX_IN_FLIGHT", "3"}}, {"http.max_connections=10"});

@@ -6,7 +6,9 @@
 
 #include <fstream>
 
+#include "child_process.h"
 #include "orderflow/config/config.h"
+#include "orderflow/observability/logging.h"
 #include "orderflow/testing/support.h"
 #include "system.h"
 
@@ -51,6 +53,129 @@ TEST(SupervisionSpecTest, RejectsUnknownKeysAndAnInvertedBackoff) {
                                            "  backoff_max_ms: 1000\n"),
                                 "", "/bin"),
                config::ConfigError);
+}
+
+TEST(ReplicasTest, InstancesAreNamedAfterTheirService) {
+  EXPECT_EQ(instance_name("order-service", 1), "order-service");
+  EXPECT_EQ(instance_name("order-service", 2), "order-service-2");
+  EXPECT_EQ(instance_name("inventory-service", 10), "inventory-service-10");
+}
+
+TEST(ReplicasTest, ReadPerServiceWithOneByDefault) {
+  testing::TempDir dir;
+  auto spec = load_system_spec(write_file(dir,
+                                          "services:\n  order-service:\n    replicas: 3\n"
+                                          "  ops-service:\n    port: 0\n"),
+                               "", "/bin");
+  ASSERT_EQ(spec.services.size(), 2u);
+  EXPECT_EQ(spec.services[0].replicas, 3);
+  EXPECT_EQ(spec.services[1].replicas, 1);
+  EXPECT_THROW(load_system_spec(write_file(dir, "services:\n  order-service:\n    replicas: 0\n"),
+                                "", "/bin"),
+               config::ConfigError);
+}
+
+// The refusal comes before anything is started: bin_dir has no executables, so a start that
+// got as far as the broker would throw "executable not found" instead.
+TEST(ReplicasTest, SeveralInstancesOnSqliteAreRefusedBeforeAnythingStarts) {
+  testing::TempDir dir;
+  auto service_file = dir.file("inventory-service.yaml");
+  std::ofstream(service_file) << "storage:\n  backend: sqlite\n";
+  auto spec = load_system_spec(write_file(dir,
+                                          "data_dir: data\nservices:\n  inventory-service:\n"
+                                          "    config: inventory-service.yaml\n"
+                                          "    replicas: 2\n"),
+                               "", dir.file("no-bin"));
+  System system(spec, observability::make_logger("test", {"off", "text"}));
+  try {
+    system.start();
+    FAIL() << "started 2 instances on SQLite";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("inventory-service: 2 replicas"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--storage postgres"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(system.pids().empty());
+}
+
+TEST(ReplicasTest, SeveralInstancesOnPostgresAreNotRefused) {
+  testing::TempDir dir;
+  // No initdb there: the start fails at the server, past the check of the replicas.
+  auto spec = load_system_spec(write_file(dir,
+                                          "data_dir: data\nstorage:\n  backend: postgres\n"
+                                          "  postgres:\n    bin_dir: no-postgres\n"
+                                          "services:\n  inventory-service:\n    replicas: 2\n"),
+                               "", dir.file("no-bin"));
+  System system(spec, observability::make_logger("test", {"off", "text"}));
+  try {
+    system.start();
+    FAIL() << "started without a PostgreSQL server";
+  } catch (const config::ConfigError& e) {
+    FAIL() << "refused: " << e.what();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).find("replicas"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StorageSpecTest, SqliteUnlessConfiguredOtherwise) {
+  testing::TempDir dir;
+  auto spec = load_system_spec(write_file(dir, "data_dir: data\n"), "", "/bin");
+  EXPECT_EQ(spec.storage_backend, SystemSpec::kSqlite);
+  EXPECT_EQ(spec.postgres_url, "");
+  spec = load_system_spec(write_file(dir,
+                                     "storage:\n  backend: postgres\n  postgres:\n"
+                                     "    url: postgresql://app@db.example:5432/admin\n"
+                                     "    database_prefix: shop_\n"),
+                          "", "/bin");
+  EXPECT_EQ(spec.storage_backend, SystemSpec::kPostgres);
+  EXPECT_EQ(spec.postgres_url, "postgresql://app@db.example:5432/admin");
+  EXPECT_EQ(spec.postgres_database_prefix, "shop_");
+  EXPECT_THROW(load_system_spec(write_file(dir, "storage:\n  backend: mysql\n"), "", "/bin"),
+               config::ConfigError);
+  EXPECT_THROW(
+      load_system_spec(write_file(dir, "storage:\n  postgres:\n    url: db:5432\n"), "", "/bin"),
+      config::ConfigError);
+}
+
+TEST(StorageSpecTest, OneDatabasePerServiceNamedWithoutTheSuffix) {
+  EXPECT_EQ(postgres_database("", "order-service"), "order");
+  EXPECT_EQ(postgres_database("", "notification-service"), "notification");
+  EXPECT_EQ(postgres_database("shop_", "ops-service"), "shop_ops");
+  EXPECT_EQ(postgres_database("", "audit-log"), "audit_log");
+}
+
+TEST(StorageSpecTest, ThePasswordIsTakenOutOfTheUri) {
+  auto split =
+      split_postgres_password("postgresql://app:s%40cret:x@db1:5432,db2/admin?sslmode=require");
+  EXPECT_EQ(split.password, "s@cret:x");
+  EXPECT_EQ(split.without_password, "postgresql://app@db1:5432,db2/admin?sslmode=require");
+  auto none = split_postgres_password("postgres://db.example");
+  EXPECT_EQ(none.password, "");
+  EXPECT_EQ(none.without_password, "postgres://db.example/");
+  EXPECT_THROW(split_postgres_password("host=db dbname=x"), config::ConfigError);
+}
+
+TEST(StorageSpecTest, TheUriNamesTheServicesDatabase) {
+  EXPECT_EQ(postgres_uri_with_database("postgresql://orderflow@127.0.0.1:5432/", "order"),
+            "postgresql://orderflow@127.0.0.1:5432/order");
+  EXPECT_EQ(
+      postgres_uri_with_database("postgresql://app@[::1]:5432/admin?sslmode=require", "inventory"),
+      "postgresql://app@[::1]:5432/inventory?sslmode=require");
+  EXPECT_EQ(postgres_uri_with_database("postgresql://db?connect_timeout=5", "ops"),
+            "postgresql://db/ops?connect_timeout=5");
+}
+
+TEST(ChildProcessTest, TheEnvironmentIsSetInTheChildOnly) {
+  testing::TempDir dir;
+  auto log = dir.file("child.log");
+  ChildOptions options;
+  options.log_file = log;
+  options.env["ORDERFLOW_TEST_SECRET"] = "s3cret";
+  pid_t pid = spawn_child({"sh", "-c", "echo \"secret=$ORDERFLOW_TEST_SECRET\""}, options);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(tail_lines(log, 1), "secret=s3cret");
+  EXPECT_EQ(getenv("ORDERFLOW_TEST_SECRET"), nullptr);
 }
 
 TEST(DescribeExitStatusTest, NamesTheExitCodeOrTheSignal) {

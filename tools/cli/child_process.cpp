@@ -51,6 +51,16 @@ pid_t spawn_child(const std::vector<std::string>& argv, const ChildOptions& opti
   std::vector<char*> args;
   for (auto& a : store) args.push_back(a.data());
   args.push_back(nullptr);
+  // Built before fork: setenv in the child of a multi-threaded parent is not async-signal-safe.
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (options.env.count(entry.substr(0, entry.find('='))) == 0) env_store.push_back(entry);
+  }
+  for (const auto& [name, value] : options.env) env_store.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed for " + argv[0]);
@@ -81,7 +91,7 @@ pid_t spawn_child(const std::vector<std::string>& argv, const ChildOptions& opti
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     child_fails("cannot run " + store[0]);
   }
   return pid;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct ChildOptions {
   int death_signal = SIGTERM;
   /// The child's working directory; empty = this process's.
   std::string working_dir;
+  /// Set in the child's environment on top of this process's (e.g. PGPASSWORD: a secret that
+  /// must not appear on a command line).
+  std::map<std::string, std::string> env;
 };
 
 /// Starts `argv` (argv[0] is searched in PATH when it has no '/') as a child of `orderflow up`:

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -46,19 +47,29 @@ bool supervise_until_signal(cli::System& system, std::shared_ptr<spdlog::logger>
 }
 
 void print_endpoints(const cli::System& system) {
+  // One column for the values: as wide as the longest name (notification-service-2, …).
+  std::size_t width = 22;
+  for (const auto& [name, ep] : system.endpoints()) width = std::max(width, name.size() + 1);
+  auto label = [&](const std::string& name) {
+    return "  " + name + std::string(width - name.size(), ' ');
+  };
   std::cout << "orderflow is up (data dir " << system.spec().data_dir << ")\n";
-  std::cout << "  kafka                 " << system.bootstrap_servers()
+  std::cout << label("kafka") << system.bootstrap_servers()
             << (!system.spec().bootstrap_servers.empty() ? ""
                 : system.spec().broker_mode == cli::SystemSpec::kKafkaBroker
                     ? "  (Apache Kafka " + cli::pinned_kafka_version() + ", " +
                           std::to_string(system.spec().brokers) + " brokers)"
                     : std::string("  (embedded broker)"))
             << "\n";
-  for (const auto& [name, ep] : system.endpoints()) {
-    std::cout << "  " << name << std::string(22 - std::min<std::size_t>(21, name.size()), ' ')
-              << ep.url() << "\n";
+  if (auto postgres = system.postgres_server_uri(); !postgres.empty()) {
+    std::cout << label("postgres") << postgres
+              << (system.spec().postgres_url.empty()
+                      ? "  (private server, " + system.spec().data_dir + "/postgres)"
+                      : std::string("  (storage.postgres.url)"))
+              << "\n";
   }
-  std::cout << "  logs                  " << system.spec().data_dir << "/logs/\n";
+  for (const auto& [name, ep] : system.endpoints()) std::cout << label(name) << ep.url() << "\n";
+  std::cout << label("logs") << system.spec().data_dir << "/logs/\n";
   std::cout << "Try: curl -X POST " << system.endpoints().at("order-service").url()
             << "/api/orders -H 'Content-Type: application/json' "
                "-d '{\"userId\":42,\"items\":[{\"sku\":\"ABC-001\",\"qty\":2}]}'\n";
@@ -77,6 +88,8 @@ int main(int argc, char** argv) {
   bool foreground_logs = false;
   std::string broker_mode = cli::SystemSpec::kEmbeddedBroker;
   int brokers = 0;
+  int replicas = 0;
+  std::string storage;
   std::string log_level = "info";
 
   auto* up =
@@ -90,6 +103,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up->add_option("--brokers", brokers, "Number of brokers (default: broker.brokers, 3)")
       ->check(CLI::Range(1, 16));
+  up->add_option("--replicas", replicas,
+                 "Instances of every service, in one consumer group each (default: "
+                 "services.<name>.replicas, 1); more than one needs --storage postgres")
+      ->check(CLI::Range(1, 64));
+  up->add_option("--storage", storage,
+                 "sqlite: each service's own SQLite file; postgres: PostgreSQL, a database per "
+                 "service, on a private server under the data dir or storage.postgres.url "
+                 "(default: storage.backend, sqlite)")
+      ->check(CLI::IsMember({cli::SystemSpec::kSqlite, cli::SystemSpec::kPostgres}));
 
   auto* demo = app.add_subcommand("demo", "Post the seeds' sample orders and show notifications");
   demo->add_option("--data-dir", data_dir,
@@ -136,6 +158,10 @@ int main(int argc, char** argv) {
       spec.inherit_output = foreground_logs;
       spec.broker_mode = broker_mode;
       if (brokers > 0) spec.brokers = brokers;
+      if (!storage.empty()) spec.storage_backend = storage;
+      if (replicas > 0) {
+        for (auto& service : spec.services) service.replicas = replicas;
+      }
       cli::System system(spec, logger);
       system.start();
       print_endpoints(system);

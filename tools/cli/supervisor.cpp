@@ -143,7 +143,7 @@ void Supervisor::stop_services_for_new_broker(Clock::time_point now) {
   // committing to a broker that is gone). Everything they did is in their databases.
   broker_replaced_ = true;
   for (auto& [name, child] : children_) {
-    if (system_.is_broker(name)) continue;
+    if (!system_.is_service(name)) continue;
     if (child.state != State::kRunning && child.state != State::kStarting) continue;
     system_.signal(name, SIGTERM);
     child.state = State::kStopping;
@@ -158,7 +158,7 @@ void Supervisor::advance(const std::string& name, Child& child, Clock::time_poin
     case State::kRunning:
       return;
     case State::kBackoff:
-      if (now < child.due || (!broker && !broker_running())) return;
+      if (now < child.due || (system_.is_service(name) && !broker_running())) return;
       system_.respawn(name);
       child.state = State::kStarting;
       child.started = now;

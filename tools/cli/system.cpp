@@ -1,12 +1,10 @@
 #include "system.h"
 
 #include <fcntl.h>
-
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <algorithm>
 
 #include <algorithm>
 #include <filesystem>
@@ -14,11 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "child_process.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/client.h"
 #include "orderflow/messaging/topic_admin.h"
+#include "postgres_server.h"
 #include "supervisor.h"
 
 namespace orderflow::cli {
@@ -46,6 +46,105 @@ void write_json_atomically(const fs::path& path, const nlohmann::json& doc) {
 
 }  // namespace
 
+std::string instance_name(const std::string& service, int index) {
+  return index <= 1 ? service : service + "-" + std::to_string(index);
+}
+
+std::string postgres_database(const std::string& prefix, const std::string& service) {
+  std::string name = service;
+  constexpr std::string_view kSuffix = "-service";
+  if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) {
+    name.resize(name.size() - kSuffix.size());
+  }
+  std::replace(name.begin(), name.end(), '-', '_');
+  return prefix + name;
+}
+
+namespace {
+
+// A libpq URI cut where `orderflow up` edits it: scheme://[user[:password]@]hosts[/db][?params].
+struct UriParts {
+  std::string scheme;  ///< "postgresql://" or "postgres://"
+  std::optional<std::string> user;
+  std::optional<std::string> password;  ///< still percent-encoded
+  std::string hosts;
+  std::string database;
+  std::string query;  ///< with its '?', or empty
+};
+
+UriParts parse_postgres_uri(const std::string& uri) {
+  UriParts parts;
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    if (uri.starts_with(scheme)) parts.scheme = scheme;
+  }
+  if (parts.scheme.empty()) {
+    throw config::ConfigError(
+        "storage.postgres.url: not a postgresql:// or postgres:// URI (a libpq connection URI)");
+  }
+  auto authority_end = uri.find_first_of("/?", parts.scheme.size());
+  if (authority_end == std::string::npos) authority_end = uri.size();
+  auto authority = uri.substr(parts.scheme.size(), authority_end - parts.scheme.size());
+  if (auto at = authority.rfind('@'); at != std::string::npos) {
+    auto user_info = authority.substr(0, at);
+    auto colon = user_info.find(':');
+    parts.user = user_info.substr(0, colon);
+    if (colon != std::string::npos) parts.password = user_info.substr(colon + 1);
+    authority = authority.substr(at + 1);
+  }
+  parts.hosts = authority;
+  auto query_start = std::min(uri.find('?', authority_end), uri.size());
+  if (authority_end < uri.size() && uri[authority_end] == '/') {
+    parts.database = uri.substr(authority_end + 1, query_start - authority_end - 1);
+  }
+  parts.query = uri.substr(query_start);
+  return parts;
+}
+
+std::string join_uri(const UriParts& parts) {
+  std::string user_info;
+  if (parts.user) user_info = *parts.user + (parts.password ? ":" + *parts.password : "") + "@";
+  return parts.scheme + user_info + parts.hosts + "/" + parts.database + parts.query;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    int high = i + 2 < text.size() && text[i] == '%' ? hex_digit(text[i + 1]) : -1;
+    int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
+    if (low >= 0) {
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PostgresUri split_postgres_password(const std::string& uri) {
+  auto parts = parse_postgres_uri(uri);
+  PostgresUri out;
+  out.password = percent_decode(parts.password.value_or(""));
+  parts.password.reset();
+  out.without_password = join_uri(parts);
+  return out;
+}
+
+std::string postgres_uri_with_database(const std::string& uri, const std::string& database) {
+  auto parts = parse_postgres_uri(uri);
+  parts.database = database;
+  return join_uri(parts);
+}
+
 SystemSpec load_system_spec(const std::string& file, const std::string& data_dir_override,
                             const std::string& bin_dir) {
   auto source = config::Source::load(file, config::Source::process_environment(), {});
@@ -71,6 +170,14 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
     throw config::ConfigError("config " + file +
                               ": key 'supervision.backoff_max_ms' is below backoff_initial_ms");
   }
+  spec.storage_backend = reader.choice("storage.backend", SystemSpec::kSqlite,
+                                       {SystemSpec::kSqlite, SystemSpec::kPostgres});
+  spec.postgres_url = reader.string("storage.postgres.url", "");
+  if (!spec.postgres_url.empty()) (void)split_postgres_password(spec.postgres_url);  // checks it
+  spec.postgres_database_prefix = reader.string("storage.postgres.database_prefix", "");
+  auto bin_dir_setting = reader.string("storage.postgres.bin_dir", "");
+  spec.postgres_bin_dir =
+      bin_dir_setting.empty() ? "" : config::resolve_path(source, bin_dir_setting);
   auto names = source.keys("services");
   if (names.empty()) {
     names = {"order-service", "inventory-service", "payment-service", "notification-service",
@@ -83,6 +190,7 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
     s.config_file = cfg.empty() ? "" : fs::absolute(config::resolve_path(source, cfg)).string();
     s.port = static_cast<int>(reader.integer("services." + name + ".port", 0, 0, 65535));
     s.overrides = reader.string_list("services." + name + ".set", {});
+    s.replicas = static_cast<int>(reader.integer("services." + name + ".replicas", 1, 1, 64));
     spec.services.push_back(std::move(s));
   }
   reader.finish();
@@ -104,17 +212,29 @@ std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir)
 }
 
 System::System(SystemSpec spec, std::shared_ptr<spdlog::logger> logger)
-    : spec_(std::move(spec)), logger_(std::move(logger)) {}
+    : spec_(std::move(spec)), logger_(std::move(logger)) {
+  for (const auto& service : spec_.services) {
+    for (int index = 1; index <= std::max(1, service.replicas); ++index) {
+      instances_.push_back({instance_name(service.name, index), &service, index});
+    }
+  }
+}
 
 System::~System() { stop(); }
 
-pid_t System::spawn(const std::string& name, const std::vector<std::string>& args) {
-  auto exe = (fs::path(spec_.bin_dir) / name).string();
+pid_t System::spawn(const std::string& name, const std::string& executable,
+                    const std::vector<std::string>& args) {
+  auto exe = (fs::path(spec_.bin_dir) / executable).string();
   if (!fs::exists(exe)) throw std::runtime_error("executable not found: " + exe);
   auto log_file = (fs::path(spec_.data_dir) / "logs" / (name + ".log")).string();
   std::vector<std::string> argv_store{exe};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
-  pid_t pid = spawn_child(argv_store, spec_.inherit_output ? "" : log_file);
+  ChildOptions options;
+  options.log_file = spec_.inherit_output ? "" : log_file;
+  if (is_service(name) && !postgres_password_.empty()) {
+    options.env["PGPASSWORD"] = postgres_password_;
+  }
+  pid_t pid = spawn_child(argv_store, options);
   if (auto* child = find(name)) {
     child->pid = pid;
   } else {
@@ -132,6 +252,48 @@ System::Child* System::find(const std::string& name) {
   return nullptr;
 }
 
+const System::Instance* System::find_instance(const std::string& name) const {
+  for (const auto& instance : instances_) {
+    if (instance.name == name) return &instance;
+  }
+  return nullptr;
+}
+
+bool System::is_service(const std::string& name) const { return find_instance(name) != nullptr; }
+
+config::Source System::service_source(const ServiceSpec& service) const {
+  auto overrides = storage_overrides(service);
+  overrides.insert(overrides.end(), service.overrides.begin(), service.overrides.end());
+  return config::Source::load(service.config_file, config::Source::process_environment(),
+                              overrides);
+}
+
+std::vector<std::string> System::storage_overrides(const ServiceSpec& service) const {
+  if (spec_.storage_backend != SystemSpec::kPostgres) return {};
+  std::vector<std::string> out{std::string("storage.backend=") + SystemSpec::kPostgres};
+  // Known once start_postgres() created the database.
+  if (auto uri = database_uris_.find(service.name); uri != database_uris_.end()) {
+    out.push_back("storage.postgres.url=" + uri->second);
+  }
+  return out;
+}
+
+void System::check_replicas() const {
+  for (const auto& service : spec_.services) {
+    if (service.replicas <= 1) continue;
+    auto backend = service_source(service).scalar("storage.backend").value_or("sqlite");
+    if (backend != "sqlite") continue;
+    // SQLite itself serialises the processes' writes, but the services' outbox relays read
+    // their unsent rows without claiming them: two instances on one file would publish every
+    // event twice, racing each other, and so out of order for one order.
+    throw config::ConfigError(
+        service.name + ": " + std::to_string(service.replicas) +
+        " replicas need a database that several instances can share; it stores in SQLite, one "
+        "file per service, whose outbox two instances would both publish (every event twice and "
+        "out of order). Run with --storage postgres, or with one replica");
+  }
+}
+
 std::vector<std::string> System::broker_args() const {
   std::vector<std::string> args{"--data-dir",   spec_.data_dir,
                                 "--brokers",    std::to_string(spec_.brokers),
@@ -142,22 +304,27 @@ std::vector<std::string> System::broker_args() const {
   return args;
 }
 
-std::vector<std::string> System::service_args(const ServiceSpec& service, int port) const {
+std::vector<std::string> System::service_args(const Instance& instance, int port) const {
+  const ServiceSpec& service = *instance.service;
   std::vector<std::string> args;
   if (!service.config_file.empty()) args.insert(args.end(), {"--config", service.config_file});
   args.insert(args.end(),
               {"--data-dir", spec_.data_dir, "--port", std::to_string(port), "--port-file",
-               port_file(spec_, service.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
+               port_file(spec_, instance.name), "--set", "kafka.bootstrap_servers=" + bootstrap_,
                "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count()), "--set",
                "kafka.profile=" + spec_.services_kafka_profile()});
   // orderflow-broker creates the topics itself: the embedded broker has no CreateTopics.
   if (spec_.embedded_broker()) args.insert(args.end(), {"--set", "topics.create=false"});
+  if (instance.index > 1)
+    args.insert(args.end(), {"--set", "service.instance_id=" + instance.name});
+  for (const auto& o : storage_overrides(service)) args.insert(args.end(), {"--set", o});
   for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
   return args;
 }
 
 void System::start() {
   if (started_) return;
+  check_replicas();
   started_ = true;
   fs::create_directories(fs::path(spec_.data_dir) / "logs");
   // Files of an earlier run that was killed would describe processes that are gone.
@@ -165,27 +332,89 @@ void System::start() {
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
   fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);
   try {
+    if (spec_.storage_backend == SystemSpec::kPostgres) start_postgres();
     if (spec_.bootstrap_servers.empty() && spec_.broker_mode == SystemSpec::kKafkaBroker) {
       start_kafka_cluster();
     } else if (spec_.bootstrap_servers.empty()) {
       fs::remove(bootstrap_file(spec_));
-      spawn(kBrokerName, broker_args());
+      spawn(kBrokerName, kBrokerName, broker_args());
       wait_for_broker();
     } else {
       bootstrap_ = spec_.bootstrap_servers;
     }
-    for (const auto& service : spec_.services) {
-      fs::remove(port_file(spec_, service.name));
-      spawn(service.name, service_args(service, service.port));
+    // All at once: the instances of one service join its group together (one rebalance).
+    for (const auto& instance : instances_) {
+      fs::remove(port_file(spec_, instance.name));
+      int port = instance.index == 1 ? instance.service->port : 0;
+      spawn(instance.name, instance.service->name, service_args(instance, port));
     }
-    for (const auto& service : spec_.services) {
-      wait_for_ready(service.name, port_file(spec_, service.name));
+    for (const auto& instance : instances_) {
+      wait_for_ready(instance.name, port_file(spec_, instance.name));
     }
     write_endpoints_file();
   } catch (...) {
     stop();
     throw;
   }
+}
+
+void System::start_postgres() {
+  std::string admin_uri;  // where the databases are created, with its password if it has one
+  std::string server_uri;
+  if (spec_.postgres_url.empty()) {
+    PostgresServerOptions options;
+    options.data_dir = spec_.data_dir;
+    options.bin_dir = spec_.postgres_bin_dir;
+    options.max_connections = postgres_max_connections();
+    postgres_ = std::make_unique<PostgresServer>(options, logger_);
+    postgres_->start();
+    write_pids_file();
+    postgres_password_ = postgres_->password();
+    server_uri = postgres_->url("");
+  } else {
+    admin_uri = spec_.postgres_url;
+    auto split = split_postgres_password(spec_.postgres_url);
+    // Empty: the services inherit this process's PGPASSWORD or passfile, as libpq reads them.
+    postgres_password_ = split.password;
+    server_uri = postgres_uri_with_database(split.without_password, "");
+  }
+  for (const auto& service : spec_.services) {
+    auto database = postgres_database(spec_.postgres_database_prefix, service.name);
+    try {
+      if (postgres_) {
+        postgres_->ensure_database(database);
+      } else {
+        ensure_postgres_database(admin_uri, database);
+      }
+    } catch (const std::exception& e) {
+      throw std::runtime_error(service.name + ": cannot create its database " + database + " on " +
+                               server_uri + ": " + e.what());
+    }
+    database_uris_[service.name] = postgres_uri_with_database(server_uri, database);
+  }
+  logger_->info("storage: PostgreSQL {} ({}), a database per service", server_uri,
+                postgres_ ? "private server under " + spec_.data_dir + "/postgres"
+                          : std::string("storage.postgres.url"));
+}
+
+int System::postgres_max_connections() const {
+  // Per instance its pool and a few beyond it (migration lock, outbox relay); the private
+  // server's default when that is more.
+  constexpr int kPerInstanceBeyondPool = 4;
+  constexpr int kAdminSessions = 10;
+  int total = kAdminSessions;
+  for (const auto& instance : instances_) {
+    auto pool = service_source(*instance.service).scalar("storage.pool_size");
+    total += (pool ? std::stoi(*pool) : 4) + kPerInstanceBeyondPool;
+  }
+  return std::max(total, PostgresServerOptions{}.max_connections);
+}
+
+std::string System::postgres_server_uri() const {
+  if (spec_.storage_backend != SystemSpec::kPostgres) return "";
+  if (postgres_) return postgres_->url("");
+  return postgres_uri_with_database(split_postgres_password(spec_.postgres_url).without_password,
+                                    "");
 }
 
 void System::start_kafka_cluster() {
@@ -248,6 +477,7 @@ std::optional<int> System::kafka_node(const std::string& name) const {
 
 std::vector<std::string> System::child_names() const {
   std::vector<std::string> names;
+  if (postgres_) names.emplace_back(kPostgresName);
   if (cluster_) {
     for (int node = 1; node <= cluster_->brokers(); ++node) names.push_back(kafka_node_name(node));
   }
@@ -256,6 +486,21 @@ std::vector<std::string> System::child_names() const {
 }
 
 void System::respawn(const std::string& name) {
+  if (postgres_ && name == kPostgresName) {
+    if (postgres_->pid() > 0) {
+      throw std::runtime_error(name + " still runs (pid " + std::to_string(postgres_->pid()) + ")");
+    }
+    ++restarts_[name];
+    try {
+      postgres_->start();
+    } catch (const std::exception& e) {
+      // Reported as the next exit, so that the supervisor backs off and counts it.
+      logger_->warn("{}", e.what());
+      postgres_failed_start_ = 1 << 8;  // a waitpid() status: exit code 1
+    }
+    write_pids_file();
+    return;
+  }
   if (auto node = kafka_node(name)) {
     cluster_->restart_node(*node);
     ++restarts_[name];
@@ -270,21 +515,24 @@ void System::respawn(const std::string& name) {
   if (is_broker(name)) {
     std::error_code ec;
     fs::remove(bootstrap_file(spec_), ec);
-    spawn(name, broker_args());
-  } else {
-    for (const auto& service : spec_.services) {
-      if (service.name != name) continue;
-      auto bound = endpoints_.find(name);
-      // The port it had bound keeps endpoints.json and every client's URL valid.
-      int port = bound != endpoints_.end() ? bound->second.port : service.port;
-      std::error_code ec;
-      fs::remove(port_file(spec_, name), ec);
-      spawn(name, service_args(service, port));
-    }
+    spawn(name, name, broker_args());
+  } else if (const auto* instance = find_instance(name)) {
+    auto bound = endpoints_.find(name);
+    // The port it had bound keeps endpoints.json and every client's URL valid.
+    int port = bound != endpoints_.end() ? bound->second.port
+               : instance->index == 1    ? instance->service->port
+                                         : 0;
+    std::error_code ec;
+    fs::remove(port_file(spec_, name), ec);
+    spawn(name, instance->service->name, service_args(*instance, port));
   }
 }
 
 void System::signal(const std::string& name, int signal) {
+  if (postgres_ && name == kPostgresName) {
+    if (postgres_->pid() > 0) kill(postgres_->pid(), signal);
+    return;
+  }
   if (auto node = kafka_node(name)) {
     if (pid_t pid = cluster_->pids()[*node - 1]; pid > 0) kill(pid, signal);
     return;
@@ -295,6 +543,7 @@ void System::signal(const std::string& name, int signal) {
 
 bool System::probe_ready(const std::string& name, std::chrono::milliseconds timeout) const {
   if (auto node = kafka_node(name)) return cluster_->node_serves(*node, timeout);
+  if (postgres_ && name == kPostgresName) return postgres_->pid() > 0;
   auto ep = endpoints_.find(name);
   if (ep == endpoints_.end()) return false;
   auto r = http::request(ep->second.host, ep->second.port, "GET", "/health/ready", {}, {}, timeout);
@@ -329,6 +578,7 @@ void System::wait_for_ready(const std::string& name, const std::string& port_fil
 }
 
 std::chrono::milliseconds System::ready_timeout(const std::string& name) const {
+  if (postgres_ && name == kPostgresName) return PostgresServerOptions{}.start_timeout;
   return kafka_node(name) ? cluster_->start_timeout() : spec_.ready_timeout;
 }
 
@@ -337,6 +587,7 @@ std::map<std::string, pid_t> System::pids() const {
   for (const auto& child : children_) {
     if (child.pid > 0) out[child.name] = child.pid;
   }
+  if (postgres_ && postgres_->pid() > 0) out[kPostgresName] = postgres_->pid();
   if (cluster_) {
     auto jvms = cluster_->pids();
     for (std::size_t i = 0; i < jvms.size(); ++i) {
@@ -364,6 +615,14 @@ void System::write_pids_file() const {
 }
 
 std::optional<System::Exit> System::reap() {
+  if (postgres_) {
+    auto status = std::exchange(postgres_failed_start_, std::nullopt);
+    if (!status) status = postgres_->reap();
+    if (status) {
+      write_pids_file();
+      return Exit{kPostgresName, *status};
+    }
+  }
   if (cluster_) {
     if (auto gone = cluster_->reap()) {
       write_pids_file();
@@ -443,12 +702,15 @@ void System::stop() {
   // bound themselves by drain_ms; the extra grace covers their exit.
   std::vector<Child*> services;
   std::vector<Child*> broker;
-  for (auto& child : children_)
-    (child.name == "orderflow-broker" ? broker : services).push_back(&child);
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+    (it->name == kBrokerName ? broker : services).push_back(&*it);
+  }
   terminate(services, spec_.drain_timeout + kExitGrace);
   terminate(broker, kExitGrace);
   children_.clear();
   if (cluster_) cluster_->stop();
+  // Last: the services' drain may still have committed to it.
+  if (postgres_) postgres_->stop();
   std::error_code ec;
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
   fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);

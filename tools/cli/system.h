@@ -13,8 +13,11 @@
 #include <spdlog/logger.h>
 
 #include "kafka_cluster.h"
+#include "orderflow/config/config.h"
 
 namespace orderflow::cli {
+
+class PostgresServer;
 
 /// One service process of the system.
 struct ServiceSpec {
@@ -22,7 +25,16 @@ struct ServiceSpec {
   std::string config_file;             ///< absolute path; empty = defaults
   int port = 0;                        ///< 0 = pick a free one
   std::vector<std::string> overrides;  ///< services.<name>.set: passed as --set key=value
+  /// services.<name>.replicas (or `--replicas`): instances of the service, all in its consumer
+  /// group and on its database; the first on `port`, the others on free ports.
+  int replicas = 1;
 };
+
+/// The name of instance `index` (1-based) of `service`: the service's own name for the first,
+/// `<service>-<index>` for the others (order-service, order-service-2, …). It is the instance's
+/// child name, log file (<data_dir>/logs/<name>.log), port file, endpoints.json key and
+/// service.instance_id.
+std::string instance_name(const std::string& service, int index);
 
 /// How `orderflow up` restarts a child that exited on its own (config section `supervision`).
 struct SupervisionSpec {
@@ -59,6 +71,22 @@ struct SystemSpec {
   std::chrono::milliseconds drain_timeout{15000};
   SupervisionSpec supervision;
   bool inherit_output = false;  ///< children log to this terminal instead of <data_dir>/logs
+  /// storage.backend (or `--storage`): kSqlite leaves every service's storage to its own
+  /// config (a SQLite file in data_dir by default); kPostgres puts every service on PostgreSQL,
+  /// a database of its own each (postgres_database()) that all its instances share.
+  std::string storage_backend = "sqlite";
+  static constexpr const char* kSqlite = "sqlite";
+  static constexpr const char* kPostgres = "postgres";
+  /// storage.postgres.url: an external server (libpq URI) on which `orderflow up` creates the
+  /// services' databases, connected to the database the URI names. Empty = a private server
+  /// that `orderflow up` starts under <data_dir>/postgres (postgres_server.h).
+  std::string postgres_url;
+  /// storage.postgres.database_prefix: put before every service's database name, e.g. on an
+  /// external server shared with other systems.
+  std::string postgres_database_prefix;
+  /// storage.postgres.bin_dir: initdb and postgres of the private server; empty = Debian's
+  /// newest (default_postgres_bin_dir()).
+  std::string postgres_bin_dir;
 
   /// Whether `orderflow up` starts orderflow-broker (no external bootstrap, embedded mode).
   [[nodiscard]] bool embedded_broker() const {
@@ -70,6 +98,23 @@ struct SystemSpec {
     return embedded_broker() ? "embedded" : "cluster";
   }
 };
+
+/// The PostgreSQL database of `service`: `prefix` followed by the service's name without its
+/// "-service" suffix and with '-' as '_' (order, inventory, payment, notification, ops).
+std::string postgres_database(const std::string& prefix, const std::string& service);
+
+/// A libpq URI (postgres:// or postgresql://) as `orderflow up` passes it on.
+struct PostgresUri {
+  std::string without_password;  ///< the URI without the password of its user info
+  std::string password;          ///< the password, percent-decoded; empty when it has none
+};
+/// Takes the password out of `uri` (it goes to the services' environment as PGPASSWORD, never
+/// on their command line). Throws config::ConfigError when `uri` is not a postgres:// or
+/// postgresql:// URI.
+PostgresUri split_postgres_password(const std::string& uri);
+/// `uri` naming `database` (an identifier needing no percent-encoding) instead of the database
+/// it names, if any; hosts, user and parameters are kept. Throws as split_postgres_password().
+std::string postgres_uri_with_database(const std::string& uri, const std::string& database);
 
 /// Loads config/orderflow.yaml-style files. Relative paths are relative to the file.
 /// Throws config::ConfigError on a bad file or unknown key.
@@ -116,15 +161,23 @@ class System {
   /// The Kafka node (1-based) of the child `name` ("kafka-N", broker mode kafka); nullopt for
   /// any other name.
   [[nodiscard]] std::optional<int> kafka_node(const std::string& name) const;
-  /// Every child's name in start order (the broker first when embedded, the Kafka nodes
-  /// "kafka-1".."kafka-N" first in broker mode kafka).
+  /// Name of the private PostgreSQL server's child (storage backend postgres without
+  /// storage.postgres.url).
+  static constexpr const char* kPostgresName = "postgres";
+  /// Whether `name` is an instance of a service (instance_name()), not a broker, Kafka node or
+  /// database server.
+  [[nodiscard]] bool is_service(const std::string& name) const;
+  /// Every child's name in start order: the private PostgreSQL server ("postgres") first when
+  /// there is one, then the broker when embedded or the Kafka nodes "kafka-1".."kafka-N" in
+  /// broker mode kafka, then every service's instances, a service's first instance first.
   [[nodiscard]] std::vector<std::string> child_names() const;
 
   /// Starts the exited child `name` again with its start arguments, without waiting: a service
   /// on the HTTP port it had bound and the current bootstrap_servers(); the broker after
   /// removing the stale broker.bootstrap; a Kafka node on its own ports and data
-  /// (KafkaCluster::restart_node). Counts a restart. Throws std::runtime_error when the child
-  /// still runs or cannot be forked.
+  /// (KafkaCluster::restart_node); the PostgreSQL server on its port and data, waiting until it
+  /// accepts connections (a failed start is reported by the next reap() as an exit of its own).
+  /// Counts a restart. Throws std::runtime_error when the child still runs or cannot be forked.
   void respawn(const std::string& name);
   /// Sends `signal` to the child `name` if it runs (e.g. SIGTERM before a restart).
   void signal(const std::string& name, int signal);
@@ -133,9 +186,11 @@ class System {
   bool poll_broker_bootstrap();
   /// One GET /health/ready of the service `name` (timeout `timeout` ms); true on 200. For a
   /// Kafka node: whether it answers a metadata request on its own listener within `timeout`.
+  /// For the PostgreSQL server: whether it runs (respawn() returns once it accepts connections).
   [[nodiscard]] bool probe_ready(const std::string& name, std::chrono::milliseconds timeout) const;
   /// How long the restarted child `name` may take to get ready: timeouts.ready_ms, or the
-  /// cluster's start timeout for a Kafka node (a JVM recovering its logs takes longer).
+  /// cluster's start timeout for a Kafka node (a JVM recovering its logs takes longer), or the
+  /// PostgreSQL server's.
   [[nodiscard]] std::chrono::milliseconds ready_timeout(const std::string& name) const;
   /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically.
   void write_endpoints_file() const;
@@ -148,6 +203,9 @@ class System {
   [[nodiscard]] const std::map<std::string, Endpoint>& endpoints() const { return endpoints_; }
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const SystemSpec& spec() const { return spec_; }
+  /// Storage backend postgres: the server's URI without a database and without password
+  /// (valid after start()); empty otherwise.
+  [[nodiscard]] std::string postgres_server_uri() const;
   /// Process id of every running child by name ("orderflow-broker" when embedded, "kafka-N"
   /// for the JVMs of a Kafka cluster), for the bench's RSS and CPU readings.
   [[nodiscard]] std::map<std::string, pid_t> pids() const;
@@ -157,10 +215,31 @@ class System {
     std::string name;
     pid_t pid = -1;
   };
+  /// One process of a service.
+  struct Instance {
+    std::string name;  ///< instance_name(service.name, index)
+    const ServiceSpec* service = nullptr;
+    int index = 1;  ///< 1-based
+  };
   Child* find(const std::string& name);
+  [[nodiscard]] const Instance* find_instance(const std::string& name) const;
+  /// Throws config::ConfigError when a service with several instances would store in SQLite.
+  void check_replicas() const;
+  /// The service's configuration as it will read it (file, environment, the --set overrides
+  /// of storage_overrides() and of services.<name>.set).
+  [[nodiscard]] config::Source service_source(const ServiceSpec& service) const;
+  /// --set overrides that put a service on storage backend postgres (none for sqlite).
+  [[nodiscard]] std::vector<std::string> storage_overrides(const ServiceSpec& service) const;
+  /// Backend postgres: starts the private server or checks the external one, and creates every
+  /// service's database on it.
+  void start_postgres();
+  /// The private server's max_connections: every instance's pool plus a margin.
+  [[nodiscard]] int postgres_max_connections() const;
   [[nodiscard]] std::vector<std::string> broker_args() const;
-  [[nodiscard]] std::vector<std::string> service_args(const ServiceSpec& service, int port) const;
-  pid_t spawn(const std::string& name, const std::vector<std::string>& args);
+  [[nodiscard]] std::vector<std::string> service_args(const Instance& instance, int port) const;
+  /// Starts bin_dir/`executable` as the child `name`.
+  pid_t spawn(const std::string& name, const std::string& executable,
+              const std::vector<std::string>& args);
   void wait_for_broker();
   /// Broker mode kafka: starts the cluster, writes broker.bootstrap, creates the topics.
   void start_kafka_cluster();
@@ -172,11 +251,16 @@ class System {
 
   SystemSpec spec_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::vector<Child> children_;  ///< start order; broker first when embedded
+  std::vector<Instance> instances_;  ///< every service's, in start order
+  std::vector<Child> children_;      ///< start order; broker first when embedded
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
   std::map<std::string, int> restarts_;
-  std::unique_ptr<KafkaCluster> cluster_;  ///< broker mode kafka only
+  std::unique_ptr<KafkaCluster> cluster_;     ///< broker mode kafka only
+  std::unique_ptr<PostgresServer> postgres_;  ///< backend postgres without postgres_url only
+  std::optional<int> postgres_failed_start_;  ///< a respawn that failed, for reap()
+  std::string postgres_password_;             ///< the services' PGPASSWORD; never logged or on argv
+  std::map<std::string, std::string> database_uris_;  ///< by service name, without password
   bool started_ = false;
 };
 

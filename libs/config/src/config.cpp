@@ -343,6 +343,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
                                   std::uint16_t default_port) {
   ServiceConfig c;
   c.name = r.string("service.name", default_name);
+  c.instance_id = r.string("service.instance_id", c.name);
   c.port_file = r.string("service.port_file", "");
   c.data_dir = r.string("data_dir", ".orderflow");
 
@@ -358,7 +359,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.http.max_in_flight = static_cast<int>(r.integer("http.max_in_flight", 256, 1, 1'000'000));
 
   c.kafka.bootstrap_servers = r.string("kafka.bootstrap_servers", "");
-  c.kafka.client_id = r.string("kafka.client_id", c.name);
+  c.kafka.client_id = r.string("kafka.client_id", c.instance_id);
   c.kafka.properties = r.string_map("kafka.properties");
   c.kafka.producer_properties = r.string_map("kafka.producer");
   c.kafka.consumer_properties = r.string_map("kafka.consumer");
@@ -396,6 +397,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
 
   c.log.level = r.choice("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"});
   c.log.format = r.choice("log.format", "text", {"text", "json"});
+  c.log.instance = c.instance_id;
 
   c.topics.orders = r.string("topics.orders", c.topics.orders);
   c.topics.inventory = r.string("topics.inventory", c.topics.inventory);

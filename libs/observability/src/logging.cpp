@@ -189,13 +189,18 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& service, const Lo
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   formatter->add_flag<JsonMessageFlag>(kJsonMessageFlag);
   formatter->add_flag<LevelFlag>(kLevelFlag);
+  const bool instance = !config.instance.empty() && config.instance != service;
   if (config.format == "text") {
-    formatter->set_pattern(std::string("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%") + kLevelFlag +
-                           " service=" + pattern_literal(service) + " msg=%v");
+    formatter->set_pattern(
+        std::string("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%") + kLevelFlag +
+        " service=" + pattern_literal(service) +
+        (instance ? " instance=" + pattern_literal(config.instance) : std::string()) + " msg=%v");
   } else if (config.format == "json") {
-    formatter->set_pattern(std::string(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%)") + kLevelFlag +
-                           R"(","service":")" + json_literal(service) + R"(","msg":"%)" +
-                           kJsonMessageFlag + R"("})");
+    formatter->set_pattern(
+        std::string(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%)") + kLevelFlag +
+        R"(","service":")" + json_literal(service) +
+        (instance ? R"(","instance":")" + json_literal(config.instance) : std::string()) +
+        R"(","msg":"%)" + kJsonMessageFlag + R"("})");
   } else {
     throw std::invalid_argument("unknown log format '" + config.format + "' (expected text|json)");
   }

@@ -4,6 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +14,8 @@
 #include <stdexcept>
 
 #include "orderflow/http/client.h"
+#include "postgres_server.h"
+#include "system.h"
 
 namespace orderflow::testing {
 namespace fs = std::filesystem;
@@ -77,7 +82,8 @@ RunningSystem::RunningSystem(
   std::error_code ec;
   fs::remove(fs::path(data_dir_) / "endpoints.json", ec);
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
-  std::string system_yaml = "data_dir: " + data_dir_ + "\n" + kafka_yaml + "services:\n";
+  std::string system_yaml =
+      "data_dir: " + data_dir_ + "\n" + kafka_yaml + postgres_yaml(options.storage) + "services:\n";
   for (const std::string name : kServices) {
     system_yaml += "  " + name + ":\n    config: " + config_dir + "/" + name + ".yaml\n" +
                    "    port: 0\n    set:\n";
@@ -103,6 +109,12 @@ RunningSystem::RunningSystem(
     dup2(STDOUT_FILENO, STDERR_FILENO);
     std::vector<std::string> args{exe,          "up",     "--config", system_file.string(),
                                   "--data-dir", data_dir_};
+    if (options.storage == DatabaseKind::kPostgres) {
+      args.insert(args.end(), {"--storage", "postgres"});
+    }
+    if (options.replicas > 1) {
+      args.insert(args.end(), {"--replicas", std::to_string(options.replicas)});
+    }
     args.insert(args.end(), options.up_args.begin(), options.up_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -156,10 +168,48 @@ std::string RunningSystem::output() const {
   return {std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
 }
 
-RunningSystem::~RunningSystem() { stop(); }
+std::string RunningSystem::postgres_yaml(DatabaseKind storage) {
+  if (storage != DatabaseKind::kPostgres) return "";
+  postgres_url_ = shared_postgres_url();
+  if (postgres_url_.empty()) return "";  // `orderflow up` starts a private server
+  // A second system on the data dir of a first one finds its databases by the prefix it left.
+  auto prefix_file = fs::path(data_dir_) / "e2e-database-prefix";
+  std::ifstream known(prefix_file);
+  if (!std::getline(known, database_prefix_) || database_prefix_.empty()) {
+    database_prefix_ = unique_name("e2e") + "_";
+    std::replace(database_prefix_.begin(), database_prefix_.end(), '-', '_');
+    fs::create_directories(data_dir_);
+    std::ofstream(prefix_file) << database_prefix_ << "\n";
+    owns_databases_ = true;
+  }
+  return "storage:\n  postgres:\n    url: \"" + postgres_url_ +
+         "\"\n    database_prefix: " + database_prefix_ + "\n";
+}
+
+RunningSystem::~RunningSystem() {
+  stop();
+  if (!owns_databases_) return;
+  for (const std::string service : kServices) {
+    auto database = cli::postgres_database(database_prefix_, service);
+    try {
+      cli::drop_postgres_database(postgres_url_, database);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "dropping " << database << ": " << e.what();
+    }
+  }
+}
 
 const RunningSystem::Endpoint& RunningSystem::endpoint(const std::string& service) const {
   return endpoints_.at(service);
+}
+
+std::vector<std::string> RunningSystem::instances(const std::string& service) const {
+  std::vector<std::string> names;
+  for (int index = 1;; ++index) {
+    auto name = index == 1 ? service : service + "-" + std::to_string(index);
+    if (endpoints_.count(name) == 0) return names;
+    names.push_back(name);
+  }
 }
 
 RunningSystem::Reply RunningSystem::call(

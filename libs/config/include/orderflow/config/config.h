@@ -112,7 +112,11 @@ struct TopicsConfig {
 
 /// The sections every service has.
 struct ServiceConfig {
-  std::string name;       ///< service.name
+  std::string name;  ///< service.name
+  /// service.instance_id (default: the name): tells apart several instances of one service
+  /// (`orderflow up --replicas`: order-service-2, …) in their log lines and as the default
+  /// kafka.client_id. The consumer group, topics and database stay the service's.
+  std::string instance_id;
   std::string data_dir;   ///< data_dir: SQLite files and broker.bootstrap live here
   std::string port_file;  ///< service.port_file: where to write "host:port" after binding
   http::ServerOptions http;

@@ -14,6 +14,7 @@
 
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::testing {
 
@@ -34,6 +35,15 @@ struct SystemOptions {
   /// generated orderflow.yaml), with topic names, DLT suffix and consumer groups of this system
   /// alone (topic(), dlt(), group()), its topics created first through the Admin API.
   BrokerKind broker = BrokerKind::kEmbedded;
+  /// kSqlite: every service on its SQLite file, as config/ says. kPostgres: storage.backend
+  /// postgres, a database per service: on the ctest run's shared server (shared_postgres_url(),
+  /// the test's name ends in …Postgres) as storage.postgres.url with a database_prefix of this
+  /// system alone, its databases dropped by the destructor; without one, on a private server
+  /// that `orderflow up` starts under the data dir (initdb adds a few seconds).
+  DatabaseKind storage = DatabaseKind::kSqlite;
+  /// Instances of every service (`orderflow up --replicas`); more than one needs kPostgres.
+  /// endpoint() knows each by its instance name (order-service, order-service-2, …).
+  int replicas = 1;
 };
 
 /// A real `orderflow up` process (the built executable) with every port 0 in a temp data dir,
@@ -54,7 +64,11 @@ class RunningSystem {
     std::string host;
     std::uint16_t port = 0;
   };
+  /// Of a service's instance, by its name in endpoints.json (instances()).
   [[nodiscard]] const Endpoint& endpoint(const std::string& service) const;
+  /// The instance names of `service` in endpoints.json: the service's own name first, then
+  /// <service>-2, <service>-3, … in order.
+  [[nodiscard]] std::vector<std::string> instances(const std::string& service) const;
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
   [[nodiscard]] BrokerKind broker() const { return broker_; }
@@ -98,9 +112,16 @@ class RunningSystem {
   int stop();
 
  private:
+  /// The storage section of the generated orderflow.yaml (sets the shared server's fields).
+  std::string postgres_yaml(DatabaseKind storage);
   TempDir dir_;
   BrokerKind broker_ = BrokerKind::kEmbedded;
   std::string names_suffix_;  ///< "" or ".<id>": topics and groups on the shared cluster
+  /// Storage on the shared PostgreSQL server: its URL and this system's database prefix, whose
+  /// databases the destructor drops when this system created them (owns_databases_).
+  std::string postgres_url_;
+  std::string database_prefix_;
+  bool owns_databases_ = false;
   std::string data_dir_;
   std::map<std::string, Endpoint> endpoints_;
   std::string bootstrap_;
