@@ -4,11 +4,15 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres format tidy clean
+.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
 	@bash scripts/install-kafka.sh
+
+# clang-format, clang-tidy, ccache, valgrind: for `make format`/`make tidy`, not for `make test`.
+dev-deps:
+	@bash scripts/install-dev-tools.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
@@ -54,10 +58,10 @@ bench: build
 bench-postgres: build
 	$(BUILD_DIR)/bin/orderflow-bench suite --storage postgres --broker embedded --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks-postgres.json $(BENCH_ARGS)
 
-format:
+format: dev-deps
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
-tidy: configure
+tidy: configure dev-deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 	@git ls-files 'libs/*.cpp' 'services/*.cpp' 'tools/*.cpp' | xargs clang-tidy -p $(BUILD_DIR) --quiet
 

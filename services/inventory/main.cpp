@@ -41,8 +41,9 @@ InventoryConfig read_settings(const config::Source& source) {
   InventoryConfig s;
   s.common = config::read_service_config(reader, "inventory-service", 8082);
   s.common.consumer.group_id = reader.string("consumer.group_id", "inventory-service");
-  // One runner for both topics: every event of an order (key = orderId) then goes to the same
-  // worker, so a payment is never handled concurrently with that order's creation or cancel.
+  // One runner for both topics: within one instance every event of an order (key = orderId)
+  // goes to the same worker. Across instances the order's row lock serialises them
+  // (InventoryTx::lock_order).
   s.common.consumer.topics =
       reader.string_list("consumer.topics", {s.common.topics.orders, s.common.topics.payments});
   s.catalog_file = config::resolve_path(

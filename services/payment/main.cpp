@@ -41,8 +41,9 @@ PaymentSettings read_settings(const config::Source& source) {
   PaymentSettings s;
   s.common = config::read_service_config(reader, "payment-service", 8084);
   s.common.consumer.group_id = reader.string("consumer.group_id", "payment-service");
-  // One runner for both topics: an order's STOCK_RESERVED and ORDER_CANCELLED share the key,
-  // hence the worker, so a cancel is never handled while a charge of that order is under way.
+  // One runner for both topics: within one instance an order's STOCK_RESERVED and
+  // ORDER_CANCELLED share the key, hence the worker. Across instances (or if they did not)
+  // PaymentService decides again when the order changed before its commit (ORDER_CHANGED).
   s.common.consumer.topics =
       reader.string_list("consumer.topics", {s.common.topics.inventory, s.common.topics.orders});
   s.gateway.latency = reader.millis("payment.gateway.latency_ms", std::chrono::milliseconds{0});

@@ -18,9 +18,11 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -70,9 +72,10 @@ std::string header(const ConsumedRecord& r, const std::string& name) {
   return find_header(r.headers, name).value_or("<missing>");
 }
 
-// On both brokers: .../Embedded and .../Kafka.
-class DeadLetterTest : public ::testing::TestWithParam<testing::BrokerKind> {
+class DeadLetterFixture : public ::testing::Test {
  protected:
+  explicit DeadLetterFixture(testing::BrokerKind broker) : broker_(broker) {}
+
   void SetUp() override { use_topic(unique_name("orders"), true); }
 
   /// Makes `topic` the test's topic (created with 3 partitions, and its DLT when `with_dlt`).
@@ -161,7 +164,7 @@ class DeadLetterTest : public ::testing::TestWithParam<testing::BrokerKind> {
     return metrics_.message_count(topic_, "ORDER_CREATED", outcome);
   }
 
-  testing::TestBroker broker_{GetParam()};
+  testing::TestBroker broker_;
   observability::Metrics metrics_{"test"};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("dlt-test", {test_log_level(), "text"});
@@ -170,7 +173,24 @@ class DeadLetterTest : public ::testing::TestWithParam<testing::BrokerKind> {
   std::string group_;
 };
 
+// On both brokers: .../Embedded and .../Kafka.
+class DeadLetterTest : public DeadLetterFixture,
+                       public ::testing::WithParamInterface<testing::BrokerKind> {
+ protected:
+  DeadLetterTest() : DeadLetterFixture(GetParam()) {}
+};
 ORDERFLOW_ON_BOTH_BROKERS(DeadLetterTest);
+
+// The test whose parked keys are in a database, on both databases: .../EmbeddedSqlite,
+// .../KafkaSqlite and .../EmbeddedPostgres.
+class ParkedKeyTest : public DeadLetterFixture,
+                      public ::testing::WithParamInterface<testing::BackendParam> {
+ protected:
+  ParkedKeyTest() : DeadLetterFixture(GetParam().broker) {}
+  testing::TestDatabase database_{GetParam().database};
+};
+ORDERFLOW_ON_BACKENDS(ParkedKeyTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 std::vector<std::string> keys(const std::string& prefix, int n) {
   std::vector<std::string> out;
@@ -370,12 +390,9 @@ TEST_P(DeadLetterTest, UnreachableDltKeepsTheRecordUncommittedUntilTheWriteSucce
   last->stop();
 }
 
-TEST_P(DeadLetterTest, ParkedKeyIsDeadLetteredUntilUnparkedAndReplayBypassesIt) {
+TEST_P(ParkedKeyTest, ParkedKeyIsDeadLetteredUntilUnparkedAndReplayBypassesIt) {
   ManualClock clock;
-  testing::TempDir dir;
-  storage::StorageConfig sc;
-  sc.sqlite_path = dir.file("parked.db");
-  auto db = storage::open_database(sc);
+  auto db = storage::open_database(database_.storage_config());
   storage::migrate(*db, "parked_keys", parked_key_migrations());
   auto store = make_parked_key_store(*db);
 

@@ -25,9 +25,11 @@
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -116,9 +118,10 @@ void expect_key_order(const std::map<std::string, std::vector<int>>& by_key, int
 // group.min.session.timeout.ms (6 s by default).
 std::string session_timeout_ms(bool kafka) { return kafka ? "6000" : "4000"; }
 
-// On both brokers: .../Embedded and .../Kafka.
-class ConsumerRunnerTest : public ::testing::TestWithParam<testing::BrokerKind> {
+class ConsumerRunnerFixture : public ::testing::Test {
  protected:
+  explicit ConsumerRunnerFixture(testing::BrokerKind broker) : broker_(broker) {}
+
   void SetUp() override {
     topic_ = unique_name("orders");
     group_ = unique_name("group");
@@ -184,7 +187,7 @@ class ConsumerRunnerTest : public ::testing::TestWithParam<testing::BrokerKind> 
     return metrics_.message_count(topic_, "ORDER_CREATED", outcome);
   }
 
-  testing::TestBroker broker_{GetParam()};
+  testing::TestBroker broker_;
   observability::Metrics metrics_{"test"};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("runner-test", {test_log_level(), "text"});
@@ -193,7 +196,24 @@ class ConsumerRunnerTest : public ::testing::TestWithParam<testing::BrokerKind> 
   std::string group_;
 };
 
+// On both brokers: .../Embedded and .../Kafka.
+class ConsumerRunnerTest : public ConsumerRunnerFixture,
+                           public ::testing::WithParamInterface<testing::BrokerKind> {
+ protected:
+  ConsumerRunnerTest() : ConsumerRunnerFixture(GetParam()) {}
+};
 ORDERFLOW_ON_BOTH_BROKERS(ConsumerRunnerTest);
+
+// The test that pings a database, on both databases: .../EmbeddedSqlite, .../KafkaSqlite and
+// .../EmbeddedPostgres.
+class ConsumerReadinessTest : public ConsumerRunnerFixture,
+                              public ::testing::WithParamInterface<testing::BackendParam> {
+ protected:
+  ConsumerReadinessTest() : ConsumerRunnerFixture(GetParam().broker) {}
+  testing::TestDatabase database_{GetParam().database};
+};
+ORDERFLOW_ON_BACKENDS(ConsumerReadinessTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 RecordHandler recording(Seen& seen) {
   return [&seen](const ConsumedRecord& r) {
@@ -530,11 +550,8 @@ TEST_P(ConsumerRunnerTest, OffsetResetIsCountedAsDataLoss) {
 
 // /health/ready must not say ready before the group gave the member its partitions: the first
 // orders after start-up otherwise waited the broker's ~3 s initial rebalance delay.
-TEST_P(ConsumerRunnerTest, ReadinessWaitsForTheGroupJoin) {
-  testing::TempDir dir;
-  storage::StorageConfig storage_config;
-  storage_config.sqlite_path = dir.file("ready.db");
-  auto db = storage::open_database(storage_config);
+TEST_P(ConsumerReadinessTest, ReadinessWaitsForTheGroupJoin) {
+  auto db = storage::open_database(database_.storage_config());
   auto r = runner([](const ConsumedRecord&) { return HandlerResult::processed(); }, options());
   EXPECT_FALSE(r->status().joined);
   EXPECT_FALSE(runtime::service_readiness({db.get(), r.get()}).ready);  // not even started

@@ -1,5 +1,5 @@
 // Integration tests of the notification service's consuming side: embedded broker in process, a
-// real ConsumerRunner, NotificationService and SqlNotificationRepository on a temp SQLite file.
+// real ConsumerRunner, NotificationService and SqlNotificationRepository on SQLite or PostgreSQL.
 // Seeds 000 (idempotency, fail- users, retry → DLQ), 001 (ORDER_CREATED → 알림, backlog after a
 // restart) and ARCHITECTURE.md invariant 4 (one notification per (event, user)).
 #include <signal.h>
@@ -36,7 +36,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
-#include "orderflow/testing/broker_param.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
 
@@ -56,9 +56,15 @@ std::string templates_file() {
   return config::default_config_dir() + "/notification-templates.yaml";
 }
 
-std::unique_ptr<storage::Database> open_notification_db(const std::string& path) {
+// `where`: the SQLite file's path or the PostgreSQL database's URL.
+std::unique_ptr<storage::Database> open_notification_db(const std::string& where) {
   storage::StorageConfig cfg;
-  cfg.sqlite_path = path;
+  if (where.starts_with("postgresql://")) {
+    cfg.backend = "postgres";
+    cfg.postgres_url = where;
+  } else {
+    cfg.sqlite_path = where;
+  }
   auto db = storage::open_database(cfg);
   storage::migrate(*db, "inbox", messaging::Inbox::migrations());
   storage::migrate(*db, "notification", notification_migrations());
@@ -94,8 +100,8 @@ class Seen {
   std::map<std::string, int> calls_;
 };
 
-// On both brokers: .../Embedded and .../Kafka.
-class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {
+// .../EmbeddedSqlite, .../KafkaSqlite, .../EmbeddedPostgres.
+class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing::BackendParam> {
  protected:
   void SetUp() override {
     topic_ = unique_name("orders");
@@ -103,7 +109,7 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
     broker_.create_topic(topic_, 3);
     // Real Kafka creates no topic on its own (the embedded broker would).
     broker_.create_topic(topic_ + ".dlt", 3);
-    db_path_ = dir_.file("notification.db");
+    db_path_ = database_.is_postgres() ? database_.url() : database_.name();
     db_ = open_notification_db(db_path_);
     repository_ = std::make_unique<SqlNotificationRepository>(*db_);
     log_notifier_ = std::make_unique<LogNotifier>(logger_);
@@ -134,7 +140,8 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
   messaging::ConsumerRunner& start_runner(messaging::ConsumerOptions o) {
     auto handler = make_event_handler(*service_);
     auto runner = std::make_unique<messaging::ConsumerRunner>(
-        consumer_config(GetParam(), broker_.bootstrap_servers(), "flow-consumer"), std::move(o),
+        consumer_config(GetParam().broker, broker_.bootstrap_servers(), "flow-consumer"),
+        std::move(o),
         [this, handler](const messaging::ConsumedRecord& r) {
           seen_.add(messaging::find_header(r.headers, "eventId").value_or(""));
           return handler(r);
@@ -197,8 +204,8 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
     return metrics_.message_count(topic_, event_type, outcome);
   }
 
-  orderflow::testing::TestBroker broker_{GetParam()};
-  orderflow::testing::TempDir dir_;
+  orderflow::testing::TestBroker broker_{GetParam().broker};
+  orderflow::testing::TestDatabase database_{GetParam().database};
   observability::Metrics metrics_{kService};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("notification-flow-test", {"warn", "text"});
@@ -216,7 +223,8 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
   std::vector<std::unique_ptr<messaging::ConsumerRunner>> runners_;
 };
 
-ORDERFLOW_ON_BOTH_BROKERS(NotificationFlowTest);
+ORDERFLOW_ON_BACKENDS(NotificationFlowTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 // (a) Seed 001: ORDER_CREATED → one notification per event for its user.
 TEST_P(NotificationFlowTest, OrderCreatedEventsBecomeNotificationsForTheirUser) {
@@ -297,7 +305,7 @@ TEST_P(NotificationFlowTest, SameOrderWithANewEventIdIsANewEvent) {
 // again to the next member and create no duplicate notification.
 //
 // The killed consumer runs in a child process (this binary, filtered to
-// NotificationCrashChild.Consume) on the same SQLite file, with a commit interval of an hour;
+// NotificationCrashChild.Consume) on the same database, with a commit interval of an hour;
 // it is SIGKILLed once all its notifications are stored.
 constexpr const char* kChildEnv = "ORDERFLOW_NOTIFICATION_CRASH_CHILD";
 
@@ -346,7 +354,7 @@ TEST_P(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreate
 
   // Everything exec needs is built before fork: a threaded process may only make
   // async-signal-safe calls between fork and exec.
-  std::string spec = orderflow::testing::broker_kind_name(GetParam()) + "|" +
+  std::string spec = orderflow::testing::broker_kind_name(GetParam().broker) + "|" +
                      broker_.bootstrap_servers() + "|" + topic_ + "|" + group_ + "|" + db_path_;
   std::vector<std::string> env_strings{std::string(kChildEnv) + "=" + spec};
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);

@@ -1,8 +1,7 @@
 // Integration tests of the ops-service: embedded broker in process, the real dead-letter
-// handler on a ConsumerRunner with the DLT pattern subscription, SqlDeadLetterStore on a temp
-// SQLite file, and the HTTP routes driven through Router::dispatch (docs/dlq.md).
+// handler on a ConsumerRunner with the DLT pattern subscription, SqlDeadLetterStore on SQLite
+// or PostgreSQL, and the HTTP routes driven through Router::dispatch (docs/dlq.md).
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -22,9 +21,10 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
-#include "orderflow/testing/broker_param.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::ops {
 namespace {
@@ -32,6 +32,8 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using orderflow::testing::eventually;
+using orderflow::testing::ReadRecord;
+using orderflow::testing::TopicReader;
 using orderflow::testing::unique_name;
 
 constexpr auto kWait = 30s;
@@ -41,71 +43,8 @@ struct Reply {
   json body;
 };
 
-/// A record read back from a topic, headers included.
-struct ReadRecord {
-  std::int32_t partition = 0;
-  std::string key;
-  std::string value;
-  messaging::Headers headers;
-};
-
-/// Reads every partition of a topic from the beginning without a group (sees control records,
-/// which a ConsumerRunner hides).
-class TopicReader {
- public:
-  TopicReader(const std::string& bootstrap, const std::string& topic) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-    rd_kafka_conf_set(conf, "group.id", unique_name("reader").c_str(), err, sizeof err);
-    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    auto* parts = rd_kafka_topic_partition_list_new(3);
-    for (int p = 0; p < 3; ++p) {
-      rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(rk_, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-  }
-  ~TopicReader() {
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
-  }
-  /// Polls briefly and appends what arrived; returns everything read so far.
-  const std::vector<ReadRecord>& poll() {
-    while (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 20)) {
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ReadRecord r;
-        r.partition = m->partition;
-        if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-        if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
-        rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* name = nullptr;
-          const void* value = nullptr;
-          size_t size = 0;
-          for (size_t i = 0;
-               rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++i) {
-            r.headers.push_back(
-                {name, value ? std::string(static_cast<const char*>(value), size) : ""});
-          }
-        }
-        records_.push_back(std::move(r));
-      }
-      rd_kafka_message_destroy(m);
-    }
-    return records_;
-  }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  std::vector<ReadRecord> records_;
-};
-
-// On both brokers: .../Embedded and .../Kafka.
-class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {
+// .../EmbeddedSqlite, .../KafkaSqlite, .../EmbeddedPostgres.
+class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::BackendParam> {
  protected:
   void SetUp() override {
     original_ = unique_name("orders");
@@ -115,9 +54,7 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Broke
     dlt_ = original_ + dlt_suffix_;
     broker_.create_topic(original_, 3);
     broker_.create_topic(dlt_, 3);
-    storage::StorageConfig cfg;
-    cfg.sqlite_path = dir_.file("ops.db");
-    db_ = storage::open_database(cfg);
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "ops", dead_letter_migrations());
     store_ = std::make_unique<SqlDeadLetterStore>(*db_);
     producer_ = messaging::make_kafka_producer(broker_.kafka_config("ops-test-producer"), logger_);
@@ -197,8 +134,8 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Broke
 
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("ops-test", {"warn", "text"});
-  orderflow::testing::TestBroker broker_{GetParam()};
-  orderflow::testing::TempDir dir_;
+  orderflow::testing::TestBroker broker_{GetParam().broker};
+  orderflow::testing::TestDatabase database_{GetParam().database};
   std::string original_;
   std::string dlt_suffix_;
   std::string dlt_;
@@ -213,7 +150,8 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Broke
   http::Router router_;
 };
 
-ORDERFLOW_ON_BOTH_BROKERS(OpsServiceTest);
+ORDERFLOW_ON_BACKENDS(OpsServiceTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 TEST_P(OpsServiceTest, StoresDeadLettersAndListsThemWithFiltersAndPages) {
   start_consumer();

@@ -29,10 +29,12 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::order {
 namespace {
@@ -65,13 +67,14 @@ std::optional<std::string> header_of(const http::Response& response, const std::
   return std::nullopt;
 }
 
-class OrderAdmissionTest : public ::testing::Test {
+class OrderAdmission : public ::testing::Test {
  protected:
-  /// Wires order-service as main.cpp does, with the producer configured by `kafka`.
-  void start(messaging::KafkaConfig kafka, bool start_relay) {
-    storage::StorageConfig storage_config;
-    storage_config.sqlite_path = dir_.file("order.db");
-    db_ = storage::open_database(storage_config);
+  /// Wires order-service as main.cpp does, with the producer configured by `kafka`, on a new
+  /// database of `database`.
+  void start(messaging::KafkaConfig kafka, bool start_relay,
+             orderflow::testing::DatabaseKind database) {
+    database_ = std::make_unique<orderflow::testing::TestDatabase>(database);
+    db_ = storage::open_database(database_->storage_config());
     storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
     storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
     storage::migrate(*db_, "order", order_migrations());
@@ -158,7 +161,7 @@ class OrderAdmissionTest : public ::testing::Test {
   }
 
   std::string topic_ = unique_name("orders");
-  orderflow::testing::TempDir dir_;
+  std::unique_ptr<orderflow::testing::TestDatabase> database_;
   observability::Metrics metrics_{"order-service"};
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("order-admission-test", {"off", "text"});
@@ -175,10 +178,15 @@ class OrderAdmissionTest : public ::testing::Test {
   std::unique_ptr<http::Server> server_;
 };
 
-TEST_F(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcceptedOnes) {
+class OrderAdmissionTest : public OrderAdmission,
+                           public ::testing::WithParamInterface<orderflow::testing::DatabaseKind> {
+};
+ORDERFLOW_ON_BOTH_DATABASES(OrderAdmissionTest);
+
+TEST_P(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcceptedOnes) {
   start(orderflow::testing::kafka_config_for(orderflow::testing::BrokerKind::kEmbedded,
                                              "127.0.0.1:" + std::to_string(closed_port())),
-        /*start_relay=*/true);
+        /*start_relay=*/true, GetParam());
   auto accepted = fill_backlog();
   ASSERT_EQ(accepted.size(), static_cast<std::size_t>(kMaxBacklog));
 
@@ -206,16 +214,17 @@ TEST_F(OrderAdmissionTest, BrokerDownRefusesNewOrdersAtMaxBacklogAndKeepsTheAcce
   EXPECT_EQ(read->status, 200);
 }
 
-// On both brokers: .../Embedded and .../Kafka.
+// .../EmbeddedSqlite, .../KafkaSqlite and .../EmbeddedPostgres.
 class OrderAdmissionOnBrokerTest
-    : public OrderAdmissionTest,
-      public ::testing::WithParamInterface<orderflow::testing::BrokerKind> {};
-ORDERFLOW_ON_BOTH_BROKERS(OrderAdmissionOnBrokerTest);
+    : public OrderAdmission,
+      public ::testing::WithParamInterface<orderflow::testing::BackendParam> {};
+ORDERFLOW_ON_BACKENDS(OrderAdmissionOnBrokerTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
 
 TEST_P(OrderAdmissionOnBrokerTest, IntakeReopensOnceTheRelayPublishesTheBacklog) {
-  orderflow::testing::TestBroker broker(GetParam());
+  orderflow::testing::TestBroker broker(GetParam().broker);
   broker.create_topic(topic_);
-  start(broker.kafka_config(), /*start_relay=*/false);
+  start(broker.kafka_config(), /*start_relay=*/false, GetParam().database);
   auto accepted = fill_backlog();
   ASSERT_EQ(accepted.size(), static_cast<std::size_t>(kMaxBacklog));
   expect_overloaded(post_order());

@@ -22,6 +22,7 @@
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow {
 void PrintTo(const Decimal& d, std::ostream* os) { *os << d.to_string(); }
@@ -34,12 +35,10 @@ using namespace std::chrono_literals;
 
 Decimal dec(const char* text) { return Decimal::parse(text).value(); }
 
-class OrderRepositoryTest : public ::testing::Test {
+class OrderRepositoryTest : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
  protected:
-  OrderRepositoryTest() {
-    storage::StorageConfig cfg;
-    cfg.sqlite_path = dir_.file("order.db");
-    db_ = storage::open_database(cfg);
+  OrderRepositoryTest() : database_(GetParam()) {
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
     storage::migrate(*db_, "order", order_migrations());
     repository_ =
@@ -66,7 +65,7 @@ class OrderRepositoryTest : public ::testing::Test {
   }
 
   static constexpr const char* kTopic = "orders.v1";
-  orderflow::testing::TempDir dir_;
+  orderflow::testing::TestDatabase database_;
   std::unique_ptr<storage::Database> db_;
   Catalog catalog_{"KRW",
                    {{"ABC-001", "Wireless Mouse", dec("12900"), 1000},
@@ -77,7 +76,7 @@ class OrderRepositoryTest : public ::testing::Test {
   std::unique_ptr<OrderService> service_;
 };
 
-TEST_F(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
+TEST_P(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
   auto created = service_->create(seed003_request());
   ASSERT_TRUE(created.ok()) << created.error().message;
   const Order& order = created.value();
@@ -124,7 +123,7 @@ TEST_F(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
       << *traceparent;
 }
 
-TEST_F(OrderRepositoryTest, FindReturnsTheStoredOrder) {
+TEST_P(OrderRepositoryTest, FindReturnsTheStoredOrder) {
   OrderRequest request;
   request.user_id = "1001";
   request.customer_email = "u1001@example.com";
@@ -152,7 +151,7 @@ TEST_F(OrderRepositoryTest, FindReturnsTheStoredOrder) {
   EXPECT_EQ(found->items[1].unit_price, dec("0.1"));
 }
 
-TEST_F(OrderRepositoryTest, TotalOnlyOrderHasNoItems) {
+TEST_P(OrderRepositoryTest, TotalOnlyOrderHasNoItems) {
   OrderRequest request;
   request.user_id = "user-1001";
   request.currency = "KRW";
@@ -171,7 +170,7 @@ TEST_F(OrderRepositoryTest, TotalOnlyOrderHasNoItems) {
   EXPECT_EQ(decoded->body.at("totalAmount"), "12900");
 }
 
-TEST_F(OrderRepositoryTest, FindAbsentIdIsNotFound) {
+TEST_P(OrderRepositoryTest, FindAbsentIdIsNotFound) {
   for (std::int64_t id : {std::int64_t{1}, std::int64_t{999}, std::int64_t{-1}}) {
     auto r = service_->get(id);
     ASSERT_FALSE(r.ok());
@@ -184,7 +183,7 @@ TEST_F(OrderRepositoryTest, FindAbsentIdIsNotFound) {
   EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
 }
 
-TEST_F(OrderRepositoryTest, ListByUserNewestFirstWithPaginationAndTotal) {
+TEST_P(OrderRepositoryTest, ListByUserNewestFirstWithPaginationAndTotal) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) {
     auto created = service_->create(seed003_request("alice"));
@@ -236,7 +235,7 @@ TEST_F(OrderRepositoryTest, ListByUserNewestFirstWithPaginationAndTotal) {
   EXPECT_TRUE(nobody->orders.empty());
 }
 
-TEST_F(OrderRepositoryTest, ListClampsSizeAndRejectsBadArguments) {
+TEST_P(OrderRepositoryTest, ListClampsSizeAndRejectsBadArguments) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(service_->create(seed003_request("dave")).ok());
   auto tiny = service_->list("dave", 0, 0);
   ASSERT_TRUE(tiny.ok());
@@ -255,7 +254,7 @@ TEST_F(OrderRepositoryTest, ListClampsSizeAndRejectsBadArguments) {
   EXPECT_EQ(no_user.error().code, "MISSING_USER");
 }
 
-TEST_F(OrderRepositoryTest, BadRequestStoresNothing) {
+TEST_P(OrderRepositoryTest, BadRequestStoresNothing) {
   std::vector<OrderRequest> bad;
   bad.push_back(seed003_request());
   bad.back().items[0].sku = "UNKNOWN";  // UNKNOWN_SKU
@@ -285,7 +284,7 @@ TEST_F(OrderRepositoryTest, BadRequestStoresNothing) {
   EXPECT_EQ(pending.value(), 0);
 }
 
-TEST_F(OrderRepositoryTest, EveryCreateHasItsOwnEvent) {
+TEST_P(OrderRepositoryTest, EveryCreateHasItsOwnEvent) {
   std::set<std::int64_t> ids;
   for (int i = 0; i < 4; ++i) {
     auto r = service_->create(seed003_request("u" + std::to_string(i)));
@@ -309,7 +308,7 @@ TEST_F(OrderRepositoryTest, EveryCreateHasItsOwnEvent) {
   EXPECT_EQ(event_orders, ids);
 }
 
-TEST_F(OrderRepositoryTest, ConcurrentCreatesEachCommitOneOrderAndOneEvent) {
+TEST_P(OrderRepositoryTest, ConcurrentCreatesEachCommitOneOrderAndOneEvent) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 10;
   std::atomic<int> failures{0};
@@ -327,6 +326,8 @@ TEST_F(OrderRepositoryTest, ConcurrentCreatesEachCommitOneOrderAndOneEvent) {
   EXPECT_EQ(count("outbox"), kThreads * kPerThread);
   EXPECT_EQ(commits_.load(), kThreads * kPerThread);
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(OrderRepositoryTest);
 
 }  // namespace
 }  // namespace orderflow::order

@@ -14,18 +14,17 @@
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::order {
 namespace {
 
 using namespace std::chrono_literals;
 
-class OrderSagaServiceTest : public ::testing::Test {
+class OrderSagaServiceTest : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
  protected:
-  OrderSagaServiceTest() {
-    storage::StorageConfig cfg;
-    cfg.sqlite_path = dir_.file("order.db");
-    db_ = storage::open_database(cfg);
+  OrderSagaServiceTest() : database_(GetParam()) {
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
     storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
     storage::migrate(*db_, "order", order_migrations());
@@ -61,7 +60,7 @@ class OrderSagaServiceTest : public ::testing::Test {
     return types;
   }
 
-  testing::TempDir dir_;
+  orderflow::testing::TestDatabase database_;
   ManualClock clock_;
   Catalog catalog_{"KRW", {{"A", "Item", Decimal::from_integer(1000), 10}}};
   std::unique_ptr<storage::Database> db_;
@@ -69,7 +68,7 @@ class OrderSagaServiceTest : public ::testing::Test {
   std::unique_ptr<OrderService> service_;
 };
 
-TEST_F(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
+TEST_P(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
   auto id = place();
   auto reserved = event(id, "STOCK_RESERVED");
   ASSERT_EQ(service_->handle(reserved)->outcome, SagaOutcome::kApplied);
@@ -93,7 +92,7 @@ TEST_F(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
   EXPECT_EQ(outbox_types().size(), 4u);
 }
 
-TEST_F(OrderSagaServiceTest, LateAndMismatchedEventsAreSkippedWithoutChange) {
+TEST_P(OrderSagaServiceTest, LateAndMismatchedEventsAreSkippedWithoutChange) {
   auto id = place();
   ASSERT_EQ(service_->handle(event(id, "STOCK_RESERVED"))->outcome, SagaOutcome::kApplied);
   auto wrong = event(id, "PAYMENT_COMPLETED");
@@ -110,7 +109,7 @@ TEST_F(OrderSagaServiceTest, LateAndMismatchedEventsAreSkippedWithoutChange) {
   EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
 }
 
-TEST_F(OrderSagaServiceTest, UserCancelOnlyFromPendingOrConfirmed) {
+TEST_P(OrderSagaServiceTest, UserCancelOnlyFromPendingOrConfirmed) {
   auto id = place();
   auto cancelled = service_->cancel(id);
   ASSERT_TRUE(cancelled.ok());
@@ -126,7 +125,7 @@ TEST_F(OrderSagaServiceTest, UserCancelOnlyFromPendingOrConfirmed) {
   EXPECT_EQ(outbox_types().back(), "ORDER_CANCELLED");
 }
 
-TEST_F(OrderSagaServiceTest, SagaTimeoutCancelsOnlyStalledOrders) {
+TEST_P(OrderSagaServiceTest, SagaTimeoutCancelsOnlyStalledOrders) {
   auto stuck = place();
   ASSERT_EQ(service_->handle(event(stuck, "STOCK_RESERVED"))->outcome, SagaOutcome::kApplied);
   clock_.advance(4min);
@@ -145,7 +144,7 @@ TEST_F(OrderSagaServiceTest, SagaTimeoutCancelsOnlyStalledOrders) {
   EXPECT_EQ(service_->cancel_stalled(5min, 100).value(), 0) << "running it twice changes nothing";
 }
 
-TEST_F(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid) {
+TEST_P(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid) {
   messaging::EventMeta meta{new_uuid(), "STOCK_RESERVED", 2, "2026-11-21T00:00:00.000Z"};
   messaging::ConsumedRecord record;
   record.value = messaging::encode_event(meta, {{"orderId", 1}});
@@ -160,6 +159,8 @@ TEST_F(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid)
   record.value = "not json";
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(OrderSagaServiceTest);
 
 }  // namespace
 }  // namespace orderflow::order

@@ -17,6 +17,7 @@
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/fake_producer.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -51,12 +52,10 @@ OutgoingRecord make_record(const std::string& topic, const std::string& key,
           {{"eventId", event_id}, {"eventType", "OrderCreated"}, {"traceparent", "00-abc-01"}}};
 }
 
-class OutboxInboxTest : public ::testing::Test {
+class OutboxInboxTest : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
  protected:
   void SetUp() override {
-    storage::StorageConfig config;
-    config.sqlite_path = dir_.file("service.db");
-    db_ = storage::open_database(config);
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "outbox", Outbox::migrations());
     storage::migrate(*db_, "inbox", Inbox::migrations());
     store_ = make_outbox_store(*db_);
@@ -88,7 +87,7 @@ class OutboxInboxTest : public ::testing::Test {
     return first;
   }
 
-  TempDir dir_;
+  orderflow::testing::TestDatabase database_{GetParam()};
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<OutboxStore> store_;
   observability::Metrics metrics_{"outbox-test"};
@@ -97,13 +96,13 @@ class OutboxInboxTest : public ::testing::Test {
   FakeProducer producer_;  // after metrics_/store_: destroyed before them, relays go first
 };
 
-TEST_F(OutboxInboxTest, MigrationsAreIdempotent) {
+TEST_P(OutboxInboxTest, MigrationsAreIdempotent) {
   storage::migrate(*db_, "outbox", Outbox::migrations());
   storage::migrate(*db_, "inbox", Inbox::migrations());
   EXPECT_EQ(pending(), 0);
 }
 
-TEST_F(OutboxInboxTest, AppendInRolledBackTransactionLeavesNoRow) {
+TEST_P(OutboxInboxTest, AppendInRolledBackTransactionLeavesNoRow) {
   auto failed = db_->write([&](storage::Tx& tx) -> Result<void> {
     if (auto r = Outbox::append(tx, make_record("orders", "o-1", "e-1")); !r) return r;
     return unprocessable("REJECTED", "business rule failed after the append");
@@ -137,7 +136,7 @@ TEST_F(OutboxInboxTest, AppendInRolledBackTransactionLeavesNoRow) {
   EXPECT_EQ(producer_.attempts().size(), 0U);
 }
 
-TEST_F(OutboxInboxTest, RelayPublishesRowsInIdOrderAndMarksThem) {
+TEST_P(OutboxInboxTest, RelayPublishesRowsInIdOrderAndMarksThem) {
   std::vector<OutgoingRecord> expected = {
       make_record("orders", "o-1", "e-1"), make_record("orders", "o-2", "e-2"),
       make_record("payments", "o-1", "e-3"), make_record("orders", "o-1", "e-4"),
@@ -180,7 +179,7 @@ TEST_F(OutboxInboxTest, RelayPublishesRowsInIdOrderAndMarksThem) {
   EXPECT_EQ(metric_value(text, "orderflow_outbox_pending", ""), 0);
 }
 
-TEST_F(OutboxInboxTest, SmallBatchesKeepIdOrderAcrossRounds) {
+TEST_P(OutboxInboxTest, SmallBatchesKeepIdOrderAcrossRounds) {
   std::vector<std::string> expected;
   for (int i = 0; i < 7; ++i) {
     auto r = make_record("orders", "o-1", "e-" + std::to_string(i));
@@ -200,7 +199,7 @@ TEST_F(OutboxInboxTest, SmallBatchesKeepIdOrderAcrossRounds) {
   EXPECT_EQ(pending(), 0);
 }
 
-TEST_F(OutboxInboxTest, FailedDeliveryStaysUnsentAndIsPublishedNextRound) {
+TEST_P(OutboxInboxTest, FailedDeliveryStaysUnsentAndIsPublishedNextRound) {
   auto first = make_record("orders", "o-1", "e-1");
   auto second = make_record("orders", "o-2", "e-2");
   auto third = make_record("orders", "o-3", "e-3");
@@ -227,7 +226,7 @@ TEST_F(OutboxInboxTest, FailedDeliveryStaysUnsentAndIsPublishedNextRound) {
             (std::vector<std::string>{first.value, third.value, second.value}));
 }
 
-TEST_F(OutboxInboxTest, CrashAfterBrokerAckRepublishesSameEventOnNextRelay) {
+TEST_P(OutboxInboxTest, CrashAfterBrokerAckRepublishesSameEventOnNextRelay) {
   auto event = make_record("orders", "o-9", "e-crash");
   ASSERT_TRUE(append(event).ok());
 
@@ -254,7 +253,7 @@ TEST_F(OutboxInboxTest, CrashAfterBrokerAckRepublishesSameEventOnNextRelay) {
   EXPECT_EQ(find_header(acked[1].headers, "eventId"), std::optional<std::string>("e-crash"));
 }
 
-TEST_F(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
+TEST_P(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
   auto event = make_record("orders", "o-1", "e-slow");
   ASSERT_TRUE(append(event).ok());
   producer_.hold_reports();
@@ -277,7 +276,7 @@ TEST_F(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
   EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{event.value, event.value}));
 }
 
-TEST_F(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
+TEST_P(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
   auto backlog = make_record("orders", "o-1", "e-backlog");
   ASSERT_TRUE(append(backlog).ok());
 
@@ -300,7 +299,7 @@ TEST_F(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
   relay->stop();  // idempotent
 }
 
-TEST_F(OutboxInboxTest, InboxRecordsEachEventOncePerGroup) {
+TEST_P(OutboxInboxTest, InboxRecordsEachEventOncePerGroup) {
   auto first = record("inventory", "e-1");
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(*first);
@@ -318,7 +317,7 @@ TEST_F(OutboxInboxTest, InboxRecordsEachEventOncePerGroup) {
   EXPECT_TRUE(*other_event);
 }
 
-TEST_F(OutboxInboxTest, InboxEntryOfRolledBackHandlerDoesNotCount) {
+TEST_P(OutboxInboxTest, InboxEntryOfRolledBackHandlerDoesNotCount) {
   auto failed = db_->write([&](storage::Tx& tx) -> Result<void> {
     auto r = Inbox::record(tx, "inventory", "e-7");
     if (!r) return r.error();
@@ -338,7 +337,7 @@ double backlog_refusals(const observability::Metrics& metrics) {
                       R"(reason="outbox_backlog")");
 }
 
-TEST_F(OutboxInboxTest, BacklogAdmitsBelowTheLimitAndRefusesAtItWithoutCountingPerCall) {
+TEST_P(OutboxInboxTest, BacklogAdmitsBelowTheLimitAndRefusesAtItWithoutCountingPerCall) {
   OutboxBacklog backlog(*db_, 3, metrics_, std::chrono::hours(1));  // one count in this test
   ASSERT_TRUE(append(make_record("orders", "o-1", "e-1")).ok());
   ASSERT_TRUE(append(make_record("orders", "o-2", "e-2")).ok());
@@ -369,7 +368,7 @@ TEST_F(OutboxInboxTest, BacklogAdmitsBelowTheLimitAndRefusesAtItWithoutCountingP
   EXPECT_EQ(backlog_refusals(metrics_), 2);
 }
 
-TEST_F(OutboxInboxTest, BacklogRecountSeesPublishedRowsAndUnreportedAppends) {
+TEST_P(OutboxInboxTest, BacklogRecountSeesPublishedRowsAndUnreportedAppends) {
   OutboxBacklog backlog(*db_, 2, metrics_, std::chrono::milliseconds(20));
   EXPECT_TRUE(backlog.admit().ok());
   // Appended without appended(): found by the next count.
@@ -383,7 +382,7 @@ TEST_F(OutboxInboxTest, BacklogRecountSeesPublishedRowsAndUnreportedAppends) {
   EXPECT_EQ(backlog.estimate().value(), 0);
 }
 
-TEST_F(OutboxInboxTest, BacklogKeepsThePreviousCountWhenARecountFails) {
+TEST_P(OutboxInboxTest, BacklogKeepsThePreviousCountWhenARecountFails) {
   OutboxBacklog backlog(*db_, 10, metrics_, std::chrono::milliseconds(0));  // count every call
   ASSERT_TRUE(append(make_record("orders", "o-1", "e-1")).ok());
   EXPECT_EQ(backlog.estimate().value(), 1);
@@ -408,6 +407,8 @@ TEST_F(OutboxInboxTest, BacklogKeepsThePreviousCountWhenARecountFails) {
   EXPECT_TRUE(unlimited.admit().ok());
   EXPECT_EQ(backlog_refusals(metrics_), -1);  // nothing was refused
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(OutboxInboxTest);
 
 }  // namespace
 }  // namespace orderflow::messaging

@@ -13,6 +13,7 @@
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -26,12 +27,10 @@ OutgoingRecord event(const std::string& key, const std::string& event_id) {
   return {"orders.v1", key, R"({"eventId":")" + event_id + R"("})", {{"eventId", event_id}}};
 }
 
-class OutboxRepublishTest : public ::testing::Test {
+class OutboxRepublishTest : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
  protected:
   void SetUp() override {
-    storage::StorageConfig config;
-    config.sqlite_path = dir_.file("service.db");
-    db_ = storage::open_database(config);
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "outbox", Outbox::migrations());
   }
 
@@ -57,7 +56,7 @@ class OutboxRepublishTest : public ::testing::Test {
     return options;
   }
 
-  TempDir dir_;
+  orderflow::testing::TestDatabase database_{GetParam()};
   ManualClock clock_;
   std::unique_ptr<storage::Database> db_;
   observability::Metrics metrics_{"republish-test"};
@@ -65,7 +64,7 @@ class OutboxRepublishTest : public ::testing::Test {
       "republish-test", std::make_shared<spdlog::sinks::null_sink_mt>());
 };
 
-TEST_F(OutboxRepublishTest, NewClusterGetsTheRetainedHistoryInIdOrderBeforeNewerRows) {
+TEST_P(OutboxRepublishTest, NewClusterGetsTheRetainedHistoryInIdOrderBeforeNewerRows) {
   FakeProducer first;
   first.set_cluster_id(std::string("cluster-A"));
   for (int i = 1; i <= 5; ++i) append(event("k" + std::to_string(i % 2), "e" + std::to_string(i)));
@@ -88,7 +87,7 @@ TEST_F(OutboxRepublishTest, NewClusterGetsTheRetainedHistoryInIdOrderBeforeNewer
       5);
 }
 
-TEST_F(OutboxRepublishTest, SameClusterAfterARestartPublishesOnlyNewRows) {
+TEST_P(OutboxRepublishTest, SameClusterAfterARestartPublishesOnlyNewRows) {
   FakeProducer first;
   append(event("k", "e1"));
   ASSERT_EQ(start_and_drain(first, retaining()), 0);
@@ -99,7 +98,7 @@ TEST_F(OutboxRepublishTest, SameClusterAfterARestartPublishesOnlyNewRows) {
   EXPECT_EQ(again.acked().front().headers.front().value, "e2");
 }
 
-TEST_F(OutboxRepublishTest, WithoutRetentionSentRowsAreDeletedAndNothingIsRepublished) {
+TEST_P(OutboxRepublishTest, WithoutRetentionSentRowsAreDeletedAndNothingIsRepublished) {
   FakeProducer first;
   first.set_cluster_id(std::string("cluster-A"));
   append(event("k", "e1"));
@@ -113,7 +112,7 @@ TEST_F(OutboxRepublishTest, WithoutRetentionSentRowsAreDeletedAndNothingIsRepubl
   EXPECT_EQ(second.acked().front().headers.front().value, "e2");
 }
 
-TEST_F(OutboxRepublishTest, NothingIsPublishedWhileTheClusterIdIsUnknown) {
+TEST_P(OutboxRepublishTest, NothingIsPublishedWhileTheClusterIdIsUnknown) {
   FakeProducer producer;
   producer.set_cluster_id(unavailable("KAFKA_CLUSTER_ID", "broker unreachable"));
   append(event("k", "e1"));
@@ -129,7 +128,7 @@ TEST_F(OutboxRepublishTest, NothingIsPublishedWhileTheClusterIdIsUnknown) {
   EXPECT_EQ(next.value(), 1);
 }
 
-TEST_F(OutboxRepublishTest, HistoryIsPacedAtTheRepublishRate) {
+TEST_P(OutboxRepublishTest, HistoryIsPacedAtTheRepublishRate) {
   FakeProducer first;
   first.set_cluster_id(std::string("cluster-A"));
   for (int i = 0; i < 25; ++i) append(event("k", "e" + std::to_string(i)));
@@ -149,7 +148,7 @@ TEST_F(OutboxRepublishTest, HistoryIsPacedAtTheRepublishRate) {
   EXPECT_EQ(relay.publish_batch().value(), 30);
 }
 
-TEST_F(OutboxRepublishTest, RowsOlderThanTheWindowArePurgedOldestFirst) {
+TEST_P(OutboxRepublishTest, RowsOlderThanTheWindowArePurgedOldestFirst) {
   FakeProducer producer;
   append(event("k", "old1"));
   append(event("k", "old2"));
@@ -166,7 +165,7 @@ TEST_F(OutboxRepublishTest, RowsOlderThanTheWindowArePurgedOldestFirst) {
   EXPECT_EQ(store->purge_sent(clock_.now() - 1h, 100).value(), 0);
 }
 
-TEST_F(OutboxRepublishTest, RelayPurgesExpiredRowsOnItsOwn) {
+TEST_P(OutboxRepublishTest, RelayPurgesExpiredRowsOnItsOwn) {
   FakeProducer producer;
   append(event("k", "e1"));
   auto options = retaining(1h);
@@ -232,6 +231,8 @@ TEST(KafkaProducerCluster, EachEmbeddedBrokerHasItsOwnClusterIdAndPingTellsLiveF
   ASSERT_FALSE(ping.ok());
   EXPECT_TRUE(ping.error().retryable());
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(OutboxRepublishTest);
 
 }  // namespace
 }  // namespace orderflow::messaging

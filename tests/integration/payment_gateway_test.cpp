@@ -259,7 +259,7 @@ class PaymentOverRestartedGatewayTest : public PaymentServiceTest {
   }
 };
 
-TEST_F(PaymentOverRestartedGatewayTest, CancelAfterAGatewayRestartRefunds) {
+TEST_P(PaymentOverRestartedGatewayTest, CancelAfterAGatewayRestartRefunds) {
   expect_processed(handle(stock_reserved(201, "25800")));
   auto captured = payment_of(201).value();
   gateway_.restart(dir_.file("payment-gateway.db"));
@@ -275,7 +275,7 @@ TEST_F(PaymentOverRestartedGatewayTest, CancelAfterAGatewayRestartRefunds) {
   EXPECT_EQ(refund_failures(), 0);
 }
 
-TEST_F(PaymentOverRestartedGatewayTest,
+TEST_P(PaymentOverRestartedGatewayTest,
        UnknownPaymentIsRefundFailedAndItsReplayRefundsAfterRepair) {
   expect_processed(handle(stock_reserved(202, "700")));
   auto captured = payment_of(202).value();
@@ -332,6 +332,8 @@ TEST_F(PaymentOverRestartedGatewayTest,
   EXPECT_EQ(gateway_.inner().refund_count(), 1);
   EXPECT_EQ(refund_failures(), 2);
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(PaymentOverRestartedGatewayTest);
 
 }  // namespace
 }  // namespace orderflow::payment::test

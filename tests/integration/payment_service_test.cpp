@@ -1,6 +1,6 @@
 // Integration tests of the payment service's consuming side without a broker (fixture in
-// payment_test_fixture.h): the real RecordHandler, PaymentService and SqlPaymentRepository on a
-// temp SQLite file, driven with encoded events; a counting gateway through the PaymentGateway
+// payment_test_fixture.h): the real RecordHandler, PaymentService and SqlPaymentRepository on
+// SQLite and PostgreSQL, driven with encoded events; a counting gateway through the PaymentGateway
 // port. Issue 3 and ARCHITECTURE.md invariant 3 (COMPLETED ⇒ charged once; CANCELLED ⇒ net
 // charge zero).
 #include "payment_test_fixture.h"
@@ -8,7 +8,7 @@
 namespace orderflow::payment::test {
 namespace {
 
-TEST_F(PaymentServiceTest, StockReservedChargesAndEmitsPaymentCompletedWithTheExactAmount) {
+TEST_P(PaymentServiceTest, StockReservedChargesAndEmitsPaymentCompletedWithTheExactAmount) {
   auto in = stock_reserved(101, "12345.67");
   auto result = handle(in);
   expect_processed(result);
@@ -42,7 +42,7 @@ TEST_F(PaymentServiceTest, StockReservedChargesAndEmitsPaymentCompletedWithTheEx
   EXPECT_EQ(relay_wakeups_.load(), 1);
 }
 
-TEST_F(PaymentServiceTest, AmountOverTheLimitEmitsPaymentFailed) {
+TEST_P(PaymentServiceTest, AmountOverTheLimitEmitsPaymentFailed) {
   expect_processed(handle(stock_reserved(102, "1000000.01")));
   auto payment = payment_of(102);
   ASSERT_TRUE(payment.has_value());
@@ -63,7 +63,7 @@ TEST_F(PaymentServiceTest, AmountOverTheLimitEmitsPaymentFailed) {
   EXPECT_EQ(payment_of(103)->status, PaymentStatus::kCaptured);
 }
 
-TEST_F(PaymentServiceTest, RedeliveryOfTheSameEventDoesNothing) {
+TEST_P(PaymentServiceTest, RedeliveryOfTheSameEventDoesNothing) {
   auto in = stock_reserved(104, "25800");
   expect_processed(handle(in));
   auto again = handle(in);
@@ -73,7 +73,7 @@ TEST_F(PaymentServiceTest, RedeliveryOfTheSameEventDoesNothing) {
   EXPECT_EQ(gateway_.charge_calls.load(), 1);
 }
 
-TEST_F(PaymentServiceTest, AnotherStockReservedForAPaidOrderIsNotChargedAgain) {
+TEST_P(PaymentServiceTest, AnotherStockReservedForAPaidOrderIsNotChargedAgain) {
   expect_processed(handle(stock_reserved(105, "25800")));
   auto first = payment_of(105);
   auto second = handle(stock_reserved(105, "25800"));  // new eventId
@@ -89,7 +89,7 @@ TEST_F(PaymentServiceTest, AnotherStockReservedForAPaidOrderIsNotChargedAgain) {
   EXPECT_EQ(gateway_.charge_calls.load(), 2);
 }
 
-TEST_F(PaymentServiceTest, CancelAfterCaptureRefunds) {
+TEST_P(PaymentServiceTest, CancelAfterCaptureRefunds) {
   expect_processed(handle(stock_reserved(107, "25800.5")));
   auto captured = payment_of(107).value();
   clock_.advance(3s);
@@ -117,7 +117,7 @@ TEST_F(PaymentServiceTest, CancelAfterCaptureRefunds) {
   EXPECT_EQ(v["reason"], "RESERVATION_EXPIRED");
 }
 
-TEST_F(PaymentServiceTest, CancelBeforeStockReservedMeansNeverCharged) {
+TEST_P(PaymentServiceTest, CancelBeforeStockReservedMeansNeverCharged) {
   expect_processed(handle(order_cancelled(108, "25800")));
   expect_skip(handle(stock_reserved(108, "25800")), "ORDER_CANCELLED");
   expect_skip(handle(stock_reserved(108, "25800")), "ORDER_CANCELLED");
@@ -128,7 +128,7 @@ TEST_F(PaymentServiceTest, CancelBeforeStockReservedMeansNeverCharged) {
   EXPECT_EQ(count("cancelled_orders"), 1);
 }
 
-TEST_F(PaymentServiceTest, CancelTwiceRefundsOnce) {
+TEST_P(PaymentServiceTest, CancelTwiceRefundsOnce) {
   expect_processed(handle(stock_reserved(109, "100")));
   auto cancel = order_cancelled(109, "100");
   expect_processed(handle(cancel));
@@ -142,7 +142,7 @@ TEST_F(PaymentServiceTest, CancelTwiceRefundsOnce) {
   EXPECT_EQ(json::parse(events[1].value)["eventType"], "PAYMENT_REFUNDED");
 }
 
-TEST_F(PaymentServiceTest, CancelAfterADeclineRefundsNothing) {
+TEST_P(PaymentServiceTest, CancelAfterADeclineRefundsNothing) {
   expect_processed(handle(stock_reserved(110, "5000000")));
   expect_skip(handle(order_cancelled(110, "5000000", {}, "PAYMENT_FAILED")), "NOTHING_TO_REFUND");
   EXPECT_EQ(gateway_.refund_calls.load(), 0);
@@ -150,7 +150,7 @@ TEST_F(PaymentServiceTest, CancelAfterADeclineRefundsNothing) {
   EXPECT_EQ(outbox().size(), 1u);
 }
 
-TEST_F(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
+TEST_P(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
   std::vector<messaging::ConsumedRecord> bad = {
       stock_reserved(111, "12.34567"),
       stock_reserved(111, "1e3"),
@@ -200,7 +200,7 @@ TEST_F(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
   EXPECT_TRUE(outbox().empty());
 }
 
-TEST_F(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund) {
+TEST_P(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund) {
   expect_processed(handle(stock_reserved(113, "100")));
   for (const auto& r :
        {order_cancelled(113, "100", {}, "USER_REQUESTED", "USD"), order_cancelled(113, "99.99")}) {
@@ -213,7 +213,7 @@ TEST_F(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund
   EXPECT_EQ(payment_of(113)->status, PaymentStatus::kCaptured);
 }
 
-TEST_F(PaymentServiceTest, OtherEventTypesAreProcessedAndIgnored) {
+TEST_P(PaymentServiceTest, OtherEventTypesAreProcessedAndIgnored) {
   for (const char* type : {"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_PAID"}) {
     auto result = handle(
         record("orders.v1", type,
@@ -228,7 +228,7 @@ TEST_F(PaymentServiceTest, OtherEventTypesAreProcessedAndIgnored) {
   EXPECT_TRUE(outbox().empty());
 }
 
-TEST_F(PaymentServiceTest, GatewayFailureIsRetryableAndStoresNothing) {
+TEST_P(PaymentServiceTest, GatewayFailureIsRetryableAndStoresNothing) {
   gateway_.fail_charges = 1;
   auto in = stock_reserved(115, "100");
   auto failed = handle(in);
@@ -245,7 +245,7 @@ TEST_F(PaymentServiceTest, GatewayFailureIsRetryableAndStoresNothing) {
   EXPECT_EQ(outbox().size(), 1u);
 }
 
-TEST_F(PaymentServiceTest, RefundFailureIsRetriedAndRefundsOnce) {
+TEST_P(PaymentServiceTest, RefundFailureIsRetriedAndRefundsOnce) {
   expect_processed(handle(stock_reserved(116, "100")));
   gateway_.fail_refunds = 1;
   auto cancel = order_cancelled(116, "100");
@@ -259,7 +259,7 @@ TEST_F(PaymentServiceTest, RefundFailureIsRetriedAndRefundsOnce) {
   EXPECT_EQ(outbox().size(), 2u);
 }
 
-TEST_F(PaymentServiceTest, CrashBetweenChargeAndCommitIsNotChargedTwice) {
+TEST_P(PaymentServiceTest, CrashBetweenChargeAndCommitIsNotChargedTwice) {
   // The gateway charged, then the process died before the payment row committed.
   auto in = stock_reserved(117, "100");
   ASSERT_TRUE(gateway_.inner().charge({"117", 117, "user-117", dec("100"), "KRW"}).ok());
@@ -269,7 +269,7 @@ TEST_F(PaymentServiceTest, CrashBetweenChargeAndCommitIsNotChargedTwice) {
   EXPECT_EQ(payment.id, gateway_.inner().find_charge("117").value()->payment_id);
 }
 
-TEST_F(PaymentServiceTest, CancelOvertakingACrashedChargeRefundsIt) {
+TEST_P(PaymentServiceTest, CancelOvertakingACrashedChargeRefundsIt) {
   // The charge happened, its commit did not, and the cancel is handled before the redelivery.
   auto charged = gateway_.inner().charge({"118", 118, "user-118", dec("700"), "KRW"}).value();
   expect_processed(handle(order_cancelled(118, "700")));
@@ -286,7 +286,7 @@ TEST_F(PaymentServiceTest, CancelOvertakingACrashedChargeRefundsIt) {
   EXPECT_EQ(gateway_.charge_calls.load(), 0);
 }
 
-TEST_F(PaymentServiceTest, CancelWhoseLookupFailsStillStopsALaterCharge) {
+TEST_P(PaymentServiceTest, CancelWhoseLookupFailsStillStopsALaterCharge) {
   gateway_.fail_lookups = 1;
   auto failed = handle(order_cancelled(119, "100"));
   ASSERT_TRUE(failed.error.has_value());
@@ -296,7 +296,7 @@ TEST_F(PaymentServiceTest, CancelWhoseLookupFailsStillStopsALaterCharge) {
   EXPECT_EQ(gateway_.charge_calls.load(), 0);
 }
 
-TEST_F(PaymentServiceTest, TheGatewayCallHoldsNoDatabaseWriteLock) {
+TEST_P(PaymentServiceTest, TheGatewayCallHoldsNoDatabaseWriteLock) {
   gateway_.hold_charges();
   auto pending = std::async(std::launch::async, [&] { return handle(stock_reserved(120, "5")); });
   ASSERT_TRUE(eventually([&] { return gateway_.entered_charges() == 1; }));
@@ -309,7 +309,7 @@ TEST_F(PaymentServiceTest, TheGatewayCallHoldsNoDatabaseWriteLock) {
   EXPECT_EQ(payment_of(120)->status, PaymentStatus::kCaptured);
 }
 
-TEST_F(PaymentServiceTest, HttpListsAndGetsPayments) {
+TEST_P(PaymentServiceTest, HttpListsAndGetsPayments) {
   expect_processed(handle(stock_reserved(122, "25800")));
   auto payment = payment_of(122).value();
 
@@ -349,6 +349,8 @@ TEST_F(PaymentServiceTest, HttpListsAndGetsPayments) {
   EXPECT_EQ(after["status"], "REFUNDED");
   EXPECT_EQ(after["reason"], "USER_REQUESTED");
 }
+
+ORDERFLOW_ON_BOTH_DATABASES(PaymentServiceTest);
 
 }  // namespace
 }  // namespace orderflow::payment::test

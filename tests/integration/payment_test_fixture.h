@@ -1,6 +1,6 @@
 // The payment service's consuming side without a broker, shared by the payment integration
 // suites: the real RecordHandler (make_event_handler), PaymentService and SqlPaymentRepository on
-// a temp SQLite file, driven with encoded events; the simulated gateway on its own temp file
+// SQLite or PostgreSQL, driven with encoded events; the simulated gateway on its own temp file
 // behind a counting wrapper that can fail calls, hold charges and restart the provider.
 #pragma once
 
@@ -34,6 +34,7 @@
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/test_database.h"
 
 namespace orderflow {
 inline void PrintTo(const Decimal& d, std::ostream* os) { *os << d.to_string(); }
@@ -142,12 +143,14 @@ class CountingGateway final : public PaymentGateway {
   int entered_charges_ = 0;
 };
 
-class PaymentServiceTest : public ::testing::Test {
+/// Parametrised over the service's database (…/Sqlite, …/Postgres); the provider's file is
+/// always SQLite.
+class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
  protected:
-  PaymentServiceTest() : gateway_(dir_.file("payment-gateway.db"), DeclineRule{dec("1000000")}) {
-    storage::StorageConfig cfg;
-    cfg.sqlite_path = dir_.file("payment.db");
-    db_ = storage::open_database(cfg);
+  PaymentServiceTest()
+      : database_(GetParam()),
+        gateway_(dir_.file("payment-gateway.db"), DeclineRule{dec("1000000")}) {
+    db_ = storage::open_database(database_.storage_config());
     storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
     storage::migrate(*db_, "outbox", messaging::Outbox::migrations());
     storage::migrate(*db_, "payment", payment_migrations());
@@ -245,6 +248,7 @@ class PaymentServiceTest : public ::testing::Test {
   }
 
   orderflow::testing::TempDir dir_;
+  orderflow::testing::TestDatabase database_;
   ManualClock clock_;
   CountingGateway gateway_;
   observability::Metrics metrics_{"payment-test"};

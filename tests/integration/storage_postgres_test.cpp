@@ -104,29 +104,46 @@ TEST_P(PostgresDatabaseTest, ConnectionDroppedByTheServerIsRetryableAndThePoolRe
   config.pool_size = 1;
   auto victim = open_database(config);
   ASSERT_TRUE(victim->ping().ok());
+  // What a server restart does to an open connection: its backend goes away under it.
+  auto terminate_victim = [&] {
+    auto killed = db_->write([&](Tx& tx) -> Result<void> {
+      auto r = tx.query(
+          "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+          " WHERE application_name = ?",
+          {config.application_name});
+      if (!r) return r.error();
+      EXPECT_EQ(r->front().integer(0), 1);
+      return {};
+    });
+    ASSERT_TRUE(killed.ok()) << killed.error().message;
+  };
+  auto add_one = [](Tx& tx) {
+    return exec_ok(tx, "UPDATE accounts SET balance = balance + 1 WHERE id = 1");
+  };
+  auto balance = [&] {
+    return orderflow::testing::scalar(*db_, "SELECT balance FROM accounts WHERE id = 1");
+  };
 
-  // What a server restart does to an open connection: the backend goes away under it.
-  auto killed = db_->write([&](Tx& tx) -> Result<void> {
-    auto r = tx.query(
-        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?",
-        {config.application_name});
-    if (!r) return r.error();
-    EXPECT_EQ(r->front().integer(0), 1);
-    return {};
+  // Dropped while idle in the pool: the next call notices at BEGIN, which changed nothing yet,
+  // and runs on a new connection; the caller sees nothing.
+  terminate_victim();
+  auto after_idle_drop = victim->write(add_one);
+  ASSERT_TRUE(after_idle_drop.ok()) << after_idle_drop.error().message;
+  EXPECT_EQ(balance(), 101);
+
+  // Dropped in the middle of a transaction: that call fails as retryable, nothing of it
+  // commits, and the next call works on a new connection.
+  auto mid = victim->write([&](Tx& tx) -> Result<void> {
+    if (auto r = add_one(tx); !r) return r;
+    terminate_victim();
+    return add_one(tx);
   });
-  ASSERT_TRUE(killed.ok()) << killed.error().message;
-
-  auto failed = victim->write(
-      [](Tx& tx) { return exec_ok(tx, "UPDATE accounts SET balance = balance + 1 WHERE id = 1"); });
-  ASSERT_FALSE(failed.ok());
-  EXPECT_TRUE(failed.error().retryable()) << failed.error().message;
-  EXPECT_EQ(orderflow::testing::row_count(*db_, "accounts"), 2);
-
-  // The broken connection was dropped: the next call connects again and works.
-  auto retried = victim->write(
-      [](Tx& tx) { return exec_ok(tx, "UPDATE accounts SET balance = balance + 1 WHERE id = 1"); });
+  ASSERT_FALSE(mid.ok());
+  EXPECT_TRUE(mid.error().retryable()) << mid.error().message;
+  EXPECT_EQ(balance(), 101);
+  auto retried = victim->write(add_one);
   ASSERT_TRUE(retried.ok()) << retried.error().message;
-  EXPECT_EQ(text_of(*db_, "SELECT CAST(balance AS TEXT) FROM accounts WHERE id = 1"), "101");
+  EXPECT_EQ(balance(), 102);
 }
 
 TEST_P(PostgresDatabaseTest, DeadlockIsRetryable) {

@@ -400,12 +400,13 @@ void System::start_postgres() {
 int System::postgres_max_connections() const {
   // Per instance its pool and a few beyond it (migration lock, outbox relay); the private
   // server's default when that is more.
+  constexpr int kDefaultPool = 8;  // storage.postgres.pool_size's default (libs/config)
   constexpr int kPerInstanceBeyondPool = 4;
   constexpr int kAdminSessions = 10;
   int total = kAdminSessions;
   for (const auto& instance : instances_) {
-    auto pool = service_source(*instance.service).scalar("storage.pool_size");
-    total += (pool ? std::stoi(*pool) : 4) + kPerInstanceBeyondPool;
+    auto pool = service_source(*instance.service).scalar("storage.postgres.pool_size");
+    total += (pool ? std::stoi(*pool) : kDefaultPool) + kPerInstanceBeyondPool;
   }
   return std::max(total, PostgresServerOptions{}.max_connections);
 }

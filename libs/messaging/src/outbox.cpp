@@ -99,10 +99,35 @@ class DbOutboxStore final : public OutboxStore {
     }
     Published out;
     auto r = db_.write_relaxed([&](storage::Tx& tx) -> Result<void> {
+      // The keys first, then their rows, read by a second statement whose snapshot is taken
+      // once the keys are held (READ COMMITTED: one snapshot per statement). One statement that
+      // try-locked per row could skip a key's older rows while another relay held the key, and
+      // then, that relay having committed mid-scan, claim the key's newer rows: published out
+      // of order (OutboxRelayRaceTest).
+      auto keys = tx.query(
+          "SELECT record_key FROM (SELECT record_key, MIN(id) AS first_id FROM outbox "
+          "WHERE sent_at IS NULL GROUP BY record_key ORDER BY first_id LIMIT ?) AS oldest "
+          "WHERE pg_try_advisory_xact_lock(?, hashtext(record_key))",
+          {std::int64_t{limit}, kRelayKeyLockSpace});
+      if (!keys) return keys.error();
+      if (keys->empty()) return {};
+      // One text[] parameter (an array literal), so that the statement text, and with it the
+      // prepared statement, is the same whatever the number of keys.
+      std::string key_array = "{";
+      for (const auto& key : *keys) {
+        if (key_array.size() > 1) key_array += ',';
+        key_array += '"';
+        for (char c : key.text(0)) {
+          if (c == '"' || c == '\\') key_array += '\\';
+          key_array += c;
+        }
+        key_array += '"';
+      }
+      key_array += '}';
       auto rows = tx.query(
           "SELECT id, topic, record_key, value, headers FROM outbox WHERE sent_at IS NULL "
-          "AND pg_try_advisory_xact_lock(?, hashtext(record_key)) ORDER BY id LIMIT ? FOR UPDATE",
-          {kRelayKeyLockSpace, std::int64_t{limit}});
+          "AND record_key = ANY(CAST(? AS TEXT[])) ORDER BY id LIMIT ? FOR UPDATE",
+          {key_array, std::int64_t{limit}});
       if (!rows) return rows.error();
       auto claimed = decode_rows(*rows);
       if (!claimed) return claimed.error();

@@ -29,6 +29,9 @@ constexpr std::size_t kMaxSqlInMessage = 200;
 constexpr auto kPoolWait = std::chrono::seconds(30);
 // Defaults a URL may override (libpq: later keywords win, the URL comes last).
 constexpr const char* kDefaultConnectTimeoutS = "5";
+constexpr const char* kDefaultKeepalivesIdleS = "30";
+constexpr const char* kDefaultKeepalivesIntervalS = "10";
+constexpr const char* kDefaultKeepalivesCount = "3";
 
 // Type OIDs of pg_type.h (server headers are not part of libpq-dev).
 constexpr Oid kBoolOid = 16;
@@ -127,11 +130,25 @@ Value column(const PGresult* r, int row, int c) {
 class Connection {
  public:
   explicit Connection(const StorageConfig& config) {
-    const std::array<const char*, 4> keys{"connect_timeout", "application_name", "dbname", nullptr};
     const std::string application =
         config.application_name.empty() ? "orderflow" : config.application_name;
-    const std::array<const char*, 4> values{kDefaultConnectTimeoutS, application.c_str(),
-                                            config.postgres_url.c_str(), nullptr};
+    // Defaults first: libpq lets later keywords win, so the URL (dbname, expanded) overrides
+    // them. Keepalives find a server that vanished without closing the socket in ~1 min
+    // instead of the kernel's 2 h.
+    const std::array<const char*, 7> keys{"connect_timeout",
+                                          "keepalives_idle",
+                                          "keepalives_interval",
+                                          "keepalives_count",
+                                          "application_name",
+                                          "dbname",
+                                          nullptr};
+    const std::array<const char*, 7> values{kDefaultConnectTimeoutS,
+                                            kDefaultKeepalivesIdleS,
+                                            kDefaultKeepalivesIntervalS,
+                                            kDefaultKeepalivesCount,
+                                            application.c_str(),
+                                            config.postgres_url.c_str(),
+                                            nullptr};
     conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
     if (conn_ == nullptr) throw std::bad_alloc();
     if (PQstatus(conn_) != CONNECTION_OK) {
@@ -348,12 +365,11 @@ class PostgresDatabase final : public Database {
   Result<void> read(const TxFn& fn) override { return transaction(fn, kRead); }
 
   Result<void> ping() override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    Lease guard(*this, std::move(*lease));
-    auto r = guard.connection().query("SELECT 1", {});
-    if (!r) return r.error();
-    return {};
+    return read([](Tx& tx) -> Result<void> {
+      auto r = tx.query("SELECT 1");
+      if (!r) return r.error();
+      return {};
+    });
   }
 
   [[nodiscard]] Dialect dialect() const override { return Dialect::kPostgres; }
@@ -380,22 +396,10 @@ class PostgresDatabase final : public Database {
       return internal_error("DB_NESTED_WRITE",
                             "write() called inside a write() fn of this database");
     }
-    auto lease = acquire();
+    auto lease = begin(mode);
     if (!lease) return lease.error();
     Lease guard(*this, std::move(*lease));
     Connection& connection = guard.connection();
-    // read(): one snapshot for every query of fn. write(): READ COMMITTED; the repositories
-    // serialise what must be serialised with row locks and conditional updates.
-    std::string_view begin =
-        mode == kRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
-    if (auto r = connection.simple(begin); !r) return r.error();
-    if (mode == kRelaxed) {
-      // The relaxed promise of write_relaxed(): a crash may lose the commit, never corrupt.
-      if (auto r = connection.simple("SET LOCAL synchronous_commit = off"); !r) {
-        connection.rollback_quietly();
-        return r.error();
-      }
-    }
     PostgresTx tx(connection);
     Result<void> result;
     try {
@@ -413,6 +417,29 @@ class PostgresDatabase final : public Database {
     auto committed = connection.commit();
     if (!committed) connection.rollback_quietly();
     return committed;
+  }
+
+  // A pooled connection with a transaction begun. A connection the server dropped while it
+  // sat idle in the pool (a restart) only shows at its next use: BEGIN has no effect yet, so
+  // such a connection is discarded and the next one tried, and the caller sees the restart
+  // only while the server is really down.
+  Result<std::unique_ptr<Connection>> begin(Mode mode) {
+    // read(): one snapshot for every query of fn. write(): READ COMMITTED; the repositories
+    // serialise what must be serialised with row locks and conditional updates.
+    const std::string_view begin =
+        mode == kRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+    for (int attempt = 0;; ++attempt) {
+      auto connection = acquire();
+      if (!connection) return connection.error();
+      auto r = (*connection)->simple(begin);
+      // The relaxed promise of write_relaxed(): a crash may lose the commit, never corrupt.
+      if (r && mode == kRelaxed) r = (*connection)->simple("SET LOCAL synchronous_commit = off");
+      if (r) return connection;
+      const bool stale = (*connection)->broken() && attempt < pool_limit_;
+      (*connection)->rollback_quietly();
+      release(std::move(*connection));
+      if (!stale) return r.error();
+    }
   }
 
   Result<std::unique_ptr<Connection>> acquire() {

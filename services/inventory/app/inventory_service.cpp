@@ -1,5 +1,6 @@
 #include "inventory_service.h"
 
+#include <algorithm>
 #include <map>
 
 #include "orderflow/messaging/events.h"
@@ -13,8 +14,11 @@ constexpr std::string_view kReasonReservationReleased = "RESERVATION_RELEASED";
 std::string order_text(std::int64_t order_id) { return "order " + std::to_string(order_id); }
 
 // Returns the held quantities to `available` (cancel, expiry) or moves them to `sold`.
-Result<void> apply_to_items(InventoryTx& tx, const std::vector<ReservationItem>& items,
+Result<void> apply_to_items(InventoryTx& tx, std::vector<ReservationItem> items,
                             Result<void> (*op)(Product&, std::int64_t)) {
+  // In sku order, like every transaction that locks products: no deadlock between two.
+  std::sort(items.begin(), items.end(),
+            [](const ReservationItem& a, const ReservationItem& b) { return a.sku < b.sku; });
   for (const auto& item : items) {
     auto found = tx.find_product(item.sku);
     if (!found) return found.error();
@@ -87,6 +91,7 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
   const auto now = clock_.now();
 
   return process(event, [&](InventoryTx& tx, HandleReport& report) -> Result<void> {
+    if (auto r = tx.lock_order(event.order_id); !r) return r.error();
     auto cancelled = tx.is_cancelled(event.order_id);
     if (!cancelled) return cancelled.error();
     if (cancelled.value()) {
@@ -104,10 +109,13 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
     }
 
     std::map<std::string, Product> products;
-    for (const auto& line : lines.value()) {
-      auto found = tx.find_product(line.sku);
+    std::vector<std::string> skus;
+    for (const auto& line : lines.value()) skus.push_back(line.sku);
+    std::sort(skus.begin(), skus.end());  // locked in sku order, see apply_to_items
+    for (const auto& sku : skus) {
+      auto found = tx.find_product(sku);
       if (!found) return found.error();
-      if (found.value()) products.emplace(line.sku, *found.value());
+      if (found.value()) products.emplace(sku, *found.value());
     }
     auto decision = reserve_all(lines.value(), products);
     if (decision.rejection) {
@@ -144,6 +152,7 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
 Result<HandleReport> InventoryService::on_order_cancelled(const IncomingEvent& event) {
   const auto now = clock_.now();
   return process(event, [&](InventoryTx& tx, HandleReport& report) -> Result<void> {
+    if (auto r = tx.lock_order(event.order_id); !r) return r.error();
     if (auto r = tx.mark_cancelled(event.order_id, now); !r) return r.error();
     auto found = tx.find_reservation(event.order_id);
     if (!found) return found.error();
@@ -179,6 +188,7 @@ Result<HandleReport> InventoryService::on_order_cancelled(const IncomingEvent& e
 Result<HandleReport> InventoryService::on_payment_completed(const IncomingEvent& event) {
   const auto now = clock_.now();
   return process(event, [&](InventoryTx& tx, HandleReport& report) -> Result<void> {
+    if (auto r = tx.lock_order(event.order_id); !r) return r.error();
     auto found = tx.find_reservation(event.order_id);
     if (!found) return found.error();
     std::optional<ReservationStatus> status;
@@ -235,8 +245,10 @@ Result<int> InventoryService::expire_due() {
   for (auto order_id : due.value()) {
     bool changed = false;
     auto done = repository_.transact([&](InventoryTx& tx) -> Result<void> {
+      if (auto r = tx.lock_order(order_id); !r) return r.error();
       // The conditional update decides (seed 004): a reservation that a payment, a cancel or
-      // another run already moved on is left alone, so running twice changes nothing.
+      // another run (of this or another instance) already moved on is left alone, so running
+      // twice changes nothing and each reservation is released once.
       auto moved =
           tx.transition(order_id, ReservationStatus::kReserved, ReservationStatus::kExpired, now);
       if (!moved) return moved.error();

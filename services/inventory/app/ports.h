@@ -37,6 +37,15 @@ struct StockEvent {
 class InventoryTx {
  public:
   virtual ~InventoryTx() = default;
+  /// Takes the order's lock until the end of the transaction (a second transaction of the
+  /// same order, in this or another instance, waits for this one). Every transaction about an
+  /// order takes it before reading the order's reservation or cancel mark and before
+  /// appending an event of the order, so that concurrent handlers of one order (a reserve, a
+  /// cancel, a payment, an expiry) decide on each other's commits and the order's events are
+  /// appended in commit order.
+  virtual Result<void> lock_order(std::int64_t order_id) = 0;
+  /// The product, locked until the end of the transaction (update_product then cannot miss).
+  /// Lock several in sku order (no deadlock between two orders of the same skus).
   virtual Result<std::optional<Product>> find_product(const std::string& sku) = 0;
   virtual Result<void> insert_product(const Product& product) = 0;
   /// Writes `after` (name, price, levels) when the row still has `before`'s levels;
@@ -58,7 +67,7 @@ class InventoryTx {
 };
 
 /// Persistence of products, reservations, cancelled orders, the inbox and the outbox.
-/// Implementations are thread-safe; write transactions are serialised.
+/// Implementations are thread-safe, also across instances sharing the database.
 class InventoryRepository {
  public:
   using TxFn = std::function<Result<void>(InventoryTx&)>;

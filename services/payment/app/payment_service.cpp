@@ -15,12 +15,37 @@ std::string refund_reason(const CancelCommand& command) {
   return command.reason.empty() ? std::string("ORDER_CANCELLED") : command.reason;
 }
 
+// A change decided on `state` of `order_id`.
+PaymentChange change_of(std::int64_t order_id, const OrderPaymentState& state) {
+  PaymentChange change;
+  change.order_id = order_id;
+  change.decided_on = state;
+  return change;
+}
+
 void add_cancel_mark(PaymentChange& change, const CancelCommand& command, Clock::TimePoint at) {
   change.mark_cancelled = true;
-  change.order_id = command.order_id;
   change.user_id = command.user_id;
   change.cancel_reason = command.reason;
   change.at = at;
+}
+
+// Runs `decide_and_apply` again when the order changed between its read and its commit (a
+// charge and a cancel of one order handled at once by two instances, or two workers): the
+// second decision sees the first's commit. The gateway calls it repeats are idempotent.
+template <typename Fn>
+Result<HandleOutcome> until_decided_on_current_state(std::int64_t order_id,
+                                                     const Fn& decide_and_apply) {
+  constexpr int kMaxDecisions = 8;
+  for (int attempt = 1;; ++attempt) {
+    auto outcome = decide_and_apply();
+    if (outcome || outcome.error().code != kOrderChanged) return outcome;
+    if (attempt == kMaxDecisions) {
+      return unavailable("ORDER_BUSY", "order " + std::to_string(order_id) + " changed " +
+                                           std::to_string(kMaxDecisions) +
+                                           " times while its event was handled");
+    }
+  }
 }
 
 }  // namespace
@@ -48,6 +73,10 @@ const char* to_string(HandleOutcome outcome) {
 }
 
 Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
+  return until_decided_on_current_state(command.order_id, [&] { return charge_once(command); });
+}
+
+Result<HandleOutcome> PaymentService::charge_once(const ChargeCommand& command) {
   // Checked before the gateway so that a redelivered event costs no gateway round trip.
   auto seen = repository_.already_processed(consumer_group_, command.event_id);
   if (!seen) return seen.error();
@@ -59,7 +88,7 @@ Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
     case ReservedAction::kSkipAlreadyPaid:
       return HandleOutcome::kSkippedAlreadyPaid;
     case ReservedAction::kSkipCancelled:
-      return HandleOutcome::kSkippedCancelled;
+      return refund_charge_of_cancelled(command, state.value());
     case ReservedAction::kCharge:
       break;
   }
@@ -81,7 +110,7 @@ Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
                               command.amount.to_string() + " " + command.currency);
   }
   auto now = clock_.now();
-  PaymentChange change;
+  auto change = change_of(command.order_id, state.value());
   change.insert = true;
   change.traceparent = command.traceparent;
   if (c.approved) {
@@ -95,7 +124,32 @@ Result<HandleOutcome> PaymentService::charge(const ChargeCommand& command) {
                 c.approved ? HandleOutcome::kCharged : HandleOutcome::kDeclined);
 }
 
+Result<HandleOutcome> PaymentService::refund_charge_of_cancelled(const ChargeCommand& command,
+                                                                 const OrderPaymentState& state) {
+  // A charge decided before a cancel committed may have reached the gateway (this handling's
+  // earlier decision, which then failed with ORDER_CHANGED, or a crash after the charge): the
+  // cancel found no charge then, so the money is given back here.
+  auto found = gateway_.find_charge(std::to_string(command.order_id));
+  if (!found) {
+    return gateway_error(found.error(),
+                         "charge lookup of order " + std::to_string(command.order_id));
+  }
+  if (!found.value() || !found.value()->approved) return HandleOutcome::kSkippedCancelled;
+  const auto& c = *found.value();
+  CancelCommand as_cancel{command.event_id,   command.order_id, command.user_id,
+                          "ORDER_CANCELLED",  std::nullopt,     "",
+                          command.traceparent};
+  ChargeCommand as_charged{command.event_id, command.order_id, command.user_id,
+                           c.amount,         c.currency,       command.traceparent};
+  return refund_captured(as_cancel, captured_payment(as_charged, c.payment_id, clock_.now()), true,
+                         state);
+}
+
 Result<HandleOutcome> PaymentService::cancel(const CancelCommand& command) {
+  return until_decided_on_current_state(command.order_id, [&] { return cancel_once(command); });
+}
+
+Result<HandleOutcome> PaymentService::cancel_once(const CancelCommand& command) {
   auto seen = repository_.already_processed(consumer_group_, command.event_id);
   if (!seen) return seen.error();
   if (seen.value()) return HandleOutcome::kDuplicate;
@@ -106,14 +160,15 @@ Result<HandleOutcome> PaymentService::cancel(const CancelCommand& command) {
     case CancelAction::kNothing:
       return HandleOutcome::kNothingToRefund;
     case CancelAction::kRefund:
-      return refund_captured(command, *state.value().payment, false);
+      return refund_captured(command, *state.value().payment, false, state.value());
     case CancelAction::kReconcile:
-      return reconcile_cancel(command);
+      return reconcile_cancel(command, state.value());
   }
   return internal_error("UNREACHABLE", "unknown cancel action");
 }
 
-Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& command) {
+Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& command,
+                                                       const OrderPaymentState& state) {
   auto found = gateway_.find_charge(std::to_string(command.order_id));
   if (!found) {
     mark_cancelled_after_failure(command);
@@ -126,15 +181,16 @@ Result<HandleOutcome> PaymentService::reconcile_cancel(const CancelCommand& comm
     auto now = clock_.now();
     ChargeCommand as_charged{command.event_id, command.order_id, command.user_id,
                              c.amount,         c.currency,       command.traceparent};
-    return refund_captured(command, captured_payment(as_charged, c.payment_id, now), true);
+    return refund_captured(command, captured_payment(as_charged, c.payment_id, now), true, state);
   }
-  PaymentChange change;
+  auto change = change_of(command.order_id, state);
   add_cancel_mark(change, command, clock_.now());
   return commit(command.event_id, change, HandleOutcome::kCancelRecorded);
 }
 
 Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& command,
-                                                      const Payment& payment, bool insert) {
+                                                      const Payment& payment, bool insert,
+                                                      const OrderPaymentState& state) {
   if (!command.currency.empty() && command.currency != payment.currency) {
     return invalid_input("CURRENCY_MISMATCH", "ORDER_CANCELLED of order " +
                                                   std::to_string(command.order_id) + " says " +
@@ -150,7 +206,7 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
   auto refund_id = gateway_.refund(payment.id);
   if (!refund_id) {
     if (!refund_id.error().retryable()) {
-      return refund_refused(command, payment, insert, refund_id.error());
+      return refund_refused(command, payment, insert, state, refund_id.error());
     }
     if (insert) mark_cancelled_after_failure(command);
     return gateway_error(refund_id.error(), "refund of payment " + payment.id);
@@ -158,7 +214,7 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
   auto now = clock_.now();
   auto refunded = refund_payment(payment, refund_id.value(), refund_reason(command), now);
   if (!refunded) return internal_error(refunded.error().code, refunded.error().message);
-  PaymentChange change;
+  auto change = change_of(command.order_id, state);
   change.payment = std::move(refunded.value());
   change.insert = insert;
   change.expected_status = payment.status;
@@ -170,12 +226,13 @@ Result<HandleOutcome> PaymentService::refund_captured(const CancelCommand& comma
 
 Result<HandleOutcome> PaymentService::refund_refused(const CancelCommand& command,
                                                      const Payment& payment, bool insert,
+                                                     const OrderPaymentState& state,
                                                      const Error& refusal) {
   std::string what = "refund of payment " + payment.id;
   auto now = clock_.now();
   auto failed = refund_failed_payment(payment, refusal.code + ": " + refusal.message, now);
   if (!failed) return internal_error(failed.error().code, failed.error().message);
-  PaymentChange change;
+  auto change = change_of(command.order_id, state);
   change.payment = std::move(failed.value());
   change.insert = insert;
   change.expected_status = payment.status;
@@ -183,6 +240,7 @@ Result<HandleOutcome> PaymentService::refund_refused(const CancelCommand& comman
   // Outside the inbox: the event must stay unprocessed so that its replay from the DLT, once
   // the provider is repaired, finds REFUND_FAILED and refunds.
   auto recorded = repository_.apply_outside_inbox(change);
+  if (!recorded && recorded.error().code == kOrderChanged) return recorded.error();
   if (!recorded) return gateway_error(recorded.error(), "recording the failed " + what);
   alerts_.refund_failed(*change.payment, refusal);
   return gateway_error(refusal, what +

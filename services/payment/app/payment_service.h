@@ -24,9 +24,11 @@ enum class HandleOutcome {
 /// "CHARGED", "DECLINED", … for logs.
 const char* to_string(HandleOutcome outcome);
 
-/// Payment use cases (issue 3; ARCHITECTURE.md "Saga", invariant 3). Thread-safe, but events
-/// of one order must not be handled concurrently: the consumer serialises them (same key, same
-/// worker), which is what keeps a cancel from slipping between a charge and its commit.
+/// Payment use cases (issue 3; ARCHITECTURE.md "Saga", invariant 3). Thread-safe, also with
+/// several instances on one database: events of one order may be handled at once (a charge by
+/// one instance, a cancel by another). Each decision is committed only if the order is still
+/// in the state it was decided on (PaymentChange::decided_on, under the order's row lock), else
+/// it is made again: a cancel can never slip between a charge and its commit unnoticed.
 class PaymentService {
  public:
   PaymentService(PaymentRepository& repository, PaymentGateway& gateway, PaymentAlerts& alerts,
@@ -37,7 +39,9 @@ class PaymentService {
         clock_(clock),
         consumer_group_(std::move(consumer_group)) {}
 
-  /// STOCK_RESERVED: charges the order once, unless it has a payment already or was cancelled.
+  /// STOCK_RESERVED: charges the order once, unless it has a payment already or was cancelled
+  /// (then a charge the gateway holds under the order's key, left by a charge that lost the
+  /// race against the cancel or crashed, is refunded: kRefunded).
   /// The gateway is called outside any DB transaction (its latency must not hold the SQLite
   /// writer) with idempotency key = orderId, then inbox + payment row + outbox commit together.
   /// Errors: the gateway's or the repository's kUnavailable (retry); kInternal when the gateway
@@ -62,12 +66,18 @@ class PaymentService {
   Result<Payment> get(const std::string& payment_id);
 
  private:
+  Result<HandleOutcome> charge_once(const ChargeCommand& command);
+  Result<HandleOutcome> cancel_once(const CancelCommand& command);
+  Result<HandleOutcome> refund_charge_of_cancelled(const ChargeCommand& command,
+                                                   const OrderPaymentState& state);
   Result<HandleOutcome> refund_captured(const CancelCommand& command, const Payment& payment,
-                                        bool insert);
-  Result<HandleOutcome> reconcile_cancel(const CancelCommand& command);
+                                        bool insert, const OrderPaymentState& state);
+  Result<HandleOutcome> reconcile_cancel(const CancelCommand& command,
+                                         const OrderPaymentState& state);
   /// Records `payment` as REFUND_FAILED after the gateway's final `refusal` and alerts.
   Result<HandleOutcome> refund_refused(const CancelCommand& command, const Payment& payment,
-                                       bool insert, const Error& refusal);
+                                       bool insert, const OrderPaymentState& state,
+                                       const Error& refusal);
   Result<HandleOutcome> commit(const std::string& event_id, const PaymentChange& change,
                                HandleOutcome outcome);
   /// The cancel mark written on its own after a failure (best effort: the retry writes it too).

@@ -52,6 +52,13 @@ enum class PaymentEventType { kCompleted, kFailed, kRefunded };
 
 /// What handling one event changes, committed atomically with the event's inbox entry.
 struct PaymentChange {
+  std::int64_t order_id = 0;  ///< the order the change is about (always set)
+  /// The order's payment and cancel mark the change was decided on: the transaction locks the
+  /// order and applies the change only when they are still the same (payment id and status,
+  /// cancel mark), else it changes nothing and fails with kConflict ORDER_CHANGED (the
+  /// service decides again). This, not the partition assignment, serialises a charge and a
+  /// cancel of one order handled by two instances at once.
+  OrderPaymentState decided_on;
   /// Payment row to insert (`insert`) or to update from `expected_status` (else kConflict).
   std::optional<Payment> payment;
   bool insert = true;
@@ -61,15 +68,18 @@ struct PaymentChange {
   std::string traceparent;  ///< of the emitted event; empty = a new trace
   /// Records the order as cancelled (a later STOCK_RESERVED is never charged).
   bool mark_cancelled = false;
-  std::int64_t order_id = 0;  ///< for mark_cancelled
   std::string user_id;        ///< for mark_cancelled
   std::string cancel_reason;  ///< for mark_cancelled
   Clock::TimePoint at;        ///< for mark_cancelled
 };
 
-/// Persistence of payments, the cancelled-orders mark, the inbox and the outbox. Thread-safe.
-/// Errors: kUnavailable when the database is busy or unreachable; kConflict when a row changed
-/// under the caller (unique order, unexpected status).
+/// kConflict code of apply() when the order's state changed since the change was decided.
+inline constexpr const char* kOrderChanged = "ORDER_CHANGED";
+
+/// Persistence of payments, the cancelled-orders mark, the inbox and the outbox. Thread-safe,
+/// also across processes sharing the database (several instances of the service).
+/// Errors: kUnavailable when the database is busy or unreachable; kConflict ORDER_CHANGED when
+/// the order changed under the caller (PaymentChange::decided_on).
 class PaymentRepository {
  public:
   virtual ~PaymentRepository() = default;
@@ -88,7 +98,8 @@ class PaymentRepository {
   /// while its ORDER_CANCELLED goes to the DLT for a replay). Same errors as apply().
   virtual Result<void> apply_outside_inbox(const PaymentChange& change) = 0;
   /// Records the order as cancelled outside any inbox entry (idempotent), so that a cancel
-  /// whose handling failed still stops a later charge.
+  /// whose handling failed still stops a later charge (under the order's lock: a charge
+  /// decided before it fails with ORDER_CHANGED).
   virtual Result<void> mark_cancelled(std::int64_t order_id, const std::string& user_id,
                                       const std::string& reason, Clock::TimePoint at) = 0;
   /// The payments of an order (0 or 1), oldest first.

@@ -1,5 +1,7 @@
 #include "orderflow/testing/test_broker.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -97,6 +99,54 @@ void TestBroker::create_topic(const std::string& topic, int partitions) {
 EmbeddedBroker& TestBroker::embedded() {
   if (!embedded_) throw std::logic_error("this test needs the embedded broker (a mock feature)");
   return *embedded_;
+}
+
+TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", unique_name("reader").c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5", err, sizeof err);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk_ == nullptr) throw std::runtime_error(std::string("TopicReader: ") + err);
+  auto* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk_, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
+TopicReader::~TopicReader() {
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+const std::vector<ReadRecord>& TopicReader::poll() {
+  while (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 20)) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ReadRecord r;
+      r.partition = m->partition;
+      r.offset = m->offset;
+      if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+          r.headers.push_back(
+              {name, value ? std::string(static_cast<const char*>(value), size) : ""});
+        }
+      }
+      records_.push_back(std::move(r));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return records_;
 }
 
 }  // namespace orderflow::testing

@@ -65,6 +65,10 @@ const storage::Migration kMigrations[] = {
      "CREATE TABLE cancelled_orders ("
      " order_id BIGINT PRIMARY KEY,"
      " cancelled_at_ms BIGINT NOT NULL);"},
+    // One row per order that a write transaction has locked (InventoryTx::lock_order): the
+    // reservation and the cancel mark may not exist yet, and PostgreSQL cannot lock a row
+    // that does not exist.
+    {2, "order locks", "CREATE TABLE inventory_order_locks (order_id BIGINT PRIMARY KEY)"},
 };
 
 constexpr const char* kProductColumns = "sku, name, unit_price, available, reserved, sold";
@@ -101,9 +105,11 @@ Result<Reservation> reservation_from_row(const storage::Row& row) {
   return r;
 }
 
-Result<std::optional<Product>> query_product(storage::Tx& tx, const std::string& sku) {
-  auto rows =
-      tx.query(std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?", {sku});
+Result<std::optional<Product>> query_product(storage::Tx& tx, const std::string& sku,
+                                             std::string_view lock = "") {
+  auto rows = tx.query(
+      std::string("SELECT ") + kProductColumns + " FROM products WHERE sku = ?" + std::string(lock),
+      {sku});
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<Product>{};
   auto product = product_from_row(rows->front());
@@ -142,8 +148,21 @@ class SqlInventoryTx final : public InventoryTx {
   SqlInventoryTx(storage::Tx& tx, const std::string& topic, const std::string& source)
       : tx_(tx), topic_(topic), source_(source) {}
 
+  Result<void> lock_order(std::int64_t order_id) override {
+    // ON CONFLICT DO UPDATE locks the existing row; a concurrent first insert waits on the key.
+    auto r = tx_.exec(
+        "INSERT INTO inventory_order_locks (order_id) VALUES (?)"
+        " ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id",
+        {order_id});
+    if (!r) return r.error();
+    return {};
+  }
+
   Result<std::optional<Product>> find_product(const std::string& sku) override {
-    return query_product(tx_, sku);
+    // Locked: PostgreSQL runs other orders' reservations of the same sku concurrently, and
+    // update_product's compare-and-set would otherwise fail (and the event be retried) each
+    // time two of them overlap.
+    return query_product(tx_, sku, storage::for_update(tx_.dialect()));
   }
 
   Result<void> insert_product(const Product& product) override {
@@ -151,8 +170,8 @@ class SqlInventoryTx final : public InventoryTx {
   }
 
   Result<void> update_product(const Product& before, const Product& after) override {
-    // Compare-and-set on the levels read earlier in this transaction: SQLite serialises
-    // writers so it always matches there; a backend with concurrent writers gets a retry.
+    // Compare-and-set on the levels read earlier in this transaction: find_product locked the
+    // row (PostgreSQL) or writers are serialised (SQLite), so it matches; kept as a guard.
     auto changed = tx_.exec(
         "UPDATE products SET name = ?, unit_price = ?, available = ?, reserved = ?, sold = ?"
         " WHERE sku = ? AND available = ? AND reserved = ? AND sold = ?",

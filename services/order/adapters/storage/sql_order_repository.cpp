@@ -132,8 +132,11 @@ Result<void> attach_timeline(storage::Tx& tx, Order& order) {
   return {};
 }
 
-Result<std::optional<Order>> load_order(storage::Tx& tx, std::int64_t id) {
-  auto rows = tx.query(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?", {id});
+Result<std::optional<Order>> load_order(storage::Tx& tx, std::int64_t id,
+                                        std::string_view lock = "") {
+  auto rows = tx.query(
+      std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?" + std::string(lock),
+      {id});
   if (!rows) return rows.error();
   if (rows.value().empty()) return std::optional<Order>{};
   std::vector<Order> orders{order_from_row(rows.value()[0])};
@@ -201,7 +204,10 @@ Result<OrderUpdate> SqlOrderRepository::update(std::int64_t id, const std::strin
         return {};
       }
     }
-    auto loaded = load_order(tx, id);
+    // Locked: a saga event and an HTTP cancel (or the stalled-order sweep) of one order may
+    // run at once in two instances; the second decides on the first's commit, the timeline's
+    // seq stays unique, and the order's outbox rows follow commit order.
+    auto loaded = load_order(tx, id, storage::for_update(tx.dialect()));
     if (!loaded) return loaded.error();
     if (!loaded.value()) {
       return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");

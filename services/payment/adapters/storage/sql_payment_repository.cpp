@@ -41,6 +41,9 @@ const storage::Migration kMigrations[] = {
      " user_id TEXT NOT NULL,"
      " reason TEXT NOT NULL DEFAULT '',"
      " cancelled_at_ms BIGINT NOT NULL);"},
+    // One row per order that a write transaction has locked: its payment and cancel mark may
+    // not exist yet, and PostgreSQL cannot lock a row that does not exist.
+    {2, "order locks", "CREATE TABLE payment_order_locks (order_id BIGINT PRIMARY KEY)"},
 };
 
 constexpr const char* kPaymentColumns =
@@ -101,6 +104,37 @@ Result<void> insert_cancel_mark(storage::Tx& tx, std::int64_t order_id, const st
   return {};
 }
 
+// Takes the order's row lock until the end of the transaction (inserting its row the first
+// time). Every transaction that changes an order's payment or cancel mark, or appends an event
+// about it, takes it first: concurrent writers of one order (two instances handling a charge
+// and a cancel) run one after the other, and the outbox ids of one order follow commit order.
+// SQLite serialises writers anyway.
+Result<void> lock_order(storage::Tx& tx, std::int64_t order_id) {
+  auto r = tx.exec(
+      "INSERT INTO payment_order_locks (order_id) VALUES (?)"
+      " ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id",
+      {order_id});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<OrderPaymentState> read_state(storage::Tx& tx, std::int64_t order_id) {
+  OrderPaymentState state;
+  auto payments = tx.query(
+      std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE order_id = ?", {order_id});
+  if (!payments) return payments.error();
+  if (!payments.value().empty()) state.payment = payment_from_row(payments.value()[0]);
+  auto cancelled = tx.query("SELECT 1 FROM cancelled_orders WHERE order_id = ?", {order_id});
+  if (!cancelled) return cancelled.error();
+  state.cancelled = !cancelled.value().empty();
+  return state;
+}
+
+bool same_state(const OrderPaymentState& a, const OrderPaymentState& b) {
+  if (a.cancelled != b.cancelled || a.payment.has_value() != b.payment.has_value()) return false;
+  return !a.payment || (a.payment->id == b.payment->id && a.payment->status == b.payment->status);
+}
+
 }  // namespace
 
 std::span<const storage::Migration> payment_migrations() { return kMigrations; }
@@ -122,13 +156,9 @@ Result<bool> SqlPaymentRepository::already_processed(const std::string& consumer
 Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) {
   OrderPaymentState state;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto payments = tx.query(
-        std::string("SELECT ") + kPaymentColumns + " FROM payments WHERE order_id = ?", {order_id});
-    if (!payments) return payments.error();
-    if (!payments.value().empty()) state.payment = payment_from_row(payments.value()[0]);
-    auto cancelled = tx.query("SELECT 1 FROM cancelled_orders WHERE order_id = ?", {order_id});
-    if (!cancelled) return cancelled.error();
-    state.cancelled = !cancelled.value().empty();
+    auto read = read_state(tx, order_id);
+    if (!read) return read.error();
+    state = std::move(read.value());
     return {};
   });
   if (!r) return r.error();
@@ -155,6 +185,13 @@ Result<void> SqlPaymentRepository::write_change(storage::Tx& tx, const PaymentCh
   if (change.event && !change.payment) {
     return internal_error("INVALID_CHANGE", "an event needs the payment it is about");
   }
+  if (auto locked = lock_order(tx, change.order_id); !locked) return locked;
+  auto now = read_state(tx, change.order_id);
+  if (!now) return now.error();
+  if (!same_state(now.value(), change.decided_on)) {
+    return conflict(kOrderChanged, "order " + std::to_string(change.order_id) +
+                                       " changed since its payment was decided");
+  }
   if (change.payment) {
     auto written = write_payment(tx, change);
     if (!written) return written;
@@ -175,6 +212,7 @@ Result<void> SqlPaymentRepository::write_change(storage::Tx& tx, const PaymentCh
 Result<void> SqlPaymentRepository::mark_cancelled(std::int64_t order_id, const std::string& user_id,
                                                   const std::string& reason, Clock::TimePoint at) {
   return db_.write([&](storage::Tx& tx) -> Result<void> {
+    if (auto locked = lock_order(tx, order_id); !locked) return locked;
     return insert_cancel_mark(tx, order_id, user_id, reason, at);
   });
 }

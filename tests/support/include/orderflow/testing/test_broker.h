@@ -8,6 +8,8 @@
 #include "orderflow/messaging/record.h"
 #include "orderflow/testing/support.h"
 
+struct rd_kafka_s;
+
 namespace orderflow::testing {
 
 /// Which broker a broker test runs on: the embedded one (librdkafka mock cluster, in process)
@@ -74,6 +76,32 @@ class TestBroker {
   BrokerKind kind_;
   std::unique_ptr<EmbeddedBroker> embedded_;
   std::string bootstrap_;
+};
+
+/// A record read back by TopicReader.
+struct ReadRecord {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  messaging::Headers headers;
+};
+
+/// Reads partitions 0..partitions-1 of `topic` at `bootstrap` from the beginning without a
+/// group (sees control records, which a ConsumerRunner hides). Not thread-safe.
+class TopicReader {
+ public:
+  TopicReader(const std::string& bootstrap, const std::string& topic, int partitions = 3);
+  ~TopicReader();
+  TopicReader(const TopicReader&) = delete;
+  TopicReader& operator=(const TopicReader&) = delete;
+  /// Polls briefly and appends what arrived; returns everything read so far, in the order
+  /// read (per partition, offset order).
+  const std::vector<ReadRecord>& poll();
+
+ private:
+  rd_kafka_s* rk_ = nullptr;
+  std::vector<ReadRecord> records_;
 };
 
 }  // namespace orderflow::testing
