@@ -182,6 +182,13 @@ int main(int argc, char** argv) {
       ->add_option("--scale-out-rate", suite.scale_out_rate,
                    "open-loop rate of the scale-out scenario (orders/s)")
       ->check(CLI::PositiveNumber);
+  suite_cmd
+      ->add_option("--skus", suite.skus,
+                   "products in the bench's catalog; orders spread over them (default 1)")
+      ->check(CLI::Range(1, 100000));
+  bool scale_out_only = false;
+  suite_cmd->add_flag("--scale-out-only", scale_out_only,
+                      "only the scale-out scenario; writes JSON, not the report");
   bool saga_only = false;
   suite_cmd->add_flag("--saga-only", saga_only,
                       "only the full-saga scenario (for profiling); writes JSON, not the report");
@@ -279,6 +286,10 @@ int main(int argc, char** argv) {
       if (suite.work_dir.empty()) suite.work_dir = new_work_dir();
       if (suite.storage == kPostgresStorage && suite.scale_out.empty()) suite.scale_out = {1, 2};
       if (suite.scale_out_rounds == 0 || saga_only) suite.scale_out.clear();
+      if (scale_out_only) {
+        if (suite.scale_out.empty()) throw std::runtime_error("--scale-out-only: no scale-out");
+        suite.saga_phases = false;
+      }
       check_storage(suite);
       auto postgres = start_postgres(suite, log);
       const double load_before = load_average();
@@ -297,8 +308,8 @@ int main(int argc, char** argv) {
         options.work_dir = suite.work_dir + "/" + broker;
         // The SQLite and HTTP baselines and the API-only scenario do not depend on the broker:
         // measured once, in the first run.
-        options.local_baselines = options.api_only = first && !saga_only;
-        options.kafka_baseline = !saga_only;
+        options.local_baselines = options.api_only = first && !saga_only && !scale_out_only;
+        options.kafka_baseline = !saga_only && !scale_out_only;
         options.closed_loop = true;
         if (options.broker == kKafkaBroker) {
           options.saga_rates = kafka_rates;
@@ -331,7 +342,7 @@ int main(int argc, char** argv) {
           "busy; above that, other work than this run was waiting for them).",
           load_before, load_after);
       if (!out_json.empty()) std::ofstream(out_json) << results.dump(2) << "\n";
-      if (saga_only) return 0;
+      if (saga_only || scale_out_only) return 0;
       write_markdown(results, out_md, log);
       if (postgres) postgres->stop();
       std::error_code ec;

@@ -684,6 +684,21 @@ std::string render_postgres_report(const nlohmann::json& all, const std::string&
         "shape (BEGIN; INSERT orders … RETURNING id; INSERT order_items; INSERT outbox with a "
         "600-byte value; COMMIT), synchronous_commit on, prepared statements, N connections with "
         "a thread each, nothing else, 3 s (bench/postgres_probe.cpp).\n"
+     << fmt::format(
+            "- Catalog: {}. Every inventory reservation locks its product's row (`SELECT … FOR "
+            "UPDATE` on products) until its commit is on disk, so with one product the "
+            "reservations of all orders, whichever instance handles them, take turns on one row; "
+            "SQLite serialises every write of a database anyway (and shares one fsync among "
+            "concurrent ones).\n",
+            [&] {
+              int skus = 1;
+              for (const char* b : {kEmbeddedSection, kKafkaSection}) {
+                if (all.contains(b)) skus = all[b].value("skus", 1);
+              }
+              return skus == 1 ? std::string("one product, BENCH-1, as in the suite above")
+                               : fmt::format("{} products, order i buying product i mod {}", skus,
+                                             skus);
+            }())
      << "- \"postgres\" in the CPU and memory tables is the postmaster and every child of it "
         "(backends, checkpointer, WAL writer, autovacuum): CPU summed, exited children included "
         "(the postmaster's cutime/cstime); memory as the sum of their PSS, so shared buffers "

@@ -33,7 +33,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kSku = "BENCH-1";
+// Product i (0-based) of the bench's catalog: BENCH-1, BENCH-2, …
+std::string bench_sku(std::int64_t i) { return "BENCH-" + std::to_string(i + 1); }
 constexpr const char* kBaselineTopic = "bench.baseline.v1";
 /// The process name of the PostgreSQL server in the CPU and memory figures: the postmaster
 /// with its children summed (sample_process_tree).
@@ -43,10 +44,15 @@ std::optional<ProcessSample> sample(const std::string& name, pid_t pid) {
   return name == kPostgresProcess ? sample_process_tree(pid) : sample_process(pid);
 }
 
-std::string write_catalog(const std::string& dir) {
+// options.skus products of 10^9 units each, so that no order is rejected.
+std::string write_catalog(const std::string& dir, int skus) {
   auto path = (fs::path(dir) / "bench-catalog.yaml").string();
-  std::ofstream(path) << "currency: KRW\nproducts:\n  - {sku: " << kSku
-                      << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
+  std::ofstream out(path);
+  out << "currency: KRW\nproducts:\n";
+  for (int i = 0; i < std::max(1, skus); ++i) {
+    out << "  - {sku: " << bench_sku(i)
+        << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
+  }
   return path;
 }
 
@@ -130,7 +136,8 @@ LoadOptions order_load(const std::vector<cli::Endpoint>& servers, const SuiteOpt
   load.port = servers.at(0).port;
   for (std::size_t i = 1; i < servers.size(); ++i)
     load.more_servers.emplace_back(servers[i].host, servers[i].port);
-  load.body = [](std::int64_t i) { return order_body(kSku, i); };
+  const int skus = std::max(1, options.skus);
+  load.body = [skus](std::int64_t i) { return order_body(bench_sku(i % skus), i); };
   load.duration = options.phase;
   load.connections = options.connections;
   return load;
@@ -489,13 +496,14 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
   if (options.storage == kPostgresStorage && options.postgres_url.empty())
     throw std::invalid_argument("run_suite: storage postgres needs options.postgres_url");
   fs::create_directories(options.work_dir);
-  const auto catalog = write_catalog(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir, options.skus);
   nlohmann::json out;
   out["broker"] = options.broker;
   out["storage"] = options.storage;
   out["replicas"] = options.replicas;
   out["phaseMs"] = options.phase.count();
   out["connections"] = options.connections;
+  out["skus"] = options.skus;
 
   if (options.local_baselines) {
     // (b) raw commit rate of the database, same durability and transaction shape.
@@ -561,77 +569,80 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     system.stop();
   }
 
-  // Full saga. Every phase runs on freshly started services: the embedded broker scans its
-  // log linearly, so its CPU grows with the records it retains (measured: 36% of a core in the
-  // first phase, 70% four phases later at a lower rate), which would make a phase's figures
-  // depend on the phases before it. A Kafka cluster stays up for the whole run, as it would.
-  log->info("scenario: full saga");
-  {
-    cli::System system(system_spec(options, broker, options.work_dir + "/saga-0", catalog), log);
-    system.start();
-    // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
-    std::this_thread::sleep_for(2s);
-    out["idle"] = memory_of(merged(system.pids(), broker.pids()));
-    {
-      // What the system costs with no load: polling consumers, heartbeats, relays.
-      ProcessWatch watch(merged(system.pids(), broker.pids()));
-      std::this_thread::sleep_for(5s);
-      out["idleCpu"] = {{"name", "idle"},
-                        {"processes", watch.finish()},
-                        {"machineCpuPercent", watch.machine_cpu_percent()}};
-    }
-    // (a) raw librdkafka produce → consume through the same broker.
-    if (options.kafka_baseline) {
-      log->info("baseline: raw librdkafka produce → consume");
-      KafkaBaselineOptions kafka;
-      kafka.bootstrap = system.bootstrap_servers();
-      kafka.topic = kBaselineTopic;
-      kafka.create_topic = false;
-      kafka.producer_properties = client_properties(options).producer;
-      kafka.consumer_properties = client_properties(options).consumer;
-      ProcessWatch watch(merged(system.pids(), broker.pids()));
-      out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
-      out["baselines"]["kafka"]["processes"] = watch.finish();
-    }
-    system.stop();
-  }
-
   SagaPhases saga(options, broker, catalog, log);
-  nlohmann::json phases = nlohmann::json::array();
-  double best = 0;
-  double first_fail = 0;
-  for (double rate : options.saga_rates) {
-    auto phase = saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
-    bool ok = sustainable(phase, options.p99_limit_ms);
-    phase["sustainable"] = ok;
-    if (ok && first_fail == 0) best = std::max(best, rate);
-    if (!ok && first_fail == 0) first_fail = rate;
-    phases.push_back(phase);
-  }
-  double closed_rate = 0;
-  if (options.closed_loop) {
-    nlohmann::json drain;
-    auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, {}, &drain);
-    out["saga"]["closed"] = closed;
-    out["hopDrain"] = drain;
-    closed_rate = closed["load"]["throughput"].get<double>();
-  }
+  if (options.saga_phases) {
+    // Full saga. Every phase runs on freshly started services: the embedded broker scans its
+    // log linearly, so its CPU grows with the records it retains (measured: 36% of a core in the
+    // first phase, 70% four phases later at a lower rate), which would make a phase's figures
+    // depend on the phases before it. A Kafka cluster stays up for the whole run, as it would.
+    log->info("scenario: full saga");
+    {
+      cli::System system(system_spec(options, broker, options.work_dir + "/saga-0", catalog), log);
+      system.start();
+      // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
+      std::this_thread::sleep_for(2s);
+      out["idle"] = memory_of(merged(system.pids(), broker.pids()));
+      {
+        // What the system costs with no load: polling consumers, heartbeats, relays.
+        ProcessWatch watch(merged(system.pids(), broker.pids()));
+        std::this_thread::sleep_for(5s);
+        out["idleCpu"] = {{"name", "idle"},
+                          {"processes", watch.finish()},
+                          {"machineCpuPercent", watch.machine_cpu_percent()}};
+      }
+      // (a) raw librdkafka produce → consume through the same broker.
+      if (options.kafka_baseline) {
+        log->info("baseline: raw librdkafka produce → consume");
+        KafkaBaselineOptions kafka;
+        kafka.bootstrap = system.bootstrap_servers();
+        kafka.topic = kBaselineTopic;
+        kafka.create_topic = false;
+        kafka.producer_properties = client_properties(options).producer;
+        kafka.consumer_properties = client_properties(options).consumer;
+        ProcessWatch watch(merged(system.pids(), broker.pids()));
+        out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+        out["baselines"]["kafka"]["processes"] = watch.finish();
+      }
+      system.stop();
+    }
 
-  // Maximum sustainable rate: bisect between the best passing and the first failing rate.
-  double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
-  for (int step = 0; step < options.max_search_steps && hi - best > std::max(50.0, best * 0.05);
-       ++step) {
-    double rate = std::round((best + hi) / 2 / 50) * 50;
-    if (rate <= best || rate >= hi) break;
-    auto phase =
-        saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
-    bool ok = sustainable(phase, options.p99_limit_ms);
-    phase["sustainable"] = ok;
-    phases.push_back(phase);
-    (ok ? best : hi) = rate;
+    nlohmann::json phases = nlohmann::json::array();
+    double best = 0;
+    double first_fail = 0;
+    for (double rate : options.saga_rates) {
+      auto phase =
+          saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
+      bool ok = sustainable(phase, options.p99_limit_ms);
+      phase["sustainable"] = ok;
+      if (ok && first_fail == 0) best = std::max(best, rate);
+      if (!ok && first_fail == 0) first_fail = rate;
+      phases.push_back(phase);
+    }
+    double closed_rate = 0;
+    if (options.closed_loop) {
+      nlohmann::json drain;
+      auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, {}, &drain);
+      out["saga"]["closed"] = closed;
+      out["hopDrain"] = drain;
+      closed_rate = closed["load"]["throughput"].get<double>();
+    }
+
+    // Maximum sustainable rate: bisect between the best passing and the first failing rate.
+    double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
+    for (int step = 0; step < options.max_search_steps && hi - best > std::max(50.0, best * 0.05);
+         ++step) {
+      double rate = std::round((best + hi) / 2 / 50) * 50;
+      if (rate <= best || rate >= hi) break;
+      auto phase =
+          saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
+      bool ok = sustainable(phase, options.p99_limit_ms);
+      phase["sustainable"] = ok;
+      phases.push_back(phase);
+      (ok ? best : hi) = rate;
+    }
+    out["saga"]["phases"] = phases;
+    out["saga"]["maxSustainable"] = best;
   }
-  out["saga"]["phases"] = phases;
-  out["saga"]["maxSustainable"] = best;
 
   // Scale-out: the same saga with 1, 2, … instances of every service, in turn, round after
   // round, so that a change of the machine's other load hits every count alike.
@@ -660,7 +671,7 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
 nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSetting>& settings,
                          const std::shared_ptr<spdlog::logger>& log) {
   fs::create_directories(options.work_dir);
-  const auto catalog = write_catalog(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir, options.skus);
   BrokerUnderTest broker(options, log);
   broker.start();
   SagaPhases saga(options, broker, catalog, log);

@@ -46,6 +46,13 @@ struct SuiteOptions {
   bool kafka_baseline = true;   ///< raw librdkafka produce → consume through this broker
   bool api_only = true;         ///< run the API-only scenario
   bool closed_loop = true;      ///< the closed-loop saga phase and the consumer hop drain
+  /// The full saga's standard phases: idle figures, fixed rates, closed loop, the search for
+  /// the maximum sustainable rate (false: only the scale-out scenario, if any, runs of it).
+  bool saga_phases = true;
+  /// Products in the bench's catalog (BENCH-1 … BENCH-N, 10^9 units each); order i buys one
+  /// unit of product i mod skus. 1 = every order reserves the same product (its row is the
+  /// one every inventory transaction writes).
+  int skus = 1;
   /// kSqliteStorage (the services' configuration as it is) or kPostgresStorage: every system
   /// of the run on the server `postgres_url`, each on fresh databases of its own (a new
   /// storage.postgres.database_prefix per system), and the raw PostgreSQL commit baseline.
