@@ -1,9 +1,12 @@
-// Integration tests of the order saga on a temp SQLite database (no broker): saga events through
+// Integration tests of the order saga on SQLite and PostgreSQL (no broker): saga events through
 // OrderService::handle, the user cancel, the timeline, the emitted outbox events, redelivery and
 // the saga timeout with an injected clock.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
+
+#include <barrier>
+#include <map>
+#include <thread>
 
 #include "adapters/kafka/saga_handler.h"
 #include "adapters/storage/sql_order_repository.h"
@@ -158,6 +161,77 @@ TEST_P(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid)
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
   record.value = "not json";
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
+}
+
+// Issue 11 item 3 for order-service: a PAYMENT_COMPLETED handled by one instance and an HTTP
+// cancel by another, at the same moment, for the same orders. The order's row lock makes one
+// of them win: either PAID and the cancel refused, or CANCELLED and the payment skipped; the
+// timeline, the status and the outbox agree, and neither fails otherwise.
+TEST_P(OrderSagaServiceTest, PaymentAndHttpCancelOfOneOrderOnTwoInstancesOneWins) {
+  constexpr int kOrders = 30;
+  auto second_db = storage::open_database(database_.storage_config());
+  SqlOrderRepository second_repository(*second_db, "orders.v1", "order-service", [] {});
+  OrderService second(second_repository, catalog_, clock_, "order-service");
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kOrders; ++i) {
+    ids.push_back(place());
+    ASSERT_EQ(service_->handle(event(ids.back(), "STOCK_RESERVED"))->outcome,
+              SagaOutcome::kApplied);
+  }
+  std::vector<Result<SagaResult>> paid(kOrders, SagaResult{});
+  std::vector<Result<Order>> cancelled(kOrders, Order{});
+  std::barrier start(2);
+  std::thread payer([&] {
+    for (int i = 0; i < kOrders; ++i) {
+      auto e = event(ids[i], "PAYMENT_COMPLETED");
+      e.amount = Decimal::from_integer(2000);
+      e.currency = "KRW";
+      start.arrive_and_wait();
+      paid[i] = (i % 2 == 0 ? *service_ : second).handle(e);
+    }
+  });
+  std::thread canceller([&] {
+    for (int i = 0; i < kOrders; ++i) {
+      start.arrive_and_wait();
+      cancelled[i] = (i % 2 == 0 ? second : *service_).cancel(ids[i]);
+    }
+  });
+  payer.join();
+  canceller.join();
+
+  std::map<std::int64_t, std::vector<std::string>> events;
+  auto r = db_->read([&](storage::Tx& tx) -> Result<void> {
+    auto rows = tx.query("SELECT record_key, value FROM outbox ORDER BY id");
+    if (!rows) return rows.error();
+    for (const auto& row : rows.value()) {
+      events[std::stoll(row.text(0))].push_back(
+          nlohmann::json::parse(row.text(1))["eventType"].get<std::string>());
+    }
+    return {};
+  });
+  ASSERT_TRUE(r.ok());
+  int paid_first = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    SCOPED_TRACE("order " + std::to_string(ids[i]));
+    ASSERT_TRUE(paid[i].ok()) << paid[i].error().message;
+    auto order = service_->get(ids[i]).value();
+    ASSERT_EQ(order.timeline.size(), 2u);
+    EXPECT_EQ(order.status, order.timeline.back().to);
+    if (cancelled[i].ok()) {  // the cancel won: the payment came to a cancelled order
+      EXPECT_EQ(order.status, OrderStatus::kCancelled);
+      EXPECT_EQ(paid[i]->outcome, SagaOutcome::kSkipped);
+      EXPECT_EQ(events[ids[i]],
+                (std::vector<std::string>{"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_CANCELLED"}));
+    } else {  // the payment won: a PAID order cannot be cancelled by the user
+      ++paid_first;
+      EXPECT_EQ(cancelled[i].error().code, "INVALID_STATE");
+      EXPECT_EQ(order.status, OrderStatus::kPaid);
+      EXPECT_EQ(paid[i]->outcome, SagaOutcome::kApplied);
+      EXPECT_EQ(events[ids[i]],
+                (std::vector<std::string>{"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_PAID"}));
+    }
+  }
+  std::cout << "[ winners  ] payment " << paid_first << ", cancel " << kOrders - paid_first << "\n";
 }
 
 ORDERFLOW_ON_BOTH_DATABASES(OrderSagaServiceTest);
