@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench format tidy clean
+.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -50,6 +50,13 @@ test-kafka: build
 # through, e.g. BENCH_ARGS="--broker embedded" or "--phase-ms 5000".
 bench: build
 	$(BUILD_DIR)/bin/orderflow-bench suite --broker both --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks.json $(BENCH_ARGS)
+
+# The same suite with every service on PostgreSQL (a private server for the run, durable
+# commits) on the embedded broker, beside the raw PostgreSQL commit baseline, and the saga with
+# 1 and 2 instances of every service (~20 min on 2 cores): rewrites only the PostgreSQL section
+# of docs/benchmarks.md. BENCH_ARGS as above, e.g. "--phase-ms 3000" or "--broker kafka".
+bench-postgres: build
+	$(BUILD_DIR)/bin/orderflow-bench suite --storage postgres --broker embedded --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks-postgres.json $(BENCH_ARGS)
 
 format: dev-deps
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

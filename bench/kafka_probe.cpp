@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -145,6 +146,7 @@ class TerminalWatcher::Impl {
         continue;
       }
       samples.push_back(micros(it->second.at - intended));
+      result.last_terminal = std::max(result.last_terminal, it->second.at);
       if (it->second.completed) {
         ++result.completed;
       } else {

@@ -40,6 +40,10 @@ class TerminalWatcher {
     std::int64_t completed = 0;
     std::int64_t cancelled = 0;
     std::int64_t missing = 0;  ///< no terminal event before the deadline
+    /// When the last of the collected orders' terminal events was consumed (the epoch when
+    /// none was): completed + cancelled over the time from the phase's start to this is the
+    /// rate at which the saga finished orders.
+    std::chrono::steady_clock::time_point last_terminal{};
   };
   /// Waits until every expected order has a terminal event or `deadline` passes, then returns
   /// and forgets the expected orders (the watcher can be reused for the next phase).

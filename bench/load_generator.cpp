@@ -34,8 +34,11 @@ LoadResult run_load(const LoadOptions& options) {
                                       1000.0)
           : 0;
 
-  auto work = [&](WorkerTotals& mine) {
-    http::Connection connection(options.host, options.port);
+  auto work = [&](WorkerTotals& mine, std::size_t index) {
+    const std::size_t server = index % (1 + options.more_servers.size());
+    http::Connection connection(
+        server == 0 ? options.host : options.more_servers[server - 1].first,
+        server == 0 ? options.port : options.more_servers[server - 1].second);
     mine.latencies_us.reserve(4096);
     std::this_thread::sleep_until(start);
     for (;;) {
@@ -77,7 +80,8 @@ LoadResult run_load(const LoadOptions& options) {
 
   std::vector<std::thread> threads;
   threads.reserve(totals.size());
-  for (auto& t : totals) threads.emplace_back(work, std::ref(t));
+  for (std::size_t i = 0; i < totals.size(); ++i)
+    threads.emplace_back(work, std::ref(totals[i]), i);
   for (auto& t : threads) t.join();
 
   LoadResult result;

@@ -24,6 +24,10 @@ enum class LoadMode { kOpen, kClosed };
 struct LoadOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  /// Further instances of the same server (e.g. order-service-2, …): connection k talks to
+  /// server k mod (1 + size), host:port being server 0, so the connections, and with them the
+  /// requests, are spread evenly over every instance.
+  std::vector<std::pair<std::string, std::uint16_t>> more_servers;
   std::string method = "POST";
   std::string target = "/api/orders";
   /// Body of request number i (0, 1, …). Called from the worker threads.

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
+#include <tuple>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +17,8 @@
 #include "kafka_cluster.h"
 #include "kafka_probe.h"
 #include "load_generator.h"
+#include "postgres_probe.h"
+#include "postgres_server.h"
 #include "report.h"
 #include "suite.h"
 
@@ -50,9 +54,20 @@ double load_average() {
   return one;
 }
 
-// docs/benchmarks.md (its hand-written tail kept) and the plot beside it.
+// docs/benchmarks.md (its hand-written tail kept) and the plot beside it; a PostgreSQL run
+// rewrites only the PostgreSQL section of it.
 void write_markdown(const nlohmann::json& results, const std::string& out_md,
                     const std::shared_ptr<spdlog::logger>& log) {
+  if (results.value("storage", std::string(kSqliteStorage)) == kPostgresStorage) {
+    std::string previous;
+    {
+      std::ifstream in(out_md);
+      previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::ofstream(out_md) << render_postgres_report(results, previous);
+    log->info("wrote the PostgreSQL section of {}", out_md);
+    return;
+  }
   auto png = fs::path(out_md).parent_path() / "benchmarks-e2e-latency.png";
   bool plotted = write_plot(results, png.string());
   if (!plotted) log->warn("gnuplot failed or is missing: the report has no plot");
@@ -73,6 +88,46 @@ std::pair<std::string, std::uint16_t> split_host_port(std::string url) {
   auto colon = url.rfind(':');
   if (colon == std::string::npos) throw CLI::ValidationError("--url", "needs host:port");
   return {url.substr(0, colon), static_cast<std::uint16_t>(std::stoi(url.substr(colon + 1)))};
+}
+
+// Storage postgres without --postgres-url: one private server under the work dir for the
+// whole run (fsync and synchronous_commit on, PostgreSQL's defaults), on this thread, which
+// outlives it (PostgresServer::start). Fills options.postgres_url and postgres_pid.
+std::unique_ptr<orderflow::cli::PostgresServer> start_postgres(
+    SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log) {
+  if (options.storage != kPostgresStorage || !options.postgres_url.empty()) return nullptr;
+  orderflow::cli::PostgresServerOptions server;
+  server.data_dir = options.work_dir + "/postgres-server";
+  int instances = options.replicas;
+  for (int n : options.scale_out) instances = std::max(instances, n);
+  // Five services' pools (8 by default) and their extra sessions, the drain's notification
+  // service, the raw baseline and admin sessions.
+  server.max_connections = std::max(server.max_connections, 5 * instances * 16 + 64);
+  auto out = std::make_unique<orderflow::cli::PostgresServer>(server, log);
+  out->start();
+  options.postgres_url = out->url_with_password("postgres");
+  options.postgres_pid = out->pid();
+  log->info("postgres server for the run: {} (pid {})", out->url("postgres"), out->pid());
+  return out;
+}
+
+void add_storage_options(CLI::App* cmd, SuiteOptions& options) {
+  cmd->add_option("--storage", options.storage,
+                  "sqlite (the services' configuration) or postgres (a private server for the run, "
+                  "or --postgres-url)")
+      ->check(CLI::IsMember({kSqliteStorage, kPostgresStorage}));
+  cmd->add_option("--postgres-url", options.postgres_url,
+                  "with --storage postgres: use this server (libpq URI of a user allowed to "
+                  "CREATE DATABASE) instead of starting one");
+  cmd->add_option("--replicas", options.replicas, "instances of every service (> 1: postgres)")
+      ->check(CLI::Range(1, 8));
+}
+
+void check_storage(const SuiteOptions& options) {
+  int most = options.replicas;
+  for (int n : options.scale_out) most = std::max(most, n);
+  if (most > 1 && options.storage != kPostgresStorage)
+    throw std::runtime_error("several instances of a service need --storage postgres");
 }
 
 }  // namespace
@@ -115,6 +170,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> kafka_overrides;
   suite_cmd->add_option("--kafka-service-set", kafka_overrides,
                         "key=value for every service on the Kafka cluster only (repeatable)");
+  add_storage_options(suite_cmd, suite);
+  suite_cmd
+      ->add_option("--scale-out", suite.scale_out,
+                   "instance counts of the scale-out scenario (default with postgres: 1,2)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 8));
+  suite_cmd->add_option("--scale-out-rounds", suite.scale_out_rounds, "0 = no scale-out scenario")
+      ->check(CLI::Range(0, 10));
+  suite_cmd
+      ->add_option("--scale-out-rate", suite.scale_out_rate,
+                   "open-loop rate of the scale-out scenario (orders/s)")
+      ->check(CLI::PositiveNumber);
+  suite_cmd
+      ->add_option("--skus", suite.skus,
+                   "products in the bench's catalog; orders spread over them (default 1)")
+      ->check(CLI::Range(1, 100000));
+  bool scale_out_only = false;
+  suite_cmd->add_flag("--scale-out-only", scale_out_only,
+                      "only the scale-out scenario; writes JSON, not the report");
   bool saga_only = false;
   suite_cmd->add_flag("--saga-only", saga_only,
                       "only the full-saga scenario (for profiling); writes JSON, not the report");
@@ -138,15 +212,20 @@ int main(int argc, char** argv) {
                         "key=value for every run (repeatable)");
   sweep_cmd->add_option("--phase-ms", phase_ms)->check(CLI::Range(1000, 600000));
   sweep_cmd->add_option("--json", sweep_json, "also write every figure as JSON here");
+  add_storage_options(sweep_cmd, sweep);
 
-  std::string url = "http://127.0.0.1:8080";
+  std::vector<std::string> urls{"http://127.0.0.1:8080"};
   std::string bootstrap;
   double rate = 1000;
   bool closed = false;
   int connections = 16;
   auto* load_cmd = app.add_subcommand(
       "load", "one load phase of POST /api/orders against a running system (orderflow up)");
-  load_cmd->add_option("--url", url, "order-service base URL");
+  load_cmd
+      ->add_option("--url", urls,
+                   "order-service base URL; several (repeated or comma-separated): the "
+                   "connections are spread over them")
+      ->delimiter(',');
   load_cmd->add_option("--rate", rate, "open loop: requests/s")->check(CLI::PositiveNumber);
   load_cmd->add_flag("--closed", closed, "closed loop at maximum instead of a fixed rate");
   load_cmd->add_option("--duration-ms", phase_ms)->check(CLI::Range(100, 3600000));
@@ -178,6 +257,8 @@ int main(int argc, char** argv) {
     if (*sweep_cmd) {
       sweep.phase = std::chrono::milliseconds(phase_ms);
       sweep.work_dir = new_work_dir();
+      check_storage(sweep);
+      auto postgres = start_postgres(sweep, log);
       std::vector<SweepSetting> settings;
       for (const auto& v : vary) {
         auto eq = v.find('=');
@@ -192,8 +273,10 @@ int main(int argc, char** argv) {
       results["date"] = today();
       results["commit"] = git_commit(sweep.source_dir);
       results["loadAverage"] = {load_before, load_average()};
+      results["storage"] = sweep.storage;
       if (!sweep_json.empty()) std::ofstream(sweep_json) << results.dump(2) << "\n";
       std::cout << render_sweep(results);
+      if (postgres) postgres->stop();
       std::error_code ec;
       fs::remove_all(sweep.work_dir, ec);
       return 0;
@@ -201,6 +284,14 @@ int main(int argc, char** argv) {
     if (*suite_cmd) {
       suite.phase = std::chrono::milliseconds(phase_ms);
       if (suite.work_dir.empty()) suite.work_dir = new_work_dir();
+      if (suite.storage == kPostgresStorage && suite.scale_out.empty()) suite.scale_out = {1, 2};
+      if (suite.scale_out_rounds == 0 || saga_only) suite.scale_out.clear();
+      if (scale_out_only) {
+        if (suite.scale_out.empty()) throw std::runtime_error("--scale-out-only: no scale-out");
+        suite.saga_phases = false;
+      }
+      check_storage(suite);
+      auto postgres = start_postgres(suite, log);
       const double load_before = load_average();
       nlohmann::json results = nlohmann::json::object();
       auto rates_text = [](const std::vector<double>& rates) {
@@ -217,8 +308,8 @@ int main(int argc, char** argv) {
         options.work_dir = suite.work_dir + "/" + broker;
         // The SQLite and HTTP baselines and the API-only scenario do not depend on the broker:
         // measured once, in the first run.
-        options.local_baselines = options.api_only = first && !saga_only;
-        options.kafka_baseline = !saga_only;
+        options.local_baselines = options.api_only = first && !saga_only && !scale_out_only;
+        options.kafka_baseline = !saga_only && !scale_out_only;
         options.closed_loop = true;
         if (options.broker == kKafkaBroker) {
           options.saga_rates = kafka_rates;
@@ -231,6 +322,13 @@ int main(int argc, char** argv) {
       }
       results["date"] = today();
       results["commit"] = git_commit(suite.source_dir);
+      results["storage"] = suite.storage;
+      if (suite.storage == kPostgresStorage) {
+        results["postgres"] = postgres_settings(
+            suite.postgres_url, {"server_version", "fsync", "synchronous_commit", "shared_buffers",
+                                 "wal_level", "max_connections"});
+        results["postgres"]["private"] = postgres != nullptr;
+      }
       results["buildType"] = ORDERFLOW_BUILD_TYPE;
       results["kafkaVersion"] = orderflow::cli::pinned_kafka_version();
       results["embeddedRates"] = rates_text(suite.saga_rates);
@@ -244,16 +342,17 @@ int main(int argc, char** argv) {
           "busy; above that, other work than this run was waiting for them).",
           load_before, load_after);
       if (!out_json.empty()) std::ofstream(out_json) << results.dump(2) << "\n";
-      if (saga_only) return 0;
+      if (saga_only || scale_out_only) return 0;
       write_markdown(results, out_md, log);
+      if (postgres) postgres->stop();
       std::error_code ec;
       fs::remove_all(suite.work_dir, ec);
       return 0;
     }
-    auto [host, port] = split_host_port(url);
     LoadOptions load;
-    load.host = host;
-    load.port = port;
+    std::tie(load.host, load.port) = split_host_port(urls.at(0));
+    for (std::size_t i = 1; i < urls.size(); ++i)
+      load.more_servers.push_back(split_host_port(urls[i]));
     load.mode = closed ? LoadMode::kClosed : LoadMode::kOpen;
     load.rate = rate;
     load.duration = std::chrono::milliseconds(phase_ms);

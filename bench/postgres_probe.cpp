@@ -21,6 +21,15 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void exec(const char* sql) { check(PQexec(conn_, sql), sql); }
+  // The first column of the first row of `sql` ("" when none).
+  std::string value(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    std::string first = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0
+                            ? std::string(PQgetvalue(r, 0, 0))
+                            : std::string();
+    check(r, sql.c_str());
+    return first;
+  }
   void prepare(const char* name, const char* sql) {
     check(PQprepare(conn_, name, sql, 0, nullptr), sql);
   }
@@ -113,6 +122,15 @@ DbBaselineResult run_postgres_baseline(const std::string& conninfo, int connecti
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.commits_per_s = static_cast<double>(result.commits) / elapsed;
   return result;
+}
+
+std::map<std::string, std::string> postgres_settings(const std::string& conninfo,
+                                                     const std::vector<std::string>& names) {
+  Connection db(conninfo);
+  std::map<std::string, std::string> out;
+  // Names are ours (no user input): SHOW takes no parameters.
+  for (const auto& name : names) out[name] = db.value("SHOW " + name);
+  return out;
 }
 
 }  // namespace orderflow::bench

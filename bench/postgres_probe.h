@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "db_probe.h"
 
@@ -16,5 +18,11 @@ namespace orderflow::bench {
 /// PostgreSQL error.
 DbBaselineResult run_postgres_baseline(const std::string& conninfo, int connections,
                                        std::chrono::milliseconds duration);
+
+/// The values of `names` (SHOW name: e.g. server_version, fsync, synchronous_commit,
+/// shared_buffers) on the server at `conninfo`. Throws std::runtime_error when the connection
+/// or a SHOW fails.
+std::map<std::string, std::string> postgres_settings(const std::string& conninfo,
+                                                     const std::vector<std::string>& names);
 
 }  // namespace orderflow::bench

@@ -17,6 +17,13 @@ struct ProcessSample {
 /// nullopt when the process is gone.
 std::optional<ProcessSample> sample_process(pid_t pid);
 
+/// One reading of a process and its children together (a PostgreSQL postmaster and its
+/// backends and background workers): CPU of all of them plus what exited children used (the
+/// parent's cutime/cstime, so the figure only grows while children come and go); memory as
+/// the sum of their PSS (smaps_rollup: shared buffers counted once, not in every backend),
+/// in both rss_kib and peak_rss_kib (there is no peak of a group). nullopt when `pid` is gone.
+std::optional<ProcessSample> sample_process_tree(pid_t pid);
+
 /// CPU time (seconds, summed over every core) the whole machine spent busy so far: user,
 /// nice, system, irq, softirq and steal of /proc/stat. 0 when it cannot be read.
 double machine_busy_seconds();

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -242,10 +243,25 @@ void render_broker(std::ostringstream& md, const nlohmann::json& r, const std::s
   md << "\n### " << heading
      << ": memory (MiB)\n\n| process | idle RSS | peak RSS (whole run) |\n|---|---:|---:|\n";
   for (const auto& [name, m] : r["peak"].items()) {
-    md << fmt::format("| {} | {:.1f} | {:.1f} |\n", name, num(r, {"idle", name.c_str(), "rssMiB"}),
-                      num(m, {"peakRssMiB"}));
+    // Instances beyond the first run only in the scale-out scenario: no idle figure.
+    const bool idle = r.contains("idle") && r["idle"].contains(name);
+    md << fmt::format(
+        "| {} | {} | {:.1f} |\n", name,
+        idle ? fmt::format("{:.1f}", num(r, {"idle", name.c_str(), "rssMiB"})) : std::string("–"),
+        num(m, {"peakRssMiB"}));
   }
   md << "\n";
+}
+
+// The PostgreSQL section of `previous` from its first marker to the end of the line of its
+// last one, with one blank line after it; "" when it has none.
+std::string postgres_block(const std::string& previous) {
+  const auto begin = previous.find(kPostgresBeginMarker);
+  if (begin == std::string::npos) return {};
+  auto end = previous.find(kPostgresEndMarker, begin);
+  if (end == std::string::npos) return {};
+  end += std::string(kPostgresEndMarker).size();
+  return previous.substr(begin, end - begin) + "\n\n";
 }
 
 // One row of the broker comparison: a figure on each broker and, when it has one, its ratio to
@@ -505,6 +521,7 @@ std::string render_report(const nlohmann::json& all, const std::string& plot_fil
     render_broker(md, k, "Kafka");
   }
 
+  md << postgres_block(previous);
   md << kHandWrittenMarker << "\n";
   auto at = previous.find(kHandWrittenMarker);
   if (at != std::string::npos) {
@@ -537,6 +554,241 @@ std::string render_sweep(const nlohmann::json& sweep) {
     }
   }
   return md.str();
+}
+
+namespace {
+
+// The raw PostgreSQL commit baseline of `run` with `connections` connections (0 when absent).
+double postgres_commits(const nlohmann::json& run, int connections) {
+  if (!run.contains("baselines") || !run["baselines"].contains("postgres")) return 0;
+  for (const auto& b : run["baselines"]["postgres"]) {
+    if (b.value("connections", 0) == connections) return num(b, {"commitsPerS"});
+  }
+  return 0;
+}
+
+// Mean of `f` over the scale-out runs with `instances` instances.
+double scale_mean(const nlohmann::json& scale, int instances,
+                  const std::function<double(const nlohmann::json&)>& f) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& run : scale["runs"]) {
+    if (run.value("instances", 0) != instances) continue;
+    sum += f(run);
+    ++n;
+  }
+  return n > 0 ? sum / n : 0;
+}
+
+void render_scale_out(std::ostringstream& md, const nlohmann::json& r) {
+  const auto& scale = r["scaleOut"];
+  const double rate = num(scale, {"rate"});
+  md << "### Scale-out: instances of every service, same run\n\n"
+     << "Each row is a fresh system (every service with that many instances in one consumer group, "
+        "on fresh databases; the load generator's connections spread evenly over the "
+        "order-service instances). The counts take turns, round after round, so that a change of "
+        "the machine's other load hits each alike. CPU in % of one core (200% = both cores).\n\n"
+     << "\"Posted\" is the rate at which order-service accepted POSTs, \"finished\" the rate at "
+        "which orders reached ORDER_COMPLETED or ORDER_CANCELLED (from the phase's start to the "
+        "last terminal event seen, at most 30 s after the phase): a closed loop can post faster "
+        "than the saga finishes, the difference queues up in the services.\n\n"
+     << fmt::format(
+            "| instances | round | closed loop: posted/s | closed loop: finished/s | closed loop: "
+            "e2e p50 / p99 (ms) | closed loop: CPU all / postgres / machine (other) | {:.0f}/s: "
+            "posted / finished | {:.0f}/s: e2e p50 / p99 (ms) | {:.0f}/s: sustainable | "
+            "{:.0f}/s: CPU all / machine (other) "
+            "|\n|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
+            rate, rate, rate, rate);
+  std::vector<int> counts;
+  for (const auto& run : scale["runs"]) {
+    const int n = run.value("instances", 0);
+    if (std::find(counts.begin(), counts.end(), n) == counts.end()) counts.push_back(n);
+    const auto& c = run["closed"];
+    const auto& o = run["open"];
+    auto [cb, call] = cpu_totals(c);
+    auto [ob, oall] = cpu_totals(o);
+    (void)cb;
+    (void)ob;
+    const double cm = num(c, {"machineCpuPercent"});
+    const double om = num(o, {"machineCpuPercent"});
+    md << fmt::format(
+        "| {} | {} | {:.0f} | {:.0f} | {:.1f} / {:.1f} | {:.0f} / {:.0f} / {:.0f} ({:.0f}) | "
+        "{:.0f} / {:.0f} | {:.1f} / {:.1f} | {} | {:.0f} / {:.0f} ({:.0f}) |\n",
+        n, run.value("round", 0), num(c, {"load", "throughput"}), num(c, {"finishedPerS"}),
+        num(c, {"e2e", "latency", "p50Ms"}), num(c, {"e2e", "latency", "p99Ms"}), call,
+        num(c, {"processes", "postgres", "cpuPercent"}), cm, std::max(0.0, cm - call),
+        num(o, {"load", "throughput"}), num(o, {"finishedPerS"}),
+        num(o, {"e2e", "latency", "p50Ms"}), num(o, {"e2e", "latency", "p99Ms"}),
+        o.value("sustainable", false) ? "yes" : "no", oall, om, std::max(0.0, om - oall));
+  }
+  md << "\n";
+  if (counts.size() >= 2) {
+    const int base = counts.front();
+    auto closed = [](const nlohmann::json& run) {
+      return num(run, {"closed", "load", "throughput"});
+    };
+    auto finished = [](const nlohmann::json& run) { return num(run, {"closed", "finishedPerS"}); };
+    auto p50 = [](const nlohmann::json& run) {
+      return num(run, {"open", "e2e", "latency", "p50Ms"});
+    };
+    auto p99 = [](const nlohmann::json& run) {
+      return num(run, {"open", "e2e", "latency", "p99Ms"});
+    };
+    md << "| figure (mean of the rounds) |";
+    for (int n : counts) md << " " << n << (n == 1 ? " instance" : " instances") << " |";
+    md << " ratio " << counts.back() << " : " << base << " |\n|---|";
+    for (std::size_t i = 0; i <= counts.size(); ++i) md << "---:|";
+    md << "\n";
+    auto row = [&](const std::string& figure, const std::function<double(const nlohmann::json&)>& f,
+                   const char* format) {
+      md << "| " << figure << " |";
+      for (int n : counts)
+        md << " " << fmt::format(fmt::runtime(format), scale_mean(scale, n, f)) << " |";
+      md << " " << ratio(scale_mean(scale, counts.back(), f), scale_mean(scale, base, f)) << " |\n";
+    };
+    row("full saga, closed loop: orders finished/s", finished, "{:.0f}");
+    row("full saga, closed loop: orders posted/s", closed, "{:.0f}");
+    row(fmt::format("full saga at {:.0f} orders/s: e2e p50 (ms)", rate), p50, "{:.1f}");
+    row(fmt::format("full saga at {:.0f} orders/s: e2e p99 (ms)", rate), p99, "{:.1f}");
+    md << "\n";
+  }
+}
+
+}  // namespace
+
+std::string render_postgres_report(const nlohmann::json& all, const std::string& previous) {
+  std::ostringstream md;
+  const auto& pg = all.contains("postgres") ? all["postgres"] : nlohmann::json::object();
+  auto setting = [&](const char* key) { return pg.value(key, std::string("?")); };
+  md << kPostgresBeginMarker << "\n\n"
+     << "## PostgreSQL storage (issue 11)\n\n"
+     << "Generated by `make bench-postgres` (`orderflow-bench suite --storage postgres`) on "
+     << all.value("date", "?") << " at commit `" << all.value("commit", "?")
+     << "`; `make bench` keeps this section as it is, and `make bench-postgres` rewrites only "
+        "it. "
+     << all.value("machineNote", "") << "\n\n"
+     << "Method: as in \"Machine and method\" above, with these differences.\n\n"
+     << "- Every service on **PostgreSQL " << setting("server_version") << "**, a database "
+     << "each, as `orderflow up --storage postgres` runs them ("
+     << (pg.value("private", true) ? "one private server started by the bench under its work dir "
+                                     "for the whole run"
+                                   : "the server given by `--postgres-url`")
+     << "; fsync=" << setting("fsync") << ", synchronous_commit=" << setting("synchronous_commit")
+     << ", shared_buffers=" << setting("shared_buffers") << ", wal_level=" << setting("wal_level")
+     << ", max_connections=" << setting("max_connections")
+     << ", otherwise PostgreSQL's defaults). Every system of the run (every phase) starts on "
+        "fresh, empty databases of its own on that one server; the services' pools are "
+        "`storage.postgres.pool_size` (8 by default). Commits are durable: an acknowledged order "
+        "is in the WAL on disk, as with SQLite synchronous=FULL.\n"
+     << "- Raw PostgreSQL commit baseline, same run, same server: POST /api/orders' transaction "
+        "shape (BEGIN; INSERT orders … RETURNING id; INSERT order_items; INSERT outbox with a "
+        "600-byte value; COMMIT), synchronous_commit on, prepared statements, N connections with "
+        "a thread each, nothing else, 3 s (bench/postgres_probe.cpp).\n"
+     << fmt::format(
+            "- Catalog: {}. Every inventory reservation locks its product's row (`SELECT … FOR "
+            "UPDATE` on products) until its commit is on disk, so with one product the "
+            "reservations of all orders, whichever instance handles them, take turns on one row; "
+            "SQLite serialises every write of a database anyway (and shares one fsync among "
+            "concurrent ones).\n",
+            [&] {
+              int skus = 1;
+              for (const char* b : {kEmbeddedSection, kKafkaSection}) {
+                if (all.contains(b)) skus = all[b].value("skus", 1);
+              }
+              return skus == 1 ? std::string("one product, BENCH-1, as in the suite above")
+                               : fmt::format("{} products, order i buying product i mod {}", skus,
+                                             skus);
+            }())
+     << "- \"postgres\" in the CPU and memory tables is the postmaster and every child of it "
+        "(backends, checkpointer, WAL writer, autovacuum): CPU summed, exited children included "
+        "(the postmaster's cutime/cstime); memory as the sum of their PSS, so shared buffers "
+        "count once.\n\n";
+  for (const char* broker : {kEmbeddedSection, kKafkaSection}) {
+    if (!all.contains(broker)) continue;
+    const auto& r = all[broker];
+    const std::string label =
+        std::string(broker) == kEmbeddedSection ? "embedded broker" : "Kafka cluster";
+    const double pg1 = postgres_commits(r, 1);
+    const double pg8 = postgres_commits(r, 8);
+    if (r.contains("baselines") && r["baselines"].contains("postgres")) {
+      md << "### Baselines of this run\n\n| baseline | figure |\n|---|---|\n";
+      for (const auto& b : r["baselines"]["postgres"]) {
+        md << fmt::format(
+            "| raw PostgreSQL commits, synchronous_commit=on, {} connection{} | {:.0f} commits/s "
+            "|\n",
+            b.value("connections", 0), b.value("connections", 0) == 1 ? "" : "s",
+            num(b, {"commitsPerS"}));
+      }
+      md << fmt::format(
+          "| raw SQLite commits, synchronous=FULL, 1 thread (same run, for comparison) | {:.0f} "
+          "commits/s |\n",
+          num(r, {"baselines", "db", "commitsPerS"}));
+      md << fmt::format("| raw SQLite commits, synchronous=NORMAL | {:.0f} commits/s |\n",
+                        num(r, {"baselines", "dbNormal", "commitsPerS"}));
+      md << fmt::format("| no-op HTTP handler, closed loop | {:.0f} req/s |\n\n",
+                        num(r, {"baselines", "httpClosed", "load", "throughput"}));
+    }
+    md << "### Orderflow on PostgreSQL (" << label << ") against the raw commit baseline\n\n"
+       << "| figure | orderflow | baseline | ratio |\n|---|---:|---:|---:|\n";
+    // One row: the figure, its value, and the baseline it is divided by.
+    auto against = [&md](const std::string& figure, double value, const char* format,
+                         const std::string& baseline_text, double baseline) {
+      md << "| " << figure << " | " << fmt::format(fmt::runtime(format), value) << " | "
+         << baseline_text << " | " << ratio(value, baseline) << " |\n";
+    };
+    const auto pg1_text = fmt::format("{:.0f} raw commits/s, 1 connection", pg1);
+    const auto pg8_text = fmt::format("{:.0f} raw commits/s, 8 connections", pg8);
+    const double finished = num(r, {"saga", "closed", "finishedPerS"});
+    const std::string finished_figure =
+        "full saga, closed loop: orders finished/s (ORDER_COMPLETED or _CANCELLED)";
+    against(finished_figure, finished, "{:.0f}", pg1_text, pg1);
+    against(finished_figure, finished, "{:.0f}", pg8_text, pg8);
+    against("full saga, closed loop: orders posted/s (accepted by order-service)",
+            num(r, {"saga", "closed", "load", "throughput"}), "{:.0f}", pg8_text, pg8);
+    md << "| full saga, max sustainable rate (orders/s; p99 < 100 ms) | " << max_sustainable(r)
+       << " | – | – |\n";
+    if (r.contains("api")) {
+      const double api_closed = num(r, {"api", "closed", "load", "throughput"});
+      against("API only, closed loop (req/s; one transaction each)", api_closed, "{:.0f}", pg1_text,
+              pg1);
+      against("API only, closed loop (req/s)", api_closed, "{:.0f}", pg8_text, pg8);
+      const double noop_p99 = num(r, {"baselines", "httpOpen", "load", "latency", "p99Ms"});
+      against(fmt::format("API only, p99 at {:.0f} req/s (ms)", num(r, {"api", "open", "rate"})),
+              num(r, {"api", "open", "load", "latency", "p99Ms"}), "{:.2f}",
+              fmt::format("{:.2f} no-op handler", noop_p99), noop_p99);
+    }
+    if (const auto* at200 = phase_named(r, "saga-200")) {
+      const double raw = num(r, {"baselines", "kafka", "latency", "p99Ms"});
+      against("e2e p99 at 200 orders/s (ms; six hops)", num(*at200, {"e2e", "latency", "p99Ms"}),
+              "{:.1f}", fmt::format("{:.1f} raw Kafka p99, one hop", raw), raw);
+    }
+    if (r.contains("hopDrain")) {
+      const double v = num(r, {"hopDrain", "recordsPerS"});
+      const double raw = num(r, {"hopDrain", "rawRecordsPerS"});
+      against(fmt::format("consumer hop alone: notification-service draining a {:.0f}-record "
+                          "backlog (records/s)",
+                          num(r, {"hopDrain", "backlog"})),
+              v, "{:.0f}", fmt::format("{:.0f} raw consumer, same backlog", raw), raw);
+      against("the same hop (records/s; one transaction each)", v, "{:.0f}", pg8_text, pg8);
+    }
+    md << "\n";
+    if (r.contains("scaleOut")) render_scale_out(md, r);
+    render_broker(md, r, "PostgreSQL, " + label);
+  }
+  md << kPostgresEndMarker << "\n";
+
+  std::string out = previous;
+  const auto begin = out.find(kPostgresBeginMarker);
+  const auto end =
+      begin == std::string::npos ? std::string::npos : out.find(kPostgresEndMarker, begin);
+  if (end != std::string::npos) {
+    auto stop = end + std::string(kPostgresEndMarker).size();
+    if (stop < out.size() && out[stop] == '\n') ++stop;
+    return out.replace(begin, stop - begin, md.str());
+  }
+  const auto marker = out.find(kHandWrittenMarker);
+  if (marker == std::string::npos) return out + (out.empty() ? "" : "\n") + md.str();
+  return out.insert(marker, md.str() + "\n");
 }
 
 }  // namespace orderflow::bench

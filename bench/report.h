@@ -25,6 +25,19 @@ std::string render_report(const nlohmann::json& results, const std::string& plot
 inline constexpr const char* kHandWrittenMarker =
     "<!-- Everything below this line is written by hand; make bench keeps it. -->";
 
+/// The lines around the PostgreSQL section, which only a run on PostgreSQL writes:
+/// render_report() copies it from `previous` as it is, render_postgres_report() replaces it.
+inline constexpr const char* kPostgresBeginMarker =
+    "<!-- PostgreSQL section: written by `make bench-postgres`; `make bench` keeps it. -->";
+inline constexpr const char* kPostgresEndMarker = "<!-- End of the PostgreSQL section. -->";
+
+/// `previous` (docs/benchmarks.md's current text) with its PostgreSQL section (between
+/// kPostgresBeginMarker and kPostgresEndMarker) rendered anew from the JSON of a suite run with
+/// storage postgres ({"storage": "postgres", "postgres": server settings, "embedded" and/or
+/// "kafka": run_suite's output, "date", …}); the section goes before kHandWrittenMarker when
+/// `previous` has none, at the end when it has no marker either. Everything else is kept.
+std::string render_postgres_report(const nlohmann::json& results, const std::string& previous);
+
 /// A sweep's JSON (run_sweep) as one Markdown table: per setting and rate, e2e p50/p99/max
 /// (ms), missing orders and the CPU of the broker and of every process (% of one core).
 std::string render_sweep(const nlohmann::json& sweep);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "db_probe.h"
@@ -19,6 +20,8 @@
 #include "orderflow/http/server.h"
 #include "orderflow/messaging/topic_admin.h"
 #include "orderflow/observability/metrics.h"
+#include "postgres_probe.h"
+#include "postgres_server.h"
 #include "process_stats.h"
 #include "system.h"
 
@@ -30,13 +33,26 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kSku = "BENCH-1";
+// Product i (0-based) of the bench's catalog: BENCH-1, BENCH-2, …
+std::string bench_sku(std::int64_t i) { return "BENCH-" + std::to_string(i + 1); }
 constexpr const char* kBaselineTopic = "bench.baseline.v1";
+/// The process name of the PostgreSQL server in the CPU and memory figures: the postmaster
+/// with its children summed (sample_process_tree).
+constexpr const char* kPostgresProcess = "postgres";
 
-std::string write_catalog(const std::string& dir) {
+std::optional<ProcessSample> sample(const std::string& name, pid_t pid) {
+  return name == kPostgresProcess ? sample_process_tree(pid) : sample_process(pid);
+}
+
+// options.skus products of 10^9 units each, so that no order is rejected.
+std::string write_catalog(const std::string& dir, int skus) {
   auto path = (fs::path(dir) / "bench-catalog.yaml").string();
-  std::ofstream(path) << "currency: KRW\nproducts:\n  - {sku: " << kSku
-                      << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
+  std::ofstream out(path);
+  out << "currency: KRW\nproducts:\n";
+  for (int i = 0; i < std::max(1, skus); ++i) {
+    out << "  - {sku: " << bench_sku(i)
+        << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
+  }
   return path;
 }
 
@@ -48,14 +64,14 @@ class ProcessWatch {
     started_ = Clock::now();
     machine_before_ = machine_busy_seconds();
     for (const auto& [name, pid] : pids_) {
-      if (auto s = sample_process(pid)) before_[name] = *s;
+      if (auto s = sample(name, pid)) before_[name] = *s;
     }
   }
   nlohmann::json finish() const {
     auto wall = std::chrono::duration<double>(Clock::now() - started_).count();
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [name, pid] : pids_) {
-      auto s = sample_process(pid);
+      auto s = sample(name, pid);
       if (!s || before_.count(name) == 0) continue;
       out[name] = {{"cpuPercent", 100.0 * (s->cpu_s - before_.at(name).cpu_s) / wall},
                    {"rssMiB", static_cast<double>(s->rss_kib) / 1024.0},
@@ -80,7 +96,7 @@ class ProcessWatch {
 nlohmann::json memory_of(const std::map<std::string, pid_t>& pids) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, pid] : pids) {
-    if (auto s = sample_process(pid)) {
+    if (auto s = sample(name, pid)) {
       out[name] = {{"rssMiB", static_cast<double>(s->rss_kib) / 1024.0},
                    {"peakRssMiB", static_cast<double>(s->peak_rss_kib) / 1024.0}};
     }
@@ -103,11 +119,25 @@ double messages_total(const cli::Endpoint& ep) {
   return total;
 }
 
-LoadOptions order_load(const cli::Endpoint& ep, const SuiteOptions& options) {
+// Every instance of order-service: order-service, order-service-2, … (cli::instance_name).
+std::vector<cli::Endpoint> order_endpoints(const cli::System& system) {
+  std::vector<cli::Endpoint> out;
+  for (int i = 1;; ++i) {
+    auto it = system.endpoints().find(cli::instance_name("order-service", i));
+    if (it == system.endpoints().end()) return out;
+    out.push_back(it->second);
+  }
+}
+
+// POST /api/orders spread over `servers` (one connection in turn to each).
+LoadOptions order_load(const std::vector<cli::Endpoint>& servers, const SuiteOptions& options) {
   LoadOptions load;
-  load.host = ep.host;
-  load.port = ep.port;
-  load.body = [](std::int64_t i) { return order_body(kSku, i); };
+  load.host = servers.at(0).host;
+  load.port = servers.at(0).port;
+  for (std::size_t i = 1; i < servers.size(); ++i)
+    load.more_servers.emplace_back(servers[i].host, servers[i].port);
+  const int skus = std::max(1, options.skus);
+  load.body = [skus](std::int64_t i) { return order_body(bench_sku(i % skus), i); };
   load.duration = options.phase;
   load.connections = options.connections;
   return load;
@@ -133,8 +163,7 @@ class SagaRunner {
 
   nlohmann::json run(const std::string& name, LoadMode mode, double rate,
                      std::chrono::milliseconds duration) {
-    const auto& order = system_.endpoints().at("order-service");
-    auto load = order_load(order, options_);
+    auto load = order_load(order_endpoints(system_), options_);
     load.mode = mode;
     load.rate = rate;
     load.duration = duration;
@@ -150,6 +179,11 @@ class SagaRunner {
     auto result = run_load(load);
     auto e2e = watcher_.collect(Clock::now() + 30s);
     auto wall = std::chrono::duration<double>(Clock::now() - started).count();
+    // Orders the saga finished per second: unlike the POST rate it does not count orders
+    // that only queued up in the services (a closed loop can post faster than the saga ends).
+    const double finishing = std::chrono::duration<double>(e2e.last_terminal - started).count();
+    const double finished_per_s =
+        finishing > 0 ? static_cast<double>(e2e.completed + e2e.cancelled) / finishing : 0;
     nlohmann::json hops = nlohmann::json::object();
     for (const auto& [svc, ep] : system_.endpoints()) {
       hops[svc] = (messages_total(ep) - messages_before[svc]) / wall;
@@ -159,13 +193,14 @@ class SagaRunner {
                             {"rate", rate},
                             {"load", to_json(result)},
                             {"e2e", to_json(e2e)},
+                            {"finishedPerS", finished_per_s},
                             {"processes", watch.finish()},
                             {"machineCpuPercent", watch.machine_cpu_percent()},
                             {"messagesPerS", hops}};
     log_->info(
-        "phase {}: offered {:.0f}/s, ok {:.0f}/s, api p99 {:.2f} ms, e2e p50 {:.2f} p99 {:.2f} "
-        "ms, errors {} timeouts {} missing {} cancelled {}",
-        name, rate, result.throughput, result.latency.p99_ms, e2e.latency.p50_ms,
+        "phase {}: offered {:.0f}/s, ok {:.0f}/s, finished {:.0f}/s, api p99 {:.2f} ms, e2e p50 "
+        "{:.2f} p99 {:.2f} ms, errors {} timeouts {} missing {} cancelled {}",
+        name, rate, result.throughput, finished_per_s, result.latency.p99_ms, e2e.latency.p50_ms,
         e2e.latency.p99_ms, result.errors, result.timeouts, e2e.missing, e2e.cancelled);
     return phase;
   }
@@ -239,9 +274,12 @@ class BrokerUnderTest {
     spec.bootstrap_servers = bootstrap_;
   }
 
-  /// The JVMs (kafka-N) of a cluster this run started; empty otherwise.
+  /// The processes every system of the run shares: the JVMs (kafka-N) of a cluster this run
+  /// started, and the PostgreSQL server ("postgres") when this run started it.
   [[nodiscard]] std::map<std::string, pid_t> pids() const {
     std::map<std::string, pid_t> out;
+    if (options_.storage == kPostgresStorage && options_.postgres_pid > 0)
+      out[kPostgresProcess] = options_.postgres_pid;
     if (!cluster_) return out;
     auto jvms = cluster_->pids();
     for (std::size_t i = 0; i < jvms.size(); ++i) {
@@ -276,18 +314,33 @@ ClientProperties client_properties(const SuiteOptions& options) {
   return out;
 }
 
+// A storage.postgres.database_prefix no other system of this process (or of an earlier
+// run on the same external server) has used: every system starts on empty databases.
+std::string fresh_database_prefix() {
+  static std::atomic<int> systems{0};
+  return "bench" + std::to_string(getpid()) + "_" + std::to_string(++systems) + "_";
+}
+
 // The dev system with every port 0 and the bench's catalog; `only` names the one service to
-// run (with the broker), empty = all of them.
+// run (with the broker), empty = all of them; `replicas` instances of each (0 =
+// options.replicas). On PostgreSQL every call gets databases of its own.
 cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& broker,
                             const std::string& data_dir, const std::string& catalog,
                             const std::string& only = {},
-                            const std::vector<std::string>& extra_overrides = {}) {
+                            const std::vector<std::string>& extra_overrides = {},
+                            int replicas = 0) {
   auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml", data_dir,
                                     options.bin_dir);
+  if (options.storage == kPostgresStorage) {
+    spec.storage_backend = cli::SystemSpec::kPostgres;
+    spec.postgres_url = options.postgres_url;
+    spec.postgres_database_prefix = fresh_database_prefix();
+  }
   std::vector<cli::ServiceSpec> services;
   for (auto& s : spec.services) {
     if (!only.empty() && s.name != only) continue;
     s.port = 0;
+    s.replicas = replicas > 0 ? replicas : options.replicas;
     if (s.name == "order-service") s.overrides.push_back("order.catalog_file=" + catalog);
     if (s.name == "inventory-service") s.overrides.push_back("inventory.catalog_file=" + catalog);
     // The simulated provider's round trip is not orderflow's cost (docs/benchmarks.md).
@@ -304,10 +357,10 @@ cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& 
   return spec;
 }
 
-nlohmann::json api_phase(const std::string& name, const cli::Endpoint& ep,
+nlohmann::json api_phase(const std::string& name, const std::vector<cli::Endpoint>& servers,
                          const SuiteOptions& options, LoadMode mode, double rate,
                          const std::map<std::string, pid_t>& pids, bool noop) {
-  auto load = order_load(ep, options);
+  auto load = order_load(servers, options);
   load.mode = mode;
   load.rate = rate;
   if (noop) load.target = "/noop";
@@ -339,8 +392,8 @@ nlohmann::json notification_drain(const cli::System& system, const SuiteOptions&
   const double raw = raw_drain_rate(system.bootstrap_servers(), {"orders.v1", "payments.v1"}, 20s,
                                     client_properties(options).consumer);
   log->info("raw drain: {:.0f} records/s", raw);
-  auto spec =
-      system_spec(options, broker, options.work_dir + "/drain", catalog, "notification-service");
+  auto spec = system_spec(options, broker, options.work_dir + "/drain", catalog,
+                          "notification-service", {}, 1);
   spec.bootstrap_servers = system.bootstrap_servers();
   spec.services.at(0).overrides.push_back("consumer.group_id=bench-drain-" +
                                           std::to_string(Clock::now().time_since_epoch().count()));
@@ -391,13 +444,14 @@ class SagaPhases {
       : options_(options), broker_(broker), catalog_(std::move(catalog)), log_(std::move(log)) {}
 
   /// A 2 s warm-up at 200 orders/s, then the measured phase; `drain` also runs the consumer
-  /// hop drain on that system afterwards (into *drain_out).
+  /// hop drain on that system afterwards (into *drain_out). `replicas` instances of every
+  /// service (0 = options.replicas).
   nlohmann::json run(const std::string& name, LoadMode mode, double rate,
                      const std::vector<std::string>& overrides = {},
-                     nlohmann::json* drain_out = nullptr) {
+                     nlohmann::json* drain_out = nullptr, int replicas = 0) {
     cli::System system(
         system_spec(options_, broker_, options_.work_dir + "/saga-" + std::to_string(++systems_),
-                    catalog_, {}, overrides),
+                    catalog_, {}, overrides, replicas),
         log_);
     system.start();
     TerminalWatcher watcher(system.bootstrap_servers(), "orders.v1",
@@ -439,12 +493,17 @@ class SagaPhases {
 }  // namespace
 
 nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log) {
+  if (options.storage == kPostgresStorage && options.postgres_url.empty())
+    throw std::invalid_argument("run_suite: storage postgres needs options.postgres_url");
   fs::create_directories(options.work_dir);
-  const auto catalog = write_catalog(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir, options.skus);
   nlohmann::json out;
   out["broker"] = options.broker;
+  out["storage"] = options.storage;
+  out["replicas"] = options.replicas;
   out["phaseMs"] = options.phase.count();
   out["connections"] = options.connections;
+  out["skus"] = options.skus;
 
   if (options.local_baselines) {
     // (b) raw commit rate of the database, same durability and transaction shape.
@@ -453,6 +512,20 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
         to_json(run_db_baseline(options.work_dir + "/baseline-full.db", "FULL", 3s));
     out["baselines"]["dbNormal"] =
         to_json(run_db_baseline(options.work_dir + "/baseline-normal.db", "NORMAL", 2s));
+    if (options.storage == kPostgresStorage) {
+      // The same shape on the server the services use, durable (synchronous_commit on).
+      const std::string database = fresh_database_prefix() + "baseline";
+      cli::ensure_postgres_database(options.postgres_url, database);
+      const auto url = cli::postgres_uri_with_database(options.postgres_url, database);
+      out["baselines"]["postgres"] = nlohmann::json::array();
+      for (int connections : options.postgres_baseline_connections) {
+        log->info("baseline: raw PostgreSQL commits, {} connection(s)", connections);
+        auto result = to_json(run_postgres_baseline(url, connections, 3s));
+        result["connections"] = connections;
+        out["baselines"]["postgres"].push_back(result);
+      }
+      cli::drop_postgres_database(options.postgres_url, database);
+    }
 
     // (c) a no-op handler on the same HTTP stack, same load generator and body.
     {
@@ -468,7 +541,7 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
       server_options.host = "127.0.0.1";
       http::Server server(server_options, router, metrics, log);
       server.start();
-      cli::Endpoint ep{"127.0.0.1", server.port()};
+      std::vector<cli::Endpoint> ep{{"127.0.0.1", server.port()}};
       out["baselines"]["httpOpen"] =
           api_phase("noop-open", ep, options, LoadMode::kOpen, options.api_rate, {}, true);
       out["baselines"]["httpClosed"] =
@@ -487,7 +560,7 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     cli::System system(
         system_spec(options, broker, options.work_dir + "/api", catalog, "order-service"), log);
     system.start();
-    const auto& ep = system.endpoints().at("order-service");
+    const auto ep = order_endpoints(system);
     const auto pids = merged(system.pids(), broker.pids());
     out["api"]["idle"] = memory_of(pids);
     out["api"]["open"] =
@@ -496,77 +569,100 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
     system.stop();
   }
 
-  // Full saga. Every phase runs on freshly started services: the embedded broker scans its
-  // log linearly, so its CPU grows with the records it retains (measured: 36% of a core in the
-  // first phase, 70% four phases later at a lower rate), which would make a phase's figures
-  // depend on the phases before it. A Kafka cluster stays up for the whole run, as it would.
-  log->info("scenario: full saga");
-  {
-    cli::System system(system_spec(options, broker, options.work_dir + "/saga-0", catalog), log);
-    system.start();
-    // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
-    std::this_thread::sleep_for(2s);
-    out["idle"] = memory_of(merged(system.pids(), broker.pids()));
-    {
-      // What the system costs with no load: polling consumers, heartbeats, relays.
-      ProcessWatch watch(merged(system.pids(), broker.pids()));
-      std::this_thread::sleep_for(5s);
-      out["idleCpu"] = {{"name", "idle"},
-                        {"processes", watch.finish()},
-                        {"machineCpuPercent", watch.machine_cpu_percent()}};
-    }
-    // (a) raw librdkafka produce → consume through the same broker.
-    if (options.kafka_baseline) {
-      log->info("baseline: raw librdkafka produce → consume");
-      KafkaBaselineOptions kafka;
-      kafka.bootstrap = system.bootstrap_servers();
-      kafka.topic = kBaselineTopic;
-      kafka.create_topic = false;
-      kafka.producer_properties = client_properties(options).producer;
-      kafka.consumer_properties = client_properties(options).consumer;
-      ProcessWatch watch(merged(system.pids(), broker.pids()));
-      out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
-      out["baselines"]["kafka"]["processes"] = watch.finish();
-    }
-    system.stop();
-  }
-
   SagaPhases saga(options, broker, catalog, log);
-  nlohmann::json phases = nlohmann::json::array();
-  double best = 0;
-  double first_fail = 0;
-  for (double rate : options.saga_rates) {
-    auto phase = saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
-    bool ok = sustainable(phase, options.p99_limit_ms);
-    phase["sustainable"] = ok;
-    if (ok && first_fail == 0) best = std::max(best, rate);
-    if (!ok && first_fail == 0) first_fail = rate;
-    phases.push_back(phase);
-  }
-  double closed_rate = 0;
-  if (options.closed_loop) {
-    nlohmann::json drain;
-    auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, {}, &drain);
-    out["saga"]["closed"] = closed;
-    out["hopDrain"] = drain;
-    closed_rate = closed["load"]["throughput"].get<double>();
+  if (options.saga_phases) {
+    // Full saga. Every phase runs on freshly started services: the embedded broker scans its
+    // log linearly, so its CPU grows with the records it retains (measured: 36% of a core in the
+    // first phase, 70% four phases later at a lower rate), which would make a phase's figures
+    // depend on the phases before it. A Kafka cluster stays up for the whole run, as it would.
+    log->info("scenario: full saga");
+    {
+      cli::System system(system_spec(options, broker, options.work_dir + "/saga-0", catalog), log);
+      system.start();
+      // Let start-up work (migrations, catalog seeding, group joins) settle before "idle".
+      std::this_thread::sleep_for(2s);
+      out["idle"] = memory_of(merged(system.pids(), broker.pids()));
+      {
+        // What the system costs with no load: polling consumers, heartbeats, relays.
+        ProcessWatch watch(merged(system.pids(), broker.pids()));
+        std::this_thread::sleep_for(5s);
+        out["idleCpu"] = {{"name", "idle"},
+                          {"processes", watch.finish()},
+                          {"machineCpuPercent", watch.machine_cpu_percent()}};
+      }
+      // (a) raw librdkafka produce → consume through the same broker.
+      if (options.kafka_baseline) {
+        log->info("baseline: raw librdkafka produce → consume");
+        KafkaBaselineOptions kafka;
+        kafka.bootstrap = system.bootstrap_servers();
+        kafka.topic = kBaselineTopic;
+        kafka.create_topic = false;
+        kafka.producer_properties = client_properties(options).producer;
+        kafka.consumer_properties = client_properties(options).consumer;
+        ProcessWatch watch(merged(system.pids(), broker.pids()));
+        out["baselines"]["kafka"] = to_json(run_kafka_baseline(kafka));
+        out["baselines"]["kafka"]["processes"] = watch.finish();
+      }
+      system.stop();
+    }
+
+    nlohmann::json phases = nlohmann::json::array();
+    double best = 0;
+    double first_fail = 0;
+    for (double rate : options.saga_rates) {
+      auto phase =
+          saga.run("saga-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
+      bool ok = sustainable(phase, options.p99_limit_ms);
+      phase["sustainable"] = ok;
+      if (ok && first_fail == 0) best = std::max(best, rate);
+      if (!ok && first_fail == 0) first_fail = rate;
+      phases.push_back(phase);
+    }
+    double closed_rate = 0;
+    if (options.closed_loop) {
+      nlohmann::json drain;
+      auto closed = saga.run("saga-closed", LoadMode::kClosed, 0, {}, &drain);
+      out["saga"]["closed"] = closed;
+      out["hopDrain"] = drain;
+      closed_rate = closed["load"]["throughput"].get<double>();
+    }
+
+    // Maximum sustainable rate: bisect between the best passing and the first failing rate.
+    double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
+    for (int step = 0; step < options.max_search_steps && hi - best > std::max(50.0, best * 0.05);
+         ++step) {
+      double rate = std::round((best + hi) / 2 / 50) * 50;
+      if (rate <= best || rate >= hi) break;
+      auto phase =
+          saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
+      bool ok = sustainable(phase, options.p99_limit_ms);
+      phase["sustainable"] = ok;
+      phases.push_back(phase);
+      (ok ? best : hi) = rate;
+    }
+    out["saga"]["phases"] = phases;
+    out["saga"]["maxSustainable"] = best;
   }
 
-  // Maximum sustainable rate: bisect between the best passing and the first failing rate.
-  double hi = first_fail > 0 ? first_fail : std::max(best * 1.5, closed_rate);
-  for (int step = 0; step < options.max_search_steps && hi - best > std::max(50.0, best * 0.05);
-       ++step) {
-    double rate = std::round((best + hi) / 2 / 50) * 50;
-    if (rate <= best || rate >= hi) break;
-    auto phase =
-        saga.run("search-" + std::to_string(static_cast<int>(rate)), LoadMode::kOpen, rate);
-    bool ok = sustainable(phase, options.p99_limit_ms);
-    phase["sustainable"] = ok;
-    phases.push_back(phase);
-    (ok ? best : hi) = rate;
+  // Scale-out: the same saga with 1, 2, … instances of every service, in turn, round after
+  // round, so that a change of the machine's other load hits every count alike.
+  if (!options.scale_out.empty()) {
+    log->info("scenario: scale-out");
+    nlohmann::json scale = nlohmann::json::array();
+    for (int round = 1; round <= options.scale_out_rounds; ++round) {
+      for (int instances : options.scale_out) {
+        const std::string tag = "x" + std::to_string(instances) + "-r" + std::to_string(round);
+        auto open = saga.run(
+            "scale-" + std::to_string(static_cast<int>(options.scale_out_rate)) + "-" + tag,
+            LoadMode::kOpen, options.scale_out_rate, {}, nullptr, instances);
+        open["sustainable"] = sustainable(open, options.p99_limit_ms);
+        auto closed = saga.run("scale-closed-" + tag, LoadMode::kClosed, 0, {}, nullptr, instances);
+        scale.push_back(
+            {{"instances", instances}, {"round", round}, {"open", open}, {"closed", closed}});
+      }
+    }
+    out["scaleOut"] = {{"rate", options.scale_out_rate}, {"runs", scale}};
   }
-  out["saga"]["phases"] = phases;
-  out["saga"]["maxSustainable"] = best;
   out["peak"] = saga.peak();
   broker.stop();
   return out;
@@ -575,7 +671,7 @@ nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdl
 nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSetting>& settings,
                          const std::shared_ptr<spdlog::logger>& log) {
   fs::create_directories(options.work_dir);
-  const auto catalog = write_catalog(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir, options.skus);
   BrokerUnderTest broker(options, log);
   broker.start();
   SagaPhases saga(options, broker, catalog, log);

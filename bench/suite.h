@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +16,10 @@ namespace orderflow::bench {
 /// Which broker a suite run measures.
 inline constexpr const char* kEmbeddedBroker = "embedded";  ///< orderflow-broker (mock cluster)
 inline constexpr const char* kKafkaBroker = "kafka";        ///< a local 3-node Apache Kafka
+
+/// Where the services of a suite run store (SuiteOptions::storage).
+inline constexpr const char* kSqliteStorage = "sqlite";      ///< a SQLite file per service
+inline constexpr const char* kPostgresStorage = "postgres";  ///< a PostgreSQL database per service
 
 /// The standard suite of `make bench` (docs/benchmarks.md "Method"), on one broker.
 struct SuiteOptions {
@@ -40,11 +46,43 @@ struct SuiteOptions {
   bool kafka_baseline = true;   ///< raw librdkafka produce → consume through this broker
   bool api_only = true;         ///< run the API-only scenario
   bool closed_loop = true;      ///< the closed-loop saga phase and the consumer hop drain
+  /// The full saga's standard phases: idle figures, fixed rates, closed loop, the search for
+  /// the maximum sustainable rate (false: only the scale-out scenario, if any, runs of it).
+  bool saga_phases = true;
+  /// Products in the bench's catalog (BENCH-1 … BENCH-N, 10^9 units each); order i buys one
+  /// unit of product i mod skus. 1 = every order reserves the same product (its row is the
+  /// one every inventory transaction writes).
+  int skus = 1;
+  /// kSqliteStorage (the services' configuration as it is) or kPostgresStorage: every system
+  /// of the run on the server `postgres_url`, each on fresh databases of its own (a new
+  /// storage.postgres.database_prefix per system), and the raw PostgreSQL commit baseline.
+  std::string storage = kSqliteStorage;
+  /// kPostgresStorage: a libpq URI of the server, password included, naming an existing
+  /// database of a user allowed to CREATE DATABASE (e.g. PostgresServer::url_with_password
+  /// ("postgres")). Required then; run_suite() throws std::invalid_argument without it.
+  std::string postgres_url;
+  /// The server's postmaster when this run started it: its processes (the postmaster and its
+  /// children) are reported as "postgres" in the CPU and memory tables. -1 = not reported.
+  pid_t postgres_pid = -1;
+  /// Connection counts of the raw PostgreSQL commit baseline (kPostgresStorage only).
+  std::vector<int> postgres_baseline_connections{1, 8};
+  /// Instances of every service (ServiceSpec::replicas) in every system of the run; the load
+  /// generator spreads its connections over every order-service instance. > 1 needs
+  /// kPostgresStorage.
+  int replicas = 1;
+  /// The scale-out scenario: for each count here (e.g. 1, 2), the full saga with that many
+  /// instances of every service, closed loop and open loop at scale_out_rate, on fresh
+  /// systems, `scale_out_rounds` times in turn. Empty = not run. Counts > 1 need
+  /// kPostgresStorage.
+  std::vector<int> scale_out;
+  int scale_out_rounds = 2;
+  double scale_out_rate = 200;
 };
 
-/// Runs baselines, API-only and full-saga scenarios on options.broker and returns every
-/// figure as JSON (schema: docs/benchmarks.md). Throws std::runtime_error when the system or
-/// the cluster cannot start.
+/// Runs baselines, API-only, full-saga and (options.scale_out) scale-out scenarios on
+/// options.broker and options.storage and returns every figure as JSON (schema:
+/// docs/benchmarks.md). Throws std::runtime_error when the system or the cluster cannot start,
+/// std::invalid_argument when options.storage is postgres without options.postgres_url.
 nlohmann::json run_suite(const SuiteOptions& options, const std::shared_ptr<spdlog::logger>& log);
 
 /// One service setting of a sweep: `--set key=value` for every service, one value at a time.
