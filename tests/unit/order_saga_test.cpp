@@ -33,7 +33,9 @@ std::map<std::pair<S, I>, Expect> table() {
   t[{S::kPending, I::kStockDeductionFailed}] = {
       S::kCancelled, {"ORDER_CANCELLED"}, "RESERVATION_EXPIRED"};
   t[{S::kPending, I::kPaymentCompleted}] = {S::kPaid, {"ORDER_CONFIRMED", "ORDER_PAID"}, ""};
-  t[{S::kPending, I::kPaymentFailed}] = {S::kCancelled, {"ORDER_CANCELLED"}, "PAYMENT_FAILED"};
+  // It overtook its STOCK_RESERVED: the reservation it proves is recorded first.
+  t[{S::kPending, I::kPaymentFailed}] = {
+      S::kCancelled, {"ORDER_CONFIRMED", "ORDER_CANCELLED"}, "PAYMENT_FAILED"};
   skip(S::kPending, I::kPaymentRefunded);
   t[{S::kPending, I::kUserCancel}] = {S::kCancelled, {"ORDER_CANCELLED"}, "USER_REQUESTED"};
   t[{S::kPending, I::kTimeout}] = {S::kCancelled, {"ORDER_CANCELLED"}, "TIMEOUT"};

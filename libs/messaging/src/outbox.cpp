@@ -510,6 +510,9 @@ class OutboxRelay::Impl {
   // failed: the failed row is retried next round (at-least-once, consumers dedupe by eventId).
   std::vector<std::int64_t> publish(const std::vector<OutboxStore::Row>& rows,
                                     std::chrono::milliseconds wait) {
+    // Before the wait, which lasts up to `wait` while the broker is down: the backlog must show
+    // on /metrics during an outage, not only once the round gives up.
+    metrics_.set_outbox_pending(static_cast<std::int64_t>(rows.size()));
     auto batch = std::make_shared<Batch>();
     batch->outstanding = rows.size();
     batch->reports.resize(rows.size());

@@ -135,8 +135,19 @@ SagaDecision decide(OrderStatus current, SagaInput input) {
         return d;
       }
       return cancel(current, events::kReasonOutOfStock, name, false);
-    case SagaInput::kPaymentFailed:
-      return cancel(current, events::kReasonPaymentFailed, name, false);
+    case SagaInput::kPaymentFailed: {
+      // A payment is only attempted for reserved stock, so a PAYMENT_FAILED that overtook its
+      // STOCK_RESERVED (another topic) proves CONFIRMED: the timeline is the same whichever
+      // event order-service handles first.
+      if (current != OrderStatus::kPending) {
+        return cancel(current, events::kReasonPaymentFailed, name, false);
+      }
+      SagaDecision d = advance_to(current, OrderStatus::kConfirmed, name);
+      SagaDecision c = cancel(OrderStatus::kConfirmed, events::kReasonPaymentFailed, name, false);
+      d.steps.insert(d.steps.end(), c.steps.begin(), c.steps.end());
+      d.cancel_reason = c.cancel_reason;
+      return d;
+    }
     case SagaInput::kReservationExpired:
     case SagaInput::kStockDeductionFailed:
       // Paid but the stock is gone: cancelling makes the payment service refund.

@@ -56,7 +56,8 @@ struct SagaDecision {
 /// The order state machine. Progress is monotonic: an event that proves later progress moves
 /// the order through the skipped states (e.g. PAYMENT_COMPLETED seen before STOCK_RESERVED,
 /// which can happen because they travel on different topics, goes PENDING → CONFIRMED → PAID
-/// and emits both events). An event behind the current state, or any event after a terminal
+/// and emits both events; a PAYMENT_FAILED seen in PENDING goes PENDING → CONFIRMED →
+/// CANCELLED). An event behind the current state, or any event after a terminal
 /// state, changes nothing (skip_reason says why); the compensation for a charge or a
 /// deduction that raced a cancel is done by the payment and inventory services on
 /// ORDER_CANCELLED. A user cancel is allowed in PENDING and CONFIRMED only. Pure.
