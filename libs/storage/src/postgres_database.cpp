@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "write_fn_scope.h"
+
 namespace orderflow::storage::detail {
 namespace {
 
@@ -318,34 +320,6 @@ class PostgresTx final : public Tx {
 
  private:
   Connection& connection_;
-};
-
-// The write() fns running on this thread: a nested write() would take a second connection
-// and a second transaction that cannot see the outer one's changes.
-struct WriteFnFrame {
-  const void* database;
-  const WriteFnFrame* outer;
-};
-thread_local const WriteFnFrame* tl_write_fns = nullptr;
-
-class WriteFnScope {
- public:
-  explicit WriteFnScope(const void* database) : frame_{database, tl_write_fns} {
-    tl_write_fns = &frame_;
-  }
-  ~WriteFnScope() { tl_write_fns = frame_.outer; }
-  WriteFnScope(const WriteFnScope&) = delete;
-  WriteFnScope& operator=(const WriteFnScope&) = delete;
-
-  static bool inside(const void* database) {
-    for (const WriteFnFrame* f = tl_write_fns; f != nullptr; f = f->outer) {
-      if (f->database == database) return true;
-    }
-    return false;
-  }
-
- private:
-  WriteFnFrame frame_;
 };
 
 class PostgresDatabase final : public Database {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "write_fn_scope.h"
+
 namespace orderflow::storage::detail {
 namespace {
 
@@ -316,34 +318,6 @@ constexpr std::string_view kSavepoint = "SAVEPOINT orderflow_group";
 constexpr std::string_view kRollbackToSavepoint = "ROLLBACK TO orderflow_group";
 constexpr std::string_view kReleaseSavepoint = "RELEASE orderflow_group";
 
-// The write() fns running on this thread, innermost first. fn runs on the leader's thread,
-// which need not be its caller's, so nesting is detected where fn runs.
-struct WriteFnFrame {
-  const void* database;
-  const WriteFnFrame* outer;
-};
-thread_local const WriteFnFrame* tl_write_fns = nullptr;
-
-bool inside_write_fn(const void* database) {
-  for (const WriteFnFrame* f = tl_write_fns; f != nullptr; f = f->outer) {
-    if (f->database == database) return true;
-  }
-  return false;
-}
-
-class WriteFnScope {
- public:
-  explicit WriteFnScope(const void* database) : frame_{database, tl_write_fns} {
-    tl_write_fns = &frame_;
-  }
-  ~WriteFnScope() { tl_write_fns = frame_.outer; }
-  WriteFnScope(const WriteFnScope&) = delete;
-  WriteFnScope& operator=(const WriteFnScope&) = delete;
-
- private:
-  WriteFnFrame frame_;
-};
-
 Error tx_aborted() { return unavailable("DB_TX_ABORTED", "sqlite rolled the transaction back"); }
 
 std::string normalize_synchronous(const std::string& value) {
@@ -387,7 +361,7 @@ class SqliteDatabase final : public Database {
 
   Result<void> enqueue(const TxFn& fn, bool durable) {
     // fn of this database is running on this thread: waiting for a group would wait for itself.
-    if (inside_write_fn(this)) {
+    if (WriteFnScope::inside(this)) {
       return internal_error("DB_NESTED_WRITE",
                             "write() called inside a write() fn of this database");
     }

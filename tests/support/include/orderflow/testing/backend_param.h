@@ -5,7 +5,7 @@
 #include <ostream>
 #include <string>
 
-#include "orderflow/testing/system_under_test.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/test_broker.h"
 #include "orderflow/testing/test_database.h"
 
@@ -36,23 +36,9 @@ struct BackendParamName {
 
 /// SystemSuite (broker_param.h) over a broker and a database: `system_` is the suite's
 /// RunningSystem for the test's BackendParam (storage.backend postgres on the shared server for
-/// …Postgres), started by the first test of that backend with `Suite::overrides()` and stopped
-/// after the suite, which expects `orderflow up` to exit 0. Instantiate with
-/// ORDERFLOW_ON_BACKENDS.
+/// …Postgres). Instantiate with ORDERFLOW_ON_BACKENDS.
 template <typename Suite>
-class BackendSystemSuite : public ::testing::TestWithParam<BackendParam> {
- protected:
-  void SetUp() override {
-    system_ = &systems_.get(GetParam().broker, GetParam().database, Suite::overrides());
-  }
-  static void TearDownTestSuite() {
-    for (int code : systems_.stop_all()) {
-      EXPECT_EQ(code, 0) << "orderflow up must drain and exit 0 on SIGINT";
-    }
-  }
-  inline static SystemsByBroker systems_;
-  RunningSystem* system_ = nullptr;
-};
+using BackendSystemSuite = SystemSuite<Suite, BackendParam>;
 
 }  // namespace orderflow::testing
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 
 #include "orderflow/testing/test_broker.h"
 
@@ -40,10 +41,19 @@ namespace orderflow::testing {
 /// `system_` is the suite's RunningSystem for the test's broker, started by the first test of
 /// that broker with `Suite::overrides()` (a static function returning the services' "key=value"
 /// overrides) and stopped after the suite, which expects `orderflow up` to exit 0.
-template <typename Suite>
-class SystemSuite : public ::testing::TestWithParam<BrokerKind> {
+/// `Param` is BrokerKind, or BackendParam (backend_param.h: BackendSystemSuite) for a suite over
+/// a broker and a database.
+template <typename Suite, typename Param = BrokerKind>
+class SystemSuite : public ::testing::TestWithParam<Param> {
  protected:
-  void SetUp() override { system_ = &systems_.get(GetParam(), Suite::overrides()); }
+  void SetUp() override {
+    const Param& param = this->GetParam();
+    if constexpr (std::is_same_v<Param, BrokerKind>) {
+      system_ = &systems_.get(param, Suite::overrides());
+    } else {
+      system_ = &systems_.get(param.broker, param.database, Suite::overrides());
+    }
+  }
   static void TearDownTestSuite() {
     for (int code : systems_.stop_all()) {
       EXPECT_EQ(code, 0) << "orderflow up must drain and exit 0 on SIGINT";
