@@ -98,7 +98,8 @@ int run(const config::Source& source) {
                seeded.value(), products.size());
 
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
-                                     inventory::make_event_handler(service), metrics, logger);
+                                     inventory::make_event_handler(service), metrics, logger, clock,
+                                     *parked_keys);
   inventory::ExpiryScheduler expiry(service, settings.expiry_interval, metrics, logger);
 
   runtime::Intake intake;

@@ -85,7 +85,8 @@ int run(const config::Source& source) {
   notification::NotificationService service(repository, std::move(templates), {&faulty_log}, clock,
                                             cfg.consumer.group_id);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
-                                     notification::make_event_handler(service), metrics, logger);
+                                     notification::make_event_handler(service), metrics, logger,
+                                     clock, *parked_keys);
 
   runtime::Intake intake;
   http::Router router;

@@ -46,6 +46,8 @@ int run(const config::Source& source) {
 
   observability::Metrics metrics(cfg.name);
   SystemClock clock;
+  // ops-service parks nothing of its own; its DLT reader keeps the runner's state in memory.
+  auto parked_keys = messaging::make_memory_parked_key_store();
   auto db = storage::open_database(cfg.storage);
   storage::migrate(*db, "ops", ops::dead_letter_migrations());
 
@@ -59,7 +61,8 @@ int run(const config::Source& source) {
   service_ptr = &service;
   gauges.refresh(service);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
-                                     ops::make_dead_letter_handler(service), metrics, logger);
+                                     ops::make_dead_letter_handler(service), metrics, logger, clock,
+                                     *parked_keys);
 
   runtime::Intake intake;
   http::Router router;

@@ -93,7 +93,8 @@ int run(const config::Source& source) {
   order::OrderService service(repository, catalog, clock, cfg.consumer.group_id,
                               [&backlog] { return backlog.admit(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
-                                     order::make_saga_handler(service, logger), metrics, logger);
+                                     order::make_saga_handler(service, logger), metrics, logger,
+                                     clock, *parked_keys);
   runtime::PeriodicTask saga_timeout(settings.saga_check_interval, [&] {
     auto cancelled = service.cancel_stalled(settings.saga_timeout, 100);
     if (!cancelled) {

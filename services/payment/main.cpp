@@ -100,7 +100,8 @@ int run(const config::Source& source) {
   payment::MetricsPaymentAlerts alerts(metrics, logger);
   payment::PaymentService service(repository, gateway, alerts, clock, cfg.consumer.group_id);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
-                                     payment::make_event_handler(service, logger), metrics, logger);
+                                     payment::make_event_handler(service, logger), metrics, logger,
+                                     clock, *parked_keys);
 
   runtime::Intake intake;
   http::Router router;

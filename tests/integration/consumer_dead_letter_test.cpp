@@ -97,7 +97,14 @@ class DeadLetterFixture : public ::testing::Test {
     return c;
   }
 
-  ConsumerOptions options(const Clock* clock, ParkedKeyStore* store = nullptr) const {
+  /// A runner's options with its clock and parked-key store (null: in memory, per runner).
+  struct Setup {
+    ConsumerOptions options;
+    const Clock* clock = nullptr;
+    ParkedKeyStore* store = nullptr;
+  };
+
+  Setup options(const Clock* clock, ParkedKeyStore* store = nullptr) const {
     ConsumerOptions o;
     o.service = "test-service";
     o.group_id = group_;
@@ -106,14 +113,15 @@ class DeadLetterFixture : public ::testing::Test {
     o.retry.max_attempts = 3;
     o.retry.backoff = 2000ms;
     o.commit_interval = 50ms;
-    o.clock = clock;
-    o.parked_keys = store;
-    return o;
+    return {std::move(o), clock, store};
   }
 
-  std::unique_ptr<ConsumerRunner> runner(RecordHandler handler, ConsumerOptions o) {
-    auto r = std::make_unique<ConsumerRunner>(kafka(), std::move(o), std::move(handler), metrics_,
-                                              logger_);
+  std::unique_ptr<ConsumerRunner> runner(RecordHandler handler, Setup setup) {
+    ParkedKeyStore* store = setup.store;
+    if (store == nullptr) store = memory_stores_.emplace_back(make_memory_parked_key_store()).get();
+    auto r = std::make_unique<ConsumerRunner>(
+        kafka(), std::move(setup.options), std::move(handler), metrics_, logger_,
+        setup.clock != nullptr ? *setup.clock : system_clock_, *store);
     r->start();
     return r;
   }
@@ -130,7 +138,7 @@ class DeadLetterFixture : public ::testing::Test {
           into.add(r);
           return HandlerResult::processed();
         },
-        std::move(o));
+        {std::move(o)});
   }
 
   /// Produces one event per key; returns the eventIds.
@@ -171,6 +179,8 @@ class DeadLetterFixture : public ::testing::Test {
   std::unique_ptr<Producer> producer_;
   std::string topic_;
   std::string group_;
+  SystemClock system_clock_;
+  std::vector<std::unique_ptr<ParkedKeyStore>> memory_stores_;  ///< outlive the test's runners
 };
 
 // On both brokers: .../Embedded and .../Kafka.
@@ -442,7 +452,7 @@ TEST_P(DeadLetterTest, OtherGroupsSkipControlRecords) {
   ManualClock clock;
   Collected handled;
   auto o = options(&clock);
-  o.group_id = unique_name("other-group");
+  o.options.group_id = unique_name("other-group");
   auto r = runner(
       [&](const ConsumedRecord& rec) {
         handled.add(rec);

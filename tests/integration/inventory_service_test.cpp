@@ -49,7 +49,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using observability::Outcome;
+using Outcome = messaging::HandlerOutcome;
 
 constexpr const char* kInventoryTopic = "inventory.v1";
 constexpr const char* kSource = "inventory-service";
@@ -464,7 +464,7 @@ TEST_P(InventoryServiceTest, CancelBeforeCreateNeverReserves) {
 
 TEST_P(InventoryServiceTest, FailSkuIsARetryableErrorAndStoresNothing) {
   auto result = handle(order_created(12, {{"A", 1}, {"FAIL", 1}}));
-  EXPECT_EQ(result.outcome, Outcome::kError);
+  EXPECT_EQ(result.outcome, Outcome::kFailed);
   ASSERT_TRUE(result.error);
   EXPECT_EQ(result.error->kind, ErrorKind::kUnavailable);
   EXPECT_TRUE(result.error->retryable());
@@ -502,7 +502,7 @@ TEST_P(InventoryServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
                     {"items", json::array({{{"sku", "A"}, {"quantity", 1}}})}},
                    new_uuid(), 2);
   auto r = handle(v2);
-  EXPECT_EQ(r.outcome, Outcome::kError);
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_EQ(r.error->code, "UNSUPPORTED_EVENT_VERSION");
   EXPECT_FALSE(r.error->retryable());
 
@@ -531,12 +531,12 @@ TEST_P(InventoryServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
   messaging::ConsumedRecord garbage = order_cancelled(14);
   garbage.value = "not json {";
   auto g = handle(garbage);
-  EXPECT_EQ(g.outcome, Outcome::kError);
+  EXPECT_EQ(g.outcome, Outcome::kFailed);
   EXPECT_EQ(g.error->code, "MALFORMED_EVENT");
 
   // A payment for an order this service never saw.
   auto unknown = handle(payment_completed(999));
-  EXPECT_EQ(unknown.outcome, Outcome::kError);
+  EXPECT_EQ(unknown.outcome, Outcome::kFailed);
   EXPECT_EQ(unknown.error->code, "UNKNOWN_ORDER");
   EXPECT_FALSE(unknown.error->retryable());
 

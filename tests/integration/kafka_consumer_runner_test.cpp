@@ -154,7 +154,8 @@ class ConsumerRunnerFixture : public ::testing::Test {
                                          KafkaConfig k = {}) {
     if (k.bootstrap_servers.empty()) k = kafka();
     return std::make_unique<ConsumerRunner>(std::move(k), std::move(o), std::move(handler),
-                                            metrics_, logger_);
+                                            metrics_, logger_, clock_,
+                                            *stores_.emplace_back(make_memory_parked_key_store()));
   }
 
   /// Produces `count` events over `keys` keys; returns their eventIds in send order.
@@ -189,6 +190,8 @@ class ConsumerRunnerFixture : public ::testing::Test {
 
   testing::TestBroker broker_;
   observability::Metrics metrics_{"test"};
+  SystemClock clock_;
+  std::vector<std::unique_ptr<ParkedKeyStore>> stores_;  ///< outlive the test's runners
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("runner-test", {test_log_level(), "text"});
   std::unique_ptr<Producer> producer_;
@@ -590,7 +593,8 @@ TEST_P(ConsumerRunnerTest, InvalidOptionsThrow) {
   EXPECT_THROW(
       bad([](ConsumerOptions&, KafkaConfig& k) { k.properties["no.such.property"] = "1"; })(),
       std::runtime_error);
-  EXPECT_THROW(ConsumerRunner(KafkaConfig{}, options(), handler, metrics_, logger_),
+  auto store = make_memory_parked_key_store();
+  EXPECT_THROW(ConsumerRunner(KafkaConfig{}, options(), handler, metrics_, logger_, clock_, *store),
                std::runtime_error);
   // The revoke handling needs eager rebalancing; an incremental assignor is refused by name.
   try {
@@ -638,6 +642,8 @@ TEST(CrashChild, Consume) {
   std::mutex mutex;
   std::ofstream db(file, std::ios::app);
   KafkaConfig k = testing::kafka_config_for(kind, bootstrap, "crash-child");
+  SystemClock clock;
+  auto parked_keys = make_memory_parked_key_store();
   k.consumer_properties["session.timeout.ms"] = session_timeout;
   k.consumer_properties["heartbeat.interval.ms"] = "1000";
   if (const char* debug = std::getenv("ORDERFLOW_KAFKA_DEBUG")) k.properties["debug"] = debug;
@@ -648,7 +654,7 @@ TEST(CrashChild, Consume) {
         db << parse(rec).event_id << std::endl;  // "transaction committed"
         return HandlerResult::processed();
       },
-      metrics, logger);
+      metrics, logger, clock, *parked_keys);
   r.start();
   // Runs until the parent kills it.
   std::mutex forever;

@@ -146,7 +146,7 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
           seen_.add(messaging::find_header(r.headers, "eventId").value_or(""));
           return handler(r);
         },
-        metrics_, logger_);
+        metrics_, logger_, clock_, *parked_keys_);
     runner->start();
     runners_.push_back(std::move(runner));
     return *runners_.back();
@@ -220,6 +220,8 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
   std::unique_ptr<NotificationService> service_;
   std::unique_ptr<messaging::Producer> producer_;
   Seen seen_;
+  std::unique_ptr<messaging::ParkedKeyStore> parked_keys_ =
+      messaging::make_memory_parked_key_store();
   std::vector<std::unique_ptr<messaging::ConsumerRunner>> runners_;
 };
 
@@ -334,8 +336,10 @@ TEST(NotificationCrashChild, Consume) {
   o.group_id = group;
   o.topics = {topic};
   o.commit_interval = 1h;  // no offset is committed before the kill
+  auto parked_keys = messaging::make_memory_parked_key_store();
   messaging::ConsumerRunner runner(consumer_config(kind, bootstrap, "crash-child"), o,
-                                   make_event_handler(service), metrics, logger);
+                                   make_event_handler(service), metrics, logger, clock,
+                                   *parked_keys);
   runner.start();
   std::mutex forever;
   std::condition_variable never;

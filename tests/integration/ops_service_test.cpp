@@ -80,7 +80,7 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
     kafka.consumer_properties["heartbeat.interval.ms"] = "500";
     kafka.consumer_properties["topic.metadata.refresh.interval.ms"] = "500";
     consumer_ = std::make_unique<messaging::ConsumerRunner>(
-        kafka, o, make_dead_letter_handler(*service_), metrics_, logger_);
+        kafka, o, make_dead_letter_handler(*service_), metrics_, logger_, clock_, *parked_keys_);
     consumer_->start();
   }
 
@@ -146,6 +146,8 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
   SystemClock clock_;
   std::unique_ptr<DlqGauges> gauges_;
   std::unique_ptr<DlqService> service_;
+  std::unique_ptr<messaging::ParkedKeyStore> parked_keys_ =
+      messaging::make_memory_parked_key_store();
   std::unique_ptr<messaging::ConsumerRunner> consumer_;
   http::Router router_;
 };
@@ -218,11 +220,11 @@ TEST_P(OpsServiceTest, RedeliveredDltRecordIsStoredOnce) {
   r.key = "k";
   r.value = "{}";
   r.headers = {{"dlq.consumer.group", "g"}, {"dlq.original.topic", original_}};
-  EXPECT_EQ(handler(r).outcome, observability::Outcome::kProcessed);
-  EXPECT_EQ(handler(r).outcome, observability::Outcome::kProcessed);
+  EXPECT_EQ(handler(r).outcome, messaging::HandlerOutcome::kProcessed);
+  EXPECT_EQ(handler(r).outcome, messaging::HandlerOutcome::kProcessed);
   EXPECT_EQ(total(), 1);
   r.offset = 8;
-  EXPECT_EQ(handler(r).outcome, observability::Outcome::kProcessed);
+  EXPECT_EQ(handler(r).outcome, messaging::HandlerOutcome::kProcessed);
   EXPECT_EQ(total(), 2);
 }
 

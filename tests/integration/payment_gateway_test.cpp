@@ -285,7 +285,7 @@ TEST_P(PaymentOverRestartedGatewayTest,
   auto cancel = order_cancelled(202, "700");
 
   auto refused = handle(cancel);
-  EXPECT_EQ(refused.outcome, Outcome::kError);
+  EXPECT_EQ(refused.outcome, Outcome::kFailed);
   ASSERT_TRUE(refused.error.has_value());
   EXPECT_FALSE(refused.error->retryable()) << "dead-lettered at once, not retried";
   EXPECT_EQ(refused.error->kind, ErrorKind::kInternal);
@@ -306,7 +306,7 @@ TEST_P(PaymentOverRestartedGatewayTest,
   EXPECT_EQ(shown["status"], "REFUND_FAILED");
   EXPECT_EQ(shown["reason"].get<std::string>().rfind("UNKNOWN_PAYMENT: ", 0), 0u);
   // Still refused: the payment stays REFUND_FAILED and the alert counts again.
-  EXPECT_EQ(handle(cancel).outcome, Outcome::kError);
+  EXPECT_EQ(handle(cancel).outcome, Outcome::kFailed);
   EXPECT_EQ(payment_of(202)->status, PaymentStatus::kRefundFailed);
   EXPECT_EQ(refund_failures(), 2);
   // A STOCK_RESERVED again never charges the order.

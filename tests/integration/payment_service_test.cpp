@@ -185,7 +185,7 @@ TEST_P(PaymentServiceTest, BadInputIsANonRetryableErrorAndStoresNothing) {
 
   for (const auto& r : bad) {
     auto result = handle(r);
-    EXPECT_EQ(result.outcome, Outcome::kError) << r.value;
+    EXPECT_EQ(result.outcome, Outcome::kFailed) << r.value;
     ASSERT_TRUE(result.error.has_value()) << r.value;
     EXPECT_EQ(result.error->kind, ErrorKind::kInvalidInput) << r.value;
     EXPECT_FALSE(result.error->retryable()) << r.value;
@@ -208,7 +208,7 @@ TEST_P(PaymentServiceTest, CancelThatContradictsThePaymentIsRefusedWithoutRefund
   for (const auto& r :
        {order_cancelled(113, "100", {}, "USER_REQUESTED", "USD"), order_cancelled(113, "99.99")}) {
     auto result = handle(r);
-    EXPECT_EQ(result.outcome, Outcome::kError);
+    EXPECT_EQ(result.outcome, Outcome::kFailed);
     ASSERT_TRUE(result.error.has_value());
     EXPECT_FALSE(result.error->retryable());
   }
@@ -235,7 +235,7 @@ TEST_P(PaymentServiceTest, GatewayFailureIsRetryableAndStoresNothing) {
   gateway_.fail_charges = 1;
   auto in = stock_reserved(115, "100");
   auto failed = handle(in);
-  EXPECT_EQ(failed.outcome, Outcome::kError);
+  EXPECT_EQ(failed.outcome, Outcome::kFailed);
   ASSERT_TRUE(failed.error.has_value());
   EXPECT_EQ(failed.error->kind, ErrorKind::kUnavailable);
   EXPECT_TRUE(failed.error->retryable());

@@ -44,7 +44,7 @@ namespace orderflow::payment::test {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using observability::Outcome;
+using Outcome = messaging::HandlerOutcome;
 using orderflow::testing::eventually;
 
 constexpr const char* kGroup = "payment-service";

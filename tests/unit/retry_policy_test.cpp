@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/dlt_headers.h"
+#include "orderflow/messaging/retry_policy.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -56,6 +57,48 @@ TEST(RetryPolicy, OneMillisecondBackoffForTests) {
   RetryPolicy policy;
   policy.backoff = milliseconds{1};
   EXPECT_EQ(policy.delay_before(2), milliseconds{1});
+}
+
+// spring-kafka's DefaultErrorHandler with its classifier: only a retryable error is retried,
+// and only while attempts remain.
+TEST(DecideFailure, RetryableIsRetriedUntilAttemptsAreUsedUp) {
+  RetryPolicy policy;
+  policy.max_attempts = 3;
+  policy.backoff = std::chrono::milliseconds{250};
+  auto busy = unavailable("DB_BUSY", "locked");
+  auto first = decide_failure(busy, 1, policy);
+  EXPECT_TRUE(first.retry);
+  EXPECT_EQ(first.delay, std::chrono::milliseconds{250});
+  EXPECT_TRUE(decide_failure(busy, 2, policy).retry);
+  auto last = decide_failure(busy, 3, policy);
+  EXPECT_FALSE(last.retry);
+  EXPECT_EQ(last.dead_letter_reason, "RETRIES_EXHAUSTED");
+}
+
+TEST(DecideFailure, MalformedAndBugsAreDeadLetteredAtOnce) {
+  RetryPolicy policy;
+  auto malformed = decide_failure(invalid_input("MALFORMED_EVENT", "not json"), 1, policy);
+  EXPECT_FALSE(malformed.retry);
+  EXPECT_EQ(malformed.dead_letter_reason, "MALFORMED");
+  auto bug = decide_failure(internal_error("HANDLER_EXCEPTION", "npe"), 1, policy);
+  EXPECT_FALSE(bug.retry);
+  EXPECT_EQ(bug.dead_letter_reason, "HANDLER_ERROR");
+}
+
+// Regression: dlq.error.class used to index a name table by the enum's order, so reordering or
+// extending ErrorKind would have mislabelled dead letters. Every kind has its own spelling.
+TEST(DltErrorClass, NamesEveryErrorKindByItsEnumerator) {
+  const std::pair<ErrorKind, const char*> kNames[] = {
+      {ErrorKind::kInvalidInput, "kInvalidInput:C"},
+      {ErrorKind::kNotFound, "kNotFound:C"},
+      {ErrorKind::kConflict, "kConflict:C"},
+      {ErrorKind::kUnprocessable, "kUnprocessable:C"},
+      {ErrorKind::kUnavailable, "kUnavailable:C"},
+      {ErrorKind::kInternal, "kInternal:C"},
+  };
+  for (const auto& [kind, name] : kNames) {
+    EXPECT_EQ(dlt_headers::error_class(Error{kind, "C", "m"}), name);
+  }
 }
 
 }  // namespace

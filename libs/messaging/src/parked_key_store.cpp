@@ -1,8 +1,11 @@
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "orderflow/common/clock.h"
-#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/parked_key_store.h"
 
 namespace orderflow::messaging {
 
@@ -84,10 +87,50 @@ class SqlParkedKeyStore final : public ParkedKeyStore {
   storage::Database& db_;
 };
 
+class MemoryParkedKeyStore final : public ParkedKeyStore {
+ public:
+  Result<void> park(std::string_view group, std::string_view topic, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    ++parked_[{std::string(group), std::string(topic), std::string(key)}];
+    return {};
+  }
+
+  Result<std::int64_t> count(std::string_view group, std::string_view topic,
+                             std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    auto it = parked_.find({std::string(group), std::string(topic), std::string(key)});
+    return it == parked_.end() ? 0 : it->second;
+  }
+
+  Result<void> unpark(std::string_view group, std::string_view topic,
+                      std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    parked_.erase({std::string(group), std::string(topic), std::string(key)});
+    return {};
+  }
+
+  Result<std::vector<ParkedKey>> load(std::string_view group) override {
+    std::lock_guard lock(mutex_);
+    std::vector<ParkedKey> out;
+    for (const auto& [id, n] : parked_) {
+      if (std::get<0>(id) == group) out.push_back({std::get<1>(id), std::get<2>(id), n});
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> parked_;
+};
+
 }  // namespace
 
 std::unique_ptr<ParkedKeyStore> make_parked_key_store(storage::Database& db) {
   return std::make_unique<SqlParkedKeyStore>(db);
+}
+
+std::unique_ptr<ParkedKeyStore> make_memory_parked_key_store() {
+  return std::make_unique<MemoryParkedKeyStore>();
 }
 
 }  // namespace orderflow::messaging

@@ -27,7 +27,6 @@ std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& d
   storage::migrate(db, "parked_keys", messaging::parked_key_migrations());
   auto parked_keys = messaging::make_parked_key_store(db);
   config.consumer.dlt_suffix = config.topics.dlt_suffix;
-  config.consumer.parked_keys = parked_keys.get();
   return parked_keys;
 }
 

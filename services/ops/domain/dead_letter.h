@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orderflow/common/clock.h"
+#include "orderflow/messaging/dlt_headers.h"
 #include "orderflow/messaging/record.h"
 
 namespace orderflow::ops {
@@ -21,26 +22,8 @@ const char* to_string(DeadLetterStatus status);
 /// Parses the upper-case name (case-insensitive); nullopt when unknown.
 std::optional<DeadLetterStatus> parse_status(std::string_view text);
 
-/// Header names of the dead-letter protocol (docs/dlq.md).
-namespace headers {
-inline constexpr const char* kPrefix = "dlq.";
-inline constexpr const char* kService = "dlq.service";
-inline constexpr const char* kConsumerGroup = "dlq.consumer.group";
-inline constexpr const char* kOriginalTopic = "dlq.original.topic";
-inline constexpr const char* kOriginalPartition = "dlq.original.partition";
-inline constexpr const char* kOriginalOffset = "dlq.original.offset";
-inline constexpr const char* kErrorTimestamp = "dlq.error.timestamp";
-inline constexpr const char* kErrorClass = "dlq.error.class";
-inline constexpr const char* kErrorMessage = "dlq.error.message";
-inline constexpr const char* kErrorStacktrace = "dlq.error.stacktrace";
-inline constexpr const char* kAttempts = "dlq.attempts";
-inline constexpr const char* kReason = "dlq.reason";
-inline constexpr const char* kReplayCount = "dlq.replay.count";
-inline constexpr const char* kReplayGroup = "dlq.replay.group";
-inline constexpr const char* kControl = "dlq.control";
-inline constexpr const char* kParkedCount = "dlq.parked.count";
-inline constexpr const char* kUnpark = "UNPARK";
-}  // namespace headers
+/// Header names of the dead-letter protocol (docs/dlq.md), shared with the consumer runner.
+namespace headers = messaging::dlt_headers;
 
 /// One record read from a dead-letter topic, with the diagnostics of its dlq.* headers.
 /// Fields whose header is missing (a record written by another tool) stay empty / nullopt.

@@ -14,95 +14,13 @@
 
 #include "orderflow/common/clock.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/handler_result.h"
+#include "orderflow/messaging/parked_key_store.h"
 #include "orderflow/messaging/record.h"
+#include "orderflow/messaging/retry_policy.h"
 #include "orderflow/observability/metrics.h"
-#include "orderflow/storage/database.h"
 
 namespace orderflow::messaging {
-
-/// What a handler did with one record. On kProcessed/kDuplicate/kSkip the record's offset may
-/// be committed. `error` is set when the handler failed (docs/dlq.md): a retryable error
-/// (kUnavailable) is retried per RetryPolicy and then dead-lettered (RETRIES_EXHAUSTED);
-/// kInvalidInput is dead-lettered at once (MALFORMED), anything else at once (HANDLER_ERROR).
-struct HandlerResult {
-  observability::Outcome outcome = observability::Outcome::kProcessed;
-  std::optional<Error> error;
-  std::string event_type;  ///< for metric labels and logs; taken from headers when empty
-  std::string event_id;
-
-  static HandlerResult processed() { return {}; }
-  static HandlerResult duplicate() { return {observability::Outcome::kDuplicate, {}, {}, {}}; }
-  static HandlerResult skip(Error why) {
-    return {observability::Outcome::kSkip, std::move(why), {}, {}};
-  }
-  static HandlerResult failed(Error error) {
-    return {observability::Outcome::kError, std::move(error), {}, {}};
-  }
-  /// The three-way split of seed 002: a business rule (kUnprocessable, kNotFound, kConflict)
-  /// → skip; a technical error (kUnavailable) → failed and retried; a malformed record
-  /// (kInvalidInput) or a bug (kInternal) → failed, not retried.
-  static HandlerResult from_error(Error error) {
-    switch (error.kind) {
-      case ErrorKind::kUnprocessable:
-      case ErrorKind::kNotFound:
-      case ErrorKind::kConflict:
-        return skip(std::move(error));
-      default:
-        return failed(std::move(error));
-    }
-  }
-};
-
-/// Handles one record. Must do its DB work in one transaction that also records the eventId in
-/// the inbox, and return only after that transaction committed. Called from worker threads;
-/// records with the same key are never handled concurrently and arrive in partition order.
-using RecordHandler = std::function<HandlerResult(const ConsumedRecord&)>;
-
-/// Retry of retryable (technical) errors: fixed backoff by default (seed 000: 2000 ms × 3),
-/// or exponential (initial × multiplier^n, capped at max_backoff).
-struct RetryPolicy {
-  int max_attempts = 3;  ///< total attempts including the first
-  std::chrono::milliseconds backoff{2000};
-  bool exponential = false;
-  double multiplier = 2.0;
-  std::chrono::milliseconds max_backoff{30000};
-  /// Delay before attempt `attempt` (2, 3, …).
-  [[nodiscard]] std::chrono::milliseconds delay_before(int attempt) const;
-};
-
-/// One key parked by a consumer group (docs/dlq.md "Parking").
-struct ParkedKey {
-  std::string topic;
-  std::string key;
-  std::int64_t dead_letters = 0;  ///< dead letters of the key this group parked, ≥ 1
-};
-
-/// Persistent parked-key state per (group, topic, key), table parked_keys(consumer_group,
-/// topic, record_key, parked_at, dead_letters). Implementations must be thread-safe; the
-/// runner calls them from its worker threads. Errors are storage errors (kUnavailable when
-/// the database is busy); the runner logs them and keeps its in-memory state.
-class ParkedKeyStore {
- public:
-  virtual ~ParkedKeyStore() = default;
-  /// Adds one dead letter to (group, topic, key), parking the key when it was not parked.
-  virtual Result<void> park(std::string_view group, std::string_view topic,
-                            std::string_view key) = 0;
-  /// Dead letters parked for the key; 0 = not parked.
-  virtual Result<std::int64_t> count(std::string_view group, std::string_view topic,
-                                     std::string_view key) = 0;
-  /// Forgets the key (no-op when it was not parked).
-  virtual Result<void> unpark(std::string_view group, std::string_view topic,
-                              std::string_view key) = 0;
-  /// Every key parked by `group`.
-  virtual Result<std::vector<ParkedKey>> load(std::string_view group) = 0;
-};
-
-/// Schema of the parked-key table; run with
-/// storage::migrate(db, "parked_keys", parked_key_migrations()).
-std::span<const storage::Migration> parked_key_migrations();
-
-/// A ParkedKeyStore on `db` (which must outlive it and be migrated). Thread-safe.
-std::unique_ptr<ParkedKeyStore> make_parked_key_store(storage::Database& db);
 
 struct ConsumerOptions {
   std::string service;   ///< metric and log label
@@ -117,13 +35,6 @@ struct ConsumerOptions {
   std::chrono::milliseconds commit_interval{200};  ///< how often stored offsets are committed
   /// Dead letters of `<topic>` go to `<topic><dlt_suffix>` (config topics.dlt_suffix).
   std::string dlt_suffix = ".dlt";
-  /// Time source of retry due times and dlq.error.timestamp; null = the system clock. Must
-  /// outlive the runner. Due times are re-checked every 10 ms, so a ManualClock moved by a
-  /// test is noticed within one tick.
-  const Clock* clock = nullptr;
-  /// Where parked keys are persisted; null = in memory only (lost on restart). Must outlive
-  /// the runner.
-  ParkedKeyStore* parked_keys = nullptr;
 };
 
 /// Lag and assignment of a running consumer, for /health/ready and the drain status.
@@ -144,6 +55,12 @@ struct ConsumerStatus {
 };
 
 /// Consumer group member with per-key ordered concurrency and at-least-once commits.
+///
+/// Its parts (libs/messaging/src/consumer/): KafkaConsumerClient (librdkafka set-up, events,
+/// rebalance callbacks, offset-reset detection), PollLoop (polling, backpressure, commits and
+/// rebalance handling), PartitionOffsets (per-partition offset tracking), ConsumerLag,
+/// LaneWorker (per-key lanes, retry scheduling by RetryPolicy/decide_failure), the
+/// DeadLetterPublisher and KeyParking (parking and the UNPARK protocol).
 ///
 /// A poll thread reads records and dispatches each to worker hash(key) % concurrency. An
 /// offset is stored only after the handler returned kProcessed/kDuplicate/kSkip (i.e. after its
@@ -167,9 +84,14 @@ struct ConsumerStatus {
 /// this group bypass parking. orderflow_parked_keys{group} counts parked keys.
 class ConsumerRunner {
  public:
-  /// Throws std::runtime_error on invalid configuration (startup failure).
+  /// `clock` is the time source of retry due times and dlq.error.timestamp; due times are
+  /// re-checked every 10 ms, so a ManualClock moved by a test is noticed within one tick.
+  /// `parked_keys` persists parked keys (make_memory_parked_key_store() keeps them in memory
+  /// only). Both must outlive the runner. Throws std::runtime_error on invalid configuration
+  /// or when the parked keys cannot be loaded (startup failure).
   ConsumerRunner(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,
-                 observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger);
+                 observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+                 const Clock& clock, ParkedKeyStore& parked_keys);
   ~ConsumerRunner();
   ConsumerRunner(const ConsumerRunner&) = delete;
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;

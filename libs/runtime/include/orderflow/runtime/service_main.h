@@ -22,8 +22,9 @@ int service_main(int argc, char** argv, const std::string& service,
                  const std::function<int(const config::Source&)>& run);
 
 /// Prepares a consuming service's database for idempotent, ordering-safe consumption: applies
-/// the inbox and parked-key migrations, and points `config.consumer` at the DLT suffix and the
-/// returned parked-key store (which must outlive the consumer). Throws on a migration failure.
+/// the inbox and parked-key migrations, points `config.consumer` at the DLT suffix and returns
+/// the parked-key store to give the ConsumerRunner (it must outlive the runner). Throws on a
+/// migration failure.
 std::unique_ptr<messaging::ParkedKeyStore> prepare_consumer(storage::Database& db,
                                                             config::ServiceConfig& config);
 

@@ -1,0 +1,365 @@
+#include "consumer/lane_worker.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "orderflow/messaging/dlt_headers.h"
+
+namespace orderflow::messaging::consumer {
+
+using namespace std::chrono_literals;
+using observability::Outcome;
+
+namespace {
+
+// Workers wake this often while records wait for a retry: the due time is measured on the
+// injected Clock, which a test may move by hand, so sleeping until a precomputed steady-clock
+// instant would miss the move; a short tick notices it within 10 ms at negligible cost.
+constexpr auto kRetryTick = 10ms;
+// How long a stopping worker waits for DLT delivery reports before abandoning those records.
+constexpr auto kDltDrain = 5s;
+
+Outcome metric_outcome(HandlerOutcome outcome) {
+  switch (outcome) {
+    case HandlerOutcome::kProcessed:
+      return Outcome::kProcessed;
+    case HandlerOutcome::kDuplicate:
+      return Outcome::kDuplicate;
+    case HandlerOutcome::kSkip:
+      return Outcome::kSkip;
+    case HandlerOutcome::kFailed:
+      break;
+  }
+  return Outcome::kError;
+}
+
+}  // namespace
+
+LaneWorker::LaneWorker(WorkerContext& context) : context_(context) {}
+
+LaneWorker::~LaneWorker() {
+  request_stop();
+  join();
+}
+
+void LaneWorker::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+bool LaneWorker::try_push(ConsumedRecord& record, std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  auto has_room = [&] {
+    return queue_.size() < static_cast<std::size_t>(context_.options.queue_capacity);
+  };
+  if (!has_room() && (wait <= 0ms || !has_room_.wait_for(lock, wait, has_room))) return false;
+  queue_.push_back(std::move(record));
+  lock.unlock();
+  has_work_.notify_one();
+  return true;
+}
+
+void LaneWorker::request_stop() {
+  {
+    std::lock_guard lock(mutex_);
+    exit_ = true;
+  }
+  has_work_.notify_all();
+}
+
+void LaneWorker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void LaneWorker::loop() {
+  const auto capacity = static_cast<std::size_t>(context_.options.queue_capacity);
+  while (true) {
+    drain_reports();
+    run_due();
+    drop_revoked();
+    std::optional<ConsumedRecord> record;
+    {
+      std::unique_lock lock(mutex_);
+      // Records that wait in lanes count against the capacity, so a key that backs off for
+      // long cannot make the worker hoard the whole partition in memory.
+      auto can_take = [&] { return !queue_.empty() && (lanes_.records() < capacity || exit_); };
+      auto ready = [&] { return can_take() || !reports_.empty() || exit_; };
+      if (lanes_.empty()) {
+        has_work_.wait(lock, ready);
+      } else {
+        has_work_.wait_for(lock, kRetryTick, ready);
+      }
+      if (can_take()) {
+        record = std::move(queue_.front());
+        queue_.pop_front();
+      } else if (exit_ && queue_.empty() && reports_.empty()) {
+        break;
+      }
+    }
+    if (record) {
+      has_room_.notify_one();
+      dispatch(std::move(*record));
+    }
+  }
+  exit_lanes();
+}
+
+void LaneWorker::exit_lanes() {
+  exiting_ = true;
+  auto in_flight = [&] {
+    return std::any_of(lanes_.begin(), lanes_.end(),
+                       [](const auto& lane) { return lane.second.awaiting_dlt; });
+  };
+  auto deadline = std::chrono::steady_clock::now() + kDltDrain;
+  while (in_flight() && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::unique_lock lock(mutex_);
+      has_work_.wait_for(lock, kRetryTick, [&] { return !reports_.empty(); });
+    }
+    drain_reports();
+  }
+  // Uncommitted, they come again; later records of their keys too, so per-key order holds.
+  for (auto& [key, lane] : lanes_) {
+    abandon_lane(lane, "stopped while it waited for a retry or its dead letter");
+  }
+  lanes_.clear();
+}
+
+void LaneWorker::abandon_lane(const KeyLane& lane, const char* why) {
+  for (const auto& record : lane.records) {
+    context_.logger.warn(
+        "\"record abandoned uncommitted, it will be redelivered\" eventId={} topic={} "
+        "partition={} offset={} why=\"{}\"",
+        find_header(record.headers, "eventId").value_or(""), record.topic, record.partition,
+        record.offset, why);
+    context_.offsets.settle(record, false);
+  }
+}
+
+void LaneWorker::dispatch(ConsumedRecord record) {
+  auto [it, first] = lanes_.push(std::move(record));
+  if (first) advance(it);
+}
+
+void LaneWorker::advance(KeyLanes::Map::iterator it) {
+  while (it != lanes_.end()) {
+    KeyLane& lane = it->second;
+    if (lane.awaiting_dlt) return;
+    if (lane.due && context_.clock.now() < *lane.due) return;
+    if (exiting_ && lane.due) return;
+    if (!step(it)) return;
+    it = lanes_.pop(it);
+    if (exiting_) return;
+  }
+}
+
+void LaneWorker::run_due() {
+  if (lanes_.empty()) return;
+  auto now = context_.clock.now();
+  std::vector<LaneKey> due;
+  for (const auto& [key, lane] : lanes_) {
+    if (!lane.awaiting_dlt && lane.due && *lane.due <= now) due.push_back(key);
+  }
+  for (const auto& key : due) {
+    if (auto it = lanes_.find(key); it != lanes_.end()) advance(it);
+  }
+}
+
+/// Lanes of partitions being revoked give up their waiting records (uncommitted), so the revoke
+/// does not wait out a backoff; the next owner reads them again.
+void LaneWorker::drop_revoked() {
+  if (!context_.offsets.revoking_any() || lanes_.empty()) return;
+  for (auto it = lanes_.begin(); it != lanes_.end();) {
+    const auto& key = it->first;
+    if (it->second.awaiting_dlt ||
+        !context_.offsets.revoking(PartitionKey{key.topic, key.partition})) {
+      ++it;
+      continue;
+    }
+    abandon_lane(it->second, "its partition was revoked while it waited");
+    it = lanes_.erase(it);
+  }
+}
+
+/// Handles the lane's first record once. True when it is finished (offset committable).
+bool LaneWorker::step(KeyLanes::Map::iterator it) {
+  KeyLane& lane = it->second;
+  const ConsumedRecord& record = lane.records.front();
+  const auto& options = context_.options;
+  if (lane.event_id.empty()) lane.event_id = find_header(record.headers, "eventId").value_or("");
+  if (lane.event_type.empty()) {
+    lane.event_type = find_header(record.headers, "eventType").value_or("unknown");
+  }
+  if (lane.letter) {  // a DLT write that failed before: try it again
+    send_dead_letter(it);
+    return false;
+  }
+  if (auto control_header = find_header(record.headers, dlt_headers::kControl)) {
+    control(record, *control_header, lane.event_type);
+    return true;
+  }
+  bool replay_for_us = find_header(record.headers, dlt_headers::kReplayGroup) == options.group_id;
+  if (!replay_for_us && context_.parking.count(record.topic, record.key) > 0) {
+    lane.letter = DeadLetter{
+        "KEY_PARKED",
+        conflict("KEY_PARKED", "key " + record.key + " is parked in group " + options.group_id), 0};
+    lane.chain = "KEY_PARKED: an earlier record of the key was dead-lettered";
+    send_dead_letter(it);
+    return false;
+  }
+
+  int attempt = ++lane.attempts;
+  auto started = std::chrono::steady_clock::now();
+  HandlerResult result = call_handler(record);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!result.event_type.empty()) lane.event_type = result.event_type;
+  if (!result.event_id.empty()) lane.event_id = result.event_id;
+  const std::string& event_type = lane.event_type;
+  const std::string& event_id = lane.event_id;
+  context_.metrics.observe_processing(record.topic, event_type, seconds);
+
+  if (result.settled()) {
+    context_.metrics.count_message(record.topic, event_type, metric_outcome(result.outcome));
+    if (result.outcome == HandlerOutcome::kSkip && result.error) {
+      context_.logger.info(
+          "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+          "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f}",
+          event_id, event_type, record.topic, record.partition, record.offset, attempt,
+          result.error->code, result.error->message, seconds * 1000);
+    } else {
+      context_.logger.info(
+          "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
+          "outcome={} attempt={} ms={:.3f}",
+          event_id, event_type, record.topic, record.partition, record.offset,
+          to_string(result.outcome), attempt, seconds * 1000);
+    }
+    context_.offsets.settle(record, true);
+    return true;
+  }
+  fail(it,
+       result.error.value_or(
+           internal_error("HANDLER_FAILED", "handler reported a failure without an error")),
+       attempt);
+  return false;
+}
+
+void LaneWorker::fail(KeyLanes::Map::iterator it, Error error, int attempt) {
+  KeyLane& lane = it->second;
+  const ConsumedRecord& record = lane.records.front();
+  if (!lane.chain.empty()) lane.chain += "\n";
+  lane.chain += "attempt " + std::to_string(attempt) + ": " + dlt_headers::error_class(error) +
+                ": " + error.message;
+  auto decision = decide_failure(error, attempt, context_.options.retry);
+  if (decision.retry) {
+    lane.due = context_.clock.now() + decision.delay;
+    context_.metrics.count_message(record.topic, lane.event_type, Outcome::kRetry);
+    context_.logger.warn(
+        "\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
+        "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\"",
+        lane.event_id, lane.event_type, record.topic, record.partition, record.offset, attempt,
+        decision.delay.count(), to_string(error.kind), error.code, error.message);
+    return;
+  }
+  lane.letter = DeadLetter{std::move(decision.dead_letter_reason), std::move(error), attempt};
+  send_dead_letter(it);
+}
+
+void LaneWorker::send_dead_letter(KeyLanes::Map::iterator it) {
+  KeyLane& lane = it->second;
+  lane.awaiting_dlt = true;
+  lane.due.reset();
+  // The report only goes into the worker's mailbox: the worker owns the lane and decides, so a
+  // record is settled exactly once even when the report races a stop.
+  context_.dead_letters.send(lane.records.front(), *lane.letter, lane.chain,
+                             [this, key = it->first](std::optional<Error> error) {
+                               {
+                                 std::lock_guard lock(mutex_);
+                                 reports_.push_back({key, std::move(error)});
+                               }
+                               has_work_.notify_all();
+                             });
+}
+
+void LaneWorker::drain_reports() {
+  std::deque<DltReport> reports;
+  {
+    std::lock_guard lock(mutex_);
+    reports.swap(reports_);
+  }
+  for (auto& report : reports) {
+    auto it = lanes_.find(report.lane);
+    if (it == lanes_.end() || !it->second.awaiting_dlt) continue;
+    KeyLane& lane = it->second;
+    const ConsumedRecord& record = lane.records.front();
+    const DeadLetter& letter = *lane.letter;
+    lane.awaiting_dlt = false;
+    if (report.error) {
+      auto delay = context_.options.retry.delay_before(2);
+      lane.due = context_.clock.now() + delay;
+      context_.metrics.count_message(record.topic, lane.event_type, Outcome::kError);
+      context_.logger.error(
+          "\"dead letter write failed, record stays uncommitted\" eventId={} eventType={} "
+          "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\"",
+          lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
+          letter.reason, delay.count(), report.error->message);
+      continue;
+    }
+    // Parked before it is counted, so whoever sees the count also sees the key parked.
+    context_.parking.park(record.topic, record.key);
+    context_.metrics.count_message(record.topic, lane.event_type, Outcome::kDlq);
+    context_.logger.error(
+        "\"record dead-lettered\" eventId={} eventType={} topic={} partition={} offset={} "
+        "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={}",
+        lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
+        letter.reason, letter.attempts, dlt_headers::error_class(letter.error),
+        letter.error.message, context_.dead_letters.dlt_of(record.topic));
+    context_.offsets.settle(record, true);
+    it = lanes_.pop(it);
+    if (it != lanes_.end() && !exiting_) advance(it);
+  }
+}
+
+void LaneWorker::control(const ConsumedRecord& record, const std::string& control,
+                         const std::string& event_type) {
+  context_.parking.apply_control(record, control);
+  context_.metrics.count_message(record.topic, event_type, Outcome::kSkip);
+  context_.offsets.settle(record, true);
+}
+
+HandlerResult LaneWorker::call_handler(const ConsumedRecord& record) {
+  // A throwing handler is a bug in that handler, not a reason to stop consuming.
+  try {
+    return context_.handler(record);
+  } catch (const std::exception& e) {
+    context_.logger.error("\"handler threw\" topic={} partition={} offset={} what=\"{}\"",
+                          record.topic, record.partition, record.offset, e.what());
+    return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", e.what()));
+  } catch (...) {
+    context_.logger.error("\"handler threw\" topic={} partition={} offset={} what=unknown",
+                          record.topic, record.partition, record.offset);
+    return HandlerResult::failed(internal_error("HANDLER_EXCEPTION", "unknown exception"));
+  }
+}
+
+WorkerPool::WorkerPool(WorkerContext& context, int workers) {
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<LaneWorker>(context));
+}
+
+void WorkerPool::start() {
+  for (auto& worker : workers_) worker->start();
+}
+
+bool WorkerPool::try_push(ConsumedRecord& record, std::chrono::milliseconds wait) {
+  // A keyless record has no order to keep beyond its partition's.
+  std::size_t h = record.key.empty() ? static_cast<std::size_t>(record.partition)
+                                     : std::hash<std::string>{}(record.key);
+  return workers_[h % workers_.size()]->try_push(record, wait);
+}
+
+void WorkerPool::stop() {
+  // All at once: each may wait up to kDltDrain for its dead letters' acknowledgements.
+  for (auto& worker : workers_) worker->request_stop();
+  for (auto& worker : workers_) worker->join();
+}
+
+}  // namespace orderflow::messaging::consumer

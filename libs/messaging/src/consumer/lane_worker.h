@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "consumer/dead_letter_publisher.h"
+#include "consumer/key_lanes.h"
+#include "consumer/key_parking.h"
+#include "consumer/partition_offsets.h"
+#include "orderflow/common/clock.h"
+#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/observability/metrics.h"
+
+namespace orderflow::messaging::consumer {
+
+/// What every worker of a runner shares; each member outlives the workers.
+struct WorkerContext {
+  const ConsumerOptions& options;
+  const RecordHandler& handler;
+  const Clock& clock;
+  observability::Metrics& metrics;
+  spdlog::logger& logger;
+  PartitionOffsets& offsets;
+  KeyParking& parking;
+  DeadLetterPublisher& dead_letters;
+};
+
+/// One worker thread: takes records from its queue into per-key lanes and runs each lane in
+/// order — the handler, retries at the RetryPolicy's due times (decide_failure), dead letters
+/// (waiting for the broker's acknowledgement before the offset becomes committable), parked
+/// keys and UNPARK control records. A lane whose head waits does not hold up other lanes.
+class LaneWorker {
+ public:
+  explicit LaneWorker(WorkerContext& context);
+  ~LaneWorker();
+  LaneWorker(const LaneWorker&) = delete;
+  LaneWorker& operator=(const LaneWorker&) = delete;
+
+  void start();
+  /// Queues `record`, waiting up to `wait` for room (queue_capacity); false when still full.
+  /// Poll thread.
+  bool try_push(ConsumedRecord& record, std::chrono::milliseconds wait);
+  /// Tells the worker to finish what it holds (see ConsumerRunner::stop) and exit.
+  void request_stop();
+  /// Waits for the thread to exit (after request_stop()).
+  void join();
+
+ private:
+  struct DltReport {
+    LaneKey lane;
+    std::optional<Error> error;  ///< empty: the broker acknowledged the DLT record
+  };
+
+  void loop();
+  void exit_lanes();
+  void dispatch(ConsumedRecord record);
+  void advance(KeyLanes::Map::iterator it);
+  void run_due();
+  void drop_revoked();
+  bool step(KeyLanes::Map::iterator it);
+  void fail(KeyLanes::Map::iterator it, Error error, int attempt);
+  void send_dead_letter(KeyLanes::Map::iterator it);
+  void drain_reports();
+  void control(const ConsumedRecord& record, const std::string& control,
+               const std::string& event_type);
+  HandlerResult call_handler(const ConsumedRecord& record);
+  void abandon_lane(const KeyLane& lane, const char* why);
+
+  WorkerContext& context_;
+  std::mutex mutex_;
+  std::condition_variable has_work_;
+  std::condition_variable has_room_;
+  std::deque<ConsumedRecord> queue_;
+  std::deque<DltReport> reports_;  ///< posted by the DLT producer's delivery thread
+  bool exit_ = false;
+  // Only the worker thread touches these.
+  KeyLanes lanes_;
+  bool exiting_ = false;
+  std::thread thread_;
+};
+
+/// The workers of a runner; a key always maps to the same worker.
+class WorkerPool {
+ public:
+  WorkerPool(WorkerContext& context, int workers);
+  void start();
+  /// Queues `record` on its key's worker (see LaneWorker::try_push).
+  bool try_push(ConsumedRecord& record, std::chrono::milliseconds wait);
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<LaneWorker>> workers_;
+};
+
+}  // namespace orderflow::messaging::consumer
