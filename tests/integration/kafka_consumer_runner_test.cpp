@@ -254,6 +254,64 @@ TEST_P(ConsumerRunnerTest, ProcessesEveryRecordKeepingPerKeyOrder) {
   EXPECT_FALSE(r->status().running);
 }
 
+// Issue 15: a handler that waits on something slow (a payment gateway) hands the rest off, and
+// the worker takes the next key meanwhile; the key itself waits, so its order holds, and a
+// handed-off failure takes the normal retry path.
+TEST_P(ConsumerRunnerTest, HandedOffWorkFreesTheWorkerForOtherKeysAndKeepsKeyOrder) {
+  constexpr int kKeys = 8;
+  produce(2 * kKeys, kKeys);
+  Seen started;
+  Seen finished;
+  std::mutex gate_mutex;
+  std::condition_variable gate_cv;
+  bool open = false;
+  std::atomic<int> failures{0};
+  auto o = options();
+  o.concurrency = 1;  // one worker: without the hand-off, one gateway call at a time
+  o.hand_off_threads = 2 * kKeys;
+  auto r = runner(
+      [&](const ConsumedRecord& rec) {
+        auto p = parse(rec);
+        started.add(rec, p.seq, p.event_id);
+        return HandlerResult::handed_off([&, rec, p]() -> HandlerResult {
+          {
+            std::unique_lock lock(gate_mutex);
+            gate_cv.wait(lock, [&] { return open; });
+          }
+          if (rec.key == "order-0" && p.seq == 1 && failures.fetch_add(1) == 0) {
+            return HandlerResult::failed(unavailable("GATEWAY_TIMEOUT", "slow gateway"));
+          }
+          finished.add(rec, p.seq, p.event_id);
+          return HandlerResult::processed();
+        });
+      },
+      o);
+  auto open_gate = [&] {
+    {
+      std::lock_guard lock(gate_mutex);
+      open = true;
+    }
+    gate_cv.notify_all();
+  };
+  // Destroyed before the runner: a failed assertion must not leave hand-offs stuck at the gate.
+  std::shared_ptr<void> opens_at_exit(nullptr, [&](void*) { open_gate(); });
+  r->start();
+  ASSERT_TRUE(eventually([&] { return started.calls() >= kKeys; }, kWait))
+      << "the worker handed off " << started.calls() << " of " << kKeys << " keys' records";
+  EXPECT_EQ(finished.calls(), 0);
+  for (const auto& [key, seqs] : started.by_key()) {
+    EXPECT_EQ(seqs, std::vector<int>{0}) << "key " << key << " went on before its hand-off";
+  }
+  open_gate();
+  ASSERT_TRUE(eventually([&] { return count(Outcome::kProcessed) == 2 * kKeys; }, kWait));
+  EXPECT_EQ(count(Outcome::kRetry), 1);
+  for (const auto& [key, seqs] : finished.by_key()) {
+    EXPECT_EQ(seqs, (std::vector<int>{0, 1})) << "order of key " << key;
+  }
+  EXPECT_TRUE(eventually([&] { return r->status().in_flight == 0; }, kWait));
+  r->stop();
+}
+
 TEST_P(ConsumerRunnerTest, RestartedConsumerProcessesTheBacklogProducedWhileDown) {
   Seen seen;
   auto first = produce(30, 5);

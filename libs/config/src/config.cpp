@@ -412,6 +412,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.consumer.concurrency = static_cast<int>(r.integer("consumer.concurrency", 16, 1, 256));
   c.consumer.queue_capacity =
       static_cast<int>(r.integer("consumer.queue_capacity", 1000, 1, 1'000'000));
+  c.consumer.hand_off_threads =
+      static_cast<int>(r.integer("consumer.hand_off_threads", 64, 1, 4096));
   c.consumer.commit_interval = r.millis(
       "consumer.commit_interval_ms", std::chrono::milliseconds{200}, std::chrono::milliseconds{1});
   c.consumer.retry.max_attempts =

@@ -7,6 +7,7 @@
 
 #include "consumer/consumer_lag.h"
 #include "consumer/dead_letter_publisher.h"
+#include "consumer/hand_off_pool.h"
 #include "consumer/kafka_consumer_client.h"
 #include "consumer/key_parking.h"
 #include "consumer/lane_worker.h"
@@ -28,6 +29,7 @@ void validate(const KafkaConfig& kafka, const ConsumerOptions& options,
   if (options.topics.empty()) throw std::runtime_error("consumer: no topics");
   if (options.concurrency < 1) throw std::runtime_error("consumer: concurrency < 1");
   if (options.queue_capacity < 1) throw std::runtime_error("consumer: queue_capacity < 1");
+  if (options.hand_off_threads < 1) throw std::runtime_error("consumer: hand_off_threads < 1");
   if (options.retry.max_attempts < 1) throw std::runtime_error("consumer: max_attempts < 1");
   if (options.commit_interval <= 0ms) throw std::runtime_error("consumer: commit_interval <= 0");
 }
@@ -51,7 +53,9 @@ class ConsumerRunner::Impl {
                   offset_reset(topic, partition, reason);
                 }),
         lag_(client_, offsets_, metrics_, options_.group_id),
-        context_{options_, handler_, clock, metrics_, *logger_, offsets_, parking_, dead_letters_},
+        hand_offs_(options_.hand_off_threads),
+        context_{options_, handler_, clock,         metrics_,  *logger_,
+                 offsets_, parking_, dead_letters_, hand_offs_},
         workers_(context_, options_.concurrency),
         // After the workers: destroyed first, so its last delivery reports (purged on close)
         // still find their workers.
@@ -119,6 +123,7 @@ class ConsumerRunner::Impl {
   consumer::KeyParking parking_;
   consumer::KafkaConsumerClient client_;
   consumer::ConsumerLag lag_;
+  consumer::HandOffPool hand_offs_;
   consumer::WorkerContext context_;
   consumer::WorkerPool workers_;
   consumer::DeadLetterPublisher dead_letters_;

@@ -12,6 +12,8 @@ const char* to_string(HandlerOutcome outcome) {
       return "skip";
     case HandlerOutcome::kFailed:
       return "failed";
+    case HandlerOutcome::kHandedOff:
+      return "handed_off";
   }
   return "unknown";
 }

@@ -32,14 +32,21 @@ struct DeadLetter {
   int attempts = 0;  ///< handler calls made
 };
 
+/// What a lane's first record waits for, besides a due time.
+enum class Awaiting {
+  kNothing,
+  kDeadLetter,  ///< the broker's acknowledgement of its DLT write
+  kHandOff,     ///< its handed-off handler work
+};
+
 /// The records of one lane that wait behind their first one, which is due for a retry (of the
-/// handler or of the DLT write) or whose DLT write is in flight.
+/// handler or of the DLT write), or whose DLT write or handed-off work is in flight.
 struct KeyLane {
   std::deque<ConsumedRecord> records;
   // About records.front():
   int attempts = 0;  ///< handler calls made
   std::optional<Clock::TimePoint> due;
-  bool awaiting_dlt = false;
+  Awaiting awaiting = Awaiting::kNothing;
   std::optional<DeadLetter> letter;  ///< set once it goes to the DLT
   std::string chain;                 ///< the error chain, for dlq.error.stacktrace
   std::string event_type;
@@ -50,7 +57,7 @@ struct KeyLane {
     records.pop_front();
     attempts = 0;
     due.reset();
-    awaiting_dlt = false;
+    awaiting = Awaiting::kNothing;
     letter.reset();
     chain.clear();
     event_type.clear();

@@ -28,6 +28,7 @@ Outcome metric_outcome(HandlerOutcome outcome) {
     case HandlerOutcome::kSkip:
       return Outcome::kSkip;
     case HandlerOutcome::kFailed:
+    case HandlerOutcome::kHandedOff:
       break;
   }
   return Outcome::kError;
@@ -107,7 +108,7 @@ void LaneWorker::exit_lanes() {
   exiting_ = true;
   auto in_flight = [&] {
     return std::any_of(lanes_.begin(), lanes_.end(),
-                       [](const auto& lane) { return lane.second.awaiting_dlt; });
+                       [](const auto& lane) { return lane.second.awaiting != Awaiting::kNothing; });
   };
   auto deadline = std::chrono::steady_clock::now() + kDltDrain;
   while (in_flight() && std::chrono::steady_clock::now() < deadline) {
@@ -143,7 +144,7 @@ void LaneWorker::dispatch(ConsumedRecord record) {
 void LaneWorker::advance(KeyLanes::Map::iterator it) {
   while (it != lanes_.end()) {
     KeyLane& lane = it->second;
-    if (lane.awaiting_dlt) return;
+    if (lane.awaiting != Awaiting::kNothing) return;
     if (lane.due && context_.clock.now() < *lane.due) return;
     if (exiting_ && lane.due) return;
     if (!step(it)) return;
@@ -157,7 +158,7 @@ void LaneWorker::run_due() {
   auto now = context_.clock.now();
   std::vector<LaneKey> due;
   for (const auto& [key, lane] : lanes_) {
-    if (!lane.awaiting_dlt && lane.due && *lane.due <= now) due.push_back(key);
+    if (lane.awaiting == Awaiting::kNothing && lane.due && *lane.due <= now) due.push_back(key);
   }
   for (const auto& key : due) {
     if (auto it = lanes_.find(key); it != lanes_.end()) advance(it);
@@ -170,7 +171,7 @@ void LaneWorker::drop_revoked() {
   if (!context_.offsets.revoking_any() || lanes_.empty()) return;
   for (auto it = lanes_.begin(); it != lanes_.end();) {
     const auto& key = it->first;
-    if (it->second.awaiting_dlt ||
+    if (it->second.awaiting != Awaiting::kNothing ||
         !context_.offsets.revoking(PartitionKey{key.topic, key.partition})) {
       ++it;
       continue;
@@ -207,9 +208,25 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
     return false;
   }
 
-  int attempt = ++lane.attempts;
+  ++lane.attempts;
   auto started = std::chrono::steady_clock::now();
-  HandlerResult result = call_handler(record);
+  HandlerResult result = call_handler(record, [&] { return context_.handler(record); });
+  if (result.outcome == HandlerOutcome::kHandedOff) {
+    if (!result.event_type.empty()) lane.event_type = result.event_type;
+    if (!result.event_id.empty()) lane.event_id = result.event_id;
+    hand_off(it, std::move(result.hand_off), started);
+    return false;
+  }
+  return conclude(it, std::move(result), started);
+}
+
+/// Takes the handler's final result for the lane's first record: true when it is finished
+/// (offset committable); otherwise it waits for a retry or its dead letter.
+bool LaneWorker::conclude(KeyLanes::Map::iterator it, HandlerResult result,
+                          std::chrono::steady_clock::time_point started) {
+  KeyLane& lane = it->second;
+  const ConsumedRecord& record = lane.records.front();
+  const int attempt = lane.attempts;
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!result.event_type.empty()) lane.event_type = result.event_type;
@@ -236,11 +253,26 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
     context_.offsets.settle(record, true);
     return true;
   }
+  if (result.outcome == HandlerOutcome::kHandedOff) {
+    result.error = internal_error("HANDED_OFF_TWICE", "handed-off work handed off again");
+  }
   fail(it,
        result.error.value_or(
            internal_error("HANDLER_FAILED", "handler reported a failure without an error")),
        attempt);
   return false;
+}
+
+void LaneWorker::hand_off(KeyLanes::Map::iterator it, std::function<HandlerResult()> rest,
+                          std::chrono::steady_clock::time_point started) {
+  it->second.awaiting = Awaiting::kHandOff;
+  // The record stays in its lane, so its key's later records wait; the worker goes on with
+  // other keys meanwhile. The result comes back through the mailbox: the worker owns the lane.
+  context_.hand_offs.submit([this, key = it->first, rest = std::move(rest), started,
+                             record = it->second.records.front()] {
+    Report report{key, Awaiting::kHandOff, {}, call_handler(record, rest), started};
+    post(std::move(report));
+  });
 }
 
 void LaneWorker::fail(KeyLanes::Map::iterator it, Error error, int attempt) {
@@ -266,57 +298,73 @@ void LaneWorker::fail(KeyLanes::Map::iterator it, Error error, int attempt) {
 
 void LaneWorker::send_dead_letter(KeyLanes::Map::iterator it) {
   KeyLane& lane = it->second;
-  lane.awaiting_dlt = true;
+  lane.awaiting = Awaiting::kDeadLetter;
   lane.due.reset();
   // The report only goes into the worker's mailbox: the worker owns the lane and decides, so a
   // record is settled exactly once even when the report races a stop.
   context_.dead_letters.send(lane.records.front(), *lane.letter, lane.chain,
                              [this, key = it->first](std::optional<Error> error) {
-                               {
-                                 std::lock_guard lock(mutex_);
-                                 reports_.push_back({key, std::move(error)});
-                               }
-                               has_work_.notify_all();
+                               post({key, Awaiting::kDeadLetter, std::move(error), {}, {}});
                              });
 }
 
+void LaneWorker::post(Report report) {
+  {
+    std::lock_guard lock(mutex_);
+    reports_.push_back(std::move(report));
+  }
+  has_work_.notify_all();
+}
+
 void LaneWorker::drain_reports() {
-  std::deque<DltReport> reports;
+  std::deque<Report> reports;
   {
     std::lock_guard lock(mutex_);
     reports.swap(reports_);
   }
   for (auto& report : reports) {
     auto it = lanes_.find(report.lane);
-    if (it == lanes_.end() || !it->second.awaiting_dlt) continue;
-    KeyLane& lane = it->second;
-    const ConsumedRecord& record = lane.records.front();
-    const DeadLetter& letter = *lane.letter;
-    lane.awaiting_dlt = false;
-    if (report.error) {
-      auto delay = context_.options.retry.delay_before(2);
-      lane.due = context_.clock.now() + delay;
-      context_.metrics.count_message(record.topic, lane.event_type, Outcome::kError);
-      context_.logger.error(
-          "\"dead letter write failed, record stays uncommitted\" eventId={} eventType={} "
-          "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\"",
-          lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
-          letter.reason, delay.count(), report.error->message);
-      continue;
+    if (it == lanes_.end() || it->second.awaiting != report.about) continue;
+    it->second.awaiting = Awaiting::kNothing;
+    bool finished = false;
+    if (report.about == Awaiting::kHandOff) {
+      finished = conclude(it, std::move(report.result), report.started);
+    } else {
+      finished = dead_letter_report(it, report.error);
     }
-    // Parked before it is counted, so whoever sees the count also sees the key parked.
-    context_.parking.park(record.topic, record.key);
-    context_.metrics.count_message(record.topic, lane.event_type, Outcome::kDlq);
-    context_.logger.error(
-        "\"record dead-lettered\" eventId={} eventType={} topic={} partition={} offset={} "
-        "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={}",
-        lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
-        letter.reason, letter.attempts, dlt_headers::error_class(letter.error),
-        letter.error.message, context_.dead_letters.dlt_of(record.topic));
-    context_.offsets.settle(record, true);
+    if (!finished) continue;
     it = lanes_.pop(it);
     if (it != lanes_.end() && !exiting_) advance(it);
   }
+}
+
+/// True when the dead letter is acknowledged (the record is finished).
+bool LaneWorker::dead_letter_report(KeyLanes::Map::iterator it, const std::optional<Error>& error) {
+  KeyLane& lane = it->second;
+  const ConsumedRecord& record = lane.records.front();
+  const DeadLetter& letter = *lane.letter;
+  if (error) {
+    auto delay = context_.options.retry.delay_before(2);
+    lane.due = context_.clock.now() + delay;
+    context_.metrics.count_message(record.topic, lane.event_type, Outcome::kError);
+    context_.logger.error(
+        "\"dead letter write failed, record stays uncommitted\" eventId={} eventType={} "
+        "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\"",
+        lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
+        letter.reason, delay.count(), error->message);
+    return false;
+  }
+  // Parked before it is counted, so whoever sees the count also sees the key parked.
+  context_.parking.park(record.topic, record.key);
+  context_.metrics.count_message(record.topic, lane.event_type, Outcome::kDlq);
+  context_.logger.error(
+      "\"record dead-lettered\" eventId={} eventType={} topic={} partition={} offset={} "
+      "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={}",
+      lane.event_id, lane.event_type, record.topic, record.partition, record.offset, letter.reason,
+      letter.attempts, dlt_headers::error_class(letter.error), letter.error.message,
+      context_.dead_letters.dlt_of(record.topic));
+  context_.offsets.settle(record, true);
+  return true;
 }
 
 void LaneWorker::control(const ConsumedRecord& record, const std::string& control,
@@ -326,10 +374,11 @@ void LaneWorker::control(const ConsumedRecord& record, const std::string& contro
   context_.offsets.settle(record, true);
 }
 
-HandlerResult LaneWorker::call_handler(const ConsumedRecord& record) {
+HandlerResult LaneWorker::call_handler(const ConsumedRecord& record,
+                                       const std::function<HandlerResult()>& call) {
   // A throwing handler is a bug in that handler, not a reason to stop consuming.
   try {
-    return context_.handler(record);
+    return call();
   } catch (const std::exception& e) {
     context_.logger.error("\"handler threw\" topic={} partition={} offset={} what=\"{}\"",
                           record.topic, record.partition, record.offset, e.what());
@@ -341,7 +390,7 @@ HandlerResult LaneWorker::call_handler(const ConsumedRecord& record) {
   }
 }
 
-WorkerPool::WorkerPool(WorkerContext& context, int workers) {
+WorkerPool::WorkerPool(WorkerContext& context, int workers) : context_(context) {
   for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<LaneWorker>(context));
 }
 
@@ -360,6 +409,8 @@ void WorkerPool::stop() {
   // All at once: each may wait up to kDltDrain for its dead letters' acknowledgements.
   for (auto& worker : workers_) worker->request_stop();
   for (auto& worker : workers_) worker->join();
+  // Their results go to mailboxes no worker reads any more: those records were abandoned.
+  context_.hand_offs.join();
 }
 
 }  // namespace orderflow::messaging::consumer

@@ -12,6 +12,7 @@
 #include <spdlog/logger.h>
 
 #include "consumer/dead_letter_publisher.h"
+#include "consumer/hand_off_pool.h"
 #include "consumer/key_lanes.h"
 #include "consumer/key_parking.h"
 #include "consumer/partition_offsets.h"
@@ -31,6 +32,7 @@ struct WorkerContext {
   PartitionOffsets& offsets;
   KeyParking& parking;
   DeadLetterPublisher& dead_letters;
+  HandOffPool& hand_offs;
 };
 
 /// One worker thread: takes records from its queue into per-key lanes and runs each lane in
@@ -54,9 +56,13 @@ class LaneWorker {
   void join();
 
  private:
-  struct DltReport {
+  /// Posted to the worker by another thread about a lane's first record.
+  struct Report {
     LaneKey lane;
-    std::optional<Error> error;  ///< empty: the broker acknowledged the DLT record
+    Awaiting about = Awaiting::kDeadLetter;
+    std::optional<Error> error;  ///< kDeadLetter: empty when the broker acknowledged it
+    HandlerResult result;        ///< kHandOff: the handed-off work's result
+    std::chrono::steady_clock::time_point started;  ///< kHandOff: when the handler was called
   };
 
   void loop();
@@ -66,12 +72,19 @@ class LaneWorker {
   void run_due();
   void drop_revoked();
   bool step(KeyLanes::Map::iterator it);
+  bool conclude(KeyLanes::Map::iterator it, HandlerResult result,
+                std::chrono::steady_clock::time_point started);
+  void hand_off(KeyLanes::Map::iterator it, std::function<HandlerResult()> rest,
+                std::chrono::steady_clock::time_point started);
   void fail(KeyLanes::Map::iterator it, Error error, int attempt);
   void send_dead_letter(KeyLanes::Map::iterator it);
+  void post(Report report);
   void drain_reports();
+  bool dead_letter_report(KeyLanes::Map::iterator it, const std::optional<Error>& error);
   void control(const ConsumedRecord& record, const std::string& control,
                const std::string& event_type);
-  HandlerResult call_handler(const ConsumedRecord& record);
+  HandlerResult call_handler(const ConsumedRecord& record,
+                             const std::function<HandlerResult()>& call);
   void abandon_lane(const KeyLane& lane, const char* why);
 
   WorkerContext& context_;
@@ -79,7 +92,7 @@ class LaneWorker {
   std::condition_variable has_work_;
   std::condition_variable has_room_;
   std::deque<ConsumedRecord> queue_;
-  std::deque<DltReport> reports_;  ///< posted by the DLT producer's delivery thread
+  std::deque<Report> reports_;  ///< posted by the DLT producer's and the hand-off threads
   bool exit_ = false;
   // Only the worker thread touches these.
   KeyLanes lanes_;
@@ -94,9 +107,11 @@ class WorkerPool {
   void start();
   /// Queues `record` on its key's worker (see LaneWorker::try_push).
   bool try_push(ConsumedRecord& record, std::chrono::milliseconds wait);
+  /// Stops every worker, then waits for the hand-offs still running.
   void stop();
 
  private:
+  WorkerContext& context_;
   std::vector<std::unique_ptr<LaneWorker>> workers_;
 };
 

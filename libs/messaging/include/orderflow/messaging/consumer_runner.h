@@ -31,6 +31,10 @@ struct ConsumerOptions {
   /// ~3,000 to ~11,000 records/s).
   int concurrency = 16;
   int queue_capacity = 1000;  ///< records buffered per worker before the poll loop waits
+  /// Threads that run handed-off handler work (HandlerResult::handed_off), shared by the
+  /// workers; started on the first hand-off. With a gateway of latency L the hand-offs cap the
+  /// rate at hand_off_threads ÷ L instead of concurrency ÷ L.
+  int hand_off_threads = 64;
   RetryPolicy retry;
   std::chrono::milliseconds commit_interval{200};  ///< how often stored offsets are committed
   /// Dead letters of `<topic>` go to `<topic><dlt_suffix>` (config topics.dlt_suffix).

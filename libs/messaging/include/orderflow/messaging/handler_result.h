@@ -16,6 +16,10 @@ enum class HandlerOutcome {
   kDuplicate,  ///< the inbox had the eventId: nothing done
   kSkip,       ///< a business rule refused it (seed 002): committed, not retried
   kFailed,     ///< `error` says why; the runner retries or dead-letters it
+  /// The slow part of the handling is `hand_off`: the runner runs it on its hand-off pool
+  /// (consumer.hand_off_threads) and takes its result as the record's, while the worker goes on
+  /// with other keys; the record's key waits, so per-key order holds.
+  kHandedOff,
 };
 
 /// What a handler did with one record. On kProcessed/kDuplicate/kSkip the record's offset may
@@ -27,12 +31,22 @@ struct HandlerResult {
   std::optional<Error> error;
   std::string event_type;  ///< for metric labels and logs; taken from headers when empty
   std::string event_id;
+  /// kHandedOff only: the rest of the handling, run once on a hand-off thread; it must not hand
+  /// off again (that is reported as a HANDLER_ERROR).
+  std::function<HandlerResult()> hand_off;
 
   static HandlerResult processed() { return {}; }
-  static HandlerResult duplicate() { return {HandlerOutcome::kDuplicate, {}, {}, {}}; }
-  static HandlerResult skip(Error why) { return {HandlerOutcome::kSkip, std::move(why), {}, {}}; }
+  static HandlerResult duplicate() { return {HandlerOutcome::kDuplicate, {}, {}, {}, {}}; }
+  static HandlerResult skip(Error why) {
+    return {HandlerOutcome::kSkip, std::move(why), {}, {}, {}};
+  }
   static HandlerResult failed(Error error) {
-    return {HandlerOutcome::kFailed, std::move(error), {}, {}};
+    return {HandlerOutcome::kFailed, std::move(error), {}, {}, {}};
+  }
+  /// Hands `rest` off (see kHandedOff): for a call that waits on something slow outside the
+  /// process (a payment gateway), so a worker is not held for its latency.
+  static HandlerResult handed_off(std::function<HandlerResult()> rest) {
+    return {HandlerOutcome::kHandedOff, {}, {}, {}, std::move(rest)};
   }
   /// The three-way split of seed 002: a business rule (kUnprocessable, kNotFound, kConflict)
   /// → skip; a technical error (kUnavailable) → failed and retried; a malformed record
@@ -48,10 +62,12 @@ struct HandlerResult {
     }
   }
   /// True when the record is done with (its offset may be committed).
-  [[nodiscard]] bool settled() const { return outcome != HandlerOutcome::kFailed; }
+  [[nodiscard]] bool settled() const {
+    return outcome != HandlerOutcome::kFailed && outcome != HandlerOutcome::kHandedOff;
+  }
 };
 
-/// "processed", "duplicate", "skip", "failed" (log and metric label spelling).
+/// "processed", "duplicate", "skip", "failed", "handed_off" (log spelling).
 const char* to_string(HandlerOutcome outcome);
 
 /// Handles one record. Must do its DB work in one transaction that also records the eventId in
