@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -105,11 +106,11 @@ class HttpServerTest : public ::testing::Test {
     if (server_) server_->stop();
   }
 
-  void start(ServerOptions options = {}) {
+  void start(ServerOptions options = {}, std::shared_ptr<spdlog::logger> logger = nullptr) {
     options.host = "127.0.0.1";
     options.port = 0;
-    server_ = std::make_unique<Server>(options, router_, metrics_,
-                                       observability::make_logger("http-test", {"warn", "text"}));
+    if (!logger) logger = observability::make_logger("http-test", {"warn", "text"});
+    server_ = std::make_unique<Server>(options, router_, metrics_, std::move(logger));
     server_->start();
     ASSERT_NE(server_->port(), 0);
   }
@@ -275,6 +276,30 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
           metrics_.serialize(),
           R"(orderflow_http_requests_total{service="test",method="GET",route="/boom",status="500"})")
           .has_value());
+}
+
+// The server logs what the handler threw, for that request only: the cause travels in the
+// router's result (it was a thread_local the router set and the server read).
+TEST_F(HttpServerTest, HandlerExceptionIsLoggedWithItsRequest) {
+  std::ostringstream log;
+  auto logger = std::make_shared<spdlog::logger>(
+      "http-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::err);
+  start({}, logger);
+  auto boom = get("/boom");
+  ASSERT_TRUE(boom.ok());
+  EXPECT_EQ(boom->status, 500);
+  auto echo = get("/echo");
+  ASSERT_TRUE(echo.ok());
+  EXPECT_EQ(echo->status, 200);
+  server_->stop();
+  const auto text = log.str();
+  EXPECT_NE(
+      text.find(R"(handler failed method=GET path=/boom route=/boom error="handler blew up")"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("handler failed"), text.rfind("handler failed")) << "logged once: " << text;
+  EXPECT_EQ(text.find("/echo"), std::string::npos) << text;
 }
 
 TEST_F(HttpServerTest, MalformedRequestIs400) {

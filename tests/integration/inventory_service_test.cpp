@@ -209,8 +209,7 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
       req.query[query.substr(0, eq)] = eq == std::string::npos ? "" : query.substr(eq + 1);
     }
     req.body = body;
-    std::string route;
-    return router_.dispatch(req, route);
+    return router_.dispatch(req).response;
   }
 
   static constexpr const char* kTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";

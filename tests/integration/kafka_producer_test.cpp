@@ -21,6 +21,19 @@ using testing::unique_name;
 // Tests that need no broker (nothing listens at 127.0.0.1:1).
 class KafkaProducerOfflineTest : public ::testing::Test {
  protected:
+  /// send() and the report it gets (within 10 s, else a failure).
+  static Result<DeliveryReport> report_of(Producer& producer, OutgoingRecord record) {
+    std::promise<Result<DeliveryReport>> reported;
+    producer.send(std::move(record),
+                  [&](const Result<DeliveryReport>& r) { reported.set_value(r); });
+    auto future = reported.get_future();
+    if (future.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "no delivery report within 10 s";
+      return internal_error("NO_REPORT", "no delivery report");
+    }
+    return future.get();
+  }
+
   std::shared_ptr<spdlog::logger> logger_ =
       observability::make_logger("producer-test", {"error", "text"});
 };
@@ -123,12 +136,7 @@ TEST_F(KafkaProducerOfflineTest, UnreachableBrokerIsUnavailable) {
   c.bootstrap_servers = "127.0.0.1:1";  // nothing listens there
   c.properties = {{"message.timeout.ms", "300"}};
   auto producer = make_kafka_producer(c, logger_);
-  std::promise<Result<DeliveryReport>> reported;
-  producer->send({"t", "k", "v", {}},
-                 [&](const Result<DeliveryReport>& r) { reported.set_value(r); });
-  auto future = reported.get_future();
-  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
-  auto r = future.get();
+  auto r = report_of(*producer, {"t", "k", "v", {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
 }
@@ -169,6 +177,24 @@ TEST_P(KafkaProducerTest, FullLocalQueueIsRetriedThenReported) {
   ASSERT_TRUE(producer->flush(20s).ok());
   EXPECT_EQ(ok.load() + failed.load(), kRecords);
   EXPECT_EQ(ok.load(), kRecords) << "a briefly full queue drains within the retry window";
+}
+
+// Issue 15: the queue is bounded (the Kafka profiles set queue.buffering.max.*), and a queue
+// that stays full (broker unreachable) ends the send in a retryable error naming the bound.
+TEST_F(KafkaProducerOfflineTest, QueueThatStaysFullIsARetryableQueueFullError) {
+  auto producer = make_kafka_producer(
+      KafkaConfig{"127.0.0.1:1",
+                  "producer-test",
+                  {{"queue.buffering.max.messages", "1"}, {"message.timeout.ms", "60000"}}},
+      logger_);
+  producer->send({"t", "k", "first", {}}, [](const Result<DeliveryReport>&) {});
+  auto r = report_of(*producer, {"t", "k", "second", {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(r.error().code, "KAFKA_QUEUE_FULL");
+  EXPECT_NE(r.error().message.find("queue.buffering.max.messages=1"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(producer->in_flight(), 1) << "the first record is still queued";
 }
 
 TEST_F(KafkaProducerOfflineTest, InvalidConfigurationThrows) {

@@ -119,8 +119,7 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
     req.query = std::move(query);
     req.body = body;
     req.headers = std::move(headers);
-    std::string route;
-    auto resp = router_.dispatch(req, route);
+    auto resp = router_.dispatch(req).response;
     return {resp.status, json::parse(resp.body, nullptr, false)};
   }
 

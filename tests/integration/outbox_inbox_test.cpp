@@ -269,7 +269,8 @@ TEST_P(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
   ASSERT_TRUE(remaining.ok());
   EXPECT_EQ(*remaining, 1);
 
-  // The late acknowledgement reaches a round that already gave up: harmless, row stays unsent.
+  // The late acknowledgement is taken by the next round, which marks the row instead of
+  // sending it a second time.
   producer_.release_reports();
   ASSERT_TRUE(eventually([&] { return producer_.in_flight() == 0; }));
   EXPECT_EQ(pending(), 1);
@@ -278,7 +279,67 @@ TEST_P(OutboxInboxTest, DrainReportsRowsWhoseDeliveryIsNotReportedInTime) {
   ASSERT_TRUE(remaining.ok());
   EXPECT_EQ(*remaining, 0);
   EXPECT_EQ(pending(), 0);
-  EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{event.value, event.value}));
+  EXPECT_EQ(producer_.attempts().size(), 1U);
+  EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{event.value}));
+}
+
+// Regression (issue 15): a round that stopped waiting left its rows unsent and the next round
+// fetched and sent them again while the first copies were still inside the producer: on a
+// stalled broker every round queued one more copy of each row.
+TEST_P(OutboxInboxTest, RowsAreNotSentAgainWhileTheirEarlierSendIsUnreported) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 3; ++i) {
+    auto r = make_record("orders", "o-" + std::to_string(i), "e-" + std::to_string(i));
+    values.push_back(r.value);
+    ASSERT_TRUE(append(r).ok());
+  }
+  producer_.hold_reports();  // a broker that takes longer than the relay waits
+  auto relay =
+      make_relay(*store_, {.batch_size = 500, .poll_interval = 10ms, .delivery_timeout = 20ms});
+  for (int round = 0; round < 4; ++round) {
+    auto marked = relay->publish_batch();
+    ASSERT_TRUE(marked.ok()) << marked.error().message;
+    EXPECT_EQ(*marked, 0);
+  }
+  EXPECT_EQ(producer_.attempts().size(), values.size()) << "one send per row, not one per round";
+  EXPECT_EQ(pending(), 3);
+
+  // A row appended meanwhile waits too: it is sent after the rows before it are settled.
+  auto later = make_record("orders", "o-9", "e-later");
+  ASSERT_TRUE(append(later).ok());
+  EXPECT_EQ(relay->publish_batch().value(), 0);
+  EXPECT_EQ(producer_.attempts().size(), values.size());
+
+  producer_.release_reports();
+  ASSERT_TRUE(eventually([&] { return producer_.in_flight() == 0; }));
+  auto remaining = relay->drain(10s);
+  ASSERT_TRUE(remaining.ok()) << remaining.error().message;
+  EXPECT_EQ(*remaining, 0);
+  EXPECT_EQ(pending(), 0);
+  values.push_back(later.value);
+  EXPECT_EQ(producer_.acked_values(), values) << "each row once, in id order";
+  EXPECT_EQ(
+      metric_value(metrics_.serialize(), "orderflow_outbox_published_total", "topic=\"orders\""),
+      4);
+}
+
+// A late failure is retried once every report of the batch is in; the acknowledged rows of the
+// same batch are marked, not sent again.
+TEST_P(OutboxInboxTest, LateReportsAreSettledRowByRow) {
+  auto first = make_record("orders", "o-1", "e-1");
+  auto second = make_record("orders", "o-2", "e-2");
+  for (const auto& r : {first, second}) ASSERT_TRUE(append(r).ok());
+  producer_.fail_next_send_of(second.value);
+  producer_.hold_reports();
+  auto relay =
+      make_relay(*store_, {.batch_size = 500, .poll_interval = 10ms, .delivery_timeout = 20ms});
+  EXPECT_EQ(relay->publish_batch().value(), 0);
+  producer_.release_reports();
+  ASSERT_TRUE(eventually([&] { return producer_.in_flight() == 0; }));
+  EXPECT_EQ(relay->publish_batch().value(), 2) << "the late ack marked, the failed row resent";
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(producer_.attempts().size(), 3U);
+  EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{first.value, second.value}));
 }
 
 TEST_P(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
@@ -522,6 +583,75 @@ TEST_P(OutboxRelayRaceTest, TwoRelaysPublishEveryRowOnceInIdOrderPerKey) {
 
 // PostgreSQL only: SQLite serves one instance (its relays are not meant to share a file).
 ORDERFLOW_ON_BACKENDS(OutboxRelayRaceTest, {kEmbedded, kPostgres});
+
+// Regression (issue 15) with the real producer: the relay waited 30 s for a batch while
+// librdkafka kept trying for 300 s (message.timeout.ms), so on a stalled broker each round
+// queued another copy of the rows still in flight, and all of them reached the topic once the
+// broker was back. Here the relay waits 200 ms and the producer tries 10 s; the broker is down
+// for about six rounds. Embedded broker only: it is the one a test can stop.
+class OutboxRelayStalledBrokerTest
+    : public ::testing::TestWithParam<orderflow::testing::DatabaseKind> {
+ protected:
+  orderflow::testing::TestBroker broker_{orderflow::testing::BrokerKind::kEmbedded};
+  orderflow::testing::TestDatabase database_{GetParam()};
+  observability::Metrics metrics_{"relay-stall-test"};
+  std::shared_ptr<spdlog::logger> logger_ = std::make_shared<spdlog::logger>(
+      "relay-stall-test", std::make_shared<spdlog::sinks::null_sink_mt>());
+};
+
+TEST_P(OutboxRelayStalledBrokerTest, NoSecondCopyIsQueuedWhileTheBrokerIsDownForSeveralRounds) {
+  constexpr int kRows = 5;
+  const std::string topic = orderflow::testing::unique_name("relay-stall");
+  broker_.create_topic(topic, 3);
+  auto db = storage::open_database(database_.storage_config());
+  storage::migrate(*db, "outbox", Outbox::migrations());
+  auto store = make_outbox_store(*db);
+  auto kafka = broker_.kafka_config("relay-stall");
+  kafka.producer_properties["message.timeout.ms"] = "10000";
+  kafka.producer_properties["reconnect.backoff.max.ms"] = "200";  // back soon after set_down(false)
+  auto producer = make_kafka_producer(kafka, logger_);
+  OutboxRelay relay(*store, *producer,
+                    {.batch_size = 500, .poll_interval = 10ms, .delivery_timeout = 200ms}, metrics_,
+                    logger_);
+  // The relay publishes nothing before it knows the cluster: learnt while the broker is up.
+  ASSERT_TRUE(producer->cluster_id(10s).ok());
+  ASSERT_TRUE(relay.publish_batch().ok());
+
+  broker_.embedded().set_down(true);
+  for (int i = 0; i < kRows; ++i) {
+    ASSERT_TRUE(db->write([&](storage::Tx& tx) {
+                    return Outbox::append(
+                        tx, make_record(topic, "o-" + std::to_string(i), "e-" + std::to_string(i)));
+                  }).ok());
+  }
+  relay.start();
+  std::int64_t most_in_flight = 0;
+  const auto outage_end = std::chrono::steady_clock::now() + 1300ms;
+  while (std::chrono::steady_clock::now() < outage_end) {
+    most_in_flight = std::max(most_in_flight, producer->in_flight());
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(most_in_flight, kRows) << "one copy of each row inside the producer, whatever the "
+                                      "number of rounds";
+  broker_.embedded().set_down(false);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto pending = Outbox::pending(*db);
+        return pending.ok() && pending.value() == 0;
+      },
+      20s));
+  relay.stop();
+
+  orderflow::testing::TopicReader reader(broker_.bootstrap_servers(), topic);
+  ASSERT_TRUE(eventually([&] { return reader.poll().size() >= kRows; }, 10s));
+  std::this_thread::sleep_for(300ms);  // a copy would be right behind
+  std::map<std::string, int> copies;
+  for (const auto& r : reader.poll()) ++copies[find_header(r.headers, "eventId").value_or("?")];
+  EXPECT_EQ(copies.size(), static_cast<std::size_t>(kRows));
+  for (const auto& [event_id, n] : copies) EXPECT_EQ(n, 1) << event_id;
+}
+
+ORDERFLOW_ON_BOTH_DATABASES(OutboxRelayStalledBrokerTest);
 
 }  // namespace
 }  // namespace orderflow::messaging

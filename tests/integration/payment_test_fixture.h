@@ -232,8 +232,7 @@ class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::D
     req.method = "GET";
     req.path = path;
     req.query = std::move(query);
-    std::string route;
-    return router_.dispatch(req, route);
+    return router_.dispatch(req).response;
   }
 
   static void expect_processed(const messaging::HandlerResult& r) {

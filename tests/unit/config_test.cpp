@@ -89,7 +89,7 @@ TEST(ConfigTest, OverrideOfADottedPropertyReplacesTheFilesValue) {
   EXPECT_EQ(c.kafka.producer_properties.at("linger.ms"), "1");
   EXPECT_EQ(c.kafka.producer_properties.at("batch.size"), "1000");
   EXPECT_EQ(c.kafka.consumer_properties.at("fetch.wait.max.ms"), "9");
-  EXPECT_EQ(c.kafka.producer_properties.size(), 2u);
+  EXPECT_EQ(c.kafka.producer_properties.size(), 3u);  // and message.timeout.ms (below)
 }
 
 TEST(ConfigTest, UnknownKeyStopsStartupNamingIt) {
@@ -125,6 +125,34 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   expect_error("log.level=loud", "log.level");
   expect_error("http.max_connections=0", "http.max_connections");
   expect_error("http.max_in_flight=0", "http.max_in_flight");
+  // A producer timeout apart from the relay's, and a batch the producer queue cannot hold.
+  expect_error("kafka.producer.message.timeout.ms=300000", "outbox.delivery_timeout_ms");
+  expect_error("kafka.properties.delivery.timeout.ms=300000", "outbox.delivery_timeout_ms");
+  expect_error("outbox.batch_size=20000", "queue.buffering.max.messages");
+}
+
+// Regression (issue 15): the relay waited 30 s for a batch (outbox.delivery_timeout_ms) while
+// librdkafka tried for its default 300 s, so rounds on a stalled broker re-sent rows still in
+// flight. One value now sets both.
+TEST(ConfigTest, TheRelaysDeliveryTimeoutIsTheProducersMessageTimeout) {
+  auto read = [](const std::vector<std::string>& overrides) {
+    auto source = Source::load("", {}, overrides);
+    Reader reader(source);
+    auto c = read_service_config(reader, "order-service", 8080);
+    reader.finish();
+    return c;
+  };
+  auto defaults = read({});
+  EXPECT_EQ(defaults.outbox.delivery_timeout.count(), 30000);
+  EXPECT_EQ(defaults.kafka.producer_properties.at("message.timeout.ms"), "30000");
+
+  auto shorter = read({"outbox.delivery_timeout_ms=5000", "kafka.profile=none"});
+  EXPECT_EQ(shorter.outbox.delivery_timeout.count(), 5000);
+  EXPECT_EQ(shorter.kafka.producer_properties.at("message.timeout.ms"), "5000");
+
+  // The same value given to librdkafka as well is accepted.
+  auto same = read({"outbox.delivery_timeout_ms=5000", "kafka.producer.message.timeout.ms=5000"});
+  EXPECT_EQ(same.kafka.producer_properties.at("message.timeout.ms"), "5000");
 }
 
 TEST(ConfigTest, MalformedFileAndOverride) {

@@ -310,5 +310,21 @@ TEST(InventoryRestockTest, MovesSoldBackToAvailableAndRefusesMoreThanSold) {
   EXPECT_EQ(p.sold, 1);
 }
 
+// Regression: the restock refusal named the reserved count (here 4) although it checks the
+// sold count (1).
+TEST(InventoryRestockTest, RefusalNamesTheSoldCountItChecked) {
+  Product p;
+  p.sku = "A";
+  p.reserved = 4;
+  p.sold = 1;
+  auto refused = restock(p, 2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "restock 2 of A but only 1 sold");
+
+  auto release_refused = release(p, 5);
+  ASSERT_FALSE(release_refused.ok());
+  EXPECT_EQ(release_refused.error().message, "release 5 of A but only 4 reserved");
+}
+
 }  // namespace
 }  // namespace orderflow::inventory

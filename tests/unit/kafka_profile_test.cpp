@@ -28,6 +28,13 @@ TEST(KafkaProfileTest, BundledProfilesDifferWhereTheBrokersDo) {
   EXPECT_NE(cluster.consumer.at("fetch.wait.max.ms"), "5");
   EXPECT_EQ(embedded.producer.at("compression.type"), "lz4");
   EXPECT_TRUE(cluster.producer.contains("linger.ms"));
+  // A bounded producer queue on both (librdkafka's default holds up to 1 GiB), and no
+  // message.timeout.ms: outbox.delivery_timeout_ms sets it.
+  for (const auto* p : {&embedded, &cluster}) {
+    EXPECT_TRUE(p->producer.contains("queue.buffering.max.messages")) << p->name;
+    EXPECT_TRUE(p->producer.contains("queue.buffering.max.kbytes")) << p->name;
+    EXPECT_FALSE(p->producer.contains("message.timeout.ms")) << p->name;
+  }
   // Guarantees are the library's, never a profile's.
   for (const auto* p : {&embedded, &cluster}) {
     for (const auto* key : {"acks", "enable.idempotence", "enable.auto.commit",
@@ -58,7 +65,9 @@ TEST(KafkaProfileTest, DefaultFollowsTheBootstrapAndAnExplicitOneWins) {
 
   auto none = read({"kafka.profile=none"});
   EXPECT_TRUE(none.kafka.consumer_properties.empty());
-  EXPECT_TRUE(none.kafka.producer_properties.empty());
+  // Only what the configuration itself sets (outbox.delivery_timeout_ms), no profile's tuning.
+  EXPECT_EQ(none.kafka.producer_properties,
+            (std::map<std::string, std::string>{{"message.timeout.ms", "30000"}}));
 }
 
 TEST(KafkaProfileTest, TheServicesOwnSettingsWinOnTheirSide) {

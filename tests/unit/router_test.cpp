@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace orderflow::http {
 namespace {
@@ -35,11 +38,22 @@ class RouterTest : public ::testing::Test {
     });
     router_.add("GET", "/boom",
                 [](const Request&) -> Response { throw std::runtime_error("database exploded"); });
+    router_.add("GET", "/boom/{kind}", [](const Request& request) -> Response {
+      if (request.path_param("kind") == "int") throw 42;
+      throw std::runtime_error("");
+    });
+  }
+
+  Dispatched dispatch_result(std::string method, std::string path) {
+    request_ = make_request(std::move(method), std::move(path));
+    return router_.dispatch(request_);
   }
 
   Response dispatch(std::string method, std::string path, std::string& route) {
-    request_ = make_request(std::move(method), std::move(path));
-    return router_.dispatch(request_, route);
+    auto dispatched = dispatch_result(std::move(method), std::move(path));
+    route = dispatched.route;
+    EXPECT_EQ(dispatched.handler_error, "") << "only a throwing handler reports an error";
+    return dispatched.response;
   }
 
   Router router_;
@@ -123,27 +137,66 @@ TEST(RouterPatternTest, PatternWithTrailingSlashMatchesPathWithout) {
   Router router;
   router.add("GET", "/x/", [](const Request&) { return Response::json(200, {}); });
   Request request = make_request("GET", "/x");
-  std::string route;
-  EXPECT_EQ(router.dispatch(request, route).status, 200);
-  EXPECT_EQ(route, "/x/");
+  auto dispatched = router.dispatch(request);
+  EXPECT_EQ(dispatched.response.status, 200);
+  EXPECT_EQ(dispatched.route, "/x/");
 }
 
-TEST_F(RouterTest, HandlerExceptionIs500) {
+// A handler's exception: 500 INTERNAL for the client, the cause only in the result.
+void expect_internal_error(const Dispatched& dispatched, const std::string& route,
+                           const std::string& cause) {
+  EXPECT_EQ(dispatched.response.status, 500);
+  EXPECT_EQ(dispatched.route, route);
+  EXPECT_EQ(dispatched.handler_error, cause);
+  EXPECT_EQ(nlohmann::json::parse(dispatched.response.body)["error"]["code"], "INTERNAL");
+  EXPECT_EQ(dispatched.response.body.find(cause), std::string::npos) << "not leaked to the client";
+}
+
+// The cause comes back with the result (the server logs it), not through state shared with
+// the server (it was a thread_local the router set and the server read and cleared).
+TEST_F(RouterTest, HandlerExceptionIs500AndItsCauseComesBackWithTheResult) {
+  expect_internal_error(dispatch_result("GET", "/boom"), "/boom", "database exploded");
+  // The next request on the same thread carries no stale cause (dispatch() checks).
   std::string route;
-  auto response = dispatch("GET", "/boom", route);
-  EXPECT_EQ(response.status, 500);
-  EXPECT_EQ(route, "/boom");
-  auto body = nlohmann::json::parse(response.body);
-  EXPECT_EQ(body["error"]["code"], "INTERNAL");
-  // The cause is logged by the server, not leaked to the client.
-  EXPECT_EQ(response.body.find("exploded"), std::string::npos);
+  EXPECT_EQ(dispatch("GET", "/api/orders", route).status, 200);
+}
+
+TEST_F(RouterTest, HandlerThrowingANonExceptionOrAnEmptyMessageStillReportsACause) {
+  expect_internal_error(dispatch_result("GET", "/boom/int"), "/boom/{kind}", "unknown exception");
+  // An empty what() must still reach the log.
+  expect_internal_error(dispatch_result("GET", "/boom/empty"), "/boom/{kind}",
+                        "exception without a message");
+}
+
+TEST_F(RouterTest, DispatchOnManyThreadsKeepsEachCauseWithItsRequest) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 200;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const bool boom = (i + t) % 2 == 0;
+        Request request = make_request("GET", boom ? "/boom" : "/api/orders");
+        auto dispatched = router_.dispatch(request);
+        const bool right =
+            boom ? dispatched.handler_error == "database exploded" &&
+                       dispatched.response.status == 500
+                 : dispatched.handler_error.empty() && dispatched.response.status == 200;
+        if (!right) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(RouterEmptyTest, RootPathWithoutRoutesIs404) {
   Router router;
   Request request = make_request("GET", "/");
-  std::string route;
-  EXPECT_EQ(router.dispatch(request, route).status, 404);
+  auto dispatched = router.dispatch(request);
+  EXPECT_EQ(dispatched.response.status, 404);
+  EXPECT_EQ(dispatched.route, "unmatched");
 }
 
 }  // namespace

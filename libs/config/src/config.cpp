@@ -85,6 +85,49 @@ std::string lower(std::string s) {
   return s;
 }
 
+// One value for how long a record may take to be delivered: outbox.delivery_timeout_ms is
+// both the relay's wait for a batch's reports and librdkafka's message.timeout.ms (300 s by
+// default). With the relay waiting 30 s and librdkafka trying for 300 s, each round on a
+// stalled broker queued another copy of the rows still in flight. A property that says
+// otherwise is refused rather than silently overridden.
+void align_delivery_timeout(ServiceConfig& c) {
+  const auto value = std::to_string(c.outbox.delivery_timeout.count());
+  for (const auto* map : {&c.kafka.properties, &c.kafka.producer_properties}) {
+    for (const char* name : {"message.timeout.ms", "delivery.timeout.ms"}) {
+      auto it = map->find(name);
+      if (it != map->end() && it->second != value) {
+        throw ConfigError("config " + c.name + ": kafka " + name + " " + it->second +
+                          " differs from outbox.delivery_timeout_ms " + value +
+                          ": set outbox.delivery_timeout_ms only (it is the producer's " +
+                          "message.timeout.ms too)");
+      }
+    }
+  }
+  c.kafka.producer_properties["message.timeout.ms"] = value;
+}
+
+// The relay queues one batch at a time (it waits for every report before the next round), so
+// a batch must fit in the producer's bounded queue, or each round would end in
+// KAFKA_QUEUE_FULL.
+void check_batch_fits_queue(const ServiceConfig& c) {
+  for (const auto* map : {&c.kafka.producer_properties, &c.kafka.properties}) {
+    auto it = map->find("queue.buffering.max.messages");
+    if (it == map->end()) continue;
+    std::int64_t limit = 0;
+    try {
+      limit = std::stoll(it->second);
+    } catch (const std::exception&) {
+      return;  // librdkafka refuses it at start-up, naming the property
+    }
+    if (c.outbox.batch_size > limit) {
+      throw ConfigError(
+          "config " + c.name + ": outbox.batch_size " + std::to_string(c.outbox.batch_size) +
+          " exceeds the producer queue (queue.buffering.max.messages " + it->second + ")");
+    }
+    return;  // the producer's own setting wins over the shared one
+  }
+}
+
 }  // namespace
 
 struct Source::Impl {
@@ -430,6 +473,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
                                     std::chrono::milliseconds{1});
   c.outbox.delivery_timeout = r.millis(
       "outbox.delivery_timeout_ms", std::chrono::milliseconds{30000}, std::chrono::milliseconds{1});
+  align_delivery_timeout(c);
   c.drain_timeout = r.millis("timeouts.drain_ms", c.drain_timeout, std::chrono::milliseconds{1});
   c.broker_grace = r.millis("health.broker_unreachable_ms", c.broker_grace);
   c.outbox.retention = r.millis("outbox.retention_ms", std::chrono::milliseconds{0});
@@ -437,6 +481,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
       static_cast<int>(r.integer("outbox.republish_rate", c.outbox.republish_rate, 0, 1'000'000));
   c.outbox.purge_interval =
       r.millis("outbox.purge_interval_ms", c.outbox.purge_interval, std::chrono::milliseconds{1});
+  check_batch_fits_queue(c);
   return c;
 }
 

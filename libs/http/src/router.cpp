@@ -7,18 +7,7 @@
 #include <string_view>
 #include <utility>
 
-#include "handler_error.h"
-
 namespace orderflow::http {
-
-namespace detail {
-
-std::string& last_handler_error() {
-  thread_local std::string error;
-  return error;
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -68,7 +57,7 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
       Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
-Response Router::dispatch(Request& request, std::string& route) const {
+Dispatched Router::dispatch(Request& request) const {
   auto path = split_path(request.path);
   const Route* best = nullptr;
   std::set<std::string> allowed;
@@ -81,36 +70,41 @@ Response Router::dispatch(Request& request, std::string& route) const {
     if (best == nullptr || more_specific(candidate.segments, best->segments)) best = &candidate;
   }
 
+  Dispatched out;
   if (best == nullptr) {
-    route = "unmatched";
     if (allowed.empty()) {
-      return Response::error(404, "ROUTE_NOT_FOUND", "no route for " + request.path);
+      out.response = Response::error(404, "ROUTE_NOT_FOUND", "no route for " + request.path);
+      return out;
     }
     std::string allow;
     for (const auto& method : allowed) {
       if (!allow.empty()) allow += ", ";
       allow += method;
     }
-    auto response = Response::error(405, "METHOD_NOT_ALLOWED",
-                                    request.method + " is not allowed on " + request.path);
-    response.headers.emplace_back("Allow", allow);
-    return response;
+    out.response = Response::error(405, "METHOD_NOT_ALLOWED",
+                                   request.method + " is not allowed on " + request.path);
+    out.response.headers.emplace_back("Allow", allow);
+    return out;
   }
 
-  route = best->pattern;
+  out.route = best->pattern;
   request.path_params.clear();
   for (std::size_t i = 0; i < best->segments.size(); ++i) {
     const auto& segment = best->segments[i];
     if (is_param(segment)) request.path_params[segment.substr(1, segment.size() - 2)] = path[i];
   }
   try {
-    return best->handler(request);
+    out.response = best->handler(request);
+    return out;
   } catch (const std::exception& e) {
-    detail::last_handler_error() = e.what();
+    out.handler_error = e.what();
   } catch (...) {
-    detail::last_handler_error() = "unknown exception";
+    out.handler_error = "unknown exception";
   }
-  return Response::error(500, "INTERNAL", "internal error");
+  // An empty what() still has to reach the log as a failure.
+  if (out.handler_error.empty()) out.handler_error = "exception without a message";
+  out.response = Response::error(500, "INTERNAL", "internal error");
+  return out;
 }
 
 }  // namespace orderflow::http

@@ -20,8 +20,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "handler_error.h"
-
 namespace orderflow::http {
 
 namespace net = boost::asio;
@@ -357,21 +355,19 @@ class Session : public std::enable_shared_from_this<Session> {
     } leave{server_};
     auto started = Clock::now();
     Request request = to_request(message);
-    std::string route = "unmatched";
-    Response response;
-    auto& handler_error = detail::last_handler_error();
-    handler_error.clear();
+    Dispatched dispatched;
     try {
-      response = server_.router_.dispatch(request, route);
-    } catch (const std::exception& e) {
-      handler_error = e.what();
-      response = Response::error(500, "INTERNAL", "internal error");
+      dispatched = server_.router_.dispatch(request);
+    } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
+      dispatched.handler_error = e.what();
+      dispatched.response = Response::error(500, "INTERNAL", "internal error");
     }
+    const Response& response = dispatched.response;
+    const std::string& route = dispatched.route;
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (!handler_error.empty()) {
+    if (!dispatched.handler_error.empty()) {
       server_.log(spdlog::level::err, "handler failed method={} path={} route={} error=\"{}\"",
-                  request.method, request.path, route, handler_error);
-      handler_error.clear();
+                  request.method, request.path, route, dispatched.handler_error);
     }
     server_.metrics_.count_http(method_label(request.method), route, response.status, seconds);
     server_.log(spdlog::level::debug, "http request method={} path={} route={} status={} ms={:.3f}",

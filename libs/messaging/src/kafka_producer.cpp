@@ -93,6 +93,9 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
             RdKafka::Conf::CONF_OK) {
       throw std::runtime_error("kafka producer: callbacks: " + err);
     }
+    // For the queue-full error: the bound in effect (the Kafka profile's or librdkafka's).
+    conf->get("queue.buffering.max.messages", queue_max_messages_);
+    conf->get("queue.buffering.max.kbytes", queue_max_kbytes_);
     producer_.reset(RdKafka::Producer::create(conf.get(), err));
     if (!producer_) throw std::runtime_error("kafka producer: " + err);
     delivery_thread_ = std::thread([this] { delivery_loop(); });
@@ -174,8 +177,11 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
         wait_for_room();
         continue;
       }
-      fail_locally(std::move(pending), delivery_error(code, "produce to " + record.topic + ": " +
-                                                                RdKafka::err2str(code)));
+      fail_locally(
+          std::move(pending),
+          code == RdKafka::ERR__QUEUE_FULL
+              ? queue_full(record.topic)
+              : delivery_error(code, "produce to " + record.topic + ": " + RdKafka::err2str(code)));
       return;
     }
   }
@@ -261,6 +267,17 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     local_failures_.emplace_back(std::move(pending), std::move(error));
   }
 
+  // Retryable: the queue empties as the broker acknowledges (or librdkafka times records out).
+  Error queue_full(const std::string& topic) const {
+    return unavailable("KAFKA_QUEUE_FULL",
+                       "produce to " + topic + ": the producer's queue stayed full for " +
+                           std::to_string(kQueueFullWait.count()) +
+                           " ms (queue.buffering.max.messages=" + queue_max_messages_ +
+                           ", queue.buffering.max.kbytes=" + queue_max_kbytes_ + "; " +
+                           std::to_string(in_flight_.load()) +
+                           " records in flight): the broker is slow or unreachable; retry later");
+  }
+
   void wait_for_room() {
     if (on_delivery_thread()) {
       producer_->poll(10);
@@ -294,6 +311,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
 
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<RdKafka::Producer> producer_;
+  std::string queue_max_messages_;
+  std::string queue_max_kbytes_;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;

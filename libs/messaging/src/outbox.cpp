@@ -223,6 +223,14 @@ struct Batch {
   std::vector<std::optional<Result<DeliveryReport>>> reports;
 };
 
+// A batch a round stopped waiting for while some of its records were still inside the producer
+// (queued or being retried by librdkafka). Owned by whoever holds the relay's round_mu_.
+struct InFlightBatch {
+  std::shared_ptr<Batch> batch;
+  std::vector<OutboxStore::Row> rows;
+  std::vector<bool> settled;  // the report was taken into account (acked rows marked)
+};
+
 }  // namespace
 
 Result<OutboxStore::Published> OutboxStore::publish_unsent(int limit, const PublishFn& publish) {
@@ -389,6 +397,7 @@ class OutboxRelay::Impl {
   struct Round {
     std::int64_t fetched = 0;
     std::int64_t marked = 0;
+    std::int64_t in_flight = 0;  ///< sent by a round that stopped waiting, not yet reported
   };
 
   Impl(OutboxStore& store, Producer& producer, RelayOptions options,
@@ -452,7 +461,7 @@ class OutboxRelay::Impl {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
       auto round = run_round(std::min(options_.delivery_timeout, left));
       if (!round) return round.error();
-      if (round->fetched == 0) return std::int64_t{0};
+      if (round->fetched == 0 && round->in_flight == 0) return std::int64_t{0};
       if (round->marked == 0) {
         // Every delivery failed: pause before retrying instead of spinning on a dead broker.
         std::unique_lock lock(mu_);
@@ -469,6 +478,17 @@ class OutboxRelay::Impl {
     // The relay thread and drain() must not publish the same rows concurrently.
     std::lock_guard round_lock(round_mu_);
     const auto round_start = std::chrono::steady_clock::now();
+    // Rows an earlier round sent and stopped waiting for are still unsent in the store, and
+    // still inside the producer: fetching them now would queue a second copy of each (every
+    // round another one while the broker is stalled). So no round fetches until every one of
+    // them is reported; librdkafka reports each within message.timeout.ms.
+    std::int64_t settled_marked = 0;
+    if (in_flight_) {
+      auto settled = settle_in_flight(wait);
+      if (!settled) return settled.error();
+      settled_marked = *settled;
+      if (in_flight_) return Round{0, settled_marked, unsettled(in_flight_->settled)};
+    }
     // History first: a row of the lost cluster must not be overtaken by a newer row of its key.
     if (!cluster_recorded_) {
       if (auto checked = record_cluster(std::min(wait, kClusterIdWait)); !checked) {
@@ -490,9 +510,10 @@ class OutboxRelay::Impl {
     }
     const std::int64_t fetched = published->fetched;
     const std::int64_t marked = published->marked;
+    const std::int64_t in_flight = in_flight_ ? unsettled(in_flight_->settled) : 0;
     // A lower bound while the backlog exceeds one batch; exact otherwise.
     metrics_.set_outbox_pending(fetched - marked);
-    if (fetched == 0) return Round{};
+    if (fetched == 0) return Round{0, settled_marked, 0};
     if (republish_until_ > 0) {
       if (published->last_id >= republish_until_) {
         logger_->info("\"outbox history re-published\" last_id={}", republish_until_);
@@ -501,32 +522,19 @@ class OutboxRelay::Impl {
         pace(round_start, fetched);
       }
     }
-    return Round{fetched, marked};
+    return Round{fetched, settled_marked + marked, in_flight};
   }
 
  private:
-  // Sends the rows and waits (`wait` at most, or until stop()) for their delivery reports;
-  // returns the ids acknowledged. Every acknowledged row counts even if an earlier one
-  // failed: the failed row is retried next round (at-least-once, consumers dedupe by eventId).
-  std::vector<std::int64_t> publish(const std::vector<OutboxStore::Row>& rows,
-                                    std::chrono::milliseconds wait) {
-    // Before the wait, which lasts up to `wait` while the broker is down: the backlog must show
-    // on /metrics during an outage, not only once the round gives up.
-    metrics_.set_outbox_pending(static_cast<std::int64_t>(rows.size()));
-    auto batch = std::make_shared<Batch>();
-    batch->outstanding = rows.size();
-    batch->reports.resize(rows.size());
+  // Waits (`wait` at most, or until stop()) for the reports of `batch`; returns a snapshot of
+  // them. The batch is the one stop() interrupts meanwhile.
+  std::vector<std::optional<Result<DeliveryReport>>> await_reports(
+      const std::shared_ptr<Batch>& batch, std::chrono::milliseconds wait) {
     {
       std::lock_guard lock(mu_);
       current_ = batch;
-    }
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      producer_.send(rows[i].record, [batch, i](const Result<DeliveryReport>& report) {
-        std::lock_guard lock(batch->mu);
-        if (batch->reports[i]) return;  // contract says once; be safe against a second call
-        batch->reports[i] = report;
-        if (--batch->outstanding == 0) batch->cv.notify_all();
-      });
+      std::lock_guard batch_lock(batch->mu);
+      batch->cancelled = false;  // an earlier stop() interrupted an earlier wait only
     }
     std::vector<std::optional<Result<DeliveryReport>>> reports;
     {
@@ -534,18 +542,30 @@ class OutboxRelay::Impl {
       batch->cv.wait_for(lock, wait, [&] { return batch->outstanding == 0 || batch->cancelled; });
       reports = batch->reports;
     }
-    {
-      std::lock_guard lock(mu_);
-      current_.reset();
-    }
+    std::lock_guard lock(mu_);
+    current_.reset();
+    return reports;
+  }
+
+  // Counted from what the relay has taken into account, not from the batch (a report may have
+  // arrived since): a row counts until a round has settled it.
+  static std::int64_t unsettled(const std::vector<bool>& settled) {
+    return std::count(settled.begin(), settled.end(), false);
+  }
+
+  // Takes the reports that arrived for rows not yet settled: logs failures, counts the
+  // acknowledged rows and returns their ids; marks which rows are settled.
+  std::vector<std::int64_t> settle(
+      const std::vector<OutboxStore::Row>& rows,
+      const std::vector<std::optional<Result<DeliveryReport>>>& reports,
+      std::vector<bool>& settled) {
     std::vector<std::int64_t> acked;
     std::map<std::string, std::int64_t> per_topic;
     for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (settled[i] || !reports[i]) continue;
+      settled[i] = true;
       const auto& row = rows[i];
-      if (!reports[i]) {
-        logger_->warn("\"outbox delivery not reported in time\" id={} topic={} key={}", row.id,
-                      row.record.topic, row.record.key);
-      } else if (!reports[i]->ok()) {
+      if (!reports[i]->ok()) {
         const auto& error = reports[i]->error();
         logger_->warn("\"outbox delivery failed\" id={} topic={} key={} error={} ({})", row.id,
                       row.record.topic, row.record.key, error.message, to_string(error.kind));
@@ -555,6 +575,59 @@ class OutboxRelay::Impl {
       }
     }
     for (const auto& [topic, n] : per_topic) metrics_.count_outbox_published(topic, n);
+    return acked;
+  }
+
+  // The rest of the reports of the batch an earlier round stopped waiting for: marks the rows
+  // acknowledged since and forgets the batch once every record is reported. Returns the rows
+  // marked.
+  Result<std::int64_t> settle_in_flight(std::chrono::milliseconds wait) {
+    auto& in_flight = *in_flight_;
+    auto reports = await_reports(in_flight.batch, wait);
+    auto acked = settle(in_flight.rows, reports, in_flight.settled);
+    if (unsettled(in_flight.settled) == 0) {
+      logger_->info("\"outbox deliveries reported late\" rows={}", in_flight.rows.size());
+      in_flight_.reset();
+    }
+    if (!acked.empty()) {
+      // Rows that fail to be marked stay unsent and come again (at-least-once), but only now
+      // that no copy of them is left in the producer.
+      if (auto r = store_.mark_sent(acked); !r) return r.error();
+    }
+    return static_cast<std::int64_t>(acked.size());
+  }
+
+  // Sends the rows and waits (`wait` at most, or until stop()) for their delivery reports;
+  // returns the ids acknowledged. Every acknowledged row counts even if an earlier one
+  // failed: the failed row is retried next round (at-least-once, consumers dedupe by eventId).
+  // Rows still unreported after the wait are remembered (in_flight_): no round sends them again
+  // before their reports arrive.
+  std::vector<std::int64_t> publish(const std::vector<OutboxStore::Row>& rows,
+                                    std::chrono::milliseconds wait) {
+    // Before the wait, which lasts up to `wait` while the broker is down: the backlog must show
+    // on /metrics during an outage, not only once the round gives up.
+    metrics_.set_outbox_pending(static_cast<std::int64_t>(rows.size()));
+    auto batch = std::make_shared<Batch>();
+    batch->outstanding = rows.size();
+    batch->reports.resize(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      producer_.send(rows[i].record, [batch, i](const Result<DeliveryReport>& report) {
+        std::lock_guard lock(batch->mu);
+        if (batch->reports[i]) return;  // contract says once; be safe against a second call
+        batch->reports[i] = report;
+        if (--batch->outstanding == 0) batch->cv.notify_all();
+      });
+    }
+    auto reports = await_reports(batch, wait);
+    std::vector<bool> settled(rows.size(), false);
+    auto acked = settle(rows, reports, settled);
+    if (const auto unreported = unsettled(settled); unreported > 0) {
+      logger_->warn(
+          "\"outbox deliveries not reported in time; their rows are not sent again until the "
+          "producer reports them\" rows={} first_id={} waited_ms={}",
+          unreported, rows.front().id, wait.count());
+      in_flight_ = InFlightBatch{batch, rows, std::move(settled)};
+    }
     return acked;
   }
 
@@ -657,6 +730,7 @@ class OutboxRelay::Impl {
   std::shared_ptr<spdlog::logger> logger_;
 
   // Owned by whoever holds round_mu_.
+  std::optional<InFlightBatch> in_flight_;
   bool cluster_recorded_ = false;
   bool cluster_warned_ = false;
   std::int64_t republish_until_ = 0;  ///< > 0 while history up to this id is re-published

@@ -3,10 +3,13 @@
 namespace orderflow::inventory {
 namespace {
 
-Error stock_invariant(const Product& product, std::int64_t quantity, const char* what) {
+// `held` is the count the operation takes from (reserved for release/deduct, sold for
+// restock), so the message names the count that was actually checked.
+Error stock_invariant(const Product& product, std::int64_t quantity, const char* what,
+                      std::int64_t held, const char* held_as) {
   return internal_error("STOCK_INVARIANT", std::string(what) + " " + std::to_string(quantity) +
                                                " of " + product.sku + " but only " +
-                                               std::to_string(product.reserved) + " reserved");
+                                               std::to_string(held) + " " + held_as);
 }
 
 }  // namespace
@@ -25,7 +28,7 @@ Result<void> reserve(Product& product, std::int64_t quantity) {
 
 Result<void> release(Product& product, std::int64_t quantity) {
   if (quantity < 0 || product.reserved < quantity) {
-    return stock_invariant(product, quantity, "release");
+    return stock_invariant(product, quantity, "release", product.reserved, "reserved");
   }
   product.reserved -= quantity;
   product.available += quantity;
@@ -34,7 +37,7 @@ Result<void> release(Product& product, std::int64_t quantity) {
 
 Result<void> restock(Product& product, std::int64_t quantity) {
   if (quantity < 0 || product.sold < quantity) {
-    return stock_invariant(product, quantity, "restock");
+    return stock_invariant(product, quantity, "restock", product.sold, "sold");
   }
   product.sold -= quantity;
   product.available += quantity;
@@ -43,7 +46,7 @@ Result<void> restock(Product& product, std::int64_t quantity) {
 
 Result<void> deduct(Product& product, std::int64_t quantity) {
   if (quantity < 0 || product.reserved < quantity) {
-    return stock_invariant(product, quantity, "deduct");
+    return stock_invariant(product, quantity, "deduct", product.reserved, "reserved");
   }
   product.reserved -= quantity;
   product.sold += quantity;

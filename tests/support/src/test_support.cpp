@@ -82,6 +82,16 @@ void EmbeddedBroker::fail_requests(int api_key, int count, int error_code) {
                                           errs.size(), errs.data());
 }
 
+void EmbeddedBroker::set_down(bool down) {
+  constexpr std::int32_t kAllBrokers = -1;
+  auto err = down ? rd_kafka_mock_broker_set_down(impl_->cluster, kAllBrokers)
+                  : rd_kafka_mock_broker_set_up(impl_->cluster, kAllBrokers);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(std::string("mock broker set ") + (down ? "down" : "up") + ": " +
+                             rd_kafka_err2str(err));
+  }
+}
+
 double metric_value(const std::string& text, const std::string& name, const std::string& label) {
   std::istringstream in(text);
   std::string line;

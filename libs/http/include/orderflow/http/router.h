@@ -10,17 +10,27 @@ namespace orderflow::http {
 
 using Handler = std::function<Response(const Request&)>;
 
+/// What Router::dispatch produced for one request.
+struct Dispatched {
+  Response response;
+  /// The matched pattern (the metric label), or "unmatched".
+  std::string route = "unmatched";
+  /// What the handler threw (what(), or "unknown exception"), for the server's log; empty when
+  /// no handler threw. Never sent to the client: the response is then 500 INTERNAL without it.
+  std::string handler_error;
+};
+
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and `{name}`
 /// parameters, e.g. "/api/orders/{id}". Thread-safe for dispatch once routes are added.
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
 
-  /// Dispatches `request` (fills path_params). Unknown path → 404 ROUTE_NOT_FOUND; known path
-  /// with another method → 405 METHOD_NOT_ALLOWED with an Allow header. A handler that throws
-  /// gives 500 INTERNAL (logged by the server). `route` receives the matched pattern (metric
-  /// label) or "unmatched".
-  Response dispatch(Request& request, std::string& route) const;
+  /// Dispatches `request` (fills path_params) and returns the response with the matched
+  /// route. Unknown path → 404 ROUTE_NOT_FOUND; known path with another method → 405
+  /// METHOD_NOT_ALLOWED with an Allow header. A handler that throws gives 500 INTERNAL, and
+  /// what it threw comes back in Dispatched::handler_error (the server logs it).
+  [[nodiscard]] Dispatched dispatch(Request& request) const;
 
  private:
   struct Route {

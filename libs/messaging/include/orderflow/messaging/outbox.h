@@ -136,6 +136,10 @@ std::unique_ptr<OutboxStore> make_outbox_store(storage::Database& db,
 struct RelayOptions {
   int batch_size = 500;
   std::chrono::milliseconds poll_interval{1000};  ///< safety net; commits wake it at once
+  /// outbox.delivery_timeout_ms: how long a round waits for its batch's delivery reports. The
+  /// service configuration makes it the producer's message.timeout.ms too (one value), so a
+  /// round stops waiting when librdkafka stops trying. Rows still unreported then are not
+  /// fetched or sent again until their reports arrive (later rounds wait for those first).
   std::chrono::milliseconds delivery_timeout{30000};
   /// outbox.retention_ms: how long sent rows are kept for a re-publish onto a new cluster
   /// (0 = deleted once acknowledged). Dev (embedded broker): 24 h.
@@ -152,6 +156,12 @@ struct RelayOptions {
 /// once its delivery report arrives. At-least-once: a crash between the acknowledgement and the
 /// mark republishes the row with the same eventId, which consumers' inboxes drop as duplicates.
 /// Rows left unsent by a crash are published by the next relay on start.
+///
+/// Waiting for every outcome: a row is sent again only once the producer reported its earlier
+/// send (failed or timed out). A round that stops waiting (RelayOptions::delivery_timeout, a
+/// drain() deadline, stop()) leaves the unreported rows to the next round, which waits for
+/// their reports before it fetches anything; so a stalled broker never holds more than one
+/// batch of the relay in the producer's queue, whatever the number of rounds.
 ///
 /// Broker loss: before its first publish the relay asks the producer for the cluster id and
 /// records it (OutboxStore::record_cluster). On a different cluster than recorded (the embedded
@@ -174,11 +184,14 @@ class OutboxRelay {
   /// Wakes the relay (call after a transaction that appended to the outbox committed).
   void notify();
   /// Publishes every unsent row now and waits for the reports, up to `timeout`. Returns the
-  /// number of rows still unsent (0 on success). Used on shutdown and by tests.
+  /// number of rows still unsent (0 on success), including rows whose send is still
+  /// unreported. Used on shutdown and by tests.
   Result<std::int64_t> drain(std::chrono::milliseconds timeout);
   /// Stops the relay thread (rows in flight finish or stay unsent for the next start).
   void stop();
   /// One publish round: fetch a batch, send, wait for reports, mark. Returns rows marked.
+  /// While an earlier round's sends are unreported it first waits for those (up to
+  /// delivery_timeout), marks the acknowledged ones, and fetches only once all are reported.
   /// Exposed for tests; the relay thread calls it in a loop.
   Result<std::int64_t> publish_batch();
 

@@ -29,8 +29,11 @@ class Producer {
   virtual ~Producer() = default;
   /// Enqueues `record`; `on_delivery` is called exactly once, on the producer's delivery
   /// thread, with the broker's acknowledgement or the final error (kUnavailable when the
-  /// message timed out or the broker is unreachable; kInvalidInput when it is too large).
-  /// An error in enqueueing (local queue full) is also reported through `on_delivery`.
+  /// message timed out, after librdkafka's message.timeout.ms, or the broker is unreachable;
+  /// kInvalidInput when it is too large). An error in enqueueing is also reported through
+  /// `on_delivery`: while the local queue is full (queue.buffering.max.messages / .max.kbytes,
+  /// set by the Kafka profile) send() blocks up to 2 s for room, then reports kUnavailable
+  /// KAFKA_QUEUE_FULL (retry later).
   virtual void send(OutgoingRecord record, DeliveryCallback on_delivery) = 0;
   /// Sends and waits for the delivery report (for tools and tests). Timeout in ms.
   virtual Result<DeliveryReport> send_sync(OutgoingRecord record,

@@ -52,6 +52,10 @@ class EmbeddedBroker {
   /// Makes the next `count` requests of Kafka API `api_key` fail with `error_code`
   /// (rd_kafka_mock_push_request_errors), e.g. to make the DLT unreachable.
   void fail_requests(int api_key, int count, int error_code);
+  /// down = true: every broker drops its connections and refuses new ones, keeping its data (a
+  /// stalled or unreachable broker; clients keep their records queued and retry). false: they
+  /// accept connections again. rd_kafka_mock_broker_set_down / _set_up.
+  void set_down(bool down);
 
  private:
   struct Impl;
