@@ -259,7 +259,9 @@ TEST_P(DatabaseTest, ReadDoesNotSeeUncommittedWrite) {
   auto r = db_->write([&](Tx& tx) -> Result<void> {
     auto ins = exec_ok(tx, "INSERT INTO items(name) VALUES ('pending')");
     if (!ins) return ins;
-    seen_inside = count_rows(*db_, "items");  // another connection, other snapshot
+    // Another thread: another connection, another snapshot (a read on this thread would join
+    // the transaction, see NestedWriteRunsUnderASavepointOfTheOuterTransaction).
+    std::thread([&] { seen_inside = count_rows(*db_, "items"); }).join();
     return {};
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -267,16 +269,48 @@ TEST_P(DatabaseTest, ReadDoesNotSeeUncommittedWrite) {
   EXPECT_EQ(count_rows(*db_, "items"), 1);
 }
 
-TEST_P(DatabaseTest, NestedWriteOnSameThreadIsAnErrorNotADeadlock) {
-  Result<void> inner;
-  auto outer = db_->write([&](Tx&) -> Result<void> {
-    inner = db_->write([](Tx&) -> Result<void> { return {}; });
+// A nested write() or read() joins the enclosing transaction under a savepoint (issue 15's
+// batches): the inner reads see the outer's uncommitted rows, a failing inner fn undoes only its
+// own rows, and everything commits with the outer transaction.
+TEST_P(DatabaseTest, NestedWriteRunsUnderASavepointOfTheOuterTransaction) {
+  Result<void> kept;
+  Result<void> undone;
+  std::int64_t seen_by_nested_read = -1;
+  auto outer = db_->write([&](Tx& tx) -> Result<void> {
+    if (auto r = exec_ok(tx, "INSERT INTO items(name) VALUES ('outer')"); !r) return r;
+    kept = db_->write(
+        [](Tx& inner) { return exec_ok(inner, "INSERT INTO items(name) VALUES ('kept')"); });
+    undone = db_->write([](Tx& inner) -> Result<void> {
+      if (auto r = exec_ok(inner, "INSERT INTO items(name) VALUES ('undone')"); !r) return r;
+      return unavailable("INNER_FAILED", "the inner fn fails after its insert");
+    });
+    auto read = db_->read([&](Tx& inner) -> Result<void> {
+      auto rows = inner.query("SELECT COUNT(*) FROM items");
+      if (!rows) return rows.error();
+      seen_by_nested_read = rows->front().integer(0);
+      return {};
+    });
+    if (!read) return read;
     return {};
   });
-  EXPECT_TRUE(outer.ok());
-  ASSERT_FALSE(inner.ok());
-  EXPECT_EQ(inner.error().kind, ErrorKind::kInternal);
-  EXPECT_EQ(inner.error().code, "DB_NESTED_WRITE");
+  ASSERT_TRUE(outer.ok()) << outer.error().message;
+  EXPECT_TRUE(kept.ok()) << kept.error().message;
+  ASSERT_FALSE(undone.ok());
+  EXPECT_EQ(undone.error().code, "INNER_FAILED");
+  EXPECT_EQ(seen_by_nested_read, 2) << "outer + kept, uncommitted, seen inside";
+  EXPECT_EQ(count_rows(*db_, "items"), 2);
+}
+
+TEST_P(DatabaseTest, NestedWritesRollBackWithTheOuterTransaction) {
+  Result<void> inner;
+  auto outer = db_->write([&](Tx&) -> Result<void> {
+    inner =
+        db_->write([](Tx& tx) { return exec_ok(tx, "INSERT INTO items(name) VALUES ('inner')"); });
+    return conflict("OUTER_FAILED", "the outer fn fails after the nested write");
+  });
+  EXPECT_TRUE(inner.ok());
+  ASSERT_FALSE(outer.ok());
+  EXPECT_EQ(count_rows(*db_, "items"), 0);
 }
 
 TEST_P(DatabaseTest, ConcurrentWritesFromFourThreadsAllLand) {

@@ -366,10 +366,9 @@ class PostgresDatabase final : public Database {
   };
 
   Result<void> transaction(const TxFn& fn, Mode mode) {
-    if (mode != kRead && WriteFnScope::inside(this)) {
-      return internal_error("DB_NESTED_WRITE",
-                            "write() called inside a write() fn of this database");
-    }
+    // Inside a write() fn on this thread: join its transaction (a second one on another
+    // connection could not see its changes and might wait for its locks).
+    if (Tx* outer = WriteFnScope::current(this)) return run_nested(this, *outer, fn);
     auto lease = begin(mode);
     if (!lease) return lease.error();
     Lease guard(*this, std::move(*lease));
@@ -378,7 +377,7 @@ class PostgresDatabase final : public Database {
     Result<void> result;
     try {
       std::optional<WriteFnScope> scope;
-      if (mode != kRead) scope.emplace(this);
+      if (mode != kRead) scope.emplace(this, tx);
       result = fn(tx);
     } catch (...) {
       connection.rollback_quietly();

@@ -360,11 +360,9 @@ class SqliteDatabase final : public Database {
   Result<void> write_relaxed(const TxFn& fn) override { return enqueue(fn, false); }
 
   Result<void> enqueue(const TxFn& fn, bool durable) {
-    // fn of this database is running on this thread: waiting for a group would wait for itself.
-    if (WriteFnScope::inside(this)) {
-      return internal_error("DB_NESTED_WRITE",
-                            "write() called inside a write() fn of this database");
-    }
+    // fn of this database is running on this thread: waiting for a group would wait for
+    // itself, so the nested fn joins its transaction.
+    if (Tx* outer = WriteFnScope::current(this)) return run_nested(this, *outer, fn);
     WriteRequest request(fn, durable);
     std::unique_lock lock(queue_mu_);
     pending_.push_back(&request);
@@ -397,6 +395,8 @@ class SqliteDatabase final : public Database {
   }
 
   Result<void> read(const TxFn& fn) override {
+    // Inside a write() fn: read what that transaction wrote so far.
+    if (Tx* outer = WriteFnScope::current(this)) return run_nested(this, *outer, fn);
     auto lease = acquire_reader();
     if (!lease) return lease.error();
     ReaderLease guard(*this, std::move(*lease));
@@ -560,7 +560,7 @@ class SqliteDatabase final : public Database {
   // Runs one fn; true when it returned ok. Its error or exception goes into the request.
   bool run_fn(Connection& connection, WriteRequest& request) {
     SqliteTx tx(connection);
-    WriteFnScope scope(this);
+    WriteFnScope scope(this, tx);
     try {
       auto r = request.fn(tx);
       if (r) return true;

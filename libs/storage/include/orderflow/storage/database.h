@@ -93,8 +93,13 @@ class Database {
   /// group. A failed COMMIT (or SQLite rolling the transaction back) fails every fn of the
   /// group that had succeeded. fn may run on another thread than the caller's (which waits
   /// meanwhile): callers must not rely on thread-locals or the thread's identity in fn, nor
-  /// call write() while holding a lock that some write's fn takes. write() from inside fn on
-  /// the same Database returns kInternal DB_NESTED_WRITE instead of deadlocking.
+  /// call write() while holding a lock that some write's fn takes.
+  ///
+  /// Nested: write(), write_relaxed() or read() called from inside fn on the same Database (and
+  /// the thread fn runs on) run in fn's transaction under a savepoint: released when the inner
+  /// fn returns ok, rolled back to when it fails or throws, so only its own changes are undone;
+  /// they commit (durably or not) with the outer transaction. A batch of records handled in one
+  /// transaction relies on this (messaging::BatchTransaction).
   ///
   /// PostgreSQL: each write() is its own READ COMMITTED transaction on a pooled connection,
   /// on the caller's thread, concurrent with other writes of this and other processes: a fn
