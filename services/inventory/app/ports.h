@@ -29,7 +29,7 @@ struct StockEvent {
   std::vector<ReservationItem> items;
   Clock::TimePoint expires_at;
   Clock::TimePoint timestamp;  ///< when the inventory decided
-  std::string traceparent;     ///< of the record that caused it; empty starts a new trace
+  std::string traceparent;     ///< W3C trace context it carries; empty starts a new trace
 };
 
 /// The operations of one write transaction. Not thread-safe; valid only inside the callback

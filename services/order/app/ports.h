@@ -25,6 +25,7 @@ struct OrderChange {
   std::vector<TimelineEntry> entries;
   std::string cancel_reason;
   std::string skip_reason;  ///< set when nothing changes
+  std::string traceparent;  ///< W3C trace context of the emitted events; empty = a new trace
 };
 
 /// Decides the change for the order as currently stored (called inside the transaction).
@@ -45,15 +46,17 @@ using OrderAdmission = std::function<Result<void>()>;
 class OrderRepository {
  public:
   virtual ~OrderRepository() = default;
-  /// Stores a new order, its items and its ORDER_CREATED event (outbox) in one transaction;
-  /// returns the order with its id. kUnavailable when the DB is busy.
-  virtual Result<Order> create(const Order& order) = 0;
+  /// Stores a new order, its items and its ORDER_CREATED event (outbox, with `traceparent`;
+  /// empty = a new trace) in one transaction; returns the order with its id. kUnavailable when
+  /// the DB is busy.
+  virtual Result<Order> create(const Order& order, const std::string& traceparent) = 0;
   /// kNotFound ORDER_NOT_FOUND when absent.
   virtual Result<Order> find(std::int64_t id) = 0;
   /// In one write transaction: records (consumer_group, event_id) in the inbox unless the group
   /// is empty (a user action), reads order `id`, runs `decide`, stores the new status, the
-  /// timeline entries and one outbox event per entry. kNotFound when the order is absent;
-  /// `decide`'s error rolls everything back. A duplicate runs nothing.
+  /// timeline entries and one outbox event per entry (carrying the change's traceparent).
+  /// kNotFound when the order is absent; `decide`'s error rolls everything back. A duplicate
+  /// runs nothing.
   virtual Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
                                      const std::string& event_id, const OrderDecider& decide) = 0;
   /// Orders in a non-terminal state whose last change is older than `before` (saga timeout).

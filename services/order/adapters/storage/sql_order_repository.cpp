@@ -151,7 +151,7 @@ Result<std::optional<Order>> load_order(storage::Tx& tx, std::int64_t id,
 
 std::span<const storage::Migration> order_migrations() { return kMigrations; }
 
-Result<Order> SqlOrderRepository::create(const Order& order) {
+Result<Order> SqlOrderRepository::create(const Order& order, const std::string& traceparent) {
   Order stored = order;
   auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
     auto inserted = tx.query(
@@ -171,7 +171,8 @@ Result<Order> SqlOrderRepository::create(const Order& order) {
            item.unit_price.to_string()});
       if (!r) return r.error();
     }
-    return messaging::Outbox::append(tx, order_created_record(stored, orders_topic_, source_));
+    return messaging::Outbox::append(
+        tx, order_created_record(stored, orders_topic_, source_, traceparent));
   });
   if (!result) return result.error();
   if (on_commit_) on_commit_();
@@ -231,7 +232,7 @@ Result<OrderUpdate> SqlOrderRepository::update(std::int64_t id, const std::strin
       auto record =
           order_status_record(out.order, event_for_status(entry.to),
                               entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "",
-                              entry.from, entry.at, orders_topic_, source_);
+                              entry.from, entry.at, orders_topic_, source_, out.change.traceparent);
       auto appended = messaging::Outbox::append(tx, record);
       if (!appended) return appended.error();
       out.order.timeline.push_back(entry);

@@ -24,7 +24,7 @@ class SqlOrderRepository final : public OrderRepository {
         source_(std::move(source)),
         on_commit_(std::move(on_commit)) {}
 
-  Result<Order> create(const Order& order) override;
+  Result<Order> create(const Order& order, const std::string& traceparent) override;
   Result<Order> find(std::int64_t id) override;
   Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) override;
   Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
