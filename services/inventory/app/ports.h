@@ -11,6 +11,7 @@
 #include "orderflow/common/clock.h"
 #include "orderflow/common/decimal.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/inbox_port.h"
 
 namespace orderflow::inventory {
 
@@ -67,16 +68,12 @@ class InventoryTx {
 };
 
 /// Persistence of products, reservations, cancelled orders, the inbox and the outbox.
-/// Implementations are thread-safe, also across instances sharing the database.
-class InventoryRepository {
+/// Implementations are thread-safe, also across instances sharing the database. The inbox
+/// (process_once: an event's effect in one transaction with its inbox entry) is the
+/// messaging::InboxPort every service has.
+class InventoryRepository : public messaging::InboxPort<InventoryTx> {
  public:
   using TxFn = std::function<Result<void>(InventoryTx&)>;
-  virtual ~InventoryRepository() = default;
-  /// Idempotent-consumer transaction: records (group, eventId) in the inbox and, the first
-  /// time only, runs `fn`, all in one transaction. False for a duplicate (nothing ran). An
-  /// error from `fn` rolls everything back, inbox entry included.
-  virtual Result<bool> process_once(const std::string& consumer_group, const std::string& event_id,
-                                    const TxFn& fn) = 0;
   /// Runs `fn` in one write transaction.
   virtual Result<void> transact(const TxFn& fn) = 0;
   /// Sorted by sku.

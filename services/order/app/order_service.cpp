@@ -28,7 +28,7 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
                                         SagaInput input, const SagaEvent* event,
                                         const std::string& traceparent) {
   auto now = clock_.now();
-  return repository_.update(id, group, event_id, [&](const Order& order) -> Result<OrderChange> {
+  auto decider = [&](const Order& order) -> Result<OrderChange> {
     OrderChange change;
     if (event != nullptr && input == SagaInput::kPaymentCompleted && event->amount &&
         (*event->amount != order.total_amount ||
@@ -48,7 +48,22 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
                                 now});
     }
     return change;
-  });
+  };
+  OrderUpdate out;
+  auto update = [&](OrderTx& tx) -> Result<void> {
+    auto updated = tx.update(id, decider);
+    if (!updated) return updated.error();
+    out = std::move(updated.value());
+    return {};
+  };
+  if (group.empty()) {
+    if (auto done = repository_.transact(update); !done) return done.error();
+    return out;
+  }
+  auto first = repository_.process_once(group, event_id, update);
+  if (!first) return first.error();
+  out.duplicate = !first.value();
+  return out;
 }
 
 Result<Order> OrderService::cancel(std::int64_t id, const std::string& traceparent) {
