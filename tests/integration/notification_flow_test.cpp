@@ -268,7 +268,7 @@ TEST_P(NotificationFlowTest, TheOrderServicesRecordIsNotified) {
   o.currency = "KRW";
   o.items.push_back({"ABC-001", 2, Decimal::from_integer(12900)});
   o.created_at = clock_.now();
-  auto record = order::order_created_record(o, topic_, "order-service");
+  auto record = order::order_created_record(o, topic_, "order-service", "");
   EXPECT_EQ(record.key, "12345");
   start_runner();
   produce(record);

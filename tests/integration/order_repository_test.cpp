@@ -11,14 +11,20 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/http/order_routes.h"
 #include "adapters/storage/sql_order_repository.h"
 #include "app/order_service.h"
 #include "domain/order.h"
 #include "orderflow/common/clock.h"
 #include "orderflow/common/decimal.h"
+#include "orderflow/http/client.h"
+#include "orderflow/http/router.h"
+#include "orderflow/http/server.h"
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/messaging/record.h"
+#include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
@@ -121,6 +127,53 @@ TEST_P(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
   ASSERT_TRUE(traceparent.has_value());
   EXPECT_TRUE(std::regex_match(*traceparent, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")))
       << *traceparent;
+}
+
+// Issue 15: the events of POST /api/orders and POST /api/orders/{id}/cancel continue the trace
+// of the request (a child span of its traceparent header), and start a new trace without a
+// valid one.
+TEST_P(OrderRepositoryTest, EventsOfHttpRequestsContinueTheRequestsTrace) {
+  http::Router router;
+  add_order_routes(router, *service_, [] { return true; });
+  observability::Metrics metrics{"order-service"};
+  http::ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  http::Server server(options, router, metrics,
+                      observability::make_logger("order-http-test", {"warn", "text"}));
+  server.start();
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const std::string cancel_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const std::string body = R"({"userId":"42","items":[{"sku":"ABC-001","quantity":1}]})";
+  std::int64_t first_id = 0;
+  for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"traceparent", parent}}, {}, {{"traceparent", "not-a-trace"}}}) {
+    auto created = http::request("127.0.0.1", server.port(), "POST", "/api/orders", body, headers);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    ASSERT_EQ(created->status, 201) << created->body;
+    if (first_id == 0) first_id = nlohmann::json::parse(created->body).at("orderId");
+  }
+  auto cancelled = http::request("127.0.0.1", server.port(), "POST",
+                                 "/api/orders/" + std::to_string(first_id) + "/cancel", "",
+                                 {{"traceparent", cancel_parent}});
+  ASSERT_TRUE(cancelled.ok()) << cancelled.error().message;
+  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  server.stop();
+
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 4u);  // 3 × ORDER_CREATED, ORDER_CANCELLED
+  std::vector<std::string> traces;
+  for (const auto& row : rows) {
+    auto trace = messaging::find_header(row.record.headers, "traceparent").value_or("");
+    EXPECT_TRUE(std::regex_match(trace, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"))) << trace;
+    traces.push_back(trace);
+  }
+  EXPECT_EQ(traces[0].substr(0, 36), parent.substr(0, 36)) << "the caller's trace";
+  EXPECT_NE(traces[0], parent) << "a span of order-service's own";
+  EXPECT_NE(traces[1].substr(0, 36), parent.substr(0, 36)) << "no header: a new trace";
+  EXPECT_NE(traces[2].substr(0, 36), traces[1].substr(0, 36)) << "a bad header: a new trace";
+  EXPECT_EQ(traces[3].substr(0, 36), cancel_parent.substr(0, 36)) << "the cancel's trace";
+  EXPECT_NE(traces[3], cancel_parent);
 }
 
 TEST_P(OrderRepositoryTest, FindReturnsTheStoredOrder) {

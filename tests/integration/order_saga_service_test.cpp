@@ -15,6 +15,7 @@
 #include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/outbox.h"
+#include "orderflow/observability/logging.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -153,7 +154,7 @@ TEST_P(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid)
   record.value = messaging::encode_event(meta, {{"orderId", 1}});
   auto v2 = to_saga_event(record);
   ASSERT_FALSE(v2.ok());
-  EXPECT_EQ(v2.error().code, "UNSUPPORTED_VERSION");
+  EXPECT_EQ(v2.error().code, "UNSUPPORTED_EVENT_VERSION");
   meta.event_version = 1;
   record.value = messaging::encode_event(meta, {{"orderId", "x"}});
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
@@ -161,6 +162,34 @@ TEST_P(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid)
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
   record.value = "not json";
   EXPECT_EQ(to_saga_event(record).error().kind, ErrorKind::kInvalidInput);
+}
+
+// Issue 15: the saga's reactions continue the trace of the record they react to (the same
+// trace-id, a span of their own), as inventory and payment do.
+TEST_P(OrderSagaServiceTest, SagaReactionsCarryTheChildTraceOfTheConsumedRecord) {
+  auto id = place();
+  const std::string parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  messaging::EventMeta meta{new_uuid(), "STOCK_RESERVED", 1, "2026-11-21T00:00:00.000Z"};
+  messaging::ConsumedRecord record;
+  record.topic = "inventory.v1";
+  record.key = std::to_string(id);
+  record.value = messaging::encode_event(
+      meta, {{"orderId", id}, {"userId", "u1"}, {"totalAmount", "2000"}, {"currency", "KRW"}});
+  record.headers = messaging::standard_headers(meta, "inventory-service", parent);
+  auto handler = make_saga_handler(*service_, observability::make_logger("saga-test", {"off"}));
+  auto result = handler(record);
+  ASSERT_FALSE(result.error.has_value()) << result.error->message;
+  EXPECT_EQ(result.event_id, meta.event_id);
+  EXPECT_EQ(service_->get(id)->status, OrderStatus::kConfirmed);
+
+  auto rows = messaging::make_outbox_store(*db_)->fetch_unsent(10);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 2u);  // ORDER_CREATED, ORDER_CONFIRMED
+  auto created = messaging::find_header(rows->at(0).record.headers, "traceparent").value();
+  auto confirmed = messaging::find_header(rows->at(1).record.headers, "traceparent").value();
+  EXPECT_EQ(confirmed.substr(0, 36), parent.substr(0, 36));
+  EXPECT_NE(confirmed, parent);
+  EXPECT_NE(created.substr(0, 36), parent.substr(0, 36)) << "the order began its own trace";
 }
 
 // Issue 11 item 3 for order-service: a PAYMENT_COMPLETED handled by one instance and an HTTP

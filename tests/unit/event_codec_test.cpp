@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
+
+#include "orderflow/messaging/event_decoders.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -138,6 +142,345 @@ TEST(EventCodec, TraceparentsAreW3cAndRandom) {
     seen.insert(tp);
   }
   EXPECT_EQ(seen.size(), 100u);
+}
+
+// ---- child_traceparent ------------------------------------------------------------------------
+
+const std::regex kTraceparent("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+constexpr const char* kParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+TEST(ChildTraceparent, KeepsTheTraceAndFlagsWithANewSpan) {
+  std::set<std::string> spans;
+  for (const std::string& parent :
+       {std::string(kParent), std::string("00-0af7651916cd43dd8448eb211c80319c-"
+                                          "b7ad6b7169203331-00")}) {
+    SCOPED_TRACE(parent);
+    for (int i = 0; i < 20; ++i) {
+      auto child = child_traceparent(parent);
+      ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
+      EXPECT_EQ(child.substr(0, 36), parent.substr(0, 36)) << "same version and trace-id";
+      EXPECT_EQ(child.substr(52), parent.substr(52)) << "same trace-flags";
+      EXPECT_NE(child.substr(36, 16), parent.substr(36, 16)) << "a span of its own";
+      EXPECT_NE(child.substr(36, 16), std::string(16, '0'));
+      spans.insert(child.substr(36, 16));
+    }
+  }
+  EXPECT_EQ(spans.size(), 40u) << "every child is a new span";
+}
+
+TEST(ChildTraceparent, AMissingOrMalformedParentStartsANewTrace) {
+  const std::string parent = kParent;
+  auto with = [&](std::size_t at, const std::string& part) {
+    auto bad = parent;
+    bad.replace(at, part.size(), part);
+    return bad;
+  };
+  for (const std::string& bad :
+       {std::string(), std::string("garbage"), std::string("00-abc-01"), parent + "-extra",
+        parent.substr(0, 54), with(0, "01"), with(0, "ff"), with(3, std::string(32, '0')),
+        with(36, std::string(16, '0')), with(3, "4BF92F35"), with(10, "xyz"), with(2, "_"),
+        with(35, "_"), with(52, "_"), with(53, "zz")}) {
+    SCOPED_TRACE(bad);
+    auto child = child_traceparent(bad);
+    ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
+    EXPECT_TRUE(child.ends_with("-01")) << "a new trace is sampled";
+    EXPECT_NE(child.substr(3, 32), parent.substr(3, 32)) << "not the broken parent's trace";
+  }
+  EXPECT_NE(child_traceparent(""), child_traceparent("")) << "each new trace is its own";
+}
+
+TEST(ChildTraceparent, OfARecordUsesItsTraceparentHeader) {
+  ConsumedRecord record;
+  auto fresh = child_traceparent(record);
+  EXPECT_TRUE(std::regex_match(fresh, kTraceparent)) << fresh;
+  record.headers = {{"eventId", "e"}, {"traceparent", kParent}};
+  auto child = child_traceparent(record);
+  EXPECT_EQ(child.substr(0, 36), std::string(kParent).substr(0, 36));
+  EXPECT_NE(child, kParent);
+}
+
+// ---- typed decoders ----------------------------------------------------------------------------
+
+using nlohmann::json;
+
+// A value as its producer writes it, decoded as a consumer of the record keyed `key` gets it.
+DecodedEvent event_of(const std::string& type, const json& payload, int version = 1,
+                      const std::string& key = "123") {
+  auto decoded =
+      decode_event(encode_event({"e-1", type, version, "2026-11-21T10:15:30.123Z"}, payload));
+  if (!decoded) throw std::runtime_error(decoded.error().message);
+  decoded->key = key;
+  return decoded.value();
+}
+
+json items_json(bool unit_price) {
+  json item = {{"sku", "ABC-001"}, {"quantity", 2}};
+  if (unit_price) item["unitPrice"] = "12900";
+  return json::array({item});
+}
+
+// Every event type with the fields its producer emits (docs/events.md).
+const std::map<std::string, json>& valid_payloads() {
+  static const std::map<std::string, json> kPayloads = [] {
+    const json order = {
+        {"orderId", 123}, {"userId", "42"}, {"totalAmount", "25800"}, {"currency", "KRW"}};
+    std::map<std::string, json> p;
+    p["ORDER_CREATED"] = order;
+    p["ORDER_CREATED"]["items"] = items_json(true);
+    p["ORDER_CREATED"]["customerEmail"] = "a@example.com";
+    for (const char* type : {"ORDER_CONFIRMED", "ORDER_PAID", "ORDER_COMPLETED"}) p[type] = order;
+    p["ORDER_CANCELLED"] = order;
+    p["ORDER_CANCELLED"]["reason"] = "USER_REQUESTED";
+    p["ORDER_CANCELLED"]["previousStatus"] = "CONFIRMED";
+    p["STOCK_RESERVED"] = order;
+    p["STOCK_RESERVED"]["items"] = items_json(false);
+    p["STOCK_RESERVED"]["expiresAt"] = "2026-11-21T10:30:30.123Z";
+    p["STOCK_REJECTED"] = {
+        {"orderId", 123}, {"userId", "42"}, {"reason", "OUT_OF_STOCK"}, {"sku", "ABC-001"}};
+    p["STOCK_DEDUCTED"] = {{"orderId", 123}, {"userId", "42"}, {"items", items_json(false)}};
+    p["STOCK_RELEASED"] = {
+        {"orderId", 123}, {"userId", "42"}, {"reason", "EXPIRED"}, {"items", items_json(false)}};
+    p["STOCK_DEDUCTION_FAILED"] = {
+        {"orderId", 123}, {"userId", "42"}, {"reason", "RESERVATION_EXPIRED"}};
+    const json payment = {
+        {"orderId", 123}, {"userId", "42"}, {"amount", "25800"}, {"currency", "KRW"}};
+    p["PAYMENT_COMPLETED"] = payment;
+    p["PAYMENT_COMPLETED"]["paymentId"] = "pay-1";
+    p["PAYMENT_FAILED"] = payment;
+    p["PAYMENT_FAILED"]["reason"] = "AMOUNT_LIMIT_EXCEEDED";
+    p["PAYMENT_REFUNDED"] = payment;
+    p["PAYMENT_REFUNDED"]["paymentId"] = "pay-1";
+    p["PAYMENT_REFUNDED"]["reason"] = "ORDER_CANCELLED";
+    return p;
+  }();
+  return kPayloads;
+}
+
+// The fields a decoder requires (docs/events.md "Decoding rules").
+const std::map<std::string, std::set<std::string>> kRequired = {
+    {"ORDER_CREATED", {"orderId", "userId", "totalAmount", "currency", "items"}},
+    {"ORDER_CONFIRMED", {"orderId"}},
+    {"ORDER_PAID", {"orderId"}},
+    {"ORDER_COMPLETED", {"orderId"}},
+    {"ORDER_CANCELLED", {"orderId", "userId"}},
+    {"STOCK_RESERVED", {"orderId", "userId", "totalAmount", "currency"}},
+    {"STOCK_REJECTED", {"orderId"}},
+    {"STOCK_DEDUCTED", {"orderId"}},
+    {"STOCK_RELEASED", {"orderId"}},
+    {"STOCK_DEDUCTION_FAILED", {"orderId"}},
+    {"PAYMENT_COMPLETED", {"orderId"}},
+    {"PAYMENT_FAILED", {"orderId"}},
+    {"PAYMENT_REFUNDED", {"orderId"}},
+};
+
+// Values each field must refuse, by field name (one rule per kind of field).
+std::vector<json> bad_values(const std::string& field) {
+  const std::vector<json> identifier = {json(""), json(true), json(1.5), json::array({"42"}),
+                                        json::object()};
+  const std::vector<json> money = {json(25800),      json(258.5), json("1e3"),
+                                   json("12.34567"), json("abc"), json("")};
+  const std::vector<json> text = {json(1), json(true), json::array(), json::object()};
+  if (field == "orderId") {
+    return {json("123"), json(0),     json(-1),           json(1.5),
+            json(true),  json("abc"), json::array({123}), json(9223372036854775808ULL)};
+  }
+  if (field == "userId" || field == "sku" || field == "paymentId") return identifier;
+  if (field == "totalAmount" || field == "amount") return money;
+  if (field == "currency") return {json("krw"), json("KR"), json("KRWW"), json(410), json("")};
+  if (field == "items") {
+    return {json("ABC-001"),
+            json::object(),
+            json::array({1}),
+            json::array({{{"sku", "A"}}}),
+            json::array({{{"quantity", 1}}}),
+            json::array({{{"sku", "A"}, {"quantity", 0}}}),
+            json::array({{{"sku", "A"}, {"quantity", "1"}}}),
+            json::array({{{"sku", ""}, {"quantity", 1}}}),
+            json::array({{{"sku", "A"}, {"quantity", 1}, {"unitPrice", 12.5}}})};
+  }
+  return text;  // reason, previousStatus, expiresAt, customerEmail
+}
+
+void expect_error(const Result<std::optional<TypedEvent>>& r, const std::string& code,
+                  const std::string& message_start) {
+  ASSERT_FALSE(r.ok()) << "accepted";
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidInput) << r.error().message;
+  EXPECT_EQ(r.error().code, code) << r.error().message;
+  EXPECT_TRUE(r.error().message.starts_with(message_start)) << r.error().message;
+}
+
+TEST(EventDecoders, EveryTypeDecodesWhatItsProducerEmits) {
+  ASSERT_EQ(valid_payloads().size(), 13u);
+  for (const auto& [type, payload] : valid_payloads()) {
+    SCOPED_TRACE(type);
+    auto r = decode_typed(event_of(type, payload));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r->has_value());
+    auto ref = order_ref_of(**r);
+    EXPECT_EQ(ref.order_id, 123);
+    EXPECT_EQ(ref.user_id, "42");
+    EXPECT_EQ(ref.meta.event_type, type);
+    EXPECT_EQ(ref.meta.event_id, "e-1");
+  }
+}
+
+TEST(EventDecoders, TypedFieldsAreRead) {
+  auto created =
+      decode_order_created(event_of("ORDER_CREATED", valid_payloads().at("ORDER_CREATED")));
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(created->total_amount, Decimal::from_integer(25800));
+  EXPECT_EQ(created->currency, "KRW");
+  ASSERT_EQ(created->items.size(), 1u);
+  EXPECT_EQ(created->items[0].sku, "ABC-001");
+  EXPECT_EQ(created->items[0].quantity, 2);
+  EXPECT_EQ(created->items[0].unit_price, Decimal::from_integer(12900));
+  EXPECT_EQ(created->customer_email, "a@example.com");
+
+  auto reserved =
+      decode_stock_reserved(event_of("STOCK_RESERVED", valid_payloads().at("STOCK_RESERVED")));
+  ASSERT_TRUE(reserved.ok()) << reserved.error().message;
+  EXPECT_EQ(reserved->expires_at, "2026-11-21T10:30:30.123Z");
+  EXPECT_FALSE(reserved->items.at(0).unit_price.has_value());
+
+  auto paid = decode_payment_completed(
+      event_of("PAYMENT_COMPLETED", valid_payloads().at("PAYMENT_COMPLETED")));
+  ASSERT_TRUE(paid.ok()) << paid.error().message;
+  EXPECT_EQ(paid->amount, Decimal::parse("25800"));
+  EXPECT_EQ(paid->payment_id, "pay-1");
+
+  auto cancelled =
+      decode_order_cancelled(event_of("ORDER_CANCELLED", valid_payloads().at("ORDER_CANCELLED")));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.error().message;
+  EXPECT_EQ(cancelled->reason, "USER_REQUESTED");
+  EXPECT_EQ(cancelled->previous_status, "CONFIRMED");
+  EXPECT_EQ(cancelled->total_amount, Decimal::from_integer(25800));
+
+  auto released =
+      decode_stock_released(event_of("STOCK_RELEASED", valid_payloads().at("STOCK_RELEASED")));
+  ASSERT_TRUE(released.ok()) << released.error().message;
+  EXPECT_EQ(released->reason, "EXPIRED");
+}
+
+TEST(EventDecoders, OtherAcceptedForms) {
+  auto payload = valid_payloads().at("ORDER_CREATED");
+  payload["userId"] = 42;                      // an integer identifier, kept as text
+  payload["items"][0]["sku"] = 1001;           // likewise
+  payload["orderId"] = 9223372036854775807LL;  // the largest orderId
+  payload["customerEmail"] = nullptr;          // null = absent
+  payload["totalAmount"] = "25800.5";          // up to 4 fractional digits
+  auto created = decode_order_created(event_of("ORDER_CREATED", payload, 1, "9223372036854775807"));
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(created->user_id, "42");
+  EXPECT_EQ(created->items[0].sku, "1001");
+  EXPECT_EQ(created->order_id, 9223372036854775807LL);
+  EXPECT_EQ(created->customer_email, "");
+  EXPECT_EQ(created->total_amount, Decimal::parse("25800.5"));
+
+  payload["items"] = json::array();  // an order may have no lines
+  EXPECT_TRUE(decode_order_created(event_of("ORDER_CREATED", payload, 1, "")).ok());
+}
+
+TEST(EventDecoders, AMissingRequiredFieldIsMalformedAndNamesIt) {
+  for (const auto& [type, payload] : valid_payloads()) {
+    for (const auto& field : kRequired.at(type)) {
+      SCOPED_TRACE(type + " without " + field);
+      auto without = payload;
+      without.erase(field);
+      expect_error(decode_typed(event_of(type, without)), "MALFORMED_EVENT", field + ": ");
+      without[field] = nullptr;
+      expect_error(decode_typed(event_of(type, without)), "MALFORMED_EVENT", field + ": ");
+    }
+  }
+}
+
+TEST(EventDecoders, AnOptionalFieldMayBeAbsent) {
+  for (const auto& [type, payload] : valid_payloads()) {
+    for (const auto& [field, value] : payload.items()) {
+      if (kRequired.at(type).contains(field)) continue;
+      SCOPED_TRACE(type + " without " + field);
+      auto without = payload;
+      without.erase(field);
+      auto r = decode_typed(event_of(type, without));
+      EXPECT_TRUE(r.ok()) << r.error().message;
+    }
+  }
+}
+
+TEST(EventDecoders, AFieldOfTheWrongTypeOrFormIsMalformedAndNamesIt) {
+  for (const auto& [type, payload] : valid_payloads()) {
+    for (const auto& [field, value] : payload.items()) {
+      for (const auto& bad : bad_values(field)) {
+        SCOPED_TRACE(type + " " + field + " = " + bad.dump());
+        auto changed = payload;
+        changed[field] = bad;
+        expect_error(decode_typed(event_of(type, changed, 1, "")), "MALFORMED_EVENT", field);
+      }
+    }
+  }
+}
+
+TEST(EventDecoders, OrderIdMustBeTheRecordKey) {
+  const auto& payload = valid_payloads().at("STOCK_RESERVED");
+  EXPECT_TRUE(decode_typed(event_of("STOCK_RESERVED", payload, 1, "123")).ok());
+  EXPECT_TRUE(decode_typed(event_of("STOCK_RESERVED", payload, 1, "")).ok()) << "no key";
+  for (const char* key : {"124", "0123", "order-123", " 123"}) {
+    SCOPED_TRACE(key);
+    expect_error(decode_typed(event_of("STOCK_RESERVED", payload, 1, key)), "MALFORMED_EVENT",
+                 "orderId: ");
+  }
+}
+
+TEST(EventDecoders, AVersionAboveTheSupportedOneIsRefusedFirst) {
+  for (const auto& [type, payload] : valid_payloads()) {
+    SCOPED_TRACE(type);
+    expect_error(decode_typed(event_of(type, payload, kSupportedEventVersion + 1)),
+                 "UNSUPPORTED_EVENT_VERSION", type + " eventVersion 2");
+    // Before any field: a newer version may have changed them.
+    expect_error(decode_typed(event_of(type, {{"orderId", "x"}}, 7, "")),
+                 "UNSUPPORTED_EVENT_VERSION", type);
+  }
+}
+
+TEST(EventDecoders, ATypeWithoutADecoderIsNotDecoded) {
+  auto r = decode_typed(event_of("LOYALTY_POINTS_ADDED", {{"orderId", "x"}}, 9));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->has_value());
+}
+
+TEST(EventDecoders, ADecoderOfAnotherTypeIsABug) {
+  auto r = decode_order_created(event_of("STOCK_RESERVED", valid_payloads().at("STOCK_RESERVED")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInternal);
+  EXPECT_EQ(r.error().code, "WRONG_DECODER");
+  auto progressed = decode_order_progressed(event_of("ORDER_CANCELLED", {{"orderId", 123}}));
+  EXPECT_EQ(progressed.error().code, "WRONG_DECODER");
+}
+
+TEST(EventDecoders, OrderRefOfAnyTypeUsesTheSameRules) {
+  auto ref = decode_order_ref(event_of("LOYALTY_POINTS_ADDED", {{"orderId", 123}}, 9));
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  EXPECT_EQ(ref->order_id, 123);
+  EXPECT_EQ(ref->user_id, "");
+  EXPECT_EQ(decode_order_ref(event_of("X", {{"orderId", 123}, {"userId", 7}}))->user_id, "7");
+  for (const auto& bad : bad_values("orderId")) {
+    SCOPED_TRACE(bad.dump());
+    auto r = decode_order_ref(event_of("X", {{"orderId", bad}}, 1, ""));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "MALFORMED_EVENT");
+  }
+  EXPECT_FALSE(decode_order_ref(event_of("X", {{"userId", "u"}})).ok());
+  EXPECT_FALSE(decode_order_ref(event_of("X", {{"orderId", 123}, {"userId", ""}})).ok());
+  EXPECT_FALSE(decode_order_ref(event_of("X", {{"orderId", 123}}, 1, "124")).ok());
+}
+
+TEST(EventDecoders, DecodeEventOfARecordKeepsItsKey) {
+  ConsumedRecord record;
+  record.key = "123";
+  record.value = encode_event({"e", "STOCK_DEDUCTED", 1, "t"}, {{"orderId", 123}});
+  auto decoded = decode_event(record);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->key, "123");
+  EXPECT_EQ(decode_event(record.value)->key, "");
 }
 
 TEST(Record, FindHeaderReturnsTheFirstValue) {

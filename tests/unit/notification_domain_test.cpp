@@ -204,10 +204,9 @@ TEST(IncomingEventTest, ValidOrderCreated) {
   EXPECT_EQ(ko.render(e.value()), "주문이 생성되었습니다. 주문번호: 123, 금액: 25800원");
 }
 
-TEST(IncomingEventTest, IntegerUserAndStringOrderId) {
+TEST(IncomingEventTest, IntegerUserId) {
   auto payload = order_created_payload();
   payload["userId"] = 42;
-  payload["orderId"] = "123";
   auto e = to_incoming_event(event_record(payload));
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_EQ(e->user_id, "42");
@@ -238,8 +237,9 @@ TEST(IncomingEventTest, MissingOrderIdIsMalformed) {
 }
 
 TEST(IncomingEventTest, OrderIdOfTheWrongTypeIsMalformed) {
+  // The shared rule (docs/events.md): a positive JSON integer; "123" is a string, not one.
   for (const json& bad : {json{{"id", 1}}, json::array({1}), json(true), json(1.5), json("12a"),
-                          json(""), json(nullptr)}) {
+                          json(""), json(nullptr), json("123"), json(0), json(-5)}) {
     SCOPED_TRACE(bad.dump());
     auto payload = order_created_payload();
     payload["orderId"] = bad;
@@ -255,6 +255,28 @@ TEST(IncomingEventTest, UserIdOfTheWrongTypeIsMalformed) {
     payload["userId"] = bad;
     expect_malformed(event_record(payload));
   }
+}
+
+TEST(IncomingEventTest, ATypeWithoutADecoderNeedsOnlyAnOrderId) {
+  auto e = to_incoming_event(event_record({{"orderId", 123}, {"note", "hi"}}, "POINTS_ADDED"));
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->order_id, 123);
+  EXPECT_EQ(e->user_id, "");
+  EXPECT_EQ(e->fields.at("note"), "hi");
+  expect_malformed(event_record({{"userId", "42"}}, "POINTS_ADDED"));
+  expect_malformed(event_record({{"orderId", "123"}}, "POINTS_ADDED"));
+}
+
+TEST(IncomingEventTest, AKnownTypeIsJudgedByItsSharedDecoder) {
+  auto no_items = order_created_payload();
+  no_items.erase("items");
+  expect_malformed(event_record(no_items));
+  messaging::EventMeta v2{"7f0c5a2e-0000-4000-8000-000000000002", "ORDER_CREATED", 2,
+                          "2026-11-21T10:15:30.123Z"};
+  auto e = to_incoming_event(record_of(messaging::encode_event(v2, order_created_payload())));
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, "UNSUPPORTED_EVENT_VERSION");
+  EXPECT_EQ(e.error().kind, ErrorKind::kInvalidInput);
 }
 
 TEST(IncomingEventTest, EventTypeComesFromTheValue) {

@@ -66,6 +66,14 @@ std::optional<Decimal> Decimal::parse(std::string_view text) {
   return Decimal(negative ? -scaled : scaled);
 }
 
+bool is_currency_code(std::string_view text) {
+  if (text.size() != 3) return false;
+  for (char c : text) {
+    if (c < 'A' || c > 'Z') return false;
+  }
+  return true;
+}
+
 std::string Decimal::to_string() const {
   std::int64_t v = scaled_;
   bool negative = v < 0;

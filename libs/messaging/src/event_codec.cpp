@@ -1,5 +1,6 @@
 #include "orderflow/messaging/event_codec.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -81,6 +82,12 @@ Result<DecodedEvent> decode_event(std::string_view value) {
   }
 }
 
+Result<DecodedEvent> decode_event(const ConsumedRecord& record) {
+  auto decoded = decode_event(record.value);
+  if (decoded) decoded->key = record.key;
+  return decoded;
+}
+
 std::string encode_event(const EventMeta& meta, const nlohmann::json& payload) {
   nlohmann::json body = nlohmann::json::object();
   if (payload.is_object()) {
@@ -110,5 +117,35 @@ Headers standard_headers(const EventMeta& meta, std::string_view source,
 }
 
 std::string new_traceparent() { return "00-" + random_hex(32) + "-" + random_hex(16) + "-01"; }
+
+std::string child_traceparent(std::string_view parent) {
+  // "00-" trace-id(32) "-" parent-id(16) "-" flags(2). Other versions may carry more fields
+  // and cannot be continued safely by this version-00 writer: they start a new trace.
+  constexpr std::size_t kLength = 55;
+  auto is_hex = [](std::string_view digits) {
+    return std::all_of(digits.begin(), digits.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  auto is_zero = [](std::string_view digits) {
+    return digits.find_first_not_of('0') == std::string_view::npos;
+  };
+  if (parent.size() != kLength || parent.substr(0, 3) != "00-" || parent[35] != '-' ||
+      parent[52] != '-') {
+    return new_traceparent();
+  }
+  auto trace_id = parent.substr(3, 32);
+  auto span_id = parent.substr(36, 16);
+  auto flags = parent.substr(53, 2);
+  if (!is_hex(trace_id) || !is_hex(span_id) || !is_hex(flags) || is_zero(trace_id) ||
+      is_zero(span_id)) {
+    return new_traceparent();
+  }
+  return "00-" + std::string(trace_id) + "-" + random_hex(16) + "-" + std::string(flags);
+}
+
+std::string child_traceparent(const ConsumedRecord& record) {
+  auto parent = find_header(record.headers, "traceparent");
+  return child_traceparent(parent ? std::string_view(*parent) : std::string_view());
+}
 
 }  // namespace orderflow::messaging

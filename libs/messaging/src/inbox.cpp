@@ -31,19 +31,18 @@ Result<bool> Inbox::record(storage::Tx& tx, std::string_view consumer_group,
   return *changed == 1;
 }
 
-Result<bool> Inbox::process(storage::Database& db, std::string_view consumer_group,
-                            std::string_view event_id,
-                            const std::function<Result<void>(storage::Tx&)>& fn) {
-  bool first = false;
-  auto done = db.write([&](storage::Tx& tx) -> Result<void> {
-    auto recorded = record(tx, consumer_group, event_id);
-    if (!recorded) return recorded.error();
-    first = recorded.value();
-    if (!first) return {};
-    return fn(tx);
+Result<bool> Inbox::contains(storage::Database& db, std::string_view consumer_group,
+                             std::string_view event_id) {
+  bool seen = false;
+  auto r = db.read([&](storage::Tx& tx) -> Result<void> {
+    auto rows = tx.query("SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+                         {std::string(consumer_group), std::string(event_id)});
+    if (!rows) return rows.error();
+    seen = !rows.value().empty();
+    return {};
   });
-  if (!done) return done.error();
-  return first;
+  if (!r) return r.error();
+  return seen;
 }
 
 }  // namespace orderflow::messaging

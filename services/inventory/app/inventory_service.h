@@ -13,7 +13,8 @@
 namespace orderflow::inventory {
 
 /// An event consumed from orders.v1 or payments.v1, already decoded and validated by the
-/// Kafka adapter (required fields present and typed, eventVersion 1).
+/// Kafka adapter (messaging/event_decoders.h: required fields present and typed, a supported
+/// eventVersion).
 struct IncomingEvent {
   std::string event_id;
   std::string event_type;
@@ -22,7 +23,7 @@ struct IncomingEvent {
   Decimal total_amount;                ///< ORDER_CREATED
   std::string currency;                ///< ORDER_CREATED
   std::vector<ReservationItem> items;  ///< ORDER_CREATED, as ordered (not merged)
-  std::string traceparent;             ///< header of the record; propagated to our events
+  std::string traceparent;             ///< child of the record's traceparent; carried by our events
 };
 
 /// What handling one event did.

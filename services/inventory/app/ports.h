@@ -11,6 +11,7 @@
 #include "orderflow/common/clock.h"
 #include "orderflow/common/decimal.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/inbox_port.h"
 
 namespace orderflow::inventory {
 
@@ -29,7 +30,7 @@ struct StockEvent {
   std::vector<ReservationItem> items;
   Clock::TimePoint expires_at;
   Clock::TimePoint timestamp;  ///< when the inventory decided
-  std::string traceparent;     ///< of the record that caused it; empty starts a new trace
+  std::string traceparent;     ///< W3C trace context it carries; empty starts a new trace
 };
 
 /// The operations of one write transaction. Not thread-safe; valid only inside the callback
@@ -67,16 +68,12 @@ class InventoryTx {
 };
 
 /// Persistence of products, reservations, cancelled orders, the inbox and the outbox.
-/// Implementations are thread-safe, also across instances sharing the database.
-class InventoryRepository {
+/// Implementations are thread-safe, also across instances sharing the database. The inbox
+/// (process_once: an event's effect in one transaction with its inbox entry) is the
+/// messaging::InboxPort every service has.
+class InventoryRepository : public messaging::InboxPort<InventoryTx> {
  public:
   using TxFn = std::function<Result<void>(InventoryTx&)>;
-  virtual ~InventoryRepository() = default;
-  /// Idempotent-consumer transaction: records (group, eventId) in the inbox and, the first
-  /// time only, runs `fn`, all in one transaction. False for a duplicate (nothing ran). An
-  /// error from `fn` rolls everything back, inbox entry included.
-  virtual Result<bool> process_once(const std::string& consumer_group, const std::string& event_id,
-                                    const TxFn& fn) = 0;
   /// Runs `fn` in one write transaction.
   virtual Result<void> transact(const TxFn& fn) = 0;
   /// Sorted by sku.

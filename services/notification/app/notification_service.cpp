@@ -32,7 +32,12 @@ Result<HandleOutcome> NotificationService::handle(const IncomingEvent& event) {
     }
     notifications.push_back(std::move(n));
   }
-  auto stored = repository_.store(consumer_group_, event.event_id, notifications);
+  auto stored = repository_.process_once(consumer_group_, event.event_id, [&](NotificationTx& tx) {
+    for (const auto& n : notifications) {
+      if (auto added = tx.add(n); !added) return added;
+    }
+    return Result<void>{};
+  });
   if (!stored) return stored.error();
   if (!stored.value()) return HandleOutcome::kDuplicate;
   return message ? HandleOutcome::kNotified : HandleOutcome::kNotNotified;

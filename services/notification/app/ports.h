@@ -5,6 +5,7 @@
 
 #include "../domain/notification.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/inbox_port.h"
 
 namespace orderflow::notification {
 
@@ -24,18 +25,20 @@ struct NotificationPage {
   int size = 0;
 };
 
-/// Persistence of notifications and of the consumer inbox. Thread-safe.
-class NotificationRepository {
+/// The write of one handled event, inside the transaction of
+/// NotificationRepository::process_once. Valid only inside the effect it is passed to.
+class NotificationTx {
  public:
-  virtual ~NotificationRepository() = default;
-  /// True when (group, eventId) is already in the inbox.
-  virtual Result<bool> already_processed(const std::string& consumer_group,
-                                         const std::string& event_id) = 0;
-  /// In one transaction: records (group, eventId) in the inbox and stores the notifications
-  /// (with their deliveries). Returns false, storing nothing, when the event was already
-  /// processed. A notification for an existing (sourceEventId, userId) is not stored twice.
-  virtual Result<bool> store(const std::string& consumer_group, const std::string& event_id,
-                             const std::vector<Notification>& notifications) = 0;
+  virtual ~NotificationTx() = default;
+  /// Stores `notification` with its deliveries; one that exists for the same (sourceEventId,
+  /// userId), e.g. stored by another consumer group, is not stored twice.
+  virtual Result<void> add(const Notification& notification) = 0;
+};
+
+/// Persistence of notifications and of the consumer inbox (the messaging::InboxPort every
+/// service has). Thread-safe.
+class NotificationRepository : public messaging::InboxPort<NotificationTx> {
+ public:
   /// Newest first.
   virtual Result<NotificationPage> list_by_user(const std::string& user_id, int page, int size) = 0;
 };

@@ -6,13 +6,13 @@
 
 namespace orderflow::order {
 
-Result<Order> OrderService::create(const OrderRequest& request) {
+Result<Order> OrderService::create(const OrderRequest& request, const std::string& traceparent) {
   auto priced = price_order(request, catalog_, clock_.now());
   if (!priced) return priced.error();
   if (admission_) {
     if (auto admitted = admission_(); !admitted) return admitted.error();
   }
-  return repository_.create(priced.value());
+  return repository_.create(priced.value(), traceparent);
 }
 
 Result<Order> OrderService::get(std::int64_t id) { return repository_.find(id); }
@@ -25,9 +25,10 @@ Result<OrderPage> OrderService::list(const std::string& user_id, int page, int s
 
 Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& group,
                                         const std::string& event_id, const std::string& event_type,
-                                        SagaInput input, const SagaEvent* event) {
+                                        SagaInput input, const SagaEvent* event,
+                                        const std::string& traceparent) {
   auto now = clock_.now();
-  return repository_.update(id, group, event_id, [&](const Order& order) -> Result<OrderChange> {
+  auto decider = [&](const Order& order) -> Result<OrderChange> {
     OrderChange change;
     if (event != nullptr && input == SagaInput::kPaymentCompleted && event->amount &&
         (*event->amount != order.total_amount ||
@@ -40,18 +41,34 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
     auto decision = decide(order.status, input);
     change.skip_reason = decision.skip_reason;
     change.cancel_reason = decision.cancel_reason;
+    change.traceparent = traceparent;
     for (const auto& step : decision.steps) {
       change.entries.push_back({step.from, step.to, event_type, event_id,
                                 step.to == OrderStatus::kCancelled ? decision.cancel_reason : "",
                                 now});
     }
     return change;
-  });
+  };
+  OrderUpdate out;
+  auto update = [&](OrderTx& tx) -> Result<void> {
+    auto updated = tx.update(id, decider);
+    if (!updated) return updated.error();
+    out = std::move(updated.value());
+    return {};
+  };
+  if (group.empty()) {
+    if (auto done = repository_.transact(update); !done) return done.error();
+    return out;
+  }
+  auto first = repository_.process_once(group, event_id, update);
+  if (!first) return first.error();
+  out.duplicate = !first.value();
+  return out;
 }
 
-Result<Order> OrderService::cancel(std::int64_t id) {
-  auto updated =
-      apply(id, "", new_uuid(), to_string(SagaInput::kUserCancel), SagaInput::kUserCancel, nullptr);
+Result<Order> OrderService::cancel(std::int64_t id, const std::string& traceparent) {
+  auto updated = apply(id, "", new_uuid(), to_string(SagaInput::kUserCancel),
+                       SagaInput::kUserCancel, nullptr, traceparent);
   if (!updated) return updated.error();
   if (updated->change.entries.empty()) {
     return conflict("INVALID_STATE", std::string("order ") + std::to_string(id) + " is " +
@@ -64,8 +81,8 @@ Result<Order> OrderService::cancel(std::int64_t id) {
 Result<SagaResult> OrderService::handle(const SagaEvent& event) {
   auto input = saga_input_for(event.event_type, event.reason);
   if (!input) return SagaResult{SagaOutcome::kIgnored, "not a saga event", {}};
-  auto updated =
-      apply(event.order_id, consumer_group_, event.event_id, event.event_type, *input, &event);
+  auto updated = apply(event.order_id, consumer_group_, event.event_id, event.event_type, *input,
+                       &event, event.traceparent);
   if (!updated) return updated.error();
   SagaResult result;
   result.order = updated->order;
@@ -84,7 +101,7 @@ Result<int> OrderService::cancel_stalled(std::chrono::milliseconds timeout, int 
   int cancelled = 0;
   for (auto id : ids.value()) {
     auto updated =
-        apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout, nullptr);
+        apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout, nullptr, {});
     if (updated && !updated->change.entries.empty()) ++cancelled;
   }
   return cancelled;

@@ -18,6 +18,7 @@ struct SagaEvent {
   std::string reason;
   std::optional<Decimal> amount;  ///< PAYMENT_COMPLETED: must equal the order total
   std::string currency;
+  std::string traceparent;  ///< of the events the saga emits in reaction (empty = a new trace)
 };
 
 /// What happened to one saga event.
@@ -45,20 +46,21 @@ class OrderService {
   /// transaction committed (not after Kafka delivery: the outbox relay publishes it).
   /// A request that fails validation gets its 4xx error whatever the load; a valid one the
   /// admission refuses gets the admission's error (kUnavailable OVERLOADED) and writes nothing.
-  Result<Order> create(const OrderRequest& request);
+  /// ORDER_CREATED carries `traceparent` (empty = a new trace).
+  Result<Order> create(const OrderRequest& request, const std::string& traceparent = {});
   Result<Order> get(std::int64_t id);
   /// size is clamped to 1..kMaxPageSize.
   Result<OrderPage> list(const std::string& user_id, int page, int size);
 
   /// POST /api/orders/{id}/cancel: PENDING|CONFIRMED → CANCELLED(USER_REQUESTED) with
   /// ORDER_CANCELLED. kNotFound for an unknown order; kConflict INVALID_STATE (message names the
-  /// current status) otherwise.
-  Result<Order> cancel(std::int64_t id);
+  /// current status) otherwise. ORDER_CANCELLED carries `traceparent` (empty = a new trace).
+  Result<Order> cancel(std::int64_t id, const std::string& traceparent = {});
 
   /// Applies another service's event through the state machine (idempotent per eventId).
   /// kNotFound for an unknown order; an event that does not fit the state is kSkipped with the
   /// reason; a PAYMENT_COMPLETED whose amount or currency differs from the order is kSkipped
-  /// (AMOUNT_MISMATCH) and changes nothing.
+  /// (AMOUNT_MISMATCH) and changes nothing. The events it emits carry event.traceparent.
   Result<SagaResult> handle(const SagaEvent& event);
 
   /// Cancels (TIMEOUT) every non-terminal order without progress for `timeout`. Returns how
@@ -68,8 +70,12 @@ class OrderService {
   static constexpr int kMaxPageSize = 100;
 
  private:
+  /// Runs the saga step `input` on order `id` in one transaction: with an inbox entry
+  /// (group, event_id) when `group` is set (a saga event), else without (a user action, the
+  /// timeout). The emitted events carry `traceparent`.
   Result<OrderUpdate> apply(std::int64_t id, const std::string& group, const std::string& event_id,
-                            const std::string& event_type, SagaInput input, const SagaEvent* event);
+                            const std::string& event_type, SagaInput input, const SagaEvent* event,
+                            const std::string& traceparent);
 
   OrderRepository& repository_;
   const Catalog& catalog_;

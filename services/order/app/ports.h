@@ -8,6 +8,7 @@
 
 #include "../domain/order.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/inbox_port.h"
 
 namespace orderflow::order {
 
@@ -25,6 +26,7 @@ struct OrderChange {
   std::vector<TimelineEntry> entries;
   std::string cancel_reason;
   std::string skip_reason;  ///< set when nothing changes
+  std::string traceparent;  ///< W3C trace context of the emitted events; empty = a new trace
 };
 
 /// Decides the change for the order as currently stored (called inside the transaction).
@@ -41,21 +43,32 @@ struct OrderUpdate {
 /// at capacity. Called before anything is written. Must be thread-safe.
 using OrderAdmission = std::function<Result<void>()>;
 
-/// Persistence of orders. Implementations are thread-safe.
-class OrderRepository {
+/// The operations of one write transaction of the order service. Valid only inside the
+/// function it is passed to.
+class OrderTx {
  public:
-  virtual ~OrderRepository() = default;
-  /// Stores a new order, its items and its ORDER_CREATED event (outbox) in one transaction;
-  /// returns the order with its id. kUnavailable when the DB is busy.
-  virtual Result<Order> create(const Order& order) = 0;
+  virtual ~OrderTx() = default;
+  /// Reads order `id` (locked until the end of the transaction), runs `decide`, stores the new
+  /// status, the timeline entries and one outbox event per entry (carrying the change's
+  /// traceparent). kNotFound ORDER_NOT_FOUND when the order is absent; `decide`'s error is
+  /// returned. OrderUpdate::duplicate is false.
+  virtual Result<OrderUpdate> update(std::int64_t id, const OrderDecider& decide) = 0;
+};
+
+/// Persistence of orders. Implementations are thread-safe. A saga event's change runs through
+/// the messaging::InboxPort every service has (process_once: the change in one transaction
+/// with the event's inbox entry); a user action or the saga timeout through transact().
+class OrderRepository : public messaging::InboxPort<OrderTx> {
+ public:
+  using TxFn = std::function<Result<void>(OrderTx&)>;
+  /// Stores a new order, its items and its ORDER_CREATED event (outbox, with `traceparent`;
+  /// empty = a new trace) in one transaction; returns the order with its id. kUnavailable when
+  /// the DB is busy.
+  virtual Result<Order> create(const Order& order, const std::string& traceparent) = 0;
   /// kNotFound ORDER_NOT_FOUND when absent.
   virtual Result<Order> find(std::int64_t id) = 0;
-  /// In one write transaction: records (consumer_group, event_id) in the inbox unless the group
-  /// is empty (a user action), reads order `id`, runs `decide`, stores the new status, the
-  /// timeline entries and one outbox event per entry. kNotFound when the order is absent;
-  /// `decide`'s error rolls everything back. A duplicate runs nothing.
-  virtual Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
-                                     const std::string& event_id, const OrderDecider& decide) = 0;
+  /// Runs `fn` in one write transaction without an inbox entry; `fn`'s error rolls it back.
+  virtual Result<void> transact(const TxFn& fn) = 0;
   /// Orders in a non-terminal state whose last change is older than `before` (saga timeout).
   virtual Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) = 0;
   /// Newest first; `page` from 0.

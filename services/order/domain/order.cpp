@@ -39,16 +39,6 @@ const Product* Catalog::find(const std::string& sku) const {
   return it == index_.end() ? nullptr : &products_[it->second];
 }
 
-namespace {
-bool valid_currency(const std::string& c) {
-  if (c.size() != 3) return false;
-  for (char ch : c) {
-    if (ch < 'A' || ch > 'Z') return false;
-  }
-  return true;
-}
-}  // namespace
-
 Result<Order> price_order(const OrderRequest& request, const Catalog& catalog,
                           Clock::TimePoint now) {
   if (request.user_id.empty()) return invalid_input("MISSING_USER", "userId is required");
@@ -56,7 +46,7 @@ Result<Order> price_order(const OrderRequest& request, const Catalog& catalog,
   order.user_id = request.user_id;
   order.customer_email = request.customer_email;
   order.currency = request.currency.empty() ? catalog.currency() : request.currency;
-  if (!valid_currency(order.currency)) {
+  if (!is_currency_code(order.currency)) {
     return unprocessable("INVALID_CURRENCY",
                          "currency must be a 3-letter ISO code, got '" + order.currency + "'");
   }

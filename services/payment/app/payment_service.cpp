@@ -250,7 +250,8 @@ Result<HandleOutcome> PaymentService::refund_refused(const CancelCommand& comman
 
 Result<HandleOutcome> PaymentService::commit(const std::string& event_id,
                                              const PaymentChange& change, HandleOutcome outcome) {
-  auto applied = repository_.apply(consumer_group_, event_id, change);
+  auto applied = repository_.process_once(consumer_group_, event_id,
+                                          [&](PaymentTx& tx) { return tx.apply(change); });
   if (!applied) return applied.error();
   if (!applied.value()) return HandleOutcome::kDuplicate;
   return outcome;

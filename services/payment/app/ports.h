@@ -7,6 +7,7 @@
 
 #include "../domain/payment.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/inbox_port.h"
 
 namespace orderflow::payment {
 
@@ -76,26 +77,30 @@ struct PaymentChange {
 /// kConflict code of apply() when the order's state changed since the change was decided.
 inline constexpr const char* kOrderChanged = "ORDER_CHANGED";
 
+/// The write of one handled event, inside the transaction of PaymentRepository::process_once.
+/// Valid only inside the effect it is passed to.
+class PaymentTx {
+ public:
+  virtual ~PaymentTx() = default;
+  /// Locks the order and applies `change` (payment row, cancel mark, outbox record) if the
+  /// order is still as it was decided on, else kConflict ORDER_CHANGED.
+  virtual Result<void> apply(const PaymentChange& change) = 0;
+};
+
 /// Persistence of payments, the cancelled-orders mark, the inbox and the outbox. Thread-safe,
-/// also across processes sharing the database (several instances of the service).
+/// also across processes sharing the database (several instances of the service). The inbox
+/// is the messaging::InboxPort every service has: process_once runs PaymentTx::apply in one
+/// transaction with the event's inbox entry and wakes the outbox relay after a commit that
+/// appended an event.
 /// Errors: kUnavailable when the database is busy or unreachable; kConflict ORDER_CHANGED when
 /// the order changed under the caller (PaymentChange::decided_on).
-class PaymentRepository {
+class PaymentRepository : public messaging::InboxPort<PaymentTx> {
  public:
-  virtual ~PaymentRepository() = default;
-  /// True when (group, eventId) is already in the inbox.
-  virtual Result<bool> already_processed(const std::string& consumer_group,
-                                         const std::string& event_id) = 0;
   /// The order's payment and cancel mark (a read snapshot).
   virtual Result<OrderPaymentState> state_of(std::int64_t order_id) = 0;
-  /// In one transaction: records (group, eventId) in the inbox and applies `change` (payment
-  /// row, cancel mark, outbox record). Returns false, changing nothing, when the event was
-  /// already processed. Wakes the outbox relay after a commit that appended an event.
-  virtual Result<bool> apply(const std::string& consumer_group, const std::string& event_id,
-                             const PaymentChange& change) = 0;
   /// Applies `change` in its own transaction without an inbox entry, so that the event is
   /// handled again when it comes again (a refund refused for good is recorded as REFUND_FAILED
-  /// while its ORDER_CANCELLED goes to the DLT for a replay). Same errors as apply().
+  /// while its ORDER_CANCELLED goes to the DLT for a replay). Same errors as PaymentTx::apply.
   virtual Result<void> apply_outside_inbox(const PaymentChange& change) = 0;
   /// Records the order as cancelled outside any inbox entry (idempotent), so that a cancel
   /// whose handling failed still stops a later charge (under the order's lock: a charge

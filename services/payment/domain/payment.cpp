@@ -97,12 +97,4 @@ Result<DeclineRule> DeclineRule::parse(std::string_view text) {
   return DeclineRule{*limit};
 }
 
-bool is_currency_code(std::string_view text) {
-  if (text.size() != 3) return false;
-  for (char c : text) {
-    if (c < 'A' || c > 'Z') return false;
-  }
-  return true;
-}
-
 }  // namespace orderflow::payment

@@ -125,7 +125,4 @@ class DeclineRule {
 /// The reason of a PAYMENT_FAILED produced by the decline rule.
 inline constexpr std::string_view kReasonAmountLimitExceeded = "AMOUNT_LIMIT_EXCEEDED";
 
-/// True for a 3-letter upper-case ISO 4217-style code ("KRW", "USD").
-bool is_currency_code(std::string_view text);
-
 }  // namespace orderflow::payment

@@ -15,13 +15,6 @@ nlohmann::json items_json(const std::vector<ReservationItem>& items) {
   return out;
 }
 
-// Same trace, new span (W3C: the parent-id is the caller's span, so each hop gets its own).
-std::string child_traceparent(const std::string& parent) {
-  if (parent.size() != 55 || parent.compare(0, 3, "00-") != 0 || parent[35] != '-') return {};
-  auto fresh = messaging::new_traceparent();
-  return parent.substr(0, 36) + fresh.substr(36, 16) + parent.substr(52);
-}
-
 }  // namespace
 
 messaging::OutgoingRecord stock_event_record(const StockEvent& event, const std::string& topic,
@@ -45,7 +38,7 @@ messaging::OutgoingRecord stock_event_record(const StockEvent& event, const std:
     payload["reason"] = event.reason;
   }
   return {topic, std::to_string(event.order_id), messaging::encode_event(meta, payload),
-          messaging::standard_headers(meta, source, child_traceparent(event.traceparent))};
+          messaging::standard_headers(meta, source, event.traceparent)};
 }
 
 }  // namespace orderflow::inventory

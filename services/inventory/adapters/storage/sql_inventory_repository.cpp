@@ -248,32 +248,23 @@ class SqlInventoryTx final : public InventoryTx {
 
 std::span<const storage::Migration> inventory_migrations() { return kMigrations; }
 
-Result<bool> SqlInventoryRepository::process_once(const std::string& consumer_group,
-                                                  const std::string& event_id, const TxFn& fn) {
-  bool published = false;
-  auto first = messaging::Inbox::process(
-      db_, consumer_group, event_id, [&](storage::Tx& tx) -> Result<void> {
-        SqlInventoryTx inventory_tx(tx, inventory_topic_, source_);
-        auto r = fn(inventory_tx);
-        published = inventory_tx.published();
-        return r;
-      });
-  if (!first) return first.error();
-  if (published && on_commit_) on_commit_();
-  return first.value();
+Result<bool> SqlInventoryRepository::already_processed(std::string_view consumer_group,
+                                                       std::string_view event_id) {
+  return messaging::Inbox::contains(db_, consumer_group, event_id);
+}
+
+Result<bool> SqlInventoryRepository::process_once(std::string_view consumer_group,
+                                                  std::string_view event_id, const Effect& effect) {
+  return messaging::Inbox::process(
+      db_, consumer_group, event_id, effect,
+      [this](storage::Tx& tx) { return SqlInventoryTx(tx, inventory_topic_, source_); },
+      on_commit_);
 }
 
 Result<void> SqlInventoryRepository::transact(const TxFn& fn) {
-  bool published = false;
-  auto done = db_.write([&](storage::Tx& tx) -> Result<void> {
-    SqlInventoryTx inventory_tx(tx, inventory_topic_, source_);
-    auto r = fn(inventory_tx);
-    published = inventory_tx.published();
-    return r;
-  });
-  if (!done) return done.error();
-  if (published && on_commit_) on_commit_();
-  return {};
+  return messaging::write_wrapped(
+      db_, [this](storage::Tx& tx) { return SqlInventoryTx(tx, inventory_topic_, source_); },
+      [&](storage::Tx&, InventoryTx& tx) { return fn(tx); }, on_commit_);
 }
 
 Result<std::vector<Product>> SqlInventoryRepository::list_products() {

@@ -28,8 +28,10 @@ class SqlInventoryRepository final : public InventoryRepository {
         source_(std::move(source)),
         on_commit_(std::move(on_commit)) {}
 
-  Result<bool> process_once(const std::string& consumer_group, const std::string& event_id,
-                            const TxFn& fn) override;
+  Result<bool> already_processed(std::string_view consumer_group,
+                                 std::string_view event_id) override;
+  Result<bool> process_once(std::string_view consumer_group, std::string_view event_id,
+                            const Effect& effect) override;
   Result<void> transact(const TxFn& fn) override;
   Result<std::vector<Product>> list_products() override;
   Result<std::optional<Product>> find_product(const std::string& sku) override;

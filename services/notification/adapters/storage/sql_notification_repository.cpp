@@ -47,54 +47,49 @@ Clock::TimePoint from_ms(std::int64_t ms) {
   return Clock::TimePoint{std::chrono::milliseconds{ms}};
 }
 
+class SqlNotificationTx final : public NotificationTx {
+ public:
+  explicit SqlNotificationTx(storage::Tx& tx) : tx_(tx) {}
+
+  Result<void> add(const Notification& n) override {
+    auto inserted = tx_.query(
+        "INSERT INTO notifications (user_id, type, message, order_id, source_event_id,"
+        " created_at_ms) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source_event_id, user_id) DO NOTHING RETURNING id",
+        {n.user_id, n.type, n.message, n.order_id, n.source_event_id, to_epoch_ms(n.created_at)});
+    if (!inserted) return inserted.error();
+    if (inserted.value().empty()) return {};  // another group already notified this user
+    auto id = inserted.value()[0].integer(0);
+    for (const auto& d : n.deliveries) {
+      auto done = tx_.exec(
+          "INSERT INTO notification_deliveries (notification_id, channel, status,"
+          " delivered_at_ms) VALUES (?, ?, ?, ?)",
+          {id, d.channel, d.status, to_epoch_ms(d.delivered_at)});
+      if (!done) return done.error();
+    }
+    return {};
+  }
+  /// Notifications have no outbox.
+  [[nodiscard]] bool published() const { return false; }
+
+ private:
+  storage::Tx& tx_;
+};
+
 }  // namespace
 
 std::span<const storage::Migration> notification_migrations() { return kMigrations; }
 
-Result<bool> SqlNotificationRepository::already_processed(const std::string& consumer_group,
-                                                          const std::string& event_id) {
-  bool seen = false;
-  auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query("SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
-                         {consumer_group, event_id});
-    if (!rows) return rows.error();
-    seen = !rows.value().empty();
-    return {};
-  });
-  if (!r) return r.error();
-  return seen;
+Result<bool> SqlNotificationRepository::already_processed(std::string_view consumer_group,
+                                                          std::string_view event_id) {
+  return messaging::Inbox::contains(db_, consumer_group, event_id);
 }
 
-Result<bool> SqlNotificationRepository::store(const std::string& consumer_group,
-                                              const std::string& event_id,
-                                              const std::vector<Notification>& notifications) {
-  bool first = false;
-  auto r = db_.write([&](storage::Tx& tx) -> Result<void> {
-    auto recorded = messaging::Inbox::record(tx, consumer_group, event_id);
-    if (!recorded) return recorded.error();
-    first = recorded.value();
-    if (!first) return {};
-    for (const auto& n : notifications) {
-      auto inserted = tx.query(
-          "INSERT INTO notifications (user_id, type, message, order_id, source_event_id,"
-          " created_at_ms) VALUES (?, ?, ?, ?, ?, ?)"
-          " ON CONFLICT (source_event_id, user_id) DO NOTHING RETURNING id",
-          {n.user_id, n.type, n.message, n.order_id, n.source_event_id, to_epoch_ms(n.created_at)});
-      if (!inserted) return inserted.error();
-      if (inserted.value().empty()) continue;  // another group already notified this user
-      auto id = inserted.value()[0].integer(0);
-      for (const auto& d : n.deliveries) {
-        auto done = tx.exec(
-            "INSERT INTO notification_deliveries (notification_id, channel, status,"
-            " delivered_at_ms) VALUES (?, ?, ?, ?)",
-            {id, d.channel, d.status, to_epoch_ms(d.delivered_at)});
-        if (!done) return done.error();
-      }
-    }
-    return {};
-  });
-  if (!r) return r.error();
-  return first;
+Result<bool> SqlNotificationRepository::process_once(std::string_view consumer_group,
+                                                     std::string_view event_id,
+                                                     const Effect& effect) {
+  return messaging::Inbox::process(db_, consumer_group, event_id, effect,
+                                   [](storage::Tx& tx) { return SqlNotificationTx(tx); }, {});
 }
 
 Result<NotificationPage> SqlNotificationRepository::list_by_user(const std::string& user_id,

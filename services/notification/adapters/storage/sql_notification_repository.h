@@ -14,10 +14,10 @@ std::span<const storage::Migration> notification_migrations();
 class SqlNotificationRepository final : public NotificationRepository {
  public:
   explicit SqlNotificationRepository(storage::Database& db) : db_(db) {}
-  Result<bool> already_processed(const std::string& consumer_group,
-                                 const std::string& event_id) override;
-  Result<bool> store(const std::string& consumer_group, const std::string& event_id,
-                     const std::vector<Notification>& notifications) override;
+  Result<bool> already_processed(std::string_view consumer_group,
+                                 std::string_view event_id) override;
+  Result<bool> process_once(std::string_view consumer_group, std::string_view event_id,
+                            const Effect& effect) override;
   Result<NotificationPage> list_by_user(const std::string& user_id, int page, int size) override;
 
  private:

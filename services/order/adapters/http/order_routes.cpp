@@ -1,8 +1,19 @@
 #include "order_routes.h"
 
 #include "order_request.h"
+#include "orderflow/messaging/event_codec.h"
 
 namespace orderflow::order {
+namespace {
+
+// The trace context of the events a request causes: a child of the caller's W3C traceparent
+// header, or a new trace without a valid one.
+std::string request_trace(const http::Request& req) {
+  return messaging::child_traceparent(req.header("traceparent").value_or(""));
+}
+
+}  // namespace
+
 void add_order_routes(http::Router& router, OrderService& service,
                       std::function<bool()> intake_open) {
   router.add("POST", "/api/orders", [&service, intake_open](const http::Request& req) {
@@ -13,7 +24,7 @@ void add_order_routes(http::Router& router, OrderService& service,
     if (!body) return http::Response::from_error(body.error());
     auto request = parse_order_request(body.value(), req.header("X-User-Id"));
     if (!request) return http::Response::from_error(request.error());
-    auto order = service.create(request.value());
+    auto order = service.create(request.value(), request_trace(req));
     if (!order) return http::Response::from_error(order.error());
     auto response = http::Response::json(201, order_to_json(order.value()));
     response.headers.emplace_back("Location", "/api/orders/" + std::to_string(order->id));
@@ -38,7 +49,7 @@ void add_order_routes(http::Router& router, OrderService& service,
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
     }
-    auto cancelled = service.cancel(*id);
+    auto cancelled = service.cancel(*id, request_trace(req));
     if (!cancelled) {
       auto response = http::Response::from_error(cancelled.error());
       if (cancelled.error().kind == ErrorKind::kConflict) {

@@ -147,11 +147,69 @@ Result<std::optional<Order>> load_order(storage::Tx& tx, std::int64_t id,
   return std::optional<Order>{std::move(orders[0])};
 }
 
+// OrderTx on one storage transaction; knows whether it appended an event (to wake the relay).
+class SqlOrderTx final : public OrderTx {
+ public:
+  SqlOrderTx(storage::Tx& tx, const std::string& topic, const std::string& source)
+      : tx_(tx), topic_(topic), source_(source) {}
+
+  Result<OrderUpdate> update(std::int64_t id, const OrderDecider& decide) override {
+    // Locked: a saga event and an HTTP cancel (or the stalled-order sweep) of one order may
+    // run at once in two instances; the second decides on the first's commit, the timeline's
+    // seq stays unique, and the order's outbox rows follow commit order.
+    auto loaded = load_order(tx_, id, storage::for_update(tx_.dialect()));
+    if (!loaded) return loaded.error();
+    if (!loaded.value()) {
+      return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
+    }
+    OrderUpdate out;
+    out.order = std::move(*loaded.value());
+    auto change = decide(out.order);
+    if (!change) return change.error();
+    out.change = std::move(change.value());
+    if (out.change.entries.empty()) return out;
+    auto seq = static_cast<std::int64_t>(out.order.timeline.size());
+    for (const auto& entry : out.change.entries) {
+      out.order.status = entry.to;
+      out.order.updated_at = entry.at;
+      if (entry.to == OrderStatus::kCancelled) out.order.cancel_reason = out.change.cancel_reason;
+      auto inserted = tx_.exec(
+          "INSERT INTO order_timeline (order_id, seq, from_status, to_status, event_type,"
+          " event_id, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, seq++, std::string(to_string(entry.from)), std::string(to_string(entry.to)),
+           entry.event_type, entry.event_id, entry.reason, to_epoch_ms(entry.at)});
+      if (!inserted) return inserted.error();
+      auto record =
+          order_status_record(out.order, event_for_status(entry.to),
+                              entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "",
+                              entry.from, entry.at, topic_, source_, out.change.traceparent);
+      auto appended = messaging::Outbox::append(tx_, record);
+      if (!appended) return appended.error();
+      published_ = true;
+      out.order.timeline.push_back(entry);
+    }
+    auto updated =
+        tx_.exec("UPDATE orders SET status = ?, cancel_reason = ?, updated_at_ms = ? WHERE id = ?",
+                 {std::string(to_string(out.order.status)), out.order.cancel_reason,
+                  to_epoch_ms(out.order.updated_at), id});
+    if (!updated) return updated.error();
+    return out;
+  }
+
+  [[nodiscard]] bool published() const { return published_; }
+
+ private:
+  storage::Tx& tx_;
+  const std::string& topic_;
+  const std::string& source_;
+  bool published_ = false;
+};
+
 }  // namespace
 
 std::span<const storage::Migration> order_migrations() { return kMigrations; }
 
-Result<Order> SqlOrderRepository::create(const Order& order) {
+Result<Order> SqlOrderRepository::create(const Order& order, const std::string& traceparent) {
   Order stored = order;
   auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
     auto inserted = tx.query(
@@ -171,7 +229,8 @@ Result<Order> SqlOrderRepository::create(const Order& order) {
            item.unit_price.to_string()});
       if (!r) return r.error();
     }
-    return messaging::Outbox::append(tx, order_created_record(stored, orders_topic_, source_));
+    return messaging::Outbox::append(
+        tx, order_created_record(stored, orders_topic_, source_, traceparent));
   });
   if (!result) return result.error();
   if (on_commit_) on_commit_();
@@ -191,61 +250,22 @@ Result<Order> SqlOrderRepository::find(std::int64_t id) {
   return *found;
 }
 
-Result<OrderUpdate> SqlOrderRepository::update(std::int64_t id, const std::string& consumer_group,
-                                               const std::string& event_id,
-                                               const OrderDecider& decide) {
-  OrderUpdate out;
-  auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
-    if (!consumer_group.empty()) {
-      auto first = messaging::Inbox::record(tx, consumer_group, event_id);
-      if (!first) return first.error();
-      if (!first.value()) {
-        out.duplicate = true;
-        return {};
-      }
-    }
-    // Locked: a saga event and an HTTP cancel (or the stalled-order sweep) of one order may
-    // run at once in two instances; the second decides on the first's commit, the timeline's
-    // seq stays unique, and the order's outbox rows follow commit order.
-    auto loaded = load_order(tx, id, storage::for_update(tx.dialect()));
-    if (!loaded) return loaded.error();
-    if (!loaded.value()) {
-      return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
-    }
-    out.order = std::move(*loaded.value());
-    auto change = decide(out.order);
-    if (!change) return change.error();
-    out.change = std::move(change.value());
-    if (out.change.entries.empty()) return {};
-    auto seq = static_cast<std::int64_t>(out.order.timeline.size());
-    for (const auto& entry : out.change.entries) {
-      out.order.status = entry.to;
-      out.order.updated_at = entry.at;
-      if (entry.to == OrderStatus::kCancelled) out.order.cancel_reason = out.change.cancel_reason;
-      auto inserted = tx.exec(
-          "INSERT INTO order_timeline (order_id, seq, from_status, to_status, event_type,"
-          " event_id, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          {id, seq++, std::string(to_string(entry.from)), std::string(to_string(entry.to)),
-           entry.event_type, entry.event_id, entry.reason, to_epoch_ms(entry.at)});
-      if (!inserted) return inserted.error();
-      auto record =
-          order_status_record(out.order, event_for_status(entry.to),
-                              entry.to == OrderStatus::kCancelled ? out.change.cancel_reason : "",
-                              entry.from, entry.at, orders_topic_, source_);
-      auto appended = messaging::Outbox::append(tx, record);
-      if (!appended) return appended.error();
-      out.order.timeline.push_back(entry);
-    }
-    auto updated =
-        tx.exec("UPDATE orders SET status = ?, cancel_reason = ?, updated_at_ms = ? WHERE id = ?",
-                {std::string(to_string(out.order.status)), out.order.cancel_reason,
-                 to_epoch_ms(out.order.updated_at), id});
-    if (!updated) return updated.error();
-    return {};
-  });
-  if (!result) return result.error();
-  if (!out.duplicate && !out.change.entries.empty() && on_commit_) on_commit_();
-  return out;
+Result<bool> SqlOrderRepository::already_processed(std::string_view consumer_group,
+                                                   std::string_view event_id) {
+  return messaging::Inbox::contains(db_, consumer_group, event_id);
+}
+
+Result<bool> SqlOrderRepository::process_once(std::string_view consumer_group,
+                                              std::string_view event_id, const Effect& effect) {
+  return messaging::Inbox::process(
+      db_, consumer_group, event_id, effect,
+      [this](storage::Tx& tx) { return SqlOrderTx(tx, orders_topic_, source_); }, on_commit_);
+}
+
+Result<void> SqlOrderRepository::transact(const TxFn& fn) {
+  return messaging::write_wrapped(
+      db_, [this](storage::Tx& tx) { return SqlOrderTx(tx, orders_topic_, source_); },
+      [&](storage::Tx&, OrderTx& tx) { return fn(tx); }, on_commit_);
 }
 
 Result<std::vector<std::int64_t>> SqlOrderRepository::stalled(Clock::TimePoint before, int limit) {

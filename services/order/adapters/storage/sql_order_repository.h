@@ -12,9 +12,10 @@ namespace orderflow::order {
 /// Schema of the order service (component "order").
 std::span<const storage::Migration> order_migrations();
 
-/// OrderRepository on storage::Database (SQLite or PostgreSQL). `create` appends the
-/// ORDER_CREATED record to the outbox in the same transaction and calls `on_commit` after the
-/// commit (to wake the outbox relay). Thread-safe.
+/// OrderRepository on storage::Database (SQLite or PostgreSQL); the inbox is messaging::Inbox.
+/// Every event (ORDER_CREATED, the saga's) is appended to the outbox in the transaction that
+/// decided it, and `on_commit` runs after a commit that appended one (to wake the outbox
+/// relay). Thread-safe.
 class SqlOrderRepository final : public OrderRepository {
  public:
   SqlOrderRepository(storage::Database& db, std::string orders_topic, std::string source,
@@ -24,11 +25,14 @@ class SqlOrderRepository final : public OrderRepository {
         source_(std::move(source)),
         on_commit_(std::move(on_commit)) {}
 
-  Result<Order> create(const Order& order) override;
+  Result<bool> already_processed(std::string_view consumer_group,
+                                 std::string_view event_id) override;
+  Result<bool> process_once(std::string_view consumer_group, std::string_view event_id,
+                            const Effect& effect) override;
+  Result<Order> create(const Order& order, const std::string& traceparent) override;
   Result<Order> find(std::int64_t id) override;
+  Result<void> transact(const TxFn& fn) override;
   Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) override;
-  Result<OrderUpdate> update(std::int64_t id, const std::string& consumer_group,
-                             const std::string& event_id, const OrderDecider& decide) override;
   Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) override;
 
  private:

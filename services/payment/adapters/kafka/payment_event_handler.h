@@ -8,7 +8,7 @@
 
 #include "../../app/payment_service.h"
 #include "orderflow/common/result.h"
-#include "orderflow/messaging/consumer_runner.h"
+#include "orderflow/messaging/decoding_handler.h"
 
 namespace orderflow::payment {
 
@@ -21,15 +21,17 @@ struct IgnoredEvent {
 /// A consumed record mapped to what the service does with it.
 using PaymentInput = std::variant<ChargeCommand, CancelCommand, IgnoredEvent>;
 
-/// Maps a consumed record (docs/events.md): the strict envelope (messaging::decode_event), then
-/// - STOCK_RESERVED (eventVersion 1): orderId (positive JSON integer, equal to the record key
-///   when there is one), userId (non-empty string, or integer), totalAmount (decimal string,
-///   > 0, at most 4 fractional digits), currency (3 upper-case letters) → ChargeCommand;
-/// - ORDER_CANCELLED (eventVersion 1): orderId, userId as above; reason (string), totalAmount
-///   and currency checked when present → CancelCommand;
-/// - any other type → IgnoredEvent (no version check: other versions are not ours to judge).
-/// kInvalidInput with code MALFORMED_EVENT, UNSUPPORTED_EVENT_VERSION, KEY_MISMATCH,
-/// INVALID_AMOUNT or INVALID_CURRENCY otherwise. Pure; thread-safe.
+/// Maps a consumed event with the shared typed decoders (messaging/event_decoders.h: their rules
+/// and errors, kInvalidInput MALFORMED_EVENT or UNSUPPORTED_EVENT_VERSION):
+/// - STOCK_RESERVED → ChargeCommand (orderId, userId, totalAmount, currency);
+/// - ORDER_CANCELLED → CancelCommand (orderId, userId; reason, totalAmount, currency when
+///   present);
+/// - any other type → IgnoredEvent, not decoded (other versions are not ours to judge).
+/// A totalAmount ≤ 0 is kInvalidInput INVALID_AMOUNT (nothing to charge or refund). Commands
+/// carry the record's child traceparent. Pure; thread-safe.
+Result<PaymentInput> to_payment_input(const messaging::DecodedEvent& decoded,
+                                      const messaging::ConsumedRecord& record);
+/// The same from the record (envelope decoded first: messaging::decode_event).
 Result<PaymentInput> to_payment_input(const messaging::ConsumedRecord& record);
 
 /// The consumer's RecordHandler: maps the record, runs the use case, maps the outcome (seed

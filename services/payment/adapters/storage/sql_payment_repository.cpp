@@ -139,18 +139,26 @@ bool same_state(const OrderPaymentState& a, const OrderPaymentState& b) {
 
 std::span<const storage::Migration> payment_migrations() { return kMigrations; }
 
-Result<bool> SqlPaymentRepository::already_processed(const std::string& consumer_group,
-                                                     const std::string& event_id) {
-  bool seen = false;
-  auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
-    auto rows = tx.query("SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
-                         {consumer_group, event_id});
-    if (!rows) return rows.error();
-    seen = !rows.value().empty();
-    return {};
-  });
-  if (!r) return r.error();
-  return seen;
+// PaymentTx on the storage transaction of process_once.
+class SqlPaymentRepository::Tx final : public PaymentTx {
+ public:
+  Tx(SqlPaymentRepository& repository, storage::Tx& tx) : repository_(repository), tx_(tx) {}
+  Result<void> apply(const PaymentChange& change) override {
+    auto written = repository_.write_change(tx_, change);
+    published_ = published_ || (written && change.event);
+    return written;
+  }
+  [[nodiscard]] bool published() const { return published_; }
+
+ private:
+  SqlPaymentRepository& repository_;
+  storage::Tx& tx_;
+  bool published_ = false;
+};
+
+Result<bool> SqlPaymentRepository::already_processed(std::string_view consumer_group,
+                                                     std::string_view event_id) {
+  return messaging::Inbox::contains(db_, consumer_group, event_id);
 }
 
 Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) {
@@ -165,13 +173,11 @@ Result<OrderPaymentState> SqlPaymentRepository::state_of(std::int64_t order_id) 
   return state;
 }
 
-Result<bool> SqlPaymentRepository::apply(const std::string& consumer_group,
-                                         const std::string& event_id, const PaymentChange& change) {
-  auto first = messaging::Inbox::process(db_, consumer_group, event_id,
-                                         [&](storage::Tx& tx) { return write_change(tx, change); });
-  if (!first) return first.error();
-  if (first.value() && change.event && on_commit_) on_commit_();
-  return first.value();
+Result<bool> SqlPaymentRepository::process_once(std::string_view consumer_group,
+                                                std::string_view event_id, const Effect& effect) {
+  return messaging::Inbox::process(
+      db_, consumer_group, event_id, effect, [this](storage::Tx& tx) { return Tx(*this, tx); },
+      on_commit_);
 }
 
 Result<void> SqlPaymentRepository::apply_outside_inbox(const PaymentChange& change) {

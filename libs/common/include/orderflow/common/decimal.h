@@ -43,4 +43,8 @@ class Decimal {
   std::int64_t scaled_ = 0;
 };
 
+/// True for a 3-letter upper-case ISO 4217-style currency code ("KRW", "USD"); the one rule for
+/// currencies in requests and events.
+bool is_currency_code(std::string_view text);
+
 }  // namespace orderflow

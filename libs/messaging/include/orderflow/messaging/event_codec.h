@@ -19,16 +19,22 @@ struct EventMeta {
 };
 
 /// A decoded event: its envelope and the whole JSON object (flat: envelope and payload fields
-/// side by side, like seed 001).
+/// side by side, like seed 001). The typed decoders (event_decoders.h) read the payload.
 struct DecodedEvent {
   EventMeta meta;
   nlohmann::json body;
+  /// The key of the record it came from; empty when decoded from a bare value. The typed
+  /// decoders check that a non-empty key is the orderId.
+  std::string key;
 };
 
 /// Strict decoding of an event value. Never throws: a value that is not UTF-8 JSON, not an
 /// object, or lacks a string eventId/eventType/timestamp or an integer eventVersion ≥ 1 is an
 /// Error{kInvalidInput, "MALFORMED_EVENT", reason}.
 Result<DecodedEvent> decode_event(std::string_view value);
+
+/// decode_event(record.value), keeping record.key (the partition key, orderId for order events).
+Result<DecodedEvent> decode_event(const ConsumedRecord& record);
 
 /// Encodes envelope + payload fields into one flat JSON object (payload keys must not collide
 /// with envelope keys; envelope wins).
@@ -39,7 +45,17 @@ std::string encode_event(const EventMeta& meta, const nlohmann::json& payload);
 Headers standard_headers(const EventMeta& meta, std::string_view source,
                          std::string_view traceparent = {});
 
-/// A new W3C traceparent "00-<32 hex>-<16 hex>-01".
+/// A new W3C traceparent "00-<32 hex>-<16 hex>-01" (a new trace). Thread-safe.
 std::string new_traceparent();
+
+/// The traceparent of work done on behalf of `parent` (W3C trace context): the same trace-id
+/// and trace-flags with a new random parent-id (span). A missing or malformed parent (not
+/// version 00 with a non-zero 32-hex-digit trace-id and 16-hex-digit parent-id, lower case)
+/// gives new_traceparent(). Thread-safe.
+std::string child_traceparent(std::string_view parent);
+
+/// child_traceparent of the record's `traceparent` header: what every event produced in reaction
+/// to `record` carries, so that one trace follows an order across services.
+std::string child_traceparent(const ConsumedRecord& record);
 
 }  // namespace orderflow::messaging
