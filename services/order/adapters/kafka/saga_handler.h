@@ -1,6 +1,8 @@
 #pragma once
 
 #include "../../app/order_service.h"
+#include <spdlog/logger.h>
+
 #include "orderflow/common/result.h"
 #include "orderflow/messaging/decoding_handler.h"
 

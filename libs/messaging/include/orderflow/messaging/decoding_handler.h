@@ -2,8 +2,8 @@
 
 #include <functional>
 
-#include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/handler_result.h"
 
 namespace orderflow::messaging {
 
