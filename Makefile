@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres format tidy clean
+.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres profile format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -57,6 +57,13 @@ bench: build
 # of docs/benchmarks.md. BENCH_ARGS as above, e.g. "--phase-ms 3000" or "--broker kafka".
 bench-postgres: build
 	$(BUILD_DIR)/bin/orderflow-bench suite --storage postgres --broker embedded --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks-postgres.json $(BENCH_ARGS)
+
+# CPU per completed order (issue 15), every process counted, the broker too: instructions
+# under callgrind (valgrind, from dev-deps) and CPU time from /proc beside it (~2 min on 2
+# cores): rewrites only the "CPU per order" section of docs/benchmarks.md. PROFILE_ARGS passes
+# options through, e.g. PROFILE_ARGS="--orders 500" (orderflow-bench profile --help).
+profile: build dev-deps
+	$(BUILD_DIR)/bin/orderflow-bench profile --out docs/benchmarks.md --json $(BUILD_DIR)/profile.json $(PROFILE_ARGS)
 
 format: dev-deps
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -19,6 +19,7 @@
 #include "load_generator.h"
 #include "postgres_probe.h"
 #include "postgres_server.h"
+#include "profile.h"
 #include "report.h"
 #include "suite.h"
 
@@ -235,6 +236,46 @@ int main(int argc, char** argv) {
   std::string sku = "ABC-001";
   load_cmd->add_option("--sku", sku, "product ordered (one unit per order)");
 
+  ProfileOptions profile;
+  profile.source_dir = ORDERFLOW_SOURCE_DIR;
+  profile.bin_dir = ORDERFLOW_BIN_DIR;
+  std::string profile_json;
+  std::string profile_from;
+  int idle_ms = static_cast<int>(profile.idle.count());
+  int proc_phase_ms = static_cast<int>(profile.proc_phase.count());
+  auto* profile_cmd = app.add_subcommand(
+      "profile",
+      "CPU instructions per completed order under callgrind (every process, broker included) "
+      "and CPU time per order from /proc; writes the \"CPU per order\" section of the report");
+  profile_cmd->add_option("--out", out_md, "Markdown report: only its CPU-per-order section");
+  profile_cmd->add_option("--json", profile_json, "also write every figure as JSON here");
+  profile_cmd->add_option("--from-json", profile_from,
+                          "render the section again from this JSON instead of measuring");
+  profile_cmd->add_option("--work-dir", profile.work_dir, "temp dir (default: a new one in /tmp)");
+  profile_cmd->add_option("--orders", profile.orders, "measured orders under callgrind")
+      ->check(CLI::Range(1, 100000));
+  profile_cmd->add_option("--rate", profile.rate, "orders/s offered under callgrind (open loop)")
+      ->check(CLI::PositiveNumber);
+  profile_cmd->add_option("--connections", profile.connections, "under callgrind")
+      ->check(CLI::Range(1, 64));
+  profile_cmd->add_option("--warm-up-orders", profile.warm_up_orders)->check(CLI::Range(0, 10000));
+  profile_cmd->add_option("--idle-ms", idle_ms, "idle window under callgrind")
+      ->check(CLI::Range(1000, 600000));
+  profile_cmd->add_option("--top", profile.top_functions, "functions per process in the report")
+      ->check(CLI::Range(1, 100));
+  profile_cmd
+      ->add_option("--proc-connections", profile.proc_connections,
+                   "closed-loop connections of the /proc measurement")
+      ->check(CLI::Range(1, 1024));
+  profile_cmd->add_option("--proc-phase-ms", proc_phase_ms, "length of the /proc measurement")
+      ->check(CLI::Range(1000, 600000));
+  profile_cmd->add_option("--service-set", profile.service_overrides,
+                          "key=value passed to every service as --set (repeatable)");
+  profile_cmd->add_option(
+      "--callgrind-set", profile.callgrind_overrides,
+      "key=value for every service under callgrind only (repeatable; replaces the default "
+      "kafka.consumer.fetch.wait.max.ms=500)");
+
   std::string report_json;
   auto* report_cmd = app.add_subcommand(
       "report", "render the report again from a suite's --json (the hand-written tail is kept)");
@@ -252,6 +293,41 @@ int main(int argc, char** argv) {
     if (*report_cmd) {
       std::ifstream in(report_json);
       write_markdown(nlohmann::json::parse(in), out_md, log);
+      return 0;
+    }
+    if (*profile_cmd) {
+      nlohmann::json results;
+      if (!profile_from.empty()) {
+        std::ifstream in(profile_from);
+        results = nlohmann::json::parse(in);
+      } else {
+        profile.idle = std::chrono::milliseconds(idle_ms);
+        profile.proc_phase = std::chrono::milliseconds(proc_phase_ms);
+        const bool own_work_dir = profile.work_dir.empty();
+        if (own_work_dir) profile.work_dir = new_work_dir();
+        results = run_profile(profile, log);
+        results["date"] = today();
+        results["commit"] = git_commit(profile.source_dir);
+        results["machine"] = machine_summary();
+        results["buildType"] = ORDERFLOW_BUILD_TYPE;
+        results["loadAverage"] = load_average();
+        std::string command = "orderflow-bench profile";
+        for (int i = 2; i < argc; ++i) command += std::string(" ") + argv[i];
+        results["command"] = command;
+        if (own_work_dir) {
+          std::error_code ec;
+          fs::remove_all(profile.work_dir, ec);
+        }
+      }
+      if (!profile_json.empty()) std::ofstream(profile_json) << results.dump(2) << "\n";
+      std::string previous;
+      {
+        std::ifstream in(out_md);
+        previous.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+      std::ofstream(out_md) << replace_marked_section(
+          previous, kProfileBeginMarker, kProfileEndMarker, render_profile_section(results));
+      log->info("wrote the CPU-per-order section of {}", out_md);
       return 0;
     }
     if (*sweep_cmd) {

@@ -39,7 +39,9 @@ std::string cpu_model() {
   return "unknown";
 }
 
-std::string machine() {
+}  // namespace
+
+std::string machine_summary() {
   utsname u{};
   uname(&u);
   long pages = sysconf(_SC_PHYS_PAGES);
@@ -48,6 +50,8 @@ std::string machine() {
                      cpu_model(), static_cast<double>(pages) * page / (1024.0 * 1024 * 1024),
                      u.release, u.machine);
 }
+
+namespace {
 
 std::string yes_no(bool met) { return met ? "met" : "**missed**"; }
 
@@ -253,17 +257,6 @@ void render_broker(std::ostringstream& md, const nlohmann::json& r, const std::s
   md << "\n";
 }
 
-// The PostgreSQL section of `previous` from its first marker to the end of the line of its
-// last one, with one blank line after it; "" when it has none.
-std::string postgres_block(const std::string& previous) {
-  const auto begin = previous.find(kPostgresBeginMarker);
-  if (begin == std::string::npos) return {};
-  auto end = previous.find(kPostgresEndMarker, begin);
-  if (end == std::string::npos) return {};
-  end += std::string(kPostgresEndMarker).size();
-  return previous.substr(begin, end - begin) + "\n\n";
-}
-
 // One row of the broker comparison: a figure on each broker and, when it has one, its ratio to
 // that broker's raw librdkafka baseline (value / baseline).
 struct Compared {
@@ -291,7 +284,7 @@ std::string render_report(const nlohmann::json& all, const std::string& plot_fil
      << "Re-run it to refresh every figure in this part; the part after the marker at the end "
         "is written by hand.\n\n";
   md << "## Machine and method\n\n"
-     << "- Machine: " << machine() << ". Build: " << all.value("buildType", "?")
+     << "- Machine: " << machine_summary() << ". Build: " << all.value("buildType", "?")
      << ". Everything — the broker (the embedded one, or the three Kafka JVMs), five services "
         "and the load generator — shares these cores, so every figure includes the load "
         "generator's own CPU and, on Kafka, the JVMs' (see the CPU tables). "
@@ -521,7 +514,8 @@ std::string render_report(const nlohmann::json& all, const std::string& plot_fil
     render_broker(md, k, "Kafka");
   }
 
-  md << postgres_block(previous);
+  md << marked_section(previous, kPostgresBeginMarker, kPostgresEndMarker)
+     << marked_section(previous, kProfileBeginMarker, kProfileEndMarker);
   md << kHandWrittenMarker << "\n";
   auto at = previous.find(kHandWrittenMarker);
   if (at != std::string::npos) {
@@ -695,9 +689,9 @@ std::string render_postgres_report(const nlohmann::json& all, const std::string&
               for (const char* b : {kEmbeddedSection, kKafkaSection}) {
                 if (all.contains(b)) skus = all[b].value("skus", 1);
               }
-              return skus == 1 ? std::string("one product, BENCH-1, as in the suite above")
-                               : fmt::format("{} products, order i buying product i mod {}", skus,
-                                             skus);
+              return skus == 1
+                         ? std::string("one product, BENCH-1, as in the suite above")
+                         : fmt::format("{} products, order i buying product i mod {}", skus, skus);
             }())
      << "- \"postgres\" in the CPU and memory tables is the postmaster and every child of it "
         "(backends, checkpointer, WAL writer, autovacuum): CPU summed, exited children included "
@@ -776,19 +770,32 @@ std::string render_postgres_report(const nlohmann::json& all, const std::string&
     render_broker(md, r, "PostgreSQL, " + label);
   }
   md << kPostgresEndMarker << "\n";
+  return replace_marked_section(previous, kPostgresBeginMarker, kPostgresEndMarker, md.str());
+}
 
+std::string marked_section(const std::string& previous, std::string_view begin_marker,
+                           std::string_view end_marker) {
+  const auto begin = previous.find(begin_marker);
+  if (begin == std::string::npos) return {};
+  auto end = previous.find(end_marker, begin);
+  if (end == std::string::npos) return {};
+  end += end_marker.size();
+  return previous.substr(begin, end - begin) + "\n\n";
+}
+
+std::string replace_marked_section(const std::string& previous, std::string_view begin_marker,
+                                   std::string_view end_marker, const std::string& section) {
   std::string out = previous;
-  const auto begin = out.find(kPostgresBeginMarker);
-  const auto end =
-      begin == std::string::npos ? std::string::npos : out.find(kPostgresEndMarker, begin);
+  const auto begin = out.find(begin_marker);
+  const auto end = begin == std::string::npos ? std::string::npos : out.find(end_marker, begin);
   if (end != std::string::npos) {
-    auto stop = end + std::string(kPostgresEndMarker).size();
+    auto stop = end + end_marker.size();
     if (stop < out.size() && out[stop] == '\n') ++stop;
-    return out.replace(begin, stop - begin, md.str());
+    return out.replace(begin, stop - begin, section);
   }
   const auto marker = out.find(kHandWrittenMarker);
-  if (marker == std::string::npos) return out + (out.empty() ? "" : "\n") + md.str();
-  return out.insert(marker, md.str() + "\n");
+  if (marker == std::string::npos) return out + (out.empty() ? "" : "\n") + section;
+  return out.insert(marker, section + "\n");
 }
 
 }  // namespace orderflow::bench

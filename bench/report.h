@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,27 @@ inline constexpr const char* kHandWrittenMarker =
 inline constexpr const char* kPostgresBeginMarker =
     "<!-- PostgreSQL section: written by `make bench-postgres`; `make bench` keeps it. -->";
 inline constexpr const char* kPostgresEndMarker = "<!-- End of the PostgreSQL section. -->";
+
+/// The lines around the CPU-per-order section, which only `orderflow-bench profile` (make
+/// profile) writes: render_report() and render_postgres_report() keep it as it is.
+inline constexpr const char* kProfileBeginMarker =
+    "<!-- CPU-per-order section: written by `make profile`; `make bench` keeps it. -->";
+inline constexpr const char* kProfileEndMarker = "<!-- End of the CPU-per-order section. -->";
+
+/// The section of `previous` from `begin_marker` to the end of the line of the first
+/// `end_marker` after it, followed by one blank line; "" when `previous` has no such section.
+std::string marked_section(const std::string& previous, std::string_view begin_marker,
+                           std::string_view end_marker);
+
+/// `previous` with its section from `begin_marker` to the end of the line of `end_marker`
+/// replaced by `section` (the new section's text, markers included, ending in a newline).
+/// Without such a section, `section` and a blank line go before kHandWrittenMarker, or at the
+/// end when `previous` has no marker either. Everything else is kept.
+std::string replace_marked_section(const std::string& previous, std::string_view begin_marker,
+                                   std::string_view end_marker, const std::string& section);
+
+/// This machine for a report: "N cores (CPU model), X GiB RAM, Linux <release> <arch>".
+std::string machine_summary();
 
 /// `previous` (docs/benchmarks.md's current text) with its PostgreSQL section (between
 /// kPostgresBeginMarker and kPostgresEndMarker) rendered anew from the JSON of a suite run with

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench_system.h"
 #include "db_probe.h"
 #include "kafka_cluster.h"
 #include "kafka_probe.h"
@@ -33,8 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Product i (0-based) of the bench's catalog: BENCH-1, BENCH-2, …
-std::string bench_sku(std::int64_t i) { return "BENCH-" + std::to_string(i + 1); }
 constexpr const char* kBaselineTopic = "bench.baseline.v1";
 /// The process name of the PostgreSQL server in the CPU and memory figures: the postmaster
 /// with its children summed (sample_process_tree).
@@ -42,18 +41,6 @@ constexpr const char* kPostgresProcess = "postgres";
 
 std::optional<ProcessSample> sample(const std::string& name, pid_t pid) {
   return name == kPostgresProcess ? sample_process_tree(pid) : sample_process(pid);
-}
-
-// options.skus products of 10^9 units each, so that no order is rejected.
-std::string write_catalog(const std::string& dir, int skus) {
-  auto path = (fs::path(dir) / "bench-catalog.yaml").string();
-  std::ofstream out(path);
-  out << "currency: KRW\nproducts:\n";
-  for (int i = 0; i < std::max(1, skus); ++i) {
-    out << "  - {sku: " << bench_sku(i)
-        << ", name: \"Bench item\", unitPrice: \"1000\", stock: 1000000000}\n";
-  }
-  return path;
 }
 
 /// CPU (% of one core) and memory of every process over a phase.
@@ -73,7 +60,9 @@ class ProcessWatch {
     for (const auto& [name, pid] : pids_) {
       auto s = sample(name, pid);
       if (!s || before_.count(name) == 0) continue;
-      out[name] = {{"cpuPercent", 100.0 * (s->cpu_s - before_.at(name).cpu_s) / wall},
+      const double cpu_s = s->cpu_s - before_.at(name).cpu_s;
+      out[name] = {{"cpuPercent", 100.0 * cpu_s / wall},
+                   {"cpuS", cpu_s},
                    {"rssMiB", static_cast<double>(s->rss_kib) / 1024.0},
                    {"peakRssMiB", static_cast<double>(s->peak_rss_kib) / 1024.0}};
     }
@@ -119,25 +108,9 @@ double messages_total(const cli::Endpoint& ep) {
   return total;
 }
 
-// Every instance of order-service: order-service, order-service-2, … (cli::instance_name).
-std::vector<cli::Endpoint> order_endpoints(const cli::System& system) {
-  std::vector<cli::Endpoint> out;
-  for (int i = 1;; ++i) {
-    auto it = system.endpoints().find(cli::instance_name("order-service", i));
-    if (it == system.endpoints().end()) return out;
-    out.push_back(it->second);
-  }
-}
-
-// POST /api/orders spread over `servers` (one connection in turn to each).
-LoadOptions order_load(const std::vector<cli::Endpoint>& servers, const SuiteOptions& options) {
-  LoadOptions load;
-  load.host = servers.at(0).host;
-  load.port = servers.at(0).port;
-  for (std::size_t i = 1; i < servers.size(); ++i)
-    load.more_servers.emplace_back(servers[i].host, servers[i].port);
-  const int skus = std::max(1, options.skus);
-  load.body = [skus](std::int64_t i) { return order_body(bench_sku(i % skus), i); };
+// POST /api/orders spread over `servers` for options.phase with options.connections.
+LoadOptions phase_load(const std::vector<cli::Endpoint>& servers, const SuiteOptions& options) {
+  auto load = bench::order_load(servers, options.skus);
   load.duration = options.phase;
   load.connections = options.connections;
   return load;
@@ -163,7 +136,7 @@ class SagaRunner {
 
   nlohmann::json run(const std::string& name, LoadMode mode, double rate,
                      std::chrono::milliseconds duration) {
-    auto load = order_load(order_endpoints(system_), options_);
+    auto load = phase_load(order_endpoints(system_), options_);
     load.mode = mode;
     load.rate = rate;
     load.duration = duration;
@@ -329,27 +302,15 @@ cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& 
                             const std::string& only = {},
                             const std::vector<std::string>& extra_overrides = {},
                             int replicas = 0) {
-  auto spec = cli::load_system_spec(options.source_dir + "/config/orderflow.yaml", data_dir,
-                                    options.bin_dir);
+  auto overrides = options.service_overrides;
+  overrides.insert(overrides.end(), extra_overrides.begin(), extra_overrides.end());
+  auto spec = bench_system_spec(options.source_dir, options.bin_dir, data_dir, catalog, overrides,
+                                only, replicas > 0 ? replicas : options.replicas);
   if (options.storage == kPostgresStorage) {
     spec.storage_backend = cli::SystemSpec::kPostgres;
     spec.postgres_url = options.postgres_url;
     spec.postgres_database_prefix = fresh_database_prefix();
   }
-  std::vector<cli::ServiceSpec> services;
-  for (auto& s : spec.services) {
-    if (!only.empty() && s.name != only) continue;
-    s.port = 0;
-    s.replicas = replicas > 0 ? replicas : options.replicas;
-    if (s.name == "order-service") s.overrides.push_back("order.catalog_file=" + catalog);
-    if (s.name == "inventory-service") s.overrides.push_back("inventory.catalog_file=" + catalog);
-    // The simulated provider's round trip is not orderflow's cost (docs/benchmarks.md).
-    if (s.name == "payment-service") s.overrides.push_back("payment.gateway.latency_ms=0");
-    for (const auto& o : options.service_overrides) s.overrides.push_back(o);
-    for (const auto& o : extra_overrides) s.overrides.push_back(o);
-    services.push_back(s);
-  }
-  spec.services = std::move(services);
   // The mock cluster of this librdkafka does not serve CreateTopics: the broker creates the
   // raw baseline's topic at start like the system's own.
   spec.topics.emplace_back(kBaselineTopic);
@@ -360,7 +321,7 @@ cli::SystemSpec system_spec(const SuiteOptions& options, const BrokerUnderTest& 
 nlohmann::json api_phase(const std::string& name, const std::vector<cli::Endpoint>& servers,
                          const SuiteOptions& options, LoadMode mode, double rate,
                          const std::map<std::string, pid_t>& pids, bool noop) {
-  auto load = order_load(servers, options);
+  auto load = phase_load(servers, options);
   load.mode = mode;
   load.rate = rate;
   if (noop) load.target = "/noop";
@@ -696,6 +657,20 @@ nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSet
           {"rates", options.saga_rates},
           {"phaseMs", options.phase.count()},
           {"runs", runs}};
+}
+
+nlohmann::json run_saga_phase(const SuiteOptions& options, const std::string& name, LoadMode mode,
+                              double rate, const std::shared_ptr<spdlog::logger>& log) {
+  if (options.storage == kPostgresStorage && options.postgres_url.empty())
+    throw std::invalid_argument("run_saga_phase: storage postgres needs options.postgres_url");
+  fs::create_directories(options.work_dir);
+  const auto catalog = write_catalog(options.work_dir, options.skus);
+  BrokerUnderTest broker(options, log);
+  broker.start();
+  SagaPhases saga(options, broker, catalog, log);
+  auto phase = saga.run(name, mode, rate);
+  broker.stop();
+  return phase;
 }
 
 }  // namespace orderflow::bench

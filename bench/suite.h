@@ -11,6 +11,8 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
 
+#include "load_generator.h"
+
 namespace orderflow::bench {
 
 /// Which broker a suite run measures.
@@ -97,5 +99,14 @@ struct SweepSetting {
 /// {"broker", "rates", "runs": [{"setting", "value", "phases": [...]}]}.
 nlohmann::json run_sweep(const SuiteOptions& options, const std::vector<SweepSetting>& settings,
                          const std::shared_ptr<spdlog::logger>& log);
+
+/// One full-saga phase as run_suite() runs each: a fresh system on options.broker (embedded:
+/// with a broker of its own) and options.storage, a 2 s warm-up at 200 orders/s, then `mode`
+/// at `rate` orders/s (kOpen) for options.phase over options.connections. Returns the phase's
+/// JSON as in run_suite()'s "saga" (load, e2e, finishedPerS, processes: per process cpuS,
+/// cpuPercent, rssMiB over the phase and the wait for its orders' terminal events, …).
+/// Throws as run_suite().
+nlohmann::json run_saga_phase(const SuiteOptions& options, const std::string& name, LoadMode mode,
+                              double rate, const std::shared_ptr<spdlog::logger>& log);
 
 }  // namespace orderflow::bench

@@ -1,4 +1,5 @@
-// unit: the supervision settings of `orderflow up` and what it logs about an exited child.
+// unit: the supervision settings of `orderflow up`, what it logs about an exited child, and
+// how it builds a child's command line.
 #include "supervisor.h"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,20 @@ TEST(ReplicasTest, InstancesAreNamedAfterTheirService) {
   EXPECT_EQ(instance_name("order-service", 1), "order-service");
   EXPECT_EQ(instance_name("order-service", 2), "order-service-2");
   EXPECT_EQ(instance_name("inventory-service", 10), "inventory-service-10");
+}
+
+// SystemSpec::launcher, e.g. a profiler: its words before every child's command, with the
+// child's name for "{name}" (one callgrind output file per child).
+TEST(LauncherTest, PrefixesTheCommandWithTheChildsName) {
+  EXPECT_EQ(launch_command({}, "order-service", {"/bin/order-service", "--port", "0"}),
+            (std::vector<std::string>{"/bin/order-service", "--port", "0"}));
+  EXPECT_EQ(launch_command({"valgrind", "--out=/tmp/cg.{name}", "--tag={name}-{name}"},
+                           "orderflow-broker", {"/bin/orderflow-broker"}),
+            (std::vector<std::string>{"valgrind", "--out=/tmp/cg.orderflow-broker",
+                                      "--tag=orderflow-broker-orderflow-broker",
+                                      "/bin/orderflow-broker"}));
+  EXPECT_EQ(launch_command({"{name}"}, "x{name}", {"a"}),
+            (std::vector<std::string>{"x{name}", "a"}));
 }
 
 TEST(ReplicasTest, ReadPerServiceWithOneByDefault) {

@@ -46,6 +46,22 @@ void write_json_atomically(const fs::path& path, const nlohmann::json& doc) {
 
 }  // namespace
 
+std::vector<std::string> launch_command(const std::vector<std::string>& launcher,
+                                        const std::string& name, std::vector<std::string> command) {
+  constexpr std::string_view kName = "{name}";
+  std::vector<std::string> out;
+  for (auto word : launcher) {
+    for (auto at = word.find(kName); at != std::string::npos; at = word.find(kName, at)) {
+      word.replace(at, kName.size(), name);
+      at += name.size();
+    }
+    out.push_back(std::move(word));
+  }
+  out.insert(out.end(), std::make_move_iterator(command.begin()),
+             std::make_move_iterator(command.end()));
+  return out;
+}
+
 std::string instance_name(const std::string& service, int index) {
   return index <= 1 ? service : service + "-" + std::to_string(index);
 }
@@ -227,8 +243,9 @@ pid_t System::spawn(const std::string& name, const std::string& executable,
   auto exe = (fs::path(spec_.bin_dir) / executable).string();
   if (!fs::exists(exe)) throw std::runtime_error("executable not found: " + exe);
   auto log_file = (fs::path(spec_.data_dir) / "logs" / (name + ".log")).string();
-  std::vector<std::string> argv_store{exe};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<std::string> command{exe};
+  command.insert(command.end(), args.begin(), args.end());
+  auto argv_store = launch_command(spec_.launcher, name, std::move(command));
   ChildOptions options;
   options.log_file = spec_.inherit_output ? "" : log_file;
   if (is_service(name) && !postgres_password_.empty()) {
@@ -648,7 +665,13 @@ void System::drain() {
     // A service that does not answer is stopped anyway below; the drain is best effort.
     if (!closed.ok()) logger_->warn("drain request to {} failed: {}", name, closed.error().message);
   }
-  auto deadline = std::chrono::steady_clock::now() + spec_.drain_timeout;
+  if (!wait_until_quiet(std::chrono::steady_clock::now() + spec_.drain_timeout)) {
+    logger_->warn("drain timed out; stopping anyway");
+  }
+}
+
+bool System::wait_until_quiet(std::chrono::steady_clock::time_point deadline,
+                              std::chrono::milliseconds interval) const {
   int quiet_rounds = 0;
   // Two quiet rounds in a row: an event published by one service may still be on its way to
   // the next one's consumer between two polls.
@@ -665,9 +688,9 @@ void System::drain() {
       }
     }
     quiet_rounds = quiet ? quiet_rounds + 1 : 0;
-    if (quiet_rounds < 2) std::this_thread::sleep_for(100ms);
+    if (quiet_rounds < 2) std::this_thread::sleep_for(interval);
   }
-  if (quiet_rounds < 2) logger_->warn("drain timed out; stopping anyway");
+  return quiet_rounds >= 2;
 }
 
 void System::terminate(const std::vector<Child*>& children, std::chrono::milliseconds grace) {
@@ -706,8 +729,8 @@ void System::stop() {
   for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
     (it->name == kBrokerName ? broker : services).push_back(&*it);
   }
-  terminate(services, spec_.drain_timeout + kExitGrace);
-  terminate(broker, kExitGrace);
+  terminate(services, spec_.drain_timeout + spec_.exit_grace);
+  terminate(broker, spec_.exit_grace);
   children_.clear();
   if (cluster_) cluster_->stop();
   // Last: the services' drain may still have committed to it.

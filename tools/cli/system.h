@@ -69,6 +69,16 @@ struct SystemSpec {
   std::vector<ServiceSpec> services;
   std::chrono::milliseconds ready_timeout{30000};
   std::chrono::milliseconds drain_timeout{15000};
+  /// How long a child may take to exit after SIGTERM before it is killed (the services: after
+  /// their drain_timeout). Not in the config file; longer e.g. for a profiler that writes its
+  /// output at exit.
+  std::chrono::milliseconds exit_grace{3000};
+  /// Words put before the command of every child the system spawns (the embedded broker and
+  /// every service instance, not a Kafka cluster or PostgreSQL server), e.g. a profiler:
+  /// {"valgrind", "--tool=callgrind", "--callgrind-out-file=/tmp/p/callgrind.out.{name}"}.
+  /// "{name}" in a word becomes the child's name (kBrokerName, instance_name()). Empty = the
+  /// executables run directly. Not in the config file.
+  std::vector<std::string> launcher;
   SupervisionSpec supervision;
   bool inherit_output = false;  ///< children log to this terminal instead of <data_dir>/logs
   /// storage.backend (or `--storage`): kSqlite leaves every service's storage to its own
@@ -115,6 +125,11 @@ PostgresUri split_postgres_password(const std::string& uri);
 /// `uri` naming `database` (an identifier needing no percent-encoding) instead of the database
 /// it names, if any; hosts, user and parameters are kept. Throws as split_postgres_password().
 std::string postgres_uri_with_database(const std::string& uri, const std::string& database);
+
+/// The argv of a child: the words of `launcher` (SystemSpec::launcher), "{name}" in each
+/// replaced by the child's `name`, then `command` (the executable and its arguments).
+std::vector<std::string> launch_command(const std::vector<std::string>& launcher,
+                                        const std::string& name, std::vector<std::string> command);
 
 /// Loads config/orderflow.yaml-style files. Relative paths are relative to the file.
 /// Throws config::ConfigError on a bad file or unknown key.
@@ -192,6 +207,12 @@ class System {
   /// cluster's start timeout for a Kafka node (a JVM recovering its logs takes longer), or the
   /// PostgreSQL server's.
   [[nodiscard]] std::chrono::milliseconds ready_timeout(const std::string& name) const;
+  /// Polls GET /admin/status of every service every `interval` until two rounds in a row show
+  /// no outbox rows pending, no consumer lag and no records in flight anywhere (a service that
+  /// does not answer counts as quiet), or until `deadline`. Returns whether it got quiet.
+  [[nodiscard]] bool wait_until_quiet(
+      std::chrono::steady_clock::time_point deadline,
+      std::chrono::milliseconds interval = std::chrono::milliseconds(100)) const;
   /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically.
   void write_endpoints_file() const;
   /// Rewrites <data_dir>/pids.json: {"pids": {name: pid, …, "orderflow": own pid},
@@ -247,7 +268,6 @@ class System {
   void drain();
   /// SIGTERM to every child in `children`, SIGKILL to those still running after `grace`.
   void terminate(const std::vector<Child*>& children, std::chrono::milliseconds grace);
-  static constexpr std::chrono::milliseconds kExitGrace{3000};
 
   SystemSpec spec_;
   std::shared_ptr<spdlog::logger> logger_;
