@@ -97,9 +97,11 @@ int run(const config::Source& source) {
   logger->info("\"catalog seeded\" file={} inserted={} of={}", settings.catalog_file,
                seeded.value(), products.size());
 
+  // A worker's ready records commit in one transaction; the relay is woken once they did.
+  auto batch = messaging::make_database_batch(*db, [&relay] { relay.notify(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      inventory::make_event_handler(service), metrics, logger, clock,
-                                     *parked_keys);
+                                     *parked_keys, batch.get());
   inventory::ExpiryScheduler expiry(service, settings.expiry_interval, metrics, logger);
 
   runtime::Intake intake;

@@ -84,9 +84,11 @@ int run(const config::Source& source) {
   notification::FaultInjectingNotifier faulty_log(log_notifier, settings.fail_user_prefix);
   notification::NotificationService service(repository, std::move(templates), {&faulty_log}, clock,
                                             cfg.consumer.group_id);
+  // A worker's ready records commit in one transaction.
+  auto batch = messaging::make_database_batch(*db);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      notification::make_event_handler(service), metrics, logger,
-                                     clock, *parked_keys);
+                                     clock, *parked_keys, batch.get());
 
   runtime::Intake intake;
   http::Router router;

@@ -92,9 +92,11 @@ int run(const config::Source& source) {
   });
   order::OrderService service(repository, catalog, clock, cfg.consumer.group_id,
                               [&backlog] { return backlog.admit(); });
+  // A worker's ready records commit in one transaction; the relay is woken once they did.
+  auto batch = messaging::make_database_batch(*db, [&relay] { relay.notify(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      order::make_saga_handler(service, logger), metrics, logger,
-                                     clock, *parked_keys);
+                                     clock, *parked_keys, batch.get());
   runtime::PeriodicTask saga_timeout(settings.saga_check_interval, [&] {
     auto cancelled = service.cancel_stalled(settings.saga_timeout, 100);
     if (!cancelled) {

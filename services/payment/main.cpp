@@ -99,9 +99,11 @@ int run(const config::Source& source) {
   payment::SimulatedGateway gateway(settings.gateway);
   payment::MetricsPaymentAlerts alerts(metrics, logger);
   payment::PaymentService service(repository, gateway, alerts, clock, cfg.consumer.group_id);
+  // A worker's ready records commit in one transaction; the relay is woken once they did.
+  auto batch = messaging::make_database_batch(*db, [&relay] { relay.notify(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      payment::make_event_handler(service, logger), metrics, logger,
-                                     clock, *parked_keys);
+                                     clock, *parked_keys, batch.get());
 
   runtime::Intake intake;
   http::Router router;

@@ -151,11 +151,11 @@ class ConsumerRunnerFixture : public ::testing::Test {
   }
 
   std::unique_ptr<ConsumerRunner> runner(RecordHandler handler, ConsumerOptions o,
-                                         KafkaConfig k = {}) {
+                                         KafkaConfig k = {}, BatchTransaction* batch = nullptr) {
     if (k.bootstrap_servers.empty()) k = kafka();
-    return std::make_unique<ConsumerRunner>(std::move(k), std::move(o), std::move(handler),
-                                            metrics_, logger_, clock_,
-                                            *stores_.emplace_back(make_memory_parked_key_store()));
+    return std::make_unique<ConsumerRunner>(
+        std::move(k), std::move(o), std::move(handler), metrics_, logger_, clock_,
+        *stores_.emplace_back(make_memory_parked_key_store()), batch);
   }
 
   /// Produces `count` events over `keys` keys; returns their eventIds in send order.
@@ -216,6 +216,16 @@ class ConsumerReadinessTest : public ConsumerRunnerFixture,
   testing::TestDatabase database_{GetParam().database};
 };
 ORDERFLOW_ON_BACKENDS(ConsumerReadinessTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
+                      {kEmbedded, kPostgres});
+
+// Batches (issue 15) need a database: .../EmbeddedSqlite, .../KafkaSqlite, .../EmbeddedPostgres.
+class ConsumerBatchTest : public ConsumerRunnerFixture,
+                          public ::testing::WithParamInterface<testing::BackendParam> {
+ protected:
+  ConsumerBatchTest() : ConsumerRunnerFixture(GetParam().broker) {}
+  testing::TestDatabase database_{GetParam().database};
+};
+ORDERFLOW_ON_BACKENDS(ConsumerBatchTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
                       {kEmbedded, kPostgres});
 
 RecordHandler recording(Seen& seen) {
@@ -629,6 +639,71 @@ TEST_P(ConsumerReadinessTest, ReadinessWaitsForTheGroupJoin) {
   auto status = r->status();
   EXPECT_TRUE(status.joined);
   EXPECT_EQ(status.assigned_partitions, 3);
+  r->stop();
+}
+
+// A worker's ready records (one per key) are handled in one transaction: the handlers' own
+// writes join it, a failing record rolls back only its own row and takes the normal DLT path,
+// and the batch commits once for many records.
+TEST_P(ConsumerBatchTest, ReadyRecordsCommitTogetherAndAFailingOneRollsBackOnlyItself) {
+  constexpr int kKeys = 10;
+  constexpr int kPerKey = 3;
+  auto db = storage::open_database(database_.storage_config());
+  ASSERT_TRUE(db->write([](storage::Tx& tx) -> Result<void> {
+                  auto r = tx.exec(
+                      "CREATE TABLE handled(event_id TEXT PRIMARY KEY, record_key TEXT NOT NULL, "
+                      "seq INTEGER NOT NULL)");
+                  if (!r) return r.error();
+                  return {};
+                }).ok());
+  produce(kKeys * kPerKey, kKeys);
+  std::atomic<int> commits{0};
+  auto batch = make_database_batch(*db, [&] { ++commits; });
+  std::unique_ptr<ConsumerRunner> r;
+  std::atomic<bool> first{true};
+  auto handler = [&](const ConsumedRecord& rec) -> HandlerResult {
+    // The first record waits until every record is queued, so the later batches are full.
+    if (first.exchange(false)) {
+      EXPECT_TRUE(eventually([&] { return r->status().in_flight == kKeys * kPerKey; }, kWait));
+    }
+    auto p = parse(rec);
+    auto inserted = db->write([&](storage::Tx& tx) -> Result<void> {
+      auto done = tx.exec("INSERT INTO handled(event_id, record_key, seq) VALUES (?, ?, ?)",
+                          {p.event_id, rec.key, static_cast<std::int64_t>(p.seq)});
+      if (!done) return done.error();
+      return {};
+    });
+    if (!inserted) return HandlerResult::failed(inserted.error());
+    if (rec.key == "order-3" && p.seq == 1) {
+      return HandlerResult::failed(invalid_input("POISON", "fails after its insert"));
+    }
+    return HandlerResult::processed();
+  };
+  auto o = options();
+  o.concurrency = 1;
+  o.max_batch = 64;
+  r = runner(handler, o, {}, batch.get());
+  r->start();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(Outcome::kProcessed) == kKeys * kPerKey - 2 && count(Outcome::kDlq) == 2;
+      },
+      kWait))
+      << "processed " << count(Outcome::kProcessed) << " dlq " << count(Outcome::kDlq);
+  std::map<std::string, std::vector<std::int64_t>> rows;
+  ASSERT_TRUE(db->read([&](storage::Tx& tx) -> Result<void> {
+                  auto q = tx.query("SELECT record_key, seq FROM handled ORDER BY record_key, seq");
+                  if (!q) return q.error();
+                  for (const auto& row : *q) rows[row.text(0)].push_back(row.integer(1));
+                  return {};
+                }).ok());
+  EXPECT_EQ(rows.size(), static_cast<std::size_t>(kKeys));
+  EXPECT_EQ(rows["order-3"], std::vector<std::int64_t>{0})
+      << "the failed record's row was rolled back; the parked record never ran";
+  EXPECT_EQ(rows["order-4"], (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_LE(commits.load(), 6) << "30 records in about 4 batches, not one commit each";
+  EXPECT_GE(commits.load(), kPerKey) << "a key's records are never in one batch";
+  EXPECT_TRUE(eventually([&] { return r->status().in_flight == 0; }, kWait));
   r->stop();
 }
 

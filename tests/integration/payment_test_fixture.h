@@ -203,7 +203,10 @@ class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::D
                   std::move(event_id));
   }
 
-  messaging::HandlerResult handle(const messaging::ConsumedRecord& r) { return handler_(r); }
+  /// The handler's result, its hand-off (the gateway call) run inline.
+  messaging::HandlerResult handle(const messaging::ConsumedRecord& r) {
+    return messaging::complete(handler_(r));
+  }
 
   std::vector<messaging::OutgoingRecord> outbox() {
     auto rows = messaging::make_outbox_store(*db_)->fetch_unsent(1000);

@@ -47,6 +47,23 @@ TEST(ConfigTest, InstanceIdNamesTheKafkaClientAndTheLogLines) {
   EXPECT_EQ(c.log.instance, "order-service-2");
 }
 
+// Batches of records in one transaction: on by default on SQLite; one record per transaction on
+// PostgreSQL (lock-order deadlocks between workers' batches); consumer.batch_size sets it.
+TEST(ConfigTest, BatchSizeDefaultsByStorageBackend) {
+  auto read = [](std::vector<std::string> overrides) {
+    auto source = Source::load("", {}, std::move(overrides));
+    Reader reader(source);
+    auto c = read_service_config(reader, "order-service", 8080);
+    reader.finish();
+    return c.consumer;
+  };
+  EXPECT_EQ(read({}).max_batch, 64);
+  EXPECT_EQ(read({"storage.backend=postgres", "storage.postgres.url=postgresql://h/db"}).max_batch,
+            1);
+  EXPECT_EQ(read({"consumer.batch_size=8"}).max_batch, 8);
+  EXPECT_EQ(read({}).hand_off_threads, 64);
+}
+
 TEST(ConfigTest, OverloadLimitsAreRead) {
   auto source =
       Source::load("", {{"ORDERFLOW__HTTP__MAX_IN_FLIGHT", "3"}}, {"http.max_connections=10"});

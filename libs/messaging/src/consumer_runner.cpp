@@ -30,6 +30,7 @@ void validate(const KafkaConfig& kafka, const ConsumerOptions& options,
   if (options.concurrency < 1) throw std::runtime_error("consumer: concurrency < 1");
   if (options.queue_capacity < 1) throw std::runtime_error("consumer: queue_capacity < 1");
   if (options.hand_off_threads < 1) throw std::runtime_error("consumer: hand_off_threads < 1");
+  if (options.max_batch < 1) throw std::runtime_error("consumer: max_batch < 1");
   if (options.retry.max_attempts < 1) throw std::runtime_error("consumer: max_attempts < 1");
   if (options.commit_interval <= 0ms) throw std::runtime_error("consumer: commit_interval <= 0");
 }
@@ -42,7 +43,7 @@ class ConsumerRunner::Impl {
  public:
   Impl(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,
        observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger, const Clock& clock,
-       ParkedKeyStore& parked_keys)
+       ParkedKeyStore& parked_keys, BatchTransaction* batch)
       : options_((validate(kafka, options, logger, handler), std::move(options))),
         handler_(std::move(handler)),
         metrics_(metrics),
@@ -54,8 +55,11 @@ class ConsumerRunner::Impl {
                 }),
         lag_(client_, offsets_, metrics_, options_.group_id),
         hand_offs_(options_.hand_off_threads),
-        context_{options_, handler_, clock,         metrics_,  *logger_,
-                 offsets_, parking_, dead_letters_, hand_offs_},
+        context_{options_,   handler_,
+                 clock,      metrics_,
+                 *logger_,   offsets_,
+                 parking_,   dead_letters_,
+                 hand_offs_, options_.max_batch > 1 ? batch : nullptr},
         workers_(context_, options_.concurrency),
         // After the workers: destroyed first, so its last delivery reports (purged on close)
         // still find their workers.
@@ -140,9 +144,9 @@ class ConsumerRunner::Impl {
 ConsumerRunner::ConsumerRunner(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,
                                observability::Metrics& metrics,
                                std::shared_ptr<spdlog::logger> logger, const Clock& clock,
-                               ParkedKeyStore& parked_keys)
+                               ParkedKeyStore& parked_keys, BatchTransaction* batch)
     : impl_(std::make_unique<Impl>(std::move(kafka), std::move(options), std::move(handler),
-                                   metrics, std::move(logger), clock, parked_keys)) {}
+                                   metrics, std::move(logger), clock, parked_keys, batch)) {}
 
 ConsumerRunner::~ConsumerRunner() = default;
 

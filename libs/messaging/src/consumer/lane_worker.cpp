@@ -73,6 +73,7 @@ void LaneWorker::join() {
 
 void LaneWorker::loop() {
   const auto capacity = static_cast<std::size_t>(context_.options.queue_capacity);
+  std::vector<ConsumedRecord> taken;
   while (true) {
     drain_reports();
     run_due();
@@ -92,14 +93,22 @@ void LaneWorker::loop() {
       if (can_take()) {
         record = std::move(queue_.front());
         queue_.pop_front();
+        // A batch takes every record there is room for: the heads of their lanes run together.
+        while (context_.batch != nullptr && can_take()) {
+          taken.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       } else if (exit_ && queue_.empty() && reports_.empty()) {
         break;
       }
     }
     if (record) {
-      has_room_.notify_one();
+      has_room_.notify_all();
       dispatch(std::move(*record));
+      for (auto& more : taken) dispatch(std::move(more));
+      taken.clear();
     }
+    if (context_.batch != nullptr) run_batches();
   }
   exit_lanes();
 }
@@ -142,6 +151,7 @@ void LaneWorker::dispatch(ConsumedRecord record) {
 }
 
 void LaneWorker::advance(KeyLanes::Map::iterator it) {
+  if (context_.batch != nullptr) return;  // run_batches() picks the lane up
   while (it != lanes_.end()) {
     KeyLane& lane = it->second;
     if (lane.awaiting != Awaiting::kNothing) return;
@@ -181,8 +191,7 @@ void LaneWorker::drop_revoked() {
   }
 }
 
-/// Handles the lane's first record once. True when it is finished (offset committable).
-bool LaneWorker::step(KeyLanes::Map::iterator it) {
+LaneWorker::Prepared LaneWorker::prepare(KeyLanes::Map::iterator it) {
   KeyLane& lane = it->second;
   const ConsumedRecord& record = lane.records.front();
   const auto& options = context_.options;
@@ -192,11 +201,11 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
   }
   if (lane.letter) {  // a DLT write that failed before: try it again
     send_dead_letter(it);
-    return false;
+    return Prepared::kWaiting;
   }
   if (auto control_header = find_header(record.headers, dlt_headers::kControl)) {
     control(record, *control_header, lane.event_type);
-    return true;
+    return Prepared::kFinished;
   }
   bool replay_for_us = find_header(record.headers, dlt_headers::kReplayGroup) == options.group_id;
   if (!replay_for_us && context_.parking.count(record.topic, record.key) > 0) {
@@ -205,9 +214,23 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
         conflict("KEY_PARKED", "key " + record.key + " is parked in group " + options.group_id), 0};
     lane.chain = "KEY_PARKED: an earlier record of the key was dead-lettered";
     send_dead_letter(it);
-    return false;
+    return Prepared::kWaiting;
   }
+  return Prepared::kCallHandler;
+}
 
+/// Handles the lane's first record once. True when it is finished (offset committable).
+bool LaneWorker::step(KeyLanes::Map::iterator it) {
+  switch (prepare(it)) {
+    case Prepared::kFinished:
+      return true;
+    case Prepared::kWaiting:
+      return false;
+    case Prepared::kCallHandler:
+      break;
+  }
+  KeyLane& lane = it->second;
+  const ConsumedRecord& record = lane.records.front();
   ++lane.attempts;
   auto started = std::chrono::steady_clock::now();
   HandlerResult result = call_handler(record, [&] { return context_.handler(record); });
@@ -218,6 +241,89 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
     return false;
   }
   return conclude(it, std::move(result), started);
+}
+
+bool LaneWorker::runnable(const KeyLane& lane, Clock::TimePoint now) const {
+  if (lane.awaiting != Awaiting::kNothing) return false;
+  if (lane.due && (exiting_ || now < *lane.due)) return false;
+  return true;
+}
+
+/// Batch mode: runs batches of ready lane heads until no lane is ready (each waits for a due
+/// time, a report, or has no record left).
+void LaneWorker::run_batches() {
+  const auto max_batch = static_cast<std::size_t>(context_.options.max_batch);
+  std::vector<KeyLanes::Map::iterator> ready;
+  while (!exiting_) {
+    ready.clear();
+    auto now = context_.clock.now();
+    for (auto it = lanes_.begin(); it != lanes_.end() && ready.size() < max_batch; ++it) {
+      if (runnable(it->second, now)) ready.push_back(it);
+    }
+    if (ready.empty()) return;
+    run_batch(ready);
+  }
+}
+
+void LaneWorker::run_batch(const std::vector<KeyLanes::Map::iterator>& ready) {
+  struct Call {
+    KeyLanes::Map::iterator it;
+    bool called = false;
+    HandlerResult result;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::vector<Call> calls;
+  calls.reserve(ready.size());
+  // A control record, a parked key or a dead letter to write again needs no handler call.
+  for (auto it : ready) {
+    switch (prepare(it)) {
+      case Prepared::kFinished:
+        lanes_.pop(it);
+        break;
+      case Prepared::kWaiting:
+        break;
+      case Prepared::kCallHandler:
+        ++it->second.attempts;
+        calls.push_back({it, false, {}, {}});
+        break;
+    }
+  }
+  if (calls.empty()) return;
+  // The body may run on another thread (SQLite's group leader) while this one waits; it only
+  // reads the lanes' first records and fills in `calls`.
+  auto committed = context_.batch->run([&] {
+    for (auto& call : calls) {
+      const ConsumedRecord& record = call.it->second.records.front();
+      call.started = std::chrono::steady_clock::now();
+      auto saved = context_.batch->record([&] {
+        call.result = call_handler(record, [&] { return context_.handler(record); });
+        return call.result.settled() || call.result.outcome == HandlerOutcome::kHandedOff;
+      });
+      call.called = true;
+      if (!saved) call.result = HandlerResult::failed(saved.error());
+    }
+  });
+  for (auto& call : calls) {
+    HandlerResult result = std::move(call.result);
+    if (!call.called) {
+      // The batch never began (e.g. the database is busy): no handler ran.
+      call.started = std::chrono::steady_clock::now();
+      result = HandlerResult::failed(committed ? internal_error("BATCH_SKIPPED", "not run")
+                                               : committed.error());
+    } else if (!committed && (result.settled() || result.outcome == HandlerOutcome::kHandedOff)) {
+      // Its changes were rolled back with the batch: it takes the retry path like any failure.
+      result.outcome = HandlerOutcome::kFailed;
+      result.error = committed.error();
+    }
+    if (result.outcome == HandlerOutcome::kHandedOff) {
+      KeyLane& lane = call.it->second;
+      if (!result.event_type.empty()) lane.event_type = result.event_type;
+      if (!result.event_id.empty()) lane.event_id = result.event_id;
+      hand_off(call.it, std::move(result.hand_off), call.started);
+      continue;
+    }
+    if (conclude(call.it, std::move(result), call.started)) lanes_.pop(call.it);
+  }
 }
 
 /// Takes the handler's final result for the lane's first record: true when it is finished

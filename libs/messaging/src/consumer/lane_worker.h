@@ -33,12 +33,15 @@ struct WorkerContext {
   KeyParking& parking;
   DeadLetterPublisher& dead_letters;
   HandOffPool& hand_offs;
+  BatchTransaction* batch;  ///< null: one record per transaction
 };
 
 /// One worker thread: takes records from its queue into per-key lanes and runs each lane in
 /// order — the handler, retries at the RetryPolicy's due times (decide_failure), dead letters
 /// (waiting for the broker's acknowledgement before the offset becomes committable), parked
 /// keys and UNPARK control records. A lane whose head waits does not hold up other lanes.
+/// With a BatchTransaction the heads of the ready lanes (at most options.max_batch) are handled
+/// in one transaction and settled once it committed.
 class LaneWorker {
  public:
   explicit LaneWorker(WorkerContext& context);
@@ -71,7 +74,13 @@ class LaneWorker {
   void advance(KeyLanes::Map::iterator it);
   void run_due();
   void drop_revoked();
+  /// What the lane's first record needs before (or instead of) a handler call.
+  enum class Prepared { kFinished, kWaiting, kCallHandler };
+  Prepared prepare(KeyLanes::Map::iterator it);
   bool step(KeyLanes::Map::iterator it);
+  [[nodiscard]] bool runnable(const KeyLane& lane, Clock::TimePoint now) const;
+  void run_batches();
+  void run_batch(const std::vector<KeyLanes::Map::iterator>& ready);
   bool conclude(KeyLanes::Map::iterator it, HandlerResult result,
                 std::chrono::steady_clock::time_point started);
   void hand_off(KeyLanes::Map::iterator it, std::function<HandlerResult()> rest,

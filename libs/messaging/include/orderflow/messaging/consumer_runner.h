@@ -14,6 +14,7 @@
 
 #include "orderflow/common/clock.h"
 #include "orderflow/common/result.h"
+#include "orderflow/messaging/batch_transaction.h"
 #include "orderflow/messaging/handler_result.h"
 #include "orderflow/messaging/parked_key_store.h"
 #include "orderflow/messaging/record.h"
@@ -35,6 +36,10 @@ struct ConsumerOptions {
   /// workers; started on the first hand-off. With a gateway of latency L the hand-offs cap the
   /// rate at hand_off_threads ÷ L instead of concurrency ÷ L.
   int hand_off_threads = 64;
+  /// With a BatchTransaction: at most this many records (one per key: the heads of a worker's
+  /// ready lanes) handled in one database transaction (config consumer.batch_size; 1 = one
+  /// record per transaction, as without one).
+  int max_batch = 64;
   RetryPolicy retry;
   std::chrono::milliseconds commit_interval{200};  ///< how often stored offsets are committed
   /// Dead letters of `<topic>` go to `<topic><dlt_suffix>` (config topics.dlt_suffix).
@@ -91,11 +96,14 @@ class ConsumerRunner {
   /// `clock` is the time source of retry due times and dlq.error.timestamp; due times are
   /// re-checked every 10 ms, so a ManualClock moved by a test is noticed within one tick.
   /// `parked_keys` persists parked keys (make_memory_parked_key_store() keeps them in memory
-  /// only). Both must outlive the runner. Throws std::runtime_error on invalid configuration
-  /// or when the parked keys cannot be loaded (startup failure).
+  /// only). `batch` (null: one record per transaction) lets a worker handle its ready records
+  /// in one transaction of up to options.max_batch records. All must outlive the runner.
+  /// Throws std::runtime_error on invalid configuration or when the parked keys cannot be
+  /// loaded (startup failure).
   ConsumerRunner(KafkaConfig kafka, ConsumerOptions options, RecordHandler handler,
                  observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
-                 const Clock& clock, ParkedKeyStore& parked_keys);
+                 const Clock& clock, ParkedKeyStore& parked_keys,
+                 BatchTransaction* batch = nullptr);
   ~ConsumerRunner();
   ConsumerRunner(const ConsumerRunner&) = delete;
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;

@@ -67,6 +67,11 @@ struct HandlerResult {
   }
 };
 
+/// `result`, or, when it was handed off, what its hand-off returns, run here on the caller's
+/// thread (for callers without a hand-off pool: tools, tests). The event id and type of
+/// `result` are kept when the hand-off's result has none.
+HandlerResult complete(HandlerResult result);
+
 /// "processed", "duplicate", "skip", "failed", "handed_off" (log spelling).
 const char* to_string(HandlerOutcome outcome);
 
