@@ -14,6 +14,7 @@ packages=(
   libcli11-dev              # command-line flags
   libsqlite3-dev            # embedded storage
   libpq-dev                 # PostgreSQL client
+  libjemalloc-dev           # the services' and the broker's allocator
   postgresql-15             # PostgreSQL server binaries (initdb, postgres in /usr/lib/postgresql/15/bin):
                             # orderflow up --storage postgres and the tests start a private server
   libgtest-dev libgmock-dev # tests
