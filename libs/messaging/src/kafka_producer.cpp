@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "orderflow/messaging/producer.h"
+#include "rdkafka_log.h"
 
 namespace orderflow::messaging {
 
@@ -41,23 +42,6 @@ Error delivery_error(RdKafka::ErrorCode code, const std::string& what) {
       // Timeouts, transport failures, unknown topics (they may still be created) and purges on
       // shutdown are all "try again later" for the outbox relay.
       return unavailable("KAFKA_UNAVAILABLE", std::move(message));
-  }
-}
-
-spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
-  switch (severity) {
-    case RdKafka::Event::EVENT_SEVERITY_EMERG:
-    case RdKafka::Event::EVENT_SEVERITY_ALERT:
-    case RdKafka::Event::EVENT_SEVERITY_CRITICAL:
-    case RdKafka::Event::EVENT_SEVERITY_ERROR:
-      return spdlog::level::err;
-    case RdKafka::Event::EVENT_SEVERITY_WARNING:
-      return spdlog::level::warn;
-    case RdKafka::Event::EVENT_SEVERITY_NOTICE:
-    case RdKafka::Event::EVENT_SEVERITY_INFO:
-      return spdlog::level::info;
-    default:
-      return spdlog::level::debug;  // the `debug` property's output
   }
 }
 
@@ -239,8 +223,8 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
         }
         break;
       case RdKafka::Event::EVENT_LOG:
-        logger_->log(log_level(event.severity()), "\"librdkafka\" fac={} text=\"{}\"", event.fac(),
-                     event.str());
+        logger_->log(detail::log_level(event.severity()), "\"librdkafka\" fac={} text=\"{}\"",
+                     event.fac(), event.str());
         break;
       default:
         break;

@@ -6,6 +6,8 @@
 #include <regex>
 #include <stdexcept>
 
+#include "rdkafka_log.h"
+
 namespace orderflow::messaging::consumer {
 
 namespace {
@@ -19,23 +21,6 @@ Headers to_headers(const RdKafka::Headers* headers) {
                                                                h.value_size())});
   }
   return out;
-}
-
-spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
-  switch (severity) {
-    case RdKafka::Event::EVENT_SEVERITY_EMERG:
-    case RdKafka::Event::EVENT_SEVERITY_ALERT:
-    case RdKafka::Event::EVENT_SEVERITY_CRITICAL:
-    case RdKafka::Event::EVENT_SEVERITY_ERROR:
-      return spdlog::level::err;
-    case RdKafka::Event::EVENT_SEVERITY_WARNING:
-      return spdlog::level::warn;
-    case RdKafka::Event::EVENT_SEVERITY_NOTICE:
-    case RdKafka::Event::EVENT_SEVERITY_INFO:
-      return spdlog::level::info;
-    default:
-      return spdlog::level::debug;  // the `debug` property's output
-  }
 }
 
 /// Owns a list of librdkafka TopicPartitions.
@@ -313,8 +298,9 @@ class KafkaConsumerClient::Impl final : public RdKafka::RebalanceCb, public RdKa
           on_offset_reset_(topic, partition, text);
           break;
         }
-        logger_->log(log_level(event.severity()), "\"librdkafka\" group={} fac={} text=\"{}\"",
-                     group_, event.fac(), event.str());
+        logger_->log(detail::log_level(event.severity()),
+                     "\"librdkafka\" group={} fac={} text=\"{}\"", group_, event.fac(),
+                     event.str());
         break;
       default:
         break;
