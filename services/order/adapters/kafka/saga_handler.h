@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../../app/order_service.h"
 #include <spdlog/logger.h>
+#include "../../app/order_service.h"
 
 #include "orderflow/common/result.h"
 #include "orderflow/messaging/decoding_handler.h"
