@@ -46,10 +46,12 @@ test-kafka: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L kafka
 
 # The standard benchmark suite on the embedded broker and on a local 3-node Kafka cluster
-# (~10 min on 2 cores): writes docs/benchmarks.md and its plot. BENCH_ARGS passes options
-# through, e.g. BENCH_ARGS="--broker embedded" or "--phase-ms 5000".
-bench: build
+# (~10 min on 2 cores), then the CPU-per-order profile below (~2 min): writes docs/benchmarks.md
+# and its plot. BENCH_ARGS passes options to the suite, e.g. BENCH_ARGS="--broker embedded" or
+# "--phase-ms 5000".
+bench: build dev-deps
 	$(BUILD_DIR)/bin/orderflow-bench suite --broker both --out docs/benchmarks.md --json $(BUILD_DIR)/benchmarks.json $(BENCH_ARGS)
+	$(BUILD_DIR)/bin/orderflow-bench profile --out docs/benchmarks.md --json $(BUILD_DIR)/profile.json $(PROFILE_ARGS)
 
 # The same suite with every service on PostgreSQL (a private server for the run, durable
 # commits) on the embedded broker, beside the raw PostgreSQL commit baseline, and the saga with
