@@ -34,6 +34,18 @@ Outcome metric_outcome(HandlerOutcome outcome) {
   return Outcome::kError;
 }
 
+// A record whose handler succeeded or handed off keeps its changes in a batch (its savepoint
+// is released); a failed one's are rolled back.
+bool keeps_changes(const HandlerResult& result) {
+  return result.settled() || result.outcome == HandlerOutcome::kHandedOff;
+}
+
+// The event a handler named (taken from the headers until then), for logs and metric labels.
+void note_event(KeyLane& lane, const HandlerResult& result) {
+  if (!result.event_type.empty()) lane.event_type = result.event_type;
+  if (!result.event_id.empty()) lane.event_id = result.event_id;
+}
+
 }  // namespace
 
 LaneWorker::LaneWorker(WorkerContext& context) : context_(context) {}
@@ -94,7 +106,9 @@ void LaneWorker::loop() {
         record = std::move(queue_.front());
         queue_.pop_front();
         // A batch takes every record there is room for: the heads of their lanes run together.
-        while (context_.batch != nullptr && can_take()) {
+        // The records taken count against the capacity as if they were in their lanes already.
+        while (context_.batch != nullptr && !queue_.empty() &&
+               (lanes_.records() + 1 + taken.size() < capacity || exit_)) {
           taken.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -233,14 +247,19 @@ bool LaneWorker::step(KeyLanes::Map::iterator it) {
   const ConsumedRecord& record = lane.records.front();
   ++lane.attempts;
   auto started = std::chrono::steady_clock::now();
-  HandlerResult result = call_handler(record, [&] { return context_.handler(record); });
-  if (result.outcome == HandlerOutcome::kHandedOff) {
-    if (!result.event_type.empty()) lane.event_type = result.event_type;
-    if (!result.event_id.empty()) lane.event_id = result.event_id;
-    hand_off(it, std::move(result.hand_off), started);
-    return false;
+  return take(it, call_handler(record, [&] { return context_.handler(record); }), started);
+}
+
+/// The handler's result for the lane's first record: its rest handed off, or concluded. True
+/// when the record is finished (offset committable).
+bool LaneWorker::take(KeyLanes::Map::iterator it, HandlerResult result,
+                      std::chrono::steady_clock::time_point started) {
+  if (result.outcome != HandlerOutcome::kHandedOff) {
+    return conclude(it, std::move(result), started);
   }
-  return conclude(it, std::move(result), started);
+  note_event(it->second, result);
+  hand_off(it, std::move(result.hand_off), started);
+  return false;
 }
 
 bool LaneWorker::runnable(const KeyLane& lane, Clock::TimePoint now) const {
@@ -297,7 +316,7 @@ void LaneWorker::run_batch(const std::vector<KeyLanes::Map::iterator>& ready) {
       call.started = std::chrono::steady_clock::now();
       auto saved = context_.batch->record([&] {
         call.result = call_handler(record, [&] { return context_.handler(record); });
-        return call.result.settled() || call.result.outcome == HandlerOutcome::kHandedOff;
+        return keeps_changes(call.result);
       });
       call.called = true;
       if (!saved) call.result = HandlerResult::failed(saved.error());
@@ -310,19 +329,12 @@ void LaneWorker::run_batch(const std::vector<KeyLanes::Map::iterator>& ready) {
       call.started = std::chrono::steady_clock::now();
       result = HandlerResult::failed(committed ? internal_error("BATCH_SKIPPED", "not run")
                                                : committed.error());
-    } else if (!committed && (result.settled() || result.outcome == HandlerOutcome::kHandedOff)) {
+    } else if (!committed && keeps_changes(result)) {
       // Its changes were rolled back with the batch: it takes the retry path like any failure.
       result.outcome = HandlerOutcome::kFailed;
       result.error = committed.error();
     }
-    if (result.outcome == HandlerOutcome::kHandedOff) {
-      KeyLane& lane = call.it->second;
-      if (!result.event_type.empty()) lane.event_type = result.event_type;
-      if (!result.event_id.empty()) lane.event_id = result.event_id;
-      hand_off(call.it, std::move(result.hand_off), call.started);
-      continue;
-    }
-    if (conclude(call.it, std::move(result), call.started)) lanes_.pop(call.it);
+    if (take(call.it, std::move(result), call.started)) lanes_.pop(call.it);
   }
 }
 
@@ -335,8 +347,7 @@ bool LaneWorker::conclude(KeyLanes::Map::iterator it, HandlerResult result,
   const int attempt = lane.attempts;
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!result.event_type.empty()) lane.event_type = result.event_type;
-  if (!result.event_id.empty()) lane.event_id = result.event_id;
+  note_event(lane, result);
   const std::string& event_type = lane.event_type;
   const std::string& event_id = lane.event_id;
   context_.metrics.observe_processing(record.topic, event_type, seconds);

@@ -81,6 +81,8 @@ class LaneWorker {
   [[nodiscard]] bool runnable(const KeyLane& lane, Clock::TimePoint now) const;
   void run_batches();
   void run_batch(const std::vector<KeyLanes::Map::iterator>& ready);
+  bool take(KeyLanes::Map::iterator it, HandlerResult result,
+            std::chrono::steady_clock::time_point started);
   bool conclude(KeyLanes::Map::iterator it, HandlerResult result,
                 std::chrono::steady_clock::time_point started);
   void hand_off(KeyLanes::Map::iterator it, std::function<HandlerResult()> rest,
