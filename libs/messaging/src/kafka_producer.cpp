@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "orderflow/messaging/producer.h"
-#include "rdkafka_log.h"
+#include "rdkafka_support.h"
 
 namespace orderflow::messaging {
 
@@ -58,10 +58,7 @@ class KafkaProducer final : public Producer, RdKafka::DeliveryReportCb, RdKafka:
     }
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     auto set = [&](const std::string& name, const std::string& value) {
-      std::string err;
-      if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
-        throw std::runtime_error("kafka producer: " + name + "=" + value + ": " + err);
-      }
+      detail::set_property(*conf, "kafka producer", name, value);
     };
     set("bootstrap.servers", config.bootstrap_servers);
     if (!config.client_id.empty()) set("client.id", config.client_id);

@@ -1,4 +1,6 @@
-#include "rdkafka_log.h"
+#include "rdkafka_support.h"
+
+#include <stdexcept>
 
 namespace orderflow::messaging::detail {
 
@@ -16,6 +18,14 @@ spdlog::level::level_enum log_level(RdKafka::Event::Severity severity) {
       return spdlog::level::info;
     default:
       return spdlog::level::debug;  // the `debug` property's output
+  }
+}
+
+void set_property(RdKafka::Conf& conf, std::string_view who, const std::string& name,
+                  const std::string& value) {
+  std::string err;
+  if (conf.set(name, value, err) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error(std::string(who) + ": " + name + "=" + value + ": " + err);
   }
 }
 

@@ -6,7 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
-#include "rdkafka_log.h"
+#include "rdkafka_support.h"
 
 namespace orderflow::messaging::consumer {
 
@@ -70,10 +70,7 @@ class KafkaConsumerClient::Impl final : public RdKafka::RebalanceCb, public RdKa
         on_offset_reset_(std::move(on_offset_reset)) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     auto set = [&](const std::string& name, const std::string& value) {
-      std::string err;
-      if (conf->set(name, value, err) != RdKafka::Conf::CONF_OK) {
-        throw std::runtime_error("consumer: " + name + "=" + value + ": " + err);
-      }
+      detail::set_property(*conf, "consumer", name, value);
     };
     set("bootstrap.servers", kafka.bootstrap_servers);
     if (!kafka.client_id.empty()) set("client.id", kafka.client_id);
