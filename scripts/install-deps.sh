@@ -15,6 +15,10 @@ packages=(
   libsqlite3-dev            # embedded storage
   libpq-dev                 # PostgreSQL client
   libjemalloc-dev           # the services' and the broker's allocator
+  libcurl4-openssl-dev      # notification channels and the data-platform sink (HTTP client)
+  libjwt-dev                # bearer-token (JWT) verification and `orderflow token`
+  libhiredis-dev            # Redis idempotency store
+  redis-server              # the tests start a private Redis server
   postgresql-15             # PostgreSQL server binaries (initdb, postgres in /usr/lib/postgresql/15/bin):
                             # orderflow up --storage postgres and the tests start a private server
   libgtest-dev libgmock-dev # tests
