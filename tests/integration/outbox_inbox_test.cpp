@@ -38,7 +38,9 @@ using orderflow::testing::TempDir;
 class CrashingStore final : public OutboxStore {
  public:
   CrashingStore(OutboxStore& inner, int failures) : inner_(inner), failures_(failures) {}
-  Result<std::vector<Row>> fetch_unsent(int limit) override { return inner_.fetch_unsent(limit); }
+  Result<std::vector<Row>> fetch_unsent(int limit, std::int64_t after_id) override {
+    return inner_.fetch_unsent(limit, after_id);
+  }
   Result<void> mark_sent(std::span<const std::int64_t> ids) override {
     if (failures_.fetch_sub(1) > 0) return unavailable("CRASH", "simulated crash before mark");
     return inner_.mark_sent(ids);
@@ -340,6 +342,57 @@ TEST_P(OutboxInboxTest, LateReportsAreSettledRowByRow) {
   EXPECT_EQ(pending(), 0);
   EXPECT_EQ(producer_.attempts().size(), 3U);
   EXPECT_EQ(producer_.acked_values(), (std::vector<std::string>{first.value, second.value}));
+}
+
+// Issue 15 (pipelining): the next batch is claimed and sent while the delivery reports of the
+// previous one are outstanding, and the rows still reach the producer in id order.
+TEST_P(OutboxInboxTest, NextBatchIsSentWhileThePreviousBatchsReportsAreOutstanding) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 4; ++i) {
+    auto r = make_record("orders", "o-" + std::to_string(i), "e-" + std::to_string(i));
+    values.push_back(r.value);
+    ASSERT_TRUE(append(r).ok());
+  }
+  producer_.hold_reports();
+  auto relay = make_relay(
+      *store_,
+      {.batch_size = 2, .poll_interval = 10ms, .delivery_timeout = 10s, .pipeline_depth = 2});
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return producer_.attempts().size() == values.size(); }))
+      << producer_.attempts().size() << " sent: the second batch waited for the first";
+  EXPECT_EQ(pending(), 4) << "nothing reported yet";
+  producer_.release_reports();
+  ASSERT_TRUE(eventually([&] { return pending() == 0; }));
+  relay->stop();
+  EXPECT_EQ(producer_.attempts().size(), values.size()) << "each row sent once";
+  EXPECT_EQ(producer_.acked_values(), values) << "in id order";
+}
+
+// A row that failed in one batch while a later batch was already sent is sent again once the
+// rounds in progress have ended, not left behind: every row is acknowledged once.
+TEST_P(OutboxInboxTest, FailedRowOfAnEarlierBatchIsSentAgainAfterTheLaterBatch) {
+  std::vector<OutgoingRecord> records;
+  for (int i = 0; i < 4; ++i) {
+    records.push_back(make_record("orders", "o-" + std::to_string(i), "e-" + std::to_string(i)));
+    ASSERT_TRUE(append(records.back()).ok());
+  }
+  producer_.fail_next_send_of(records[1].value);
+  producer_.hold_reports();
+  auto relay = make_relay(
+      *store_,
+      {.batch_size = 2, .poll_interval = 10ms, .delivery_timeout = 10s, .pipeline_depth = 2});
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return producer_.attempts().size() == records.size(); }));
+  producer_.release_reports();
+  ASSERT_TRUE(eventually([&] { return pending() == 0; }));
+  relay->stop();
+  EXPECT_EQ(producer_.attempts().size(), records.size() + 1) << "the failed row once more";
+  auto acked = producer_.acked_values();
+  std::sort(acked.begin(), acked.end());
+  std::vector<std::string> expected;
+  for (const auto& r : records) expected.push_back(r.value);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(acked, expected) << "each row acknowledged once";
 }
 
 TEST_P(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {

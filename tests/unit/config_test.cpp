@@ -146,6 +146,9 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   expect_error("kafka.producer.message.timeout.ms=300000", "outbox.delivery_timeout_ms");
   expect_error("kafka.properties.delivery.timeout.ms=300000", "outbox.delivery_timeout_ms");
   expect_error("outbox.batch_size=20000", "queue.buffering.max.messages");
+  // Two batches in flight at once (the relay's pipeline) must fit together.
+  expect_error("outbox.batch_size=6000", "outbox.pipeline_depth 2");
+  expect_error("outbox.pipeline_depth=0", "outbox.pipeline_depth");
 }
 
 // Regression (issue 15): the relay waited 30 s for a batch (outbox.delivery_timeout_ms) while

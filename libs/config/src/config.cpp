@@ -106,9 +106,9 @@ void align_delivery_timeout(ServiceConfig& c) {
   c.kafka.producer_properties["message.timeout.ms"] = value;
 }
 
-// The relay queues one batch at a time (it waits for every report before the next round), so
-// a batch must fit in the producer's bounded queue, or each round would end in
-// KAFKA_QUEUE_FULL.
+// The relay queues at most outbox.pipeline_depth batches at a time (each round waits for every
+// report of its batch), so they must fit in the producer's bounded queue together, or rounds
+// would end in KAFKA_QUEUE_FULL.
 void check_batch_fits_queue(const ServiceConfig& c) {
   for (const auto* map : {&c.kafka.producer_properties, &c.kafka.properties}) {
     auto it = map->find("queue.buffering.max.messages");
@@ -119,9 +119,10 @@ void check_batch_fits_queue(const ServiceConfig& c) {
     } catch (const std::exception&) {
       return;  // librdkafka refuses it at start-up, naming the property
     }
-    if (c.outbox.batch_size > limit) {
+    if (std::int64_t{c.outbox.batch_size} * c.outbox.pipeline_depth > limit) {
       throw ConfigError(
           "config " + c.name + ": outbox.batch_size " + std::to_string(c.outbox.batch_size) +
+          " × outbox.pipeline_depth " + std::to_string(c.outbox.pipeline_depth) +
           " exceeds the producer queue (queue.buffering.max.messages " + it->second + ")");
     }
     return;  // the producer's own setting wins over the shared one
@@ -486,6 +487,8 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
       static_cast<int>(r.integer("outbox.republish_rate", c.outbox.republish_rate, 0, 1'000'000));
   c.outbox.purge_interval =
       r.millis("outbox.purge_interval_ms", c.outbox.purge_interval, std::chrono::milliseconds{1});
+  c.outbox.pipeline_depth =
+      static_cast<int>(r.integer("outbox.pipeline_depth", c.outbox.pipeline_depth, 1, 8));
   check_batch_fits_queue(c);
   return c;
 }

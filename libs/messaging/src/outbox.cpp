@@ -60,13 +60,13 @@ class DbOutboxStore final : public OutboxStore {
   DbOutboxStore(storage::Database& db, std::chrono::milliseconds retention, const Clock* clock)
       : db_(db), retention_(retention), clock_(clock != nullptr ? clock : &system_clock_) {}
 
-  Result<std::vector<Row>> fetch_unsent(int limit) override {
+  Result<std::vector<Row>> fetch_unsent(int limit, std::int64_t after_id) override {
     std::vector<Row> out;
     auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
       auto rows = tx.query(
           "SELECT id, topic, record_key, value, headers FROM outbox WHERE sent_at IS NULL "
-          "ORDER BY id LIMIT ?",
-          {std::int64_t{limit}});
+          "AND id > ? ORDER BY id LIMIT ?",
+          {after_id, std::int64_t{limit}});
       if (!rows) return rows.error();
       auto decoded = decode_rows(*rows);
       if (!decoded) return decoded.error();
@@ -104,11 +104,16 @@ class DbOutboxStore final : public OutboxStore {
       // try-locked per row could skip a key's older rows while another relay held the key, and
       // then, that relay having committed mid-scan, claim the key's newer rows: published out
       // of order (OutboxRelayRaceTest).
+      // The limit applies to the keys this relay could lock, not to the oldest keys: a round
+      // running beside another (the relay's pipeline, or another instance) takes the next keys
+      // instead of none. OFFSET 0 keeps the lock call out of the grouping (where the planner
+      // would evaluate it for, and lock, every unsent key), so it runs key by key under the
+      // LIMIT and locks only the keys returned.
       auto keys = tx.query(
           "SELECT record_key FROM (SELECT record_key, MIN(id) AS first_id FROM outbox "
-          "WHERE sent_at IS NULL GROUP BY record_key ORDER BY first_id LIMIT ?) AS oldest "
-          "WHERE pg_try_advisory_xact_lock(?, hashtext(record_key))",
-          {std::int64_t{limit}, kRelayKeyLockSpace});
+          "WHERE sent_at IS NULL GROUP BY record_key ORDER BY first_id OFFSET 0) AS oldest "
+          "WHERE pg_try_advisory_xact_lock(?, hashtext(record_key)) LIMIT ?",
+          {kRelayKeyLockSpace, std::int64_t{limit}});
       if (!keys) return keys.error();
       if (keys->empty()) return {};
       // One text[] parameter (an array literal), so that the statement text, and with it the
@@ -216,17 +221,39 @@ class DbOutboxStore final : public OutboxStore {
 }  // namespace
 
 Result<OutboxStore::Published> OutboxStore::publish_unsent(int limit, const PublishFn& publish) {
-  auto rows = fetch_unsent(limit);
-  if (!rows) return rows.error();
   Published out;
-  if (rows->empty()) return out;
-  out.fetched = static_cast<std::int64_t>(rows->size());
-  out.last_id = rows->back().id;
-  auto acked = publish(*rows);
+  std::vector<Row> rows;
+  std::multiset<std::int64_t>::iterator claim;
+  {
+    // Held while fetching: two rounds starting at once must not fetch the same rows.
+    std::lock_guard lock(claims_mu_);
+    if (restart_from_oldest_) {
+      if (!claimed_up_to_.empty()) return out;  // the rounds in progress end first
+      restart_from_oldest_ = false;
+    }
+    const std::int64_t after = claimed_up_to_.empty() ? 0 : *claimed_up_to_.rbegin();
+    auto fetched = fetch_unsent(limit, after);
+    if (!fetched) return fetched.error();
+    if (fetched->empty()) return out;
+    rows = std::move(fetched.value());
+    claim = claimed_up_to_.insert(rows.back().id);
+  }
+  out.fetched = static_cast<std::int64_t>(rows.size());
+  out.last_id = rows.back().id;
+  bool all_marked = false;
+  // However the round ends (an error, or publish throwing), its claim goes.
+  auto release = [&](void*) {
+    std::lock_guard lock(claims_mu_);
+    claimed_up_to_.erase(claim);
+    if (!all_marked) restart_from_oldest_ = true;
+  };
+  std::unique_ptr<void, decltype(release)> claim_guard(&claim, release);
+  auto acked = publish(rows);
   out.marked = static_cast<std::int64_t>(acked.size());
   if (!acked.empty()) {
     if (auto r = mark_sent(acked); !r) return r.error();
   }
+  all_marked = out.marked == out.fetched;
   return out;
 }
 

@@ -27,7 +27,7 @@ struct Batch {
 };
 
 // A batch a round stopped waiting for while some of its records were still inside the producer
-// (queued or being retried by librdkafka). Owned by whoever holds the relay's round_mu_.
+// (queued or being retried by librdkafka). Guarded by the relay's round_mu_.
 struct InFlightBatch {
   std::shared_ptr<Batch> batch;
   std::vector<OutboxStore::Row> rows;
@@ -55,6 +55,7 @@ class OutboxRelay::Impl {
                        : std::make_shared<spdlog::logger>(
                              "outbox-relay", std::make_shared<spdlog::sinks::null_sink_mt>())) {
     options_.batch_size = std::max(1, options_.batch_size);
+    options_.pipeline_depth = std::max(1, options_.pipeline_depth);
   }
 
   ~Impl() { stop(); }
@@ -65,12 +66,14 @@ class OutboxRelay::Impl {
 
   void start() {
     std::lock_guard lifecycle(lifecycle_mu_);
-    if (thread_.joinable()) return;
+    if (!threads_.empty()) return;
     {
       std::lock_guard lock(mu_);
       stop_ = false;
     }
-    thread_ = std::thread([this] { loop(); });
+    for (int lane = 0; lane < options_.pipeline_depth; ++lane) {
+      threads_.emplace_back([this, lane] { loop(lane == 0); });
+    }
   }
 
   void notify() {
@@ -87,14 +90,15 @@ class OutboxRelay::Impl {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
-      if (current_) {
-        std::lock_guard batch_lock(current_->mu);
-        current_->cancelled = true;
-        current_->cv.notify_all();
+      for (const auto& batch : waiting_) {
+        std::lock_guard batch_lock(batch->mu);
+        batch->cancelled = true;
+        batch->cv.notify_all();
       }
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
   }
 
   Result<std::int64_t> drain(std::chrono::milliseconds timeout) {
@@ -103,9 +107,17 @@ class OutboxRelay::Impl {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-      auto round = run_round(std::min(options_.delivery_timeout, left));
+      auto round = run_round(std::min(options_.delivery_timeout, left), false);
       if (!round) return round.error();
-      if (round->fetched == 0 && round->in_flight == 0) return std::int64_t{0};
+      if (round->fetched == 0 && round->in_flight == 0) {
+        auto rows = store_.fetch_unsent(1);
+        if (!rows) return rows.error();
+        if (rows->empty()) return std::int64_t{0};
+        // The relay's other rounds hold the rest: wait for them to end.
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, std::min(std::chrono::steady_clock::now() + kDrainRecheck, deadline));
+        continue;
+      }
       if (round->marked == 0) {
         // Every delivery failed: pause before retrying instead of spinning on a dead broker.
         std::unique_lock lock(mu_);
@@ -118,20 +130,26 @@ class OutboxRelay::Impl {
     return static_cast<std::int64_t>(rows->size());
   }
 
-  Result<Round> run_round(std::chrono::milliseconds wait) {
-    // The relay thread and drain() must not publish the same rows concurrently.
-    std::lock_guard round_lock(round_mu_);
+  // `lane`: called by one of the relay's threads, which stop() interrupts; drain() and
+  // publish_batch() still run after stop().
+  Result<Round> run_round(std::chrono::milliseconds wait, bool lane) {
+    // Held from the check of the rows in flight until this round's rows are claimed and handed
+    // to the producer: a round that stops waiting records its rows in flight (under this lock)
+    // before its claim on them goes, so no round can claim them in between; and the next
+    // round's rows are sent after this round's, so a key's records keep their order.
+    std::unique_lock round_lock(round_mu_);
+    if (lane && stopping()) return Round{};
     const auto round_start = std::chrono::steady_clock::now();
     // Rows an earlier round sent and stopped waiting for are still unsent in the store, and
     // still inside the producer: fetching them now would queue a second copy of each (every
     // round another one while the broker is stalled). So no round fetches until every one of
     // them is reported; librdkafka reports each within message.timeout.ms.
     std::int64_t settled_marked = 0;
-    if (in_flight_) {
-      auto settled = settle_in_flight(wait);
+    if (!in_flight_.empty()) {
+      auto settled = settle_in_flight(wait, lane);
       if (!settled) return settled.error();
       settled_marked = *settled;
-      if (in_flight_) return Round{0, settled_marked, unsettled(in_flight_->settled)};
+      if (!in_flight_.empty()) return Round{0, settled_marked, unsettled_in_flight()};
     }
     // History first: a row of the lost cluster must not be overtaken by a newer row of its key.
     if (!cluster_recorded_) {
@@ -143,8 +161,10 @@ class OutboxRelay::Impl {
     const int limit =
         pacing ? std::clamp(options_.republish_rate / kPaceSlicesPerSecond, 1, options_.batch_size)
                : options_.batch_size;
-    auto published = store_.publish_unsent(
-        limit, [&](const std::vector<OutboxStore::Row>& rows) { return publish(rows, wait); });
+    auto published = store_.publish_unsent(limit, [&](const std::vector<OutboxStore::Row>& rows) {
+      return publish(rows, wait, lane, round_lock);
+    });
+    if (!round_lock.owns_lock()) round_lock.lock();
     if (!published) {
       logger_->warn(
           "\"outbox round failed; rows not marked stay unsent and are published again\" "
@@ -154,7 +174,7 @@ class OutboxRelay::Impl {
     }
     const std::int64_t fetched = published->fetched;
     const std::int64_t marked = published->marked;
-    const std::int64_t in_flight = in_flight_ ? unsettled(in_flight_->settled) : 0;
+    const std::int64_t in_flight = unsettled_in_flight();
     // A lower bound while the backlog exceeds one batch; exact otherwise.
     metrics_.set_outbox_pending(fetched - marked);
     if (fetched == 0) return Round{0, settled_marked, 0};
@@ -163,6 +183,7 @@ class OutboxRelay::Impl {
         logger_->info("\"outbox history re-published\" last_id={}", republish_until_);
         republish_until_ = 0;
       } else if (pacing) {
+        round_lock.unlock();
         pace(round_start, fetched);
       }
     }
@@ -173,12 +194,14 @@ class OutboxRelay::Impl {
   // Waits (`wait` at most, or until stop()) for the reports of `batch`; returns a snapshot of
   // them. The batch is the one stop() interrupts meanwhile.
   std::vector<std::optional<Result<DeliveryReport>>> await_reports(
-      const std::shared_ptr<Batch>& batch, std::chrono::milliseconds wait) {
+      const std::shared_ptr<Batch>& batch, std::chrono::milliseconds wait, bool lane) {
     {
       std::lock_guard lock(mu_);
-      current_ = batch;
+      waiting_.push_back(batch);
       std::lock_guard batch_lock(batch->mu);
-      batch->cancelled = false;  // an earlier stop() interrupted an earlier wait only
+      // An earlier stop() interrupted an earlier wait only; a lane's wait after stop() is over
+      // at once.
+      batch->cancelled = lane && stop_;
     }
     std::vector<std::optional<Result<DeliveryReport>>> reports;
     {
@@ -187,14 +210,26 @@ class OutboxRelay::Impl {
       reports = batch->reports;
     }
     std::lock_guard lock(mu_);
-    current_.reset();
+    waiting_.erase(std::find(waiting_.begin(), waiting_.end(), batch));
     return reports;
   }
 
   // Counted from what the relay has taken into account, not from the batch (a report may have
   // arrived since): a row counts until a round has settled it.
+  bool stopping() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
+
   static std::int64_t unsettled(const std::vector<bool>& settled) {
     return std::count(settled.begin(), settled.end(), false);
+  }
+
+  // Caller holds round_mu_.
+  [[nodiscard]] std::int64_t unsettled_in_flight() const {
+    std::int64_t n = 0;
+    for (const auto& batch : in_flight_) n += unsettled(batch.settled);
+    return n;
   }
 
   // Takes the reports that arrived for rows not yet settled: logs failures, counts the
@@ -222,16 +257,21 @@ class OutboxRelay::Impl {
     return acked;
   }
 
-  // The rest of the reports of the batch an earlier round stopped waiting for: marks the rows
-  // acknowledged since and forgets the batch once every record is reported. Returns the rows
-  // marked.
-  Result<std::int64_t> settle_in_flight(std::chrono::milliseconds wait) {
-    auto& in_flight = *in_flight_;
-    auto reports = await_reports(in_flight.batch, wait);
-    auto acked = settle(in_flight.rows, reports, in_flight.settled);
-    if (unsettled(in_flight.settled) == 0) {
-      logger_->info("\"outbox deliveries reported late\" rows={}", in_flight.rows.size());
-      in_flight_.reset();
+  // The rest of the reports of the batches earlier rounds stopped waiting for (`wait` at most
+  // for each): marks the rows acknowledged since and forgets a batch once every record is
+  // reported. Returns the rows marked. Caller holds round_mu_.
+  Result<std::int64_t> settle_in_flight(std::chrono::milliseconds wait, bool lane) {
+    std::vector<std::int64_t> acked;
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      auto reports = await_reports(it->batch, wait, lane);
+      auto batch_acked = settle(it->rows, reports, it->settled);
+      acked.insert(acked.end(), batch_acked.begin(), batch_acked.end());
+      if (unsettled(it->settled) == 0) {
+        logger_->info("\"outbox deliveries reported late\" rows={}", it->rows.size());
+        it = in_flight_.erase(it);
+      } else {
+        ++it;
+      }
     }
     if (!acked.empty()) {
       // Rows that fail to be marked stay unsent and come again (at-least-once), but only now
@@ -245,9 +285,12 @@ class OutboxRelay::Impl {
   // returns the ids acknowledged. Every acknowledged row counts even if an earlier one
   // failed: the failed row is retried next round (at-least-once, consumers dedupe by eventId).
   // Rows still unreported after the wait are remembered (in_flight_): no round sends them again
-  // before their reports arrive.
+  // before their reports arrive. Called with `round_lock` (round_mu_) held; it is released
+  // once the rows are handed to the producer (other rounds claim and send meanwhile: the
+  // pipeline) and held again on return only when rows were left in flight.
   std::vector<std::int64_t> publish(const std::vector<OutboxStore::Row>& rows,
-                                    std::chrono::milliseconds wait) {
+                                    std::chrono::milliseconds wait, bool lane,
+                                    std::unique_lock<std::mutex>& round_lock) {
     // Before the wait, which lasts up to `wait` while the broker is down: the backlog must show
     // on /metrics during an outage, not only once the round gives up.
     metrics_.set_outbox_pending(static_cast<std::int64_t>(rows.size()));
@@ -262,7 +305,8 @@ class OutboxRelay::Impl {
         if (--batch->outstanding == 0) batch->cv.notify_all();
       });
     }
-    auto reports = await_reports(batch, wait);
+    round_lock.unlock();  // the next round claims and sends while this one waits
+    auto reports = await_reports(batch, wait, lane);
     std::vector<bool> settled(rows.size(), false);
     auto acked = settle(rows, reports, settled);
     if (const auto unreported = unsettled(settled); unreported > 0) {
@@ -270,12 +314,14 @@ class OutboxRelay::Impl {
           "\"outbox deliveries not reported in time; their rows are not sent again until the "
           "producer reports them\" rows={} first_id={} waited_ms={}",
           unreported, rows.front().id, wait.count());
-      in_flight_ = InFlightBatch{batch, rows, std::move(settled)};
+      round_lock.lock();
+      in_flight_.push_back(InFlightBatch{batch, rows, std::move(settled)});
     }
     return acked;
   }
 
   static constexpr std::chrono::milliseconds kClusterIdWait{5000};
+  static constexpr std::chrono::milliseconds kDrainRecheck{5};
   static constexpr int kPaceSlicesPerSecond = 10;
   static constexpr int kPurgeChunk = 1000;
   static constexpr int kPurgeChunksPerPass = 100;
@@ -322,7 +368,9 @@ class OutboxRelay::Impl {
   // Spreads the history over time so the consumers keep up and the embedded broker's
   // per-partition cap evicts only what they have read.
   void pace(std::chrono::steady_clock::time_point round_start, std::int64_t rows) {
-    const auto budget = std::chrono::milliseconds{rows * 1000 / options_.republish_rate};
+    // Every lane paces its own rounds: together they keep to the rate.
+    const auto budget =
+        std::chrono::milliseconds{rows * 1000 * options_.pipeline_depth / options_.republish_rate};
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, round_start + budget, [&] { return stop_; });
   }
@@ -342,18 +390,20 @@ class OutboxRelay::Impl {
     if (total > 0) logger_->debug("\"outbox purged sent rows\" rows={}", total);
   }
 
-  void loop() {
+  // One lane of the pipeline; the first also purges.
+  void loop(bool purges) {
     std::unique_lock lock(mu_);
     auto next_purge = std::chrono::steady_clock::now();
     while (!stop_) {
       lock.unlock();
       bool progressed = false;
-      if (options_.retention.count() > 0 && std::chrono::steady_clock::now() >= next_purge) {
+      if (purges && options_.retention.count() > 0 &&
+          std::chrono::steady_clock::now() >= next_purge) {
         purge_expired();
         next_purge = std::chrono::steady_clock::now() + options_.purge_interval;
       }
       try {
-        auto round = run_round(options_.delivery_timeout);
+        auto round = run_round(options_.delivery_timeout, true);
         progressed = round.ok() && round->marked > 0;
       } catch (const std::exception& e) {
         logger_->error("\"outbox relay round threw\" error={}", e.what());
@@ -373,20 +423,20 @@ class OutboxRelay::Impl {
   const Clock* clock_;
   std::shared_ptr<spdlog::logger> logger_;
 
-  // Owned by whoever holds round_mu_.
-  std::optional<InFlightBatch> in_flight_;
+  // Guarded by round_mu_.
+  std::vector<InFlightBatch> in_flight_;
   bool cluster_recorded_ = false;
   bool cluster_warned_ = false;
   std::int64_t republish_until_ = 0;  ///< > 0 while history up to this id is re-published
 
-  std::mutex lifecycle_mu_;  // start()/stop(); owns thread_
-  std::thread thread_;
+  std::mutex lifecycle_mu_;           // start()/stop(); owns threads_
+  std::vector<std::thread> threads_;  ///< the pipeline's lanes
   std::mutex round_mu_;
   std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
   bool stop_ = false;
   bool notified_ = false;
-  std::shared_ptr<Batch> current_;
+  std::vector<std::shared_ptr<Batch>> waiting_;  ///< batches rounds wait for (stop() cancels)
 };
 
 OutboxRelay::OutboxRelay(OutboxStore& store, Producer& producer, RelayOptions options,
@@ -407,7 +457,7 @@ Result<std::int64_t> OutboxRelay::drain(std::chrono::milliseconds timeout) {
 void OutboxRelay::stop() { impl_->stop(); }
 
 Result<std::int64_t> OutboxRelay::publish_batch() {
-  auto round = impl_->run_round(impl_->delivery_timeout());
+  auto round = impl_->run_round(impl_->delivery_timeout(), false);
   if (!round) return round.error();
   return round->marked;
 }

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -93,8 +95,8 @@ class OutboxStore {
     OutgoingRecord record;
   };
   virtual ~OutboxStore() = default;
-  /// Oldest unsent rows, in id order, at most `limit`.
-  virtual Result<std::vector<Row>> fetch_unsent(int limit) = 0;
+  /// Oldest unsent rows with an id above `after_id`, in id order, at most `limit`.
+  virtual Result<std::vector<Row>> fetch_unsent(int limit, std::int64_t after_id = 0) = 0;
   /// Marks rows acknowledged: deleted, or stamped sent_at when sent rows are retained (they
   /// are then kept for a re-publish onto a new cluster until purge_sent()). Never resent
   /// otherwise.
@@ -110,9 +112,15 @@ class OutboxStore {
   /// One relay round: claims up to `limit` of the oldest unsent rows, hands them to `publish`
   /// and marks the acknowledged ones sent (as mark_sent()). Errors: the store's (kUnavailable
   /// when the database is); rows not marked stay unsent and come again (at-least-once).
-  /// Default: fetch_unsent(), publish, mark_sent(): one relay per database (SQLite). The
-  /// database store on PostgreSQL, whose outbox several instances of a service share, claims
-  /// per record key instead (docs/architecture.md "Outbox relays of several instances").
+  /// Several rounds may run at once (the relay's pipeline, RelayOptions::pipeline_depth): a
+  /// round never claims a row another round in progress holds.
+  /// Default: fetch_unsent(), publish, mark_sent(), for one relay per database (SQLite): a round
+  /// claims the rows after the last one a round in progress holds; after a round that left
+  /// rows unmarked (failed delivery or mark), no round claims until the rounds in progress
+  /// end, and the next one starts again from the oldest unsent row, so a failed row is not
+  /// left behind while newer rows go out. The database store on PostgreSQL, whose outbox
+  /// several instances of a service share, claims per record key instead
+  /// (docs/architecture.md "Outbox relays of several instances").
   virtual Result<Published> publish_unsent(int limit, const PublishFn& publish);
   /// Records `cluster_id` as the cluster the rows are published to (table outbox_cluster).
   /// When a different cluster was recorded before, every retained sent row is marked unsent
@@ -124,6 +132,12 @@ class OutboxStore {
   /// Deletes retained sent rows stamped before `cutoff`, oldest id first, at most `limit`;
   /// stops at the first row that is unsent or newer. Returns the rows deleted.
   virtual Result<std::int64_t> purge_sent(Clock::TimePoint cutoff, int limit) { return 0; }
+
+ private:
+  // The default publish_unsent()'s claims: the last row id of each round in progress.
+  std::mutex claims_mu_;
+  std::multiset<std::int64_t> claimed_up_to_;
+  bool restart_from_oldest_ = false;  ///< a round left rows unmarked
 };
 
 /// The outbox store on `db` (migrated with Outbox::migrations()). `retention` > 0 keeps sent
@@ -150,6 +164,10 @@ struct RelayOptions {
   int republish_rate = 2000;
   /// How often retained rows older than `retention` are purged.
   std::chrono::milliseconds purge_interval{60000};
+  /// outbox.pipeline_depth: rounds in progress at once. With 2 the next batch is claimed and
+  /// sent while the delivery reports of the previous one arrive; 1 = one round at a time.
+  /// On PostgreSQL each round in progress holds a pooled connection.
+  int pipeline_depth = 2;
 };
 
 /// Publishes outbox rows in id order with the idempotent producer and marks each row sent
@@ -157,11 +175,16 @@ struct RelayOptions {
 /// mark republishes the row with the same eventId, which consumers' inboxes drop as duplicates.
 /// Rows left unsent by a crash are published by the next relay on start.
 ///
+/// Pipelined: RelayOptions::pipeline_depth rounds run at once on their own threads, so the
+/// next batch is claimed and sent while the delivery reports of the previous one arrive (the
+/// producer keeps the send order per partition: key order holds).
+///
 /// Waiting for every outcome: a row is sent again only once the producer reported its earlier
 /// send (failed or timed out). A round that stops waiting (RelayOptions::delivery_timeout, a
 /// drain() deadline, stop()) leaves the unreported rows to the next round, which waits for
-/// their reports before it fetches anything; so a stalled broker never holds more than one
-/// batch of the relay in the producer's queue, whatever the number of rounds.
+/// their reports before it fetches anything, and no other round claims meanwhile; so a stalled
+/// broker never holds more than pipeline_depth batches of the relay in the producer's queue,
+/// whatever the number of rounds, and never two copies of a row.
 ///
 /// Broker loss: before its first publish the relay asks the producer for the cluster id and
 /// records it (OutboxStore::record_cluster). On a different cluster than recorded (the embedded
