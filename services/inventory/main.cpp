@@ -39,7 +39,10 @@ struct InventoryConfig {
 InventoryConfig read_settings(const config::Source& source) {
   config::Reader reader(source);
   InventoryConfig s;
-  s.common = config::read_service_config(reader, "inventory-service", 8082);
+  // Batches of reservations lock product rows shared by every order of a sku, in whatever order
+  // their records come: on PostgreSQL, concurrent batches (workers, instances) would deadlock.
+  s.common =
+      config::read_service_config(reader, "inventory-service", 8082, {.postgres_batch_size = 1});
   s.common.consumer.group_id = reader.string("consumer.group_id", "inventory-service");
   // One runner for both topics: within one instance every event of an order (key = orderId)
   // goes to the same worker. Across instances the order's row lock serialises them

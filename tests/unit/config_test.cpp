@@ -59,7 +59,14 @@ TEST(ConfigTest, BatchSizeDefaultsByStorageBackend) {
   };
   EXPECT_EQ(read({}).max_batch, 64);
   EXPECT_EQ(read({"storage.backend=postgres", "storage.postgres.url=postgresql://h/db"}).max_batch,
-            1);
+            64);
+  {
+    auto source = Source::load(
+        "", {}, {"storage.backend=postgres", "storage.postgres.url=postgresql://h/db"});
+    Reader reader(source);
+    auto c = read_service_config(reader, "inventory-service", 8082, {.postgres_batch_size = 1});
+    EXPECT_EQ(c.consumer.max_batch, 1) << "a service's own PostgreSQL default";
+  }
   EXPECT_EQ(read({"consumer.batch_size=8"}).max_batch, 8);
   EXPECT_EQ(read({}).hand_off_threads, 64);
 }

@@ -384,7 +384,7 @@ void Reader::finish() const {
 }
 
 ServiceConfig read_service_config(Reader& r, const std::string& default_name,
-                                  std::uint16_t default_port) {
+                                  std::uint16_t default_port, ServiceDefaults defaults) {
   ServiceConfig c;
   c.name = r.string("service.name", default_name);
   c.instance_id = r.string("service.instance_id", c.name);
@@ -434,11 +434,11 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
         static_cast<int>(r.integer("storage.postgres.pool_size", kPostgresPoolSize, 1, 256));
   }
   c.storage.application_name = c.name;
-  // On PostgreSQL a batch holds the row locks of every record in it until its commit, and the
-  // workers' batches lock shared rows (products) in different orders: deadlocks, each resolved
-  // only after deadlock_timeout. Until the batch orders its locks, one record per transaction.
+  // On PostgreSQL a batch holds the row locks of every record in it until its commit: a
+  // service whose records share rows across keys says so in `defaults` (ServiceDefaults).
   c.consumer.max_batch = static_cast<int>(
-      r.integer("consumer.batch_size", c.storage.backend == "postgres" ? 1 : 64, 1, 1000));
+      r.integer("consumer.batch_size",
+                c.storage.backend == "postgres" ? defaults.postgres_batch_size : 64, 1, 1000));
   if (c.storage.backend == "postgres" && c.storage.postgres_url.empty()) {
     throw ConfigError("config " + r.string("service.name", default_name) +
                       ": storage.backend is postgres but storage.postgres.url is empty");

@@ -147,10 +147,18 @@ struct ServiceConfig {
   std::chrono::milliseconds broker_grace{5000};
 };
 
+/// A service's own defaults where the storage backends differ.
+struct ServiceDefaults {
+  /// consumer.batch_size on PostgreSQL (64 on SQLite: one writer runs one batch at a time).
+  /// A service whose batches lock rows shared by other keys (inventory's products) keeps 1
+  /// there: concurrent batches would lock them in different orders and deadlock.
+  int postgres_batch_size = 64;
+};
+
 /// Reads the common sections. `default_port` is the service's well-known port (8080…).
 /// Relative storage paths are resolved against data_dir.
 ServiceConfig read_service_config(Reader& reader, const std::string& default_name,
-                                  std::uint16_t default_port);
+                                  std::uint16_t default_port, ServiceDefaults defaults = {});
 
 /// When kafka.bootstrap_servers is empty, waits up to bootstrap_wait for
 /// `<data_dir>/broker.bootstrap` (written by orderflow-broker) and fills it in.
