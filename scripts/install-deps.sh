@@ -8,6 +8,7 @@ packages=(
   librdkafka-dev            # Kafka client (C++ API) and the mock cluster used as embedded broker
   libboost1.81-dev          # Asio/Beast HTTP, uuid
   nlohmann-json3-dev        # JSON
+  libsimdjson-dev           # event values parsed once per record on the consumers' hot path
   libyaml-cpp-dev           # config files
   libspdlog-dev             # structured logs
   prometheus-cpp-dev        # metrics

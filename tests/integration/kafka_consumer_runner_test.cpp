@@ -93,7 +93,8 @@ struct Parsed {
 Parsed parse(const ConsumedRecord& r) {
   auto decoded = decode_event(r.value);
   if (!decoded.ok()) return {};
-  return {decoded->meta.event_id, decoded->body.value("seq", -1)};
+  auto seq = decoded->body.field_json("seq");
+  return {decoded->meta.event_id, seq ? std::stoi(*seq) : -1};
 }
 
 /// Per-key order under at-least-once delivery: the first deliveries of a key's records come in

@@ -107,7 +107,7 @@ TEST_P(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
   EXPECT_EQ(decoded->meta.event_version, 1);
   EXPECT_EQ(decoded->meta.timestamp, format_iso8601(clock_.now()));
   EXPECT_FALSE(decoded->meta.event_id.empty());
-  const auto& body = decoded->body;
+  const auto body = nlohmann::json::parse(record.value);
   ASSERT_TRUE(body.at("orderId").is_number_integer()) << record.value;
   EXPECT_EQ(body.at("orderId").get<std::int64_t>(), order.id);
   EXPECT_EQ(body.at("userId"), "42");
@@ -219,8 +219,8 @@ TEST_P(OrderRepositoryTest, TotalOnlyOrderHasNoItems) {
   ASSERT_EQ(rows.size(), 1u);
   auto decoded = messaging::decode_event(rows[0].record.value);
   ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(decoded->body.at("items").empty());
-  EXPECT_EQ(decoded->body.at("totalAmount"), "12900");
+  EXPECT_EQ(decoded->body.field_json("items"), "[]");
+  EXPECT_EQ(decoded->body.field_json("totalAmount"), "\"12900\"");
 }
 
 TEST_P(OrderRepositoryTest, FindAbsentIdIsNotFound) {
@@ -354,8 +354,9 @@ TEST_P(OrderRepositoryTest, EveryCreateHasItsOwnEvent) {
     auto decoded = messaging::decode_event(row.record.value);
     ASSERT_TRUE(decoded.ok());
     event_ids.insert(decoded->meta.event_id);
-    event_orders.insert(decoded->body.at("orderId").get<std::int64_t>());
-    EXPECT_EQ(row.record.key, decoded->body.at("orderId").dump());
+    auto order_id = decoded->body.field_json("orderId").value_or("");
+    event_orders.insert(std::stoll(order_id));
+    EXPECT_EQ(row.record.key, order_id);
   }
   EXPECT_EQ(event_ids.size(), 4u);
   EXPECT_EQ(event_orders, ids);

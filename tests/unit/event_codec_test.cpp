@@ -34,9 +34,24 @@ TEST(EventCodec, DecodesAValidEvent) {
   EXPECT_EQ(r->meta.event_type, "ORDER_CREATED");
   EXPECT_EQ(r->meta.event_version, 1);
   EXPECT_EQ(r->meta.timestamp, "2026-11-21T10:15:30.123Z");
-  EXPECT_EQ(r->body.at("orderId"), 123);
-  EXPECT_EQ(r->body.at("totalAmount"), "25800");
-  EXPECT_EQ(r->body.at("items").size(), 1u);
+  EXPECT_EQ(r->body.field_json("orderId"), "123");
+  EXPECT_EQ(r->body.field_json("totalAmount"), "\"25800\"");
+  EXPECT_EQ(r->body.field_json("items"), R"([{"sku":"ABC-001","quantity":2}])");
+  EXPECT_EQ(r->body.field_json("absent"), std::nullopt);
+  EXPECT_EQ(r->body.size(), 9u);
+}
+
+// What a notification template can name: the scalar fields as text, in document order.
+TEST(EventCodec, ScalarFieldsAreTheTopLevelStringsNumbersAndBooleans) {
+  auto r = decode_event(
+      R"({"eventId":"e","eventType":"T","eventVersion":1,"timestamp":"t","orderId":7,)"
+      R"("amount":"12.5","rate":0.5,"paid":true,"note":null,"items":[1],"meta":{"a":1}})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"eventId", "e"}, {"eventType", "T"}, {"eventVersion", "1"}, {"timestamp", "t"},
+      {"orderId", "7"}, {"amount", "12.5"}, {"rate", "0.5"},       {"paid", "true"}};
+  EXPECT_EQ(r->body.scalar_fields(), expected);
+  EXPECT_TRUE(DecodedEvent{}.body.scalar_fields().empty());
 }
 
 TEST(EventCodec, NotJson) {
@@ -108,8 +123,8 @@ TEST(EventCodec, EncodeRoundTripsAndEnvelopeWins) {
   EXPECT_EQ(r->meta.event_type, "ORDER_PAID");
   EXPECT_EQ(r->meta.event_version, 2);
   EXPECT_EQ(r->meta.timestamp, "2026-01-01T00:00:00.000Z");
-  EXPECT_EQ(r->body.at("orderId"), 7);
-  EXPECT_EQ(r->body.at("amount"), "12.5");
+  EXPECT_EQ(r->body.field_json("orderId"), "7");
+  EXPECT_EQ(r->body.field_json("amount"), "\"12.5\"");
 }
 
 TEST(EventCodec, EncodeWithNullPayloadHasOnlyTheEnvelope) {

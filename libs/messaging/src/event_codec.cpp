@@ -6,40 +6,39 @@
 #include <random>
 #include <stdexcept>
 
+#include "event_body.h"
+
 namespace orderflow::messaging {
 
 namespace {
 
 Error malformed(std::string reason) { return invalid_input("MALFORMED_EVENT", std::move(reason)); }
 
-std::optional<Error> require_string(const nlohmann::json& body, const char* field,
-                                    std::string& out) {
-  auto it = body.find(field);
-  if (it == body.end()) return malformed(std::string("missing ") + field);
-  if (!it->is_string()) return malformed(std::string(field) + " is not a string");
-  out = it->get<std::string>();
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+std::optional<Error> require_string(object body, const char* field, std::string& out) {
+  element value;
+  if (body.at_key(field).get(value)) return malformed(std::string("missing ") + field);
+  std::string_view text;
+  if (value.get_string().get(text)) return malformed(std::string(field) + " is not a string");
+  out = text;
   // An empty id or type cannot key the inbox or pick a handler, so it is as bad as a missing one.
   if (out.empty()) return malformed(std::string(field) + " is empty");
   return std::nullopt;
 }
 
-std::optional<Error> require_version(const nlohmann::json& body, int& out) {
-  auto it = body.find("eventVersion");
-  if (it == body.end()) return malformed("missing eventVersion");
-  // is_number_integer() is false for 1.0 and for booleans, which must not pass as versions.
-  if (!it->is_number_integer()) return malformed("eventVersion is not an integer");
-  if (it->is_number_unsigned()) {
-    auto v = it->get<std::uint64_t>();
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
-      return malformed("eventVersion out of range");
-    }
-    out = static_cast<int>(v);
-  } else {
-    auto v = it->get<std::int64_t>();
-    if (v < 1 || v > std::numeric_limits<int>::max()) return malformed("eventVersion out of range");
-    out = static_cast<int>(v);
-  }
-  if (out < 1) return malformed("eventVersion must be >= 1");
+std::optional<Error> require_version(object body, int& out) {
+  element value;
+  if (body.at_key("eventVersion").get(value)) return malformed("missing eventVersion");
+  // Integers only: 1.0 is a double and true a boolean, which must not pass as versions.
+  std::int64_t v = 0;
+  if (value.type() == element_type::UINT64) return malformed("eventVersion out of range");
+  if (value.get_int64().get(v)) return malformed("eventVersion is not an integer");
+  if (v > std::numeric_limits<int>::max()) return malformed("eventVersion out of range");
+  if (v < 1) return malformed("eventVersion must be >= 1");
+  out = static_cast<int>(v);
   return std::nullopt;
 }
 
@@ -64,22 +63,19 @@ std::string random_hex(std::size_t digits) {
 }  // namespace
 
 Result<DecodedEvent> decode_event(std::string_view value) {
-  try {
-    nlohmann::json body = nlohmann::json::parse(value.begin(), value.end(), nullptr, false);
-    if (body.is_discarded()) return malformed("not valid UTF-8 JSON");
-    if (!body.is_object()) return malformed("not a JSON object");
-    DecodedEvent event;
-    if (auto e = require_string(body, "eventId", event.meta.event_id)) return *e;
-    if (auto e = require_string(body, "eventType", event.meta.event_type)) return *e;
-    if (auto e = require_version(body, event.meta.event_version)) return *e;
-    if (auto e = require_string(body, "timestamp", event.meta.timestamp)) return *e;
-    event.body = std::move(body);
-    return event;
-  } catch (const std::exception& e) {
-    // parse() with allow_exceptions=false still throws for some inputs (e.g. depth, bad_alloc);
-    // a consumer must get an error value, never an exception, for any bytes on the wire.
-    return malformed(std::string("not valid JSON: ") + e.what());
+  auto parsed = std::make_shared<detail::ParsedJson>();
+  if (auto error = parsed->parser.parse(value.data(), value.size()).get(parsed->root)) {
+    return malformed(std::string("not valid UTF-8 JSON: ") + simdjson::error_message(error));
   }
+  object body;
+  if (parsed->root.get_object().get(body)) return malformed("not a JSON object");
+  DecodedEvent event;
+  if (auto e = require_string(body, "eventId", event.meta.event_id)) return *e;
+  if (auto e = require_string(body, "eventType", event.meta.event_type)) return *e;
+  if (auto e = require_version(body, event.meta.event_version)) return *e;
+  if (auto e = require_string(body, "timestamp", event.meta.timestamp)) return *e;
+  event.body = detail::EventBodyAccess::make(std::move(parsed));
+  return event;
 }
 
 Result<DecodedEvent> decode_event(const ConsumedRecord& record) {
@@ -88,13 +84,49 @@ Result<DecodedEvent> decode_event(const ConsumedRecord& record) {
   return decoded;
 }
 
-std::string encode_event(const EventMeta& meta, const nlohmann::json& payload) {
-  nlohmann::json body = nlohmann::json::object();
-  if (payload.is_object()) {
-    body = payload;
-  } else if (!payload.is_null()) {
+std::vector<std::pair<std::string, std::string>> EventBody::scalar_fields() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  object fields;
+  if (detail::EventBodyAccess::object(*this).get(fields)) return out;
+  for (auto [key, value] : fields) {
+    switch (value.type()) {
+      case element_type::STRING:
+        out.emplace_back(std::string(key), std::string(value.get_string().value_unsafe()));
+        break;
+      case element_type::INT64:
+      case element_type::UINT64:
+      case element_type::DOUBLE:
+      case element_type::BOOL:
+        out.emplace_back(std::string(key), simdjson::minify(value));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> EventBody::field_json(std::string_view name) const {
+  object fields;
+  element value;
+  if (detail::EventBodyAccess::object(*this).get(fields) || fields.at_key(name).get(value)) {
+    return std::nullopt;
+  }
+  return simdjson::minify(value);
+}
+
+std::size_t EventBody::size() const {
+  object fields;
+  if (detail::EventBodyAccess::object(*this).get(fields)) return 0;
+  return fields.size();
+}
+
+std::string encode_event(const EventMeta& meta, nlohmann::json payload) {
+  if (payload.is_null()) payload = nlohmann::json::object();
+  if (!payload.is_object()) {
     throw std::invalid_argument("encode_event: payload must be a JSON object");
   }
+  nlohmann::json& body = payload;
   body["eventId"] = meta.event_id;
   body["eventType"] = meta.event_type;
   body["eventVersion"] = meta.event_version;

@@ -3,66 +3,71 @@
 #include <limits>
 #include <utility>
 
+#include "event_body.h"
 #include "orderflow/messaging/events.h"
 
 namespace orderflow::messaging {
 namespace {
 
-using nlohmann::json;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
 
 Error malformed(std::string message) {
   return invalid_input("MALFORMED_EVENT", std::move(message));
 }
 
 // The offending value in an error message, cut short: it may be anything a producer sent.
-std::string shown(const json& value) {
+std::string shown(element value) {
   constexpr std::size_t kMax = 64;
-  auto text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto text = simdjson::minify(value);
   return text.size() <= kMax ? text : text.substr(0, kMax) + "…";
 }
 
-Error expected(const std::string& path, const char* what, const json& value) {
+Error expected(const std::string& path, const char* what, element value) {
   return malformed(path + ": must be " + what + ", got " + shown(value));
 }
 
-Result<std::int64_t> positive_integer(const json& value, const std::string& path) {
-  // is_number_integer() is false for 1.0, "1" and booleans; unsigned above int64 is refused.
-  if (value.is_number_unsigned()) {
-    auto v = value.get<std::uint64_t>();
-    if (v >= 1 && v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return static_cast<std::int64_t>(v);
-    }
-  } else if (value.is_number_integer() && value.get<std::int64_t>() >= 1) {
-    return value.get<std::int64_t>();
+// The string a string element holds; nullopt for any other type.
+std::optional<std::string_view> string_of(element value) {
+  std::string_view text;
+  if (value.get_string().get(text)) return std::nullopt;
+  return text;
+}
+
+Result<std::int64_t> positive_integer(element value, const std::string& path) {
+  // An INT64 element only: 1.0 is a DOUBLE, "1" a STRING, and an unsigned above int64 a UINT64.
+  if (value.type() == element_type::INT64) {
+    auto v = value.get_int64().value_unsafe();
+    if (v >= 1) return v;
   }
   return expected(path, "a positive JSON integer", value);
 }
 
-Result<std::string> identifier(const json& value, const std::string& path) {
+Result<std::string> identifier(element value, const std::string& path) {
   // Integers too: the seeds send numeric user and product ids.
-  if (value.is_string() && !value.get_ref<const std::string&>().empty()) {
-    return value.get<std::string>();
+  if (auto text = string_of(value); text && !text->empty()) return std::string(*text);
+  if (value.type() == element_type::INT64 || value.type() == element_type::UINT64) {
+    return simdjson::minify(value);
   }
-  if (value.is_number_integer()) return value.dump();
   return expected(path, "a non-empty string or an integer", value);
 }
 
-Result<Decimal> money(const json& value, const std::string& path) {
-  if (value.is_string()) {
-    if (auto parsed = Decimal::parse(value.get_ref<const std::string&>())) return *parsed;
+Result<Decimal> money(element value, const std::string& path) {
+  if (auto text = string_of(value)) {
+    if (auto parsed = Decimal::parse(*text)) return *parsed;
   }
   return expected(path, "an exact decimal string (at most 4 fractional digits)", value);
 }
 
-Result<std::string> currency(const json& value, const std::string& path) {
-  if (value.is_string() && is_currency_code(value.get_ref<const std::string&>())) {
-    return value.get<std::string>();
+Result<std::string> currency(element value, const std::string& path) {
+  if (auto text = string_of(value); text && is_currency_code(*text)) {
+    return std::string(*text);
   }
   return expected(path, "a 3-letter upper-case currency code", value);
 }
 
-Result<std::string> text(const json& value, const std::string& path) {
-  if (value.is_string()) return value.get<std::string>();
+Result<std::string> text(element value, const std::string& path) {
+  if (auto text = string_of(value)) return std::string(*text);
   return expected(path, "a string", value);
 }
 
@@ -70,7 +75,8 @@ Result<std::string> text(const json& value, const std::string& path) {
 // reads do nothing, so a decoder is a flat list of fields.
 class Reader {
  public:
-  Reader(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+  Reader(simdjson::dom::object object, std::string prefix)
+      : object_(object), prefix_(std::move(prefix)) {}
 
   template <typename T, typename Parse>
   Reader& required(const char* name, Parse parse, T& out) {
@@ -89,34 +95,36 @@ class Reader {
   void read(const char* name, Parse parse, T& out, bool is_required) {
     if (error_) return;
     std::string path = prefix_ + name;
-    auto it = object_.find(name);
-    if (it == object_.end() || it->is_null()) {
+    element value;
+    if (object_.at_key(name).get(value) || value.is_null()) {
       if (is_required) error_ = malformed(path + ": missing");
       return;
     }
-    auto value = parse(*it, path);
-    if (!value) {
-      error_ = value.error();
+    auto parsed = parse(value, path);
+    if (!parsed) {
+      error_ = parsed.error();
       return;
     }
-    out = std::move(value.value());
+    out = std::move(parsed.value());
   }
 
-  const json& object_;
+  simdjson::dom::object object_;
   std::string prefix_;
   std::optional<Error> error_;
 };
 
-Result<std::vector<EventItem>> items(const json& value, const std::string& path) {
-  if (!value.is_array()) return expected(path, "an array", value);
+Result<std::vector<EventItem>> items(element value, const std::string& path) {
+  simdjson::dom::array array;
+  if (value.get_array().get(array)) return expected(path, "an array", value);
   std::vector<EventItem> out;
-  out.reserve(value.size());
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const auto& entry = value[i];
-    std::string where = path + "[" + std::to_string(i) + "]";
-    if (!entry.is_object()) return expected(where, "an object", entry);
+  out.reserve(array.size());
+  std::size_t i = 0;
+  for (element entry : array) {
+    std::string where = path + "[" + std::to_string(i++) + "]";
+    simdjson::dom::object fields;
+    if (entry.get_object().get(fields)) return expected(where, "an object", entry);
     EventItem item;
-    Reader r(entry, where + ".");
+    Reader r(fields, where + ".");
     r.required("sku", identifier, item.sku)
         .required("quantity", positive_integer, item.quantity)
         .optional("unitPrice", money, item.unit_price);
@@ -129,7 +137,11 @@ Result<std::vector<EventItem>> items(const json& value, const std::string& path)
 // orderId, then a Reader for the other fields. The consumer serialises an order's events by
 // record key: an event keyed by another order could race that order's events.
 Result<Reader> order_fields(const DecodedEvent& event, std::int64_t& order_id) {
-  Reader reader(event.body, "");
+  simdjson::dom::object fields;
+  if (detail::EventBodyAccess::object(event.body).get(fields)) {
+    return malformed("not a JSON object");
+  }
+  Reader reader(fields, "");
   reader.required("orderId", positive_integer, order_id);
   if (reader.error()) return *reader.error();
   if (!event.key.empty() && event.key != std::to_string(order_id)) {

@@ -37,7 +37,7 @@ messaging::OutgoingRecord stock_event_record(const StockEvent& event, const std:
   } else {
     payload["reason"] = event.reason;
   }
-  return {topic, std::to_string(event.order_id), messaging::encode_event(meta, payload),
+  return {topic, std::to_string(event.order_id), messaging::encode_event(meta, std::move(payload)),
           messaging::standard_headers(meta, source, event.traceparent)};
 }
 

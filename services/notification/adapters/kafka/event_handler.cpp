@@ -3,15 +3,6 @@
 #include "orderflow/messaging/event_decoders.h"
 
 namespace orderflow::notification {
-namespace {
-
-std::optional<std::string> scalar_text(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number() || v.is_boolean()) return v.dump();
-  return std::nullopt;
-}
-
-}  // namespace
 
 Result<IncomingEvent> to_incoming_event(const messaging::DecodedEvent& decoded) {
   // Every type is notified about: a type with a decoder is judged by its rules, any other by
@@ -26,9 +17,7 @@ Result<IncomingEvent> to_incoming_event(const messaging::DecodedEvent& decoded) 
   event.event_type = decoded.meta.event_type;
   event.order_id = ref->order_id;
   event.user_id = std::move(ref->user_id);
-  for (const auto& [key, value] : decoded.body.items()) {
-    if (auto text = scalar_text(value)) event.fields[key] = *text;
-  }
+  for (auto& [key, text] : decoded.body.scalar_fields()) event.fields[key] = std::move(text);
   return event;
 }
 

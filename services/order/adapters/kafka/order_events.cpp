@@ -23,7 +23,7 @@ messaging::OutgoingRecord order_created_record(const Order& order, const std::st
                             {"currency", order.currency},
                             {"items", std::move(items)}};
   if (!order.customer_email.empty()) payload["customerEmail"] = order.customer_email;
-  return {topic, std::to_string(order.id), messaging::encode_event(meta, payload),
+  return {topic, std::to_string(order.id), messaging::encode_event(meta, std::move(payload)),
           messaging::standard_headers(meta, source, traceparent)};
 }
 
@@ -41,7 +41,7 @@ messaging::OutgoingRecord order_status_record(const Order& order, std::string_vi
     payload["reason"] = reason;
     payload["previousStatus"] = to_string(previous);
   }
-  return {topic, std::to_string(order.id), messaging::encode_event(meta, payload),
+  return {topic, std::to_string(order.id), messaging::encode_event(meta, std::move(payload)),
           messaging::standard_headers(meta, source, traceparent)};
 }
 

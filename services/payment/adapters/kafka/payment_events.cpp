@@ -31,7 +31,7 @@ messaging::OutgoingRecord payment_event_record(PaymentEventType type, const Paym
                             {"currency", payment.currency}};
   if (type != PaymentEventType::kFailed) payload["paymentId"] = payment.id;
   if (type != PaymentEventType::kCompleted) payload["reason"] = payment.reason;
-  return {topic, std::to_string(payment.order_id), messaging::encode_event(meta, payload),
+  return {topic, std::to_string(payment.order_id), messaging::encode_event(meta, std::move(payload)),
           messaging::standard_headers(meta, source, traceparent)};
 }
 

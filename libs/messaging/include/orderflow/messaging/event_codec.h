@@ -1,7 +1,11 @@
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,11 +22,34 @@ struct EventMeta {
   std::string timestamp;  ///< ISO-8601 UTC with ms
 };
 
+namespace detail {
+struct ParsedJson;
+struct EventBodyAccess;
+}  // namespace detail
+
+/// The JSON object of a decoded event, parsed once (simdjson, issue 15: the consumers' JSON
+/// cost) and shared by its copies; the typed decoders (event_decoders.h) read their fields from
+/// it. Read-only; thread-safe to read. A default-constructed body is an empty object.
+class EventBody {
+ public:
+  /// Top-level fields whose value is a string (its text), a number or a boolean (its JSON
+  /// text), in document order; arrays, objects and nulls are left out.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> scalar_fields() const;
+  /// The minified JSON text of the top-level field `name`; nullopt when it is absent.
+  [[nodiscard]] std::optional<std::string> field_json(std::string_view name) const;
+  /// The number of top-level fields.
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  friend struct detail::EventBodyAccess;
+  std::shared_ptr<const detail::ParsedJson> parsed_;
+};
+
 /// A decoded event: its envelope and the whole JSON object (flat: envelope and payload fields
 /// side by side, like seed 001). The typed decoders (event_decoders.h) read the payload.
 struct DecodedEvent {
   EventMeta meta;
-  nlohmann::json body;
+  EventBody body;
   /// The key of the record it came from; empty when decoded from a bare value. The typed
   /// decoders check that a non-empty key is the orderId.
   std::string key;
@@ -37,8 +64,9 @@ Result<DecodedEvent> decode_event(std::string_view value);
 Result<DecodedEvent> decode_event(const ConsumedRecord& record);
 
 /// Encodes envelope + payload fields into one flat JSON object (payload keys must not collide
-/// with envelope keys; envelope wins).
-std::string encode_event(const EventMeta& meta, const nlohmann::json& payload);
+/// with envelope keys; envelope wins). `payload` is an object or null (taken by value: move it
+/// in, it becomes the event's object). Throws std::invalid_argument for another type (a bug).
+std::string encode_event(const EventMeta& meta, nlohmann::json payload);
 
 /// The headers every produced record carries: eventId, eventType, source, traceparent
 /// (W3C; a fresh trace when `traceparent` is empty).
