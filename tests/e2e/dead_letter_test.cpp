@@ -546,7 +546,7 @@ TEST_P(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
 }
 
 // ------------------------------------------------------------- outbound effects (issue 13)
-// notification-service with the discord and slack channels and the data-platform sink on a
+// notification-service with the webhook, discord and slack channels and the data-platform sink on a
 // local HTTP receiver, and the Redis idempotency store on a private redis-server: one sink call
 // per completed order with its Idempotency-Key, a sink answering 500 dead-letters the record in
 // the data-platform-sink group after 3 attempts (listed by ops), a replay after the sink
@@ -575,12 +575,14 @@ Record completed_record(const RunningSystem& system, const std::string& key) {
 TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
   RedisServer redis;
   HttpReceiver receiver;
-  Overrides overrides{{"notification-service",
-                       {"consumer.retry.backoff_ms=200", "notification.channels=log,discord,slack",
-                        "notification.discord.url=" + receiver.url("discord"),
-                        "notification.slack.url=" + receiver.url("slack"), "sink.enabled=true",
-                        "sink.url=" + receiver.url("sink"), "idempotency.store=redis",
-                        "redis.url=" + redis.url(), "redis.key_prefix=e2e:processed:"}}};
+  Overrides overrides{
+      {"notification-service",
+       {"consumer.retry.backoff_ms=200", "notification.channels=log,webhook,discord,slack",
+        "notification.webhook.url=" + receiver.url("webhook"),
+        "notification.discord.url=" + receiver.url("discord"),
+        "notification.slack.url=" + receiver.url("slack"), "sink.enabled=true",
+        "sink.url=" + receiver.url("sink"), "idempotency.store=redis", "redis.url=" + redis.url(),
+        "redis.key_prefix=e2e:processed:"}}};
   RunningSystem system(overrides);
   const std::string seed003 = R"({"userId":42,"items":[{"sku":"ABC-001","qty":1}]})";
 
@@ -670,7 +672,7 @@ TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
   ASSERT_TRUE(marked.ok()) << marked.error().message;
   EXPECT_TRUE(marked.value()) << "e2e:processed:data-platform-sink:" << completed_id;
 
-  // 5. Each notification reached discord and slack once (Idempotency-Key
+  // 5. Each notification reached webhook, discord and slack once (Idempotency-Key
   // <sourceEventId>:<userId>), the replay and the repeat included.
   std::multiset<std::string> expected;
   std::map<std::string, std::multiset<std::string>> got;
@@ -685,16 +687,18 @@ TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
           expected.insert(n["sourceEventId"].get<std::string>() + ":42");
           for (const auto& d : n["deliveries"]) all = all && d["status"] == "DELIVERED";
         }
-        for (const std::string channel : {"discord", "slack"}) {
+        for (const std::string channel : {"webhook", "discord", "slack"}) {
           for (const auto& r : receiver.requests(channel)) {
             got[channel].insert(r.header("Idempotency-Key"));
           }
         }
-        return all && got["discord"] == expected && got["slack"] == expected;
+        return all && got["webhook"] == expected && got["discord"] == expected &&
+               got["slack"] == expected;
       },
       20000ms, 200ms);
-  EXPECT_TRUE(delivered) << "notifications " << expected.size() << ", discord "
-                         << got["discord"].size() << ", slack " << got["slack"].size();
+  EXPECT_TRUE(delivered) << "notifications " << expected.size() << ", webhook "
+                         << got["webhook"].size() << ", discord " << got["discord"].size()
+                         << ", slack " << got["slack"].size();
   EXPECT_GE(expected.size(), 8u) << "four statuses of two orders";
   EXPECT_EQ(system.stop(), 0);
 }
