@@ -128,8 +128,19 @@ int run(const config::Source& source) {
   http::add_standard_routes(
       router,
       [&] {
-        return runtime::service_readiness(
-            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+        auto ready =
+            runtime::service_readiness({db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+        if (sink_consumer) {
+          // The sink's group counts as the notifications' does (running, joined, no reset).
+          auto sink_ready = runtime::service_readiness(
+              {nullptr, sink_consumer.get(), nullptr, nullptr, cfg.broker_grace});
+          ready.details["sink"] = sink_ready.details;
+          if (ready.ready && !sink_ready.ready) {
+            ready.ready = false;
+            ready.reason = std::string(notification::kSinkGroup) + ": " + sink_ready.reason;
+          }
+        }
+        return ready;
       },
       metrics);
   runtime::add_admin_routes(router, intake,
