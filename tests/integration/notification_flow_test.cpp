@@ -748,70 +748,95 @@ TEST(SinkServiceTest, SendsOncePerEventWithItsIdempotencyKeyAndRedisDownIsRetrya
   EXPECT_EQ(receiver.count("sink"), 2u) << "not called while the store is down";
 }
 
-// The data-platform-sink consumer group on the embedded broker: commit after a 2xx, a 5xx
-// retried (3 attempts) then dead-lettered, a 4xx dead-lettered at once with the status and body
-// in dlq.error.message; other event types never reach the platform.
-TEST(SinkConsumerTest, RetriesA5xxThenDeadLettersAndDeadLettersA4xxAtOnce) {
-  using orderflow::testing::BrokerKind;
-  orderflow::testing::TestBroker broker(BrokerKind::kEmbedded);
-  orderflow::testing::HttpReceiver receiver;
-  orderflow::testing::TempDir dir;
-  auto topic = unique_name("orders");
-  broker.create_topic(topic, 3);
-  broker.create_topic(topic + ".dlt", 3);
-  auto db = open_notification_db(dir.file("sink.db"));
-  auto store = messaging::make_database_idempotency_store(*db);
-  HttpDataPlatformClient client(receiver.url("sink"), {});
-  SinkService sink(client, *store, "data-platform-sink");
-  auto logger = observability::make_logger("sink-test", {"warn", "text"});
-  observability::Metrics metrics(kService);
-  SystemClock clock;
-  auto parked = messaging::make_memory_parked_key_store();
-  messaging::ConsumerOptions o;
-  o.service = kService;
-  o.group_id = unique_name("data-platform-sink");
-  o.topics = {topic};
-  o.retry.max_attempts = 3;
-  o.retry.backoff = 1ms;
-  o.commit_interval = 50ms;
-  messaging::ConsumerRunner runner(
-      consumer_config(BrokerKind::kEmbedded, broker.bootstrap_servers(), "sink-consumer"), o,
-      make_sink_handler(sink), metrics, logger, clock, *parked);
-  auto producer = messaging::make_kafka_producer(broker.kafka_config("sink-producer"), logger);
-  auto produce = [&](const std::string& type, std::int64_t order_id) {
+// The parts of the outbound consumers' tests: an embedded broker with a fresh orders topic and
+// its DLT, a receiver, a SQLite database with the inbox as the idempotency store.
+struct OutboundConsumerParts {
+  OutboundConsumerParts() {
+    broker.create_topic(topic, 3);
+    broker.create_topic(topic + ".dlt", 3);
+  }
+  std::unique_ptr<messaging::ConsumerRunner> runner(messaging::RecordHandler handler,
+                                                    messaging::BatchTransaction* batch = nullptr) {
+    messaging::ConsumerOptions o;
+    o.service = kService;
+    o.group_id = group;
+    o.topics = {topic};
+    o.retry.max_attempts = 3;
+    o.retry.backoff = 1ms;
+    o.commit_interval = 50ms;
+    return std::make_unique<messaging::ConsumerRunner>(
+        consumer_config(orderflow::testing::BrokerKind::kEmbedded, broker.bootstrap_servers(),
+                        "outbound-consumer"),
+        o, std::move(handler), metrics, logger, clock, *parked, batch);
+  }
+  /// Produces an order event of `type` keyed by `order_id`; returns its eventId.
+  std::string produce(const std::string& type, std::int64_t order_id, const std::string& user) {
     messaging::EventMeta meta{new_uuid(), type, 1, format_iso8601(clock.now())};
-    json payload = {
-        {"orderId", order_id}, {"userId", "u1"}, {"totalAmount", "100"}, {"currency", "KRW"}};
+    json payload = {{"orderId", order_id},
+                    {"userId", user},
+                    {"totalAmount", "100"},
+                    {"currency", "KRW"},
+                    {"items", json::array()}};
     auto report = producer->send_sync(
         {topic, std::to_string(order_id), messaging::encode_event(meta, payload),
          messaging::standard_headers(meta, "order-service")},
         10s);
     EXPECT_TRUE(report.ok());
     return meta.event_id;
-  };
-  auto dlq = [&] { return metrics.message_count(topic, "ORDER_COMPLETED", Outcome::kDlq); };
-  runner.start();
+  }
+  double count(const std::string& type, Outcome outcome) const {
+    return metrics.message_count(topic, type, outcome);
+  }
 
-  produce("ORDER_CREATED", 1);
-  auto ok_id = produce("ORDER_COMPLETED", 1);
+  orderflow::testing::TestBroker broker{orderflow::testing::BrokerKind::kEmbedded};
+  orderflow::testing::HttpReceiver receiver;
+  orderflow::testing::TempDir dir;
+  std::string topic = unique_name("orders");
+  std::string group = unique_name("outbound-group");
+  std::unique_ptr<storage::Database> db = open_notification_db(dir.file("outbound.db"));
+  std::unique_ptr<messaging::IdempotencyStore> store =
+      messaging::make_database_idempotency_store(*db);
+  std::shared_ptr<spdlog::logger> logger =
+      observability::make_logger("outbound-test", {"warn", "text"});
+  observability::Metrics metrics{kService};
+  SystemClock clock;
+  std::unique_ptr<messaging::ParkedKeyStore> parked = messaging::make_memory_parked_key_store();
+  std::unique_ptr<messaging::Producer> producer =
+      messaging::make_kafka_producer(broker.kafka_config("outbound-producer"), logger);
+};
+
+// The data-platform-sink consumer group on the embedded broker: commit after a 2xx, a 5xx
+// retried (3 attempts) then dead-lettered, a 4xx dead-lettered at once with the status and body
+// in dlq.error.message; other event types never reach the platform.
+TEST(SinkConsumerTest, RetriesA5xxThenDeadLettersAndDeadLettersA4xxAtOnce) {
+  OutboundConsumerParts parts;
+  auto& receiver = parts.receiver;
+  HttpDataPlatformClient client(receiver.url("sink"), {});
+  SinkService sink(client, *parts.store, "data-platform-sink");
+  auto runner = parts.runner(make_sink_handler(sink));
+  auto dlq = [&] { return parts.count("ORDER_COMPLETED", Outcome::kDlq); };
+  runner->start();
+
+  parts.produce("ORDER_CREATED", 1, "u1");
+  auto ok_id = parts.produce("ORDER_COMPLETED", 1, "u1");
   ASSERT_TRUE(eventually([&] { return receiver.count("sink") == 1; }, kWait));
   EXPECT_EQ(receiver.requests("sink")[0].header("Idempotency-Key"), ok_id);
   EXPECT_EQ(json::parse(receiver.requests("sink")[0].body)["orderId"], 1);
-  EXPECT_TRUE(eventually([&] { return store->seen(sink.consumer_group(), ok_id).value(); }));
+  EXPECT_TRUE(eventually([&] { return parts.store->seen(sink.consumer_group(), ok_id).value(); }));
 
   receiver.answer(500, "down");
-  auto failing_id = produce("ORDER_COMPLETED", 2);
+  auto failing_id = parts.produce("ORDER_COMPLETED", 2, "u1");
   ASSERT_TRUE(eventually([&] { return dlq() == 1; }, kWait));
   EXPECT_EQ(receiver.count("sink"), 4u) << "1 + 3 attempts";
-  EXPECT_EQ(metrics.message_count(topic, "ORDER_COMPLETED", Outcome::kRetry), 2);
+  EXPECT_EQ(parts.count("ORDER_COMPLETED", Outcome::kRetry), 2);
 
   receiver.answer(400, "{\"error\":\"bad order\"}");
-  auto refused_id = produce("ORDER_COMPLETED", 3);
+  auto refused_id = parts.produce("ORDER_COMPLETED", 3, "u1");
   ASSERT_TRUE(eventually([&] { return dlq() == 2; }, kWait));
   EXPECT_EQ(receiver.count("sink"), 5u) << "a 4xx is not retried";
-  runner.stop();
+  runner->stop();
 
-  orderflow::testing::TopicReader reader(broker.bootstrap_servers(), topic + ".dlt");
+  orderflow::testing::TopicReader reader(parts.broker.bootstrap_servers(), parts.topic + ".dlt");
   std::map<std::string, orderflow::testing::ReadRecord> letters;
   ASSERT_TRUE(eventually(
       [&] {
@@ -825,10 +850,50 @@ TEST(SinkConsumerTest, RetriesA5xxThenDeadLettersAndDeadLettersA4xxAtOnce) {
     return messaging::find_header(letters.at(id).headers, name).value_or("<missing>");
   };
   EXPECT_EQ(header(failing_id, "dlq.reason"), "RETRIES_EXHAUSTED");
-  EXPECT_EQ(header(failing_id, "dlq.consumer.group"), o.group_id);
+  EXPECT_EQ(header(failing_id, "dlq.consumer.group"), parts.group);
   EXPECT_EQ(header(refused_id, "dlq.error.message"),
             "data-platform sink answered HTTP 400: {\"error\":\"bad order\"}");
-  EXPECT_FALSE(store->seen(sink.consumer_group(), failing_id).value());
+  EXPECT_FALSE(parts.store->seen(sink.consumer_group(), failing_id).value());
+}
+
+// main.cpp's consumer: batch transactions, and the channel calls handed off after them. While a
+// channel stalls, the database's write lock is free (another write commits at once), and the
+// event completes once the channel answers.
+TEST(NotificationBatchTest, AStalledChannelHoldsNoDatabaseTransaction) {
+  OutboundConsumerParts parts;
+  auto& receiver = parts.receiver;
+  SqlNotificationRepository repository(*parts.db);
+  http::OutboundOptions outbound;
+  outbound.total_timeout = 20s;
+  HttpNotifier slack("slack", receiver.url("slack"), payload_for("slack"), outbound);
+  NotificationService service(repository, load_templates(templates_file(), "en"), {&slack},
+                              parts.clock, "notification-service", *parts.store);
+  auto batch = messaging::make_database_batch(*parts.db);
+  auto runner = parts.runner(make_event_handler(service), batch.get());
+  auto event_id = parts.produce("ORDER_CREATED", 5, "ivy");
+  receiver.stall(true);
+  // Released before the runner stops: a failed assertion must not leave the call stuck.
+  std::shared_ptr<void> release(nullptr, [&](void*) { receiver.stall(false); });
+  runner->start();
+  ASSERT_TRUE(eventually([&] { return receiver.count("slack") == 1; }, kWait));
+
+  // The notification's row is committed (PENDING) and the write lock is free.
+  auto page = repository.list_by_user("ivy", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  ASSERT_EQ(page->items[0].deliveries.size(), 1u);
+  EXPECT_EQ(page->items[0].deliveries[0].status, "PENDING");
+  auto started = std::chrono::steady_clock::now();
+  auto wrote = parts.store->mark("another-group", "some-event");
+  ASSERT_TRUE(wrote.ok()) << wrote.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+
+  receiver.stall(false);
+  ASSERT_TRUE(eventually(
+      [&] { return parts.store->seen("notification-service", event_id).value(); }, kWait));
+  EXPECT_EQ(repository.list_by_user("ivy", 0, 10)->items[0].deliveries[0].status, "DELIVERED");
+  EXPECT_TRUE(eventually([&] { return parts.count("ORDER_CREATED", Outcome::kProcessed) == 1; }));
+  runner->stop();
 }
 
 }  // namespace
