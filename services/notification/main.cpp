@@ -37,15 +37,14 @@ namespace {
 struct Channels {
   std::vector<std::unique_ptr<notification::Notifier>> channels;
   std::vector<std::unique_ptr<notification::FaultInjectingNotifier>> faulty;
-  [[nodiscard]] std::vector<notification::Notifier*> notifiers() const {
-    std::vector<notification::Notifier*> out;
-    for (const auto& f : faulty) out.push_back(f.get());
-    return out;
-  }
   [[nodiscard]] std::vector<notification::FaultInjectingNotifier*> faults() const {
     std::vector<notification::FaultInjectingNotifier*> out;
     for (const auto& f : faulty) out.push_back(f.get());
     return out;
+  }
+  [[nodiscard]] std::vector<notification::Notifier*> notifiers() const {
+    auto f = faults();
+    return {f.begin(), f.end()};
   }
 };
 
