@@ -1,4 +1,5 @@
 // notification-service: composition root. Construct, start() in order, stop() in reverse.
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -6,10 +7,13 @@
 
 #include "adapters/http/notification_routes.h"
 #include "adapters/kafka/event_handler.h"
+#include "adapters/notifier/http_notifier.h"
 #include "adapters/notifier/log_notifier.h"
+#include "adapters/sink/http_data_platform_client.h"
 #include "adapters/storage/sql_notification_repository.h"
 #include "adapters/templates/template_file.h"
 #include "app/notification_service.h"
+#include "app/sink_service.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/server.h"
 #include "orderflow/messaging/consumer_runner.h"
@@ -23,44 +27,53 @@
 #include "orderflow/runtime/shutdown_deadline.h"
 #include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/storage/database.h"
+#include "settings.h"
 
 using namespace orderflow;
 
 namespace {
 
-struct NotificationSettings {
-  config::ServiceConfig common;
-  std::string templates_file;
-  std::string locale;
-  std::vector<std::string> channels;
-  std::string fail_user_prefix;
+// The configured channels, each wrapped for fault injection (POST /admin/faults).
+struct Channels {
+  std::vector<std::unique_ptr<notification::Notifier>> channels;
+  std::vector<std::unique_ptr<notification::FaultInjectingNotifier>> faulty;
+  [[nodiscard]] std::vector<notification::FaultInjectingNotifier*> faults() const {
+    std::vector<notification::FaultInjectingNotifier*> out;
+    for (const auto& f : faulty) out.push_back(f.get());
+    return out;
+  }
+  [[nodiscard]] std::vector<notification::Notifier*> notifiers() const {
+    auto f = faults();
+    return {f.begin(), f.end()};
+  }
 };
 
-NotificationSettings read_settings(const config::Source& source) {
-  config::Reader reader(source);
-  NotificationSettings s;
-  s.common = config::read_service_config(reader, "notification-service", 8083);
-  s.common.consumer.group_id = reader.string("consumer.group_id", "notification-service");
-  s.common.consumer.topics =
-      reader.string_list("consumer.topics", {s.common.topics.orders, s.common.topics.payments});
-  s.templates_file = config::resolve_path(
-      source, reader.string("notification.templates_file",
-                            config::default_config_dir() + "/notification-templates.yaml"));
-  s.locale = reader.string("notification.locale", "en");
-  s.channels = reader.string_list("notification.channels", {"log"});
-  for (const auto& c : s.channels) {
-    if (c != "log") {
-      throw config::ConfigError("config: notification.channels: unknown channel '" + c +
-                                "' (available: log)");
+Channels make_channels(const notification::NotificationSettings& settings,
+                       const std::shared_ptr<spdlog::logger>& logger) {
+  Channels out;
+  for (const auto& name : settings.channels) {
+    if (name == "log") {
+      out.channels.push_back(std::make_unique<notification::LogNotifier>(logger));
+    } else {
+      out.channels.push_back(std::make_unique<notification::HttpNotifier>(
+          name, settings.url_of(name), notification::payload_for(name), settings.outbound));
     }
+    out.faulty.push_back(std::make_unique<notification::FaultInjectingNotifier>(
+        *out.channels.back(), settings.fail_user_prefix));
   }
-  s.fail_user_prefix = reader.string("notification.faults.fail_user_prefix", "");
-  reader.finish();
-  return s;
+  return out;
+}
+
+std::unique_ptr<messaging::IdempotencyStore> make_idempotency_store(
+    const notification::NotificationSettings& settings, storage::Database& db) {
+  if (settings.idempotency_store == "redis") {
+    return messaging::make_redis_idempotency_store(settings.redis);
+  }
+  return messaging::make_database_idempotency_store(db);
 }
 
 int run(const config::Source& source) {
-  auto settings = read_settings(source);
+  auto settings = notification::read_notification_settings(source);
   auto& cfg = settings.common;
   auto logger = observability::make_logger(cfg.name, cfg.log);
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
@@ -80,25 +93,53 @@ int run(const config::Source& source) {
   auto probe = messaging::make_kafka_producer(cfg.kafka, logger);
   runtime::BrokerMonitor broker(*probe);
   notification::SqlNotificationRepository repository(*db);
-  notification::LogNotifier log_notifier(logger);
-  notification::FaultInjectingNotifier faulty_log(log_notifier, settings.fail_user_prefix);
-  notification::NotificationService service(repository, std::move(templates), {&faulty_log}, clock,
-                                            cfg.consumer.group_id);
-  // A worker's ready records commit in one transaction.
+  auto channels = make_channels(settings, logger);
+  auto store = make_idempotency_store(settings, *db);
+  notification::NotificationService service(repository, std::move(templates), channels.notifiers(),
+                                            clock, cfg.consumer.group_id, *store);
+  // A worker's ready records commit in one transaction; the channel calls are handed off and
+  // run after it (make_event_handler).
   auto batch = messaging::make_database_batch(*db);
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,
                                      notification::make_event_handler(service), metrics, logger,
                                      clock, *parked_keys, batch.get());
+  // The data-platform sink: a consumer group of its own on the orders topic (own offsets,
+  // retries and dead letters), so a slow platform never delays the notifications.
+  std::unique_ptr<notification::HttpDataPlatformClient> platform;
+  std::unique_ptr<notification::SinkService> sink;
+  std::unique_ptr<messaging::ConsumerRunner> sink_consumer;
+  if (settings.sink_enabled) {
+    platform = std::make_unique<notification::HttpDataPlatformClient>(settings.sink_url,
+                                                                      settings.outbound);
+    sink = std::make_unique<notification::SinkService>(*platform, *store, notification::kSinkGroup);
+    auto options = cfg.consumer;
+    options.group_id = notification::kSinkGroup;
+    options.topics = {cfg.topics.orders};
+    sink_consumer = std::make_unique<messaging::ConsumerRunner>(
+        cfg.kafka, std::move(options), notification::make_sink_handler(*sink), metrics, logger,
+        clock, *parked_keys);
+  }
 
   runtime::Intake intake;
   http::Router router;
   notification::add_notification_routes(router, service);
-  notification::add_fault_routes(router, faulty_log);
+  notification::add_fault_routes(router, channels.faults());
   http::add_standard_routes(
       router,
       [&] {
-        return runtime::service_readiness(
-            {db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+        auto ready =
+            runtime::service_readiness({db.get(), &consumer, &intake, &broker, cfg.broker_grace});
+        if (sink_consumer) {
+          // The sink's group counts as the notifications' does (running, joined, no reset).
+          auto sink_ready = runtime::service_readiness(
+              {nullptr, sink_consumer.get(), nullptr, nullptr, cfg.broker_grace});
+          ready.details["sink"] = sink_ready.details;
+          if (ready.ready && !sink_ready.ready) {
+            ready.ready = false;
+            ready.reason = std::string(notification::kSinkGroup) + ": " + sink_ready.reason;
+          }
+        }
+        return ready;
       },
       metrics);
   runtime::add_admin_routes(router, intake,
@@ -107,16 +148,22 @@ int run(const config::Source& source) {
 
   broker.start();
   consumer.start();
+  if (sink_consumer) sink_consumer->start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
-  logger->info("\"notification-service started\" port={} group={} bootstrap={}", server.port(),
-               cfg.consumer.group_id, cfg.kafka.bootstrap_servers);
+  logger->info(
+      "\"notification-service started\" port={} group={} bootstrap={} channels={} sink={} "
+      "idempotencyStore={}",
+      server.port(), cfg.consumer.group_id, cfg.kafka.bootstrap_servers,
+      fmt::join(settings.channels, ","), settings.sink_enabled ? settings.sink_url : "off",
+      store->kind());
 
   int sig = runtime::wait_for_shutdown_signal();
   logger->info("\"stopping\" signal={}", sig);
   deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
+  if (sink_consumer) sink_consumer->stop();
   runtime::stop_messaging(deadline, consumer, nullptr, *probe, broker, *logger);
   topics.stop();
   logger->info("\"notification-service stopped\"");

@@ -6,11 +6,14 @@
 // topics, DLT suffix and consumer groups carry an id of their own: system.topic(), .group()).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "orderflow/messaging/idempotency_store.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/invariants.h"
+#include "orderflow/testing/outbound_servers.h"
 
 namespace orderflow::testing {
 namespace {
@@ -540,6 +543,164 @@ TEST_P(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
     EXPECT_EQ(system_->call(service, "POST", "/admin/faults", "{\"" + field + "\":1}").status, 400)
         << service;
   }
+}
+
+// ------------------------------------------------------------- outbound effects (issue 13)
+// notification-service with the webhook, discord and slack channels and the data-platform sink on a
+// local HTTP receiver, and the Redis idempotency store on a private redis-server: one sink call
+// per completed order with its Idempotency-Key, a sink answering 500 dead-letters the record in
+// the data-platform-sink group after 3 attempts (listed by ops), a replay after the sink
+// recovered delivers it once, the same event produced again with kcat is not sent again, and
+// every notification reaches each channel once. Embedded broker only: the sink's group name is
+// fixed, so systems on the shared cluster would share it.
+
+// The receiver's requests to /hooks/sink for `order_id`.
+std::vector<ReceivedRequest> sink_calls(const HttpReceiver& receiver, std::int64_t order_id) {
+  std::vector<ReceivedRequest> out;
+  for (auto& r : receiver.requests("sink")) {
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    if (body.is_object() && body.value("orderId", std::int64_t{0}) == order_id) out.push_back(r);
+  }
+  return out;
+}
+
+// The eventId of the ORDER_COMPLETED record of `key` on orders.v1 ("" when not there yet).
+Record completed_record(const RunningSystem& system, const std::string& key) {
+  for (auto& r : read_topic(system, system.topic("orders.v1"))) {
+    if (r.key == key && header(r, "eventType") == "ORDER_COMPLETED") return r;
+  }
+  return {};
+}
+
+TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
+  RedisServer redis;
+  HttpReceiver receiver;
+  Overrides overrides{
+      {"notification-service",
+       {"consumer.retry.backoff_ms=200", "notification.channels=log,webhook,discord,slack",
+        "notification.webhook.url=" + receiver.url("webhook"),
+        "notification.discord.url=" + receiver.url("discord"),
+        "notification.slack.url=" + receiver.url("slack"), "sink.enabled=true",
+        "sink.url=" + receiver.url("sink"), "idempotency.store=redis", "redis.url=" + redis.url(),
+        "redis.key_prefix=e2e:processed:"}}};
+  RunningSystem system(overrides);
+  const std::string seed003 = R"({"userId":42,"items":[{"sku":"ABC-001","qty":1}]})";
+
+  // 1. An order completes: one sink call with its orderId and the event's Idempotency-Key.
+  auto first = place(system, seed003);
+  ASSERT_GT(first.id, 0);
+  ASSERT_EQ(wait_terminal(system, {first})[first.id]["status"], "COMPLETED");
+  ASSERT_TRUE(
+      eventually([&] { return sink_calls(receiver, first.id).size() == 1; }, 20000ms, 100ms));
+  auto completed = completed_record(system, std::to_string(first.id));
+  const auto completed_id = header(completed, "eventId");
+  ASSERT_FALSE(completed_id.empty());
+  auto call = sink_calls(receiver, first.id)[0];
+  EXPECT_EQ(call.header("Idempotency-Key"), completed_id);
+  auto body = nlohmann::json::parse(call.body);
+  EXPECT_EQ(body["eventType"], "ORDER_COMPLETED");
+  EXPECT_EQ(body["eventId"], completed_id);
+  EXPECT_EQ(body["userId"], "42");
+
+  // 2. The sink answers 500: 3 attempts, then the record is in the DLT of data-platform-sink
+  // and listed by ops.
+  receiver.answer(500, "platform down", 0, "sink");
+  auto second = place(system, seed003);
+  ASSERT_GT(second.id, 0);
+  const auto key = std::to_string(second.id);
+  ASSERT_EQ(wait_terminal(system, {second})[second.id]["status"], "COMPLETED");
+  nlohmann::json letter;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& item : ops_dead_letters(system, "group=data-platform-sink&key=" + key)) {
+          letter = item;
+        }
+        return !letter.is_null();
+      },
+      30000ms, 200ms))
+      << "ops lists no data-platform-sink dead letter for order " << key;
+  EXPECT_EQ(sink_calls(receiver, second.id).size(), 3u);
+  EXPECT_EQ(letter["reason"], "RETRIES_EXHAUSTED");
+  EXPECT_EQ(letter["attempts"], 3);
+  EXPECT_EQ(letter["eventType"], "ORDER_COMPLETED");
+  EXPECT_EQ(letter["status"], "NEW");
+
+  // 3. The sink recovers; replayed from ops, the record is delivered once.
+  receiver.answer(200, "ok", 0, "sink");
+  auto duplicates = [&] {
+    return messages(system, "notification-service", system.topic("orders.v1"), "ORDER_COMPLETED",
+                    "duplicate");
+  };
+  const double before_replay = duplicates();
+  auto replay =
+      system.call("ops-service", "POST",
+                  "/api/dlq/" + std::to_string(letter["id"].get<std::int64_t>()) + "/replay");
+  ASSERT_EQ(replay.status, 200) << replay.raw;
+  ASSERT_TRUE(
+      eventually([&] { return sink_calls(receiver, second.id).size() == 4; }, 20000ms, 100ms));
+  auto replayed = sink_calls(receiver, second.id).back();
+  EXPECT_EQ(replayed.header("Idempotency-Key"), header(completed_record(system, key), "eventId"));
+  // The notification group got the replayed record too, and dropped it (already done).
+  ASSERT_TRUE(eventually([&] { return duplicates() >= before_replay + 1; }, 20000ms, 100ms));
+
+  // 4. The same ORDER_COMPLETED produced again with kcat: the Redis key stops a second call.
+  auto value_file = std::string(system.data_dir()) + "/completed-again.json";
+  {
+    std::ofstream out(value_file);
+    out << completed.value;
+  }
+  std::string headers_args;
+  for (const auto& [name, value] : completed.headers) {
+    headers_args += " -H '" + name + "=" + value + "'";
+  }
+  const double duplicates_before = duplicates();
+  int rc = -1;
+  auto produced =
+      run_command("kcat -b " + system.bootstrap_servers() + " -P -t " + system.topic("orders.v1") +
+                      " -k " + completed.key + headers_args + " " + value_file + " 2>&1",
+                  &rc);
+  ASSERT_EQ(rc, 0) << produced;
+  // Both groups of notification-service (notifications, sink) see it as a duplicate.
+  ASSERT_TRUE(eventually([&] { return duplicates() >= duplicates_before + 2; }, 20000ms, 100ms));
+  EXPECT_EQ(sink_calls(receiver, first.id).size(), 1u);
+  EXPECT_EQ(sink_calls(receiver, second.id).size(), 4u) << "delivered once after the replay";
+  messaging::RedisOptions redis_options;
+  redis_options.url = redis.url();
+  redis_options.key_prefix = "e2e:processed:";
+  auto keys = messaging::make_redis_idempotency_store(redis_options);
+  auto marked = keys->seen("data-platform-sink", completed_id);
+  ASSERT_TRUE(marked.ok()) << marked.error().message;
+  EXPECT_TRUE(marked.value()) << "e2e:processed:data-platform-sink:" << completed_id;
+
+  // 5. Each notification reached webhook, discord and slack once (Idempotency-Key
+  // <sourceEventId>:<userId>), the replay and the repeat included.
+  std::multiset<std::string> expected;
+  std::map<std::string, std::multiset<std::string>> got;
+  bool delivered = eventually(
+      [&] {
+        auto notifications =
+            system.call("notification-service", "GET", "/api/notifications?userId=42&size=100");
+        expected.clear();
+        got.clear();
+        bool all = notifications.status == 200;
+        for (const auto& n : notifications.body["items"]) {
+          expected.insert(n["sourceEventId"].get<std::string>() + ":42");
+          for (const auto& d : n["deliveries"]) all = all && d["status"] == "DELIVERED";
+        }
+        for (const std::string channel : {"webhook", "discord", "slack"}) {
+          for (const auto& r : receiver.requests(channel)) {
+            got[channel].insert(r.header("Idempotency-Key"));
+          }
+        }
+        return all && got["webhook"] == expected && got["discord"] == expected &&
+               got["slack"] == expected;
+      },
+      20000ms, 200ms);
+  EXPECT_TRUE(delivered) << "notifications " << expected.size() << ", webhook "
+                         << got["webhook"].size() << ", discord " << got["discord"].size()
+                         << ", slack " << got["slack"].size();
+  EXPECT_GE(expected.size(), 8u) << "four statuses of two orders";
+  EXPECT_EQ(system.stop(), 0);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <map>
@@ -20,23 +21,29 @@
 
 #include "adapters/kafka/event_handler.h"
 #include "adapters/kafka/order_events.h"
+#include "adapters/notifier/http_notifier.h"
 #include "adapters/notifier/log_notifier.h"
+#include "adapters/sink/http_data_platform_client.h"
 #include "adapters/storage/sql_notification_repository.h"
 #include "adapters/templates/template_file.h"
 #include "app/notification_service.h"
+#include "app/sink_service.h"
 #include "domain/notification.h"
 #include "domain/order.h"
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
 #include "orderflow/config/config.h"
+#include "orderflow/http/outbound.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/idempotency_store.h"
 #include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/backend_param.h"
+#include "orderflow/testing/outbound_servers.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
 
@@ -114,9 +121,10 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
     repository_ = std::make_unique<SqlNotificationRepository>(*db_);
     log_notifier_ = std::make_unique<LogNotifier>(logger_);
     faulty_ = std::make_unique<FaultInjectingNotifier>(*log_notifier_, "fail-");
+    store_ = messaging::make_database_idempotency_store(*db_);
     service_ = std::make_unique<NotificationService>(
         *repository_, load_templates(templates_file(), "ko"), std::vector<Notifier*>{faulty_.get()},
-        clock_, group_);
+        clock_, group_, *store_);
     producer_ = messaging::make_kafka_producer(broker_.kafka_config("flow-producer"), logger_);
   }
 
@@ -217,6 +225,7 @@ class NotificationFlowTest : public ::testing::TestWithParam<orderflow::testing:
   std::unique_ptr<SqlNotificationRepository> repository_;
   std::unique_ptr<LogNotifier> log_notifier_;
   std::unique_ptr<FaultInjectingNotifier> faulty_;
+  std::unique_ptr<messaging::IdempotencyStore> store_;
   std::unique_ptr<NotificationService> service_;
   std::unique_ptr<messaging::Producer> producer_;
   Seen seen_;
@@ -329,8 +338,9 @@ TEST(NotificationCrashChild, Consume) {
   auto db = open_notification_db(db_path);
   SqlNotificationRepository repository(*db);
   LogNotifier log(logger);
+  auto store = messaging::make_database_idempotency_store(*db);
   NotificationService service(repository, load_templates(templates_file(), "ko"), {&log}, clock,
-                              group);
+                              group, *store);
   messaging::ConsumerOptions o;
   o.service = kService;
   o.group_id = group;
@@ -374,7 +384,12 @@ TEST_P(NotificationFlowTest, ConsumerKilledAfterDbCommitBeforeOffsetCommitCreate
     execve("/proc/self/exe", argv, envp.data());
     _exit(127);
   }
-  bool all_stored = eventually([&] { return total_notifications() == kEvents; }, kWait);
+  // Stored, delivered and marked in the inbox (the mark is the last step).
+  bool all_stored = eventually(
+      [&] {
+        return std::all_of(ids.begin(), ids.end(), [&](const auto& id) { return processed(id); });
+      },
+      kWait);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
@@ -402,7 +417,7 @@ TEST_P(NotificationFlowTest, RestartedConsumerProcessesTheBacklog) {
   {
     auto& runner = start_runner();
     produce(first);
-    ASSERT_TRUE(eventually([&] { return count_of("erin") == 1; }, kWait));
+    ASSERT_TRUE(eventually([&] { return processed(event_id_of(first)); }, kWait));
     runner.stop();
   }
   constexpr int kBacklog = 20;
@@ -417,7 +432,7 @@ TEST_P(NotificationFlowTest, RestartedConsumerProcessesTheBacklog) {
   start_runner();
   ASSERT_TRUE(eventually([&] { return count_of("frank") == kBacklog; }, kWait))
       << count_of("frank");
-  for (const auto& id : ids) EXPECT_TRUE(processed(id));
+  for (const auto& id : ids) EXPECT_TRUE(eventually([&] { return processed(id); })) << id;
   EXPECT_EQ(count_of("erin"), 1);
   EXPECT_EQ(total_notifications(), kBacklog + 1);
   EXPECT_EQ(seen_.calls(event_id_of(first)), 1) << "committed on stop: not redelivered";
@@ -450,8 +465,9 @@ TEST_P(NotificationFlowTest, MalformedValueDoesNotStopTheConsumer) {
 }
 
 // (f) Seed 000 fault injection: a fail- user's channel throws; after max_attempts the event is
-// dead-lettered (no notification), the later record of the same key is parked behind it
-// (KEY_PARKED) and events of other keys are still notified.
+// dead-lettered (its notification stays stored with the FAILED delivery and its attempts), the
+// later record of the same key is parked behind it (KEY_PARKED) and events of other keys are
+// still notified.
 TEST_P(NotificationFlowTest, FailUserIsRetriedThenGivenUpAndOthersStillNotified) {
   start_runner();
   auto failing = order_created(900, "fail-user-1", "5000");
@@ -466,9 +482,418 @@ TEST_P(NotificationFlowTest, FailUserIsRetriedThenGivenUpAndOthersStillNotified)
   EXPECT_EQ(seen_.calls(event_id_of(failing)), 3) << "max_attempts 3";
   EXPECT_EQ(seen_.calls(event_id_of(same_key)), 0) << "a parked key's record skips the handler";
   EXPECT_EQ(count(Outcome::kRetry), 2);
-  EXPECT_EQ(count_of("fail-user-1"), 0);
-  EXPECT_FALSE(processed(event_id_of(failing))) << "nothing stored for the failed event";
-  EXPECT_EQ(total_notifications(), 4);
+  auto failed = notifications_of("fail-user-1");
+  ASSERT_EQ(failed.size(), 1u);
+  ASSERT_EQ(failed[0].deliveries.size(), 1u);
+  EXPECT_EQ(failed[0].deliveries[0].status, "FAILED");
+  EXPECT_EQ(failed[0].deliveries[0].attempts, 3);
+  EXPECT_NE(failed[0].deliveries[0].last_error.find("CHANNEL_FAILURE"), std::string::npos);
+  EXPECT_FALSE(processed(event_id_of(failing))) << "not marked: a replay delivers it";
+  EXPECT_EQ(total_notifications(), 5);
+}
+
+// ---- Issue 13: channels over HTTP, the data-platform sink, the Redis idempotency store. ----
+// Real servers: a local HTTP receiver (HttpReceiver) and Debian's redis-server (RedisServer).
+
+IncomingEvent created_event(std::int64_t order_id, const std::string& user) {
+  IncomingEvent e;
+  e.event_id = new_uuid();
+  e.event_type = "ORDER_CREATED";
+  e.order_id = order_id;
+  e.user_id = user;
+  e.fields = {{"orderId", std::to_string(order_id)},
+              {"userId", user},
+              {"totalAmount", "25800"},
+              {"currency", "KRW"}};
+  return e;
+}
+
+// The service on SQLite with every HTTP channel on one receiver (and log), as main.cpp builds it.
+class ChannelsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = open_notification_db(dir_.file("notification.db"));
+    repository_ = std::make_unique<SqlNotificationRepository>(*db_);
+    store_ = messaging::make_database_idempotency_store(*db_);
+    http::OutboundOptions options;
+    options.total_timeout = 500ms;
+    for (const char* name : {"webhook", "discord", "slack"}) {
+      channels_.push_back(
+          std::make_unique<HttpNotifier>(name, receiver_.url(name), payload_for(name), options));
+    }
+    channels_.push_back(std::make_unique<LogNotifier>(logger_));
+    std::vector<Notifier*> notifiers;
+    for (auto& c : channels_) notifiers.push_back(c.get());
+    service_ =
+        std::make_unique<NotificationService>(*repository_, load_templates(templates_file(), "en"),
+                                              notifiers, clock_, "notification-service", *store_);
+  }
+
+  Notification only(const std::string& user) {
+    auto page = repository_->list_by_user(user, 0, 10);
+    EXPECT_TRUE(page.ok());
+    EXPECT_EQ(page->items.size(), 1u);
+    return page->items.empty() ? Notification{} : page->items[0];
+  }
+  static Delivery delivery(const Notification& n, const std::string& channel) {
+    for (const auto& d : n.deliveries) {
+      if (d.channel == channel) return d;
+    }
+    ADD_FAILURE() << "no delivery for " << channel;
+    return {};
+  }
+
+  orderflow::testing::TempDir dir_;
+  orderflow::testing::HttpReceiver receiver_;
+  std::shared_ptr<spdlog::logger> logger_ =
+      observability::make_logger("channels-test", {"warn", "text"});
+  ManualClock clock_{Clock::TimePoint{std::chrono::milliseconds{1'767'225'600'000}}};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<SqlNotificationRepository> repository_;
+  std::unique_ptr<messaging::IdempotencyStore> store_;
+  std::vector<std::unique_ptr<Notifier>> channels_;
+  std::unique_ptr<NotificationService> service_;
+};
+
+// Every channel gets one message in its service's own shape; each delivery is recorded.
+TEST_F(ChannelsTest, EveryChannelGetsOneMessageInItsExactShape) {
+  auto event = created_event(77, "alice");
+  auto outcome = service_->handle(event);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome.value(), HandleOutcome::kNotified);
+  ASSERT_EQ(receiver_.count("discord"), 1u);
+  ASSERT_EQ(receiver_.count("slack"), 1u);
+  ASSERT_EQ(receiver_.count("webhook"), 1u);
+  auto n = only("alice");
+  const std::string message = n.message;
+  ASSERT_FALSE(message.empty());
+
+  EXPECT_EQ(json::parse(receiver_.requests("discord")[0].body),
+            json({{"content", message},
+                  {"embeds",
+                   {{{"title", "ORDER_CREATED"},
+                     {"description", message},
+                     {"fields",
+                      {{{"name", "Order"}, {"value", "77"}, {"inline", true}},
+                       {{"name", "User"}, {"value", "alice"}, {"inline", true}}}},
+                     {"timestamp", "2026-01-01T00:00:00.000Z"}}}}}));
+  EXPECT_EQ(json::parse(receiver_.requests("slack")[0].body),
+            json({{"text", message},
+                  {"blocks",
+                   {{{"type", "section"},
+                     {"text", {{"type", "mrkdwn"}, {"text", "*ORDER_CREATED*\n" + message}}}},
+                    {{"type", "context"},
+                     {"elements", {{{"type", "mrkdwn"}, {"text", "order 77 · user alice"}}}}}}}}));
+  auto webhook = receiver_.requests("webhook")[0];
+  auto body = json::parse(webhook.body);
+  EXPECT_EQ(body["orderId"], 77);
+  EXPECT_EQ(body["userId"], "alice");
+  EXPECT_EQ(body["sourceEventId"], event.event_id);
+  EXPECT_EQ(body["message"], message);
+  EXPECT_EQ(webhook.header("Idempotency-Key"), event.event_id + ":alice");
+  EXPECT_EQ(webhook.header("Content-Type"), "application/json");
+
+  ASSERT_EQ(n.deliveries.size(), 4u);
+  for (const auto& d : n.deliveries) {
+    EXPECT_EQ(d.status, "DELIVERED") << d.channel;
+    EXPECT_EQ(d.attempts, 1) << d.channel;
+    EXPECT_EQ(d.http_status, d.channel == "log" ? 0 : 200) << d.channel;
+    EXPECT_EQ(d.last_error, "") << d.channel;
+  }
+  // Redelivered: nothing sent again.
+  EXPECT_EQ(service_->handle(event).value(), HandleOutcome::kDuplicate);
+  EXPECT_EQ(receiver_.count(), 3u);
+}
+
+// A 5xx fails the event (retryable); the retry sends only the channel that failed.
+TEST_F(ChannelsTest, ARetrySendsOnlyTheChannelsThatFailed) {
+  receiver_.answer(503, "try later", 0, "slack");
+  auto event = created_event(78, "bob");
+  auto first = service_->handle(event);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(first.error().code, "HTTP_503");
+  auto n = only("bob");
+  EXPECT_EQ(delivery(n, "webhook").status, "DELIVERED");
+  EXPECT_EQ(delivery(n, "discord").status, "DELIVERED");
+  auto slack = delivery(n, "slack");
+  EXPECT_EQ(slack.status, "FAILED");
+  EXPECT_EQ(slack.http_status, 503);
+  EXPECT_EQ(slack.attempts, 1);
+  EXPECT_NE(slack.last_error.find("try later"), std::string::npos) << slack.last_error;
+  auto seen = store_->seen("notification-service", event.event_id);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_FALSE(seen.value()) << "not marked before every channel is done";
+
+  receiver_.answer(200, "ok", 0, "slack");
+  auto second = service_->handle(event);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second.value(), HandleOutcome::kNotified);
+  EXPECT_EQ(receiver_.count("webhook"), 1u);
+  EXPECT_EQ(receiver_.count("discord"), 1u);
+  EXPECT_EQ(receiver_.count("slack"), 2u);
+  n = only("bob");
+  EXPECT_EQ(delivery(n, "slack").status, "DELIVERED");
+  EXPECT_EQ(delivery(n, "slack").attempts, 2);
+  EXPECT_EQ(delivery(n, "webhook").attempts, 1);
+}
+
+// A 4xx is a refusal: stored REJECTED with the status, never sent again; the event is done.
+TEST_F(ChannelsTest, A4xxIsRecordedAndNotRetried) {
+  receiver_.answer(404, "Unknown Webhook", 0, "discord");
+  auto event = created_event(79, "carol");
+  auto outcome = service_->handle(event);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome.value(), HandleOutcome::kRejected);
+  auto d = delivery(only("carol"), "discord");
+  EXPECT_EQ(d.status, "REJECTED");
+  EXPECT_EQ(d.http_status, 404);
+  EXPECT_NE(d.last_error.find("Unknown Webhook"), std::string::npos) << d.last_error;
+  EXPECT_EQ(service_->handle(event).value(), HandleOutcome::kDuplicate);
+  EXPECT_EQ(receiver_.count("discord"), 1u);
+}
+
+// A channel that does not answer fails by its total timeout (retryable), not by waiting forever.
+TEST_F(ChannelsTest, AStalledChannelTimesOut) {
+  receiver_.stall(true);
+  auto started = std::chrono::steady_clock::now();
+  auto outcome = service_->handle(created_event(80, "dan"));
+  auto took = std::chrono::steady_clock::now() - started;
+  receiver_.stall(false);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(outcome.error().code, "HTTP_TIMEOUT");
+  EXPECT_LT(took, 5s) << "three channels, 500 ms each";
+  EXPECT_EQ(delivery(only("dan"), "webhook").status, "FAILED");
+}
+
+// A receiver's huge answer is cut at 64 KiB, not buffered whole.
+TEST_F(ChannelsTest, AHugeResponseBodyIsCut) {
+  receiver_.answer(400, "", 1024 * 1024);
+  auto response = http::post(receiver_.url("webhook"), "{}", {}, http::OutboundOptions{});
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 400);
+  EXPECT_EQ(response->body.size(), 64u * 1024);
+  EXPECT_TRUE(response->truncated);
+}
+
+// Redis: SET NX PX after the effect; the key expires; Redis down is a retryable error.
+TEST(RedisIdempotencyStoreTest, MarksOnceExpiresAndIsRetryableWhenDown) {
+  orderflow::testing::RedisServer redis;
+  messaging::RedisOptions options;
+  options.url = redis.url();
+  options.key_prefix = unique_name("test:") + ":";
+  options.ttl = 300ms;
+  auto store = messaging::make_redis_idempotency_store(options);
+  EXPECT_EQ(store->kind(), "redis");
+  auto seen = store->seen("g", "e1");
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_FALSE(seen.value());
+  ASSERT_TRUE(store->mark("g", "e1").ok());
+  ASSERT_TRUE(store->mark("g", "e1").ok()) << "a second mark (NX) is no error";
+  EXPECT_TRUE(store->seen("g", "e1").value());
+  EXPECT_FALSE(store->seen("other-group", "e1").value()) << "keys are per group";
+  EXPECT_TRUE(eventually([&] { return !store->seen("g", "e1").value(); }, 5s)) << "ttl_ms";
+
+  redis.stop();
+  auto down = store->seen("g", "e2");
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(down.error().code, "REDIS_UNAVAILABLE");
+  EXPECT_EQ(store->mark("g", "e2").error().kind, ErrorKind::kUnavailable);
+  redis.start();
+  auto back = store->seen("g", "e2");
+  ASSERT_TRUE(back.ok()) << "reconnects: " << back.error().message;
+}
+
+// The sink with the Redis store: one POST per event with its Idempotency-Key; a repeat is a
+// duplicate; Redis down fails the event (retryable) without calling the platform.
+TEST(SinkServiceTest, SendsOncePerEventWithItsIdempotencyKeyAndRedisDownIsRetryable) {
+  orderflow::testing::RedisServer redis;
+  orderflow::testing::HttpReceiver receiver;
+  messaging::RedisOptions options;
+  options.url = redis.url();
+  options.key_prefix = unique_name("sink:") + ":";
+  auto store = messaging::make_redis_idempotency_store(options);
+  HttpDataPlatformClient client(receiver.url("sink"), {});
+  SinkService sink(client, *store, "data-platform-sink");
+  CompletedOrder order{new_uuid(), 4242, "erin", "25800", "KRW", "2026-01-01T00:00:00.000Z"};
+  auto sent = sink.handle(order);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ(sent.value(), SinkOutcome::kSent);
+  EXPECT_EQ(sink.handle(order).value(), SinkOutcome::kDuplicate);
+  ASSERT_EQ(receiver.count("sink"), 1u);
+  auto got = receiver.requests("sink")[0];
+  EXPECT_EQ(got.header("Idempotency-Key"), order.event_id);
+  EXPECT_EQ(json::parse(got.body), json({{"eventId", order.event_id},
+                                         {"eventType", "ORDER_COMPLETED"},
+                                         {"orderId", 4242},
+                                         {"userId", "erin"},
+                                         {"totalAmount", "25800"},
+                                         {"currency", "KRW"},
+                                         {"completedAt", "2026-01-01T00:00:00.000Z"}}));
+  receiver.answer(422, "unknown order");
+  order.event_id = new_uuid();
+  auto refused = sink.handle(order);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kUnprocessable);
+  EXPECT_EQ(refused.error().message, "data-platform sink answered HTTP 422: unknown order");
+
+  redis.stop();
+  receiver.answer(200);
+  order.event_id = new_uuid();
+  auto down = sink.handle(order);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(receiver.count("sink"), 2u) << "not called while the store is down";
+}
+
+// The parts of the outbound consumers' tests: an embedded broker with a fresh orders topic and
+// its DLT, a receiver, a SQLite database with the inbox as the idempotency store.
+struct OutboundConsumerParts {
+  OutboundConsumerParts() {
+    broker.create_topic(topic, 3);
+    broker.create_topic(topic + ".dlt", 3);
+  }
+  std::unique_ptr<messaging::ConsumerRunner> runner(messaging::RecordHandler handler,
+                                                    messaging::BatchTransaction* batch = nullptr) {
+    messaging::ConsumerOptions o;
+    o.service = kService;
+    o.group_id = group;
+    o.topics = {topic};
+    o.retry.max_attempts = 3;
+    o.retry.backoff = 1ms;
+    o.commit_interval = 50ms;
+    return std::make_unique<messaging::ConsumerRunner>(
+        consumer_config(orderflow::testing::BrokerKind::kEmbedded, broker.bootstrap_servers(),
+                        "outbound-consumer"),
+        o, std::move(handler), metrics, logger, clock, *parked, batch);
+  }
+  /// Produces an order event of `type` keyed by `order_id`; returns its eventId.
+  std::string produce(const std::string& type, std::int64_t order_id, const std::string& user) {
+    messaging::EventMeta meta{new_uuid(), type, 1, format_iso8601(clock.now())};
+    json payload = {{"orderId", order_id},
+                    {"userId", user},
+                    {"totalAmount", "100"},
+                    {"currency", "KRW"},
+                    {"items", json::array()}};
+    auto report = producer->send_sync(
+        {topic, std::to_string(order_id), messaging::encode_event(meta, payload),
+         messaging::standard_headers(meta, "order-service")},
+        10s);
+    EXPECT_TRUE(report.ok());
+    return meta.event_id;
+  }
+  double count(const std::string& type, Outcome outcome) const {
+    return metrics.message_count(topic, type, outcome);
+  }
+
+  orderflow::testing::TestBroker broker{orderflow::testing::BrokerKind::kEmbedded};
+  orderflow::testing::HttpReceiver receiver;
+  orderflow::testing::TempDir dir;
+  std::string topic = unique_name("orders");
+  std::string group = unique_name("outbound-group");
+  std::unique_ptr<storage::Database> db = open_notification_db(dir.file("outbound.db"));
+  std::unique_ptr<messaging::IdempotencyStore> store =
+      messaging::make_database_idempotency_store(*db);
+  std::shared_ptr<spdlog::logger> logger =
+      observability::make_logger("outbound-test", {"warn", "text"});
+  observability::Metrics metrics{kService};
+  SystemClock clock;
+  std::unique_ptr<messaging::ParkedKeyStore> parked = messaging::make_memory_parked_key_store();
+  std::unique_ptr<messaging::Producer> producer =
+      messaging::make_kafka_producer(broker.kafka_config("outbound-producer"), logger);
+};
+
+// The data-platform-sink consumer group on the embedded broker: commit after a 2xx, a 5xx
+// retried (3 attempts) then dead-lettered, a 4xx dead-lettered at once with the status and body
+// in dlq.error.message; other event types never reach the platform.
+TEST(SinkConsumerTest, RetriesA5xxThenDeadLettersAndDeadLettersA4xxAtOnce) {
+  OutboundConsumerParts parts;
+  auto& receiver = parts.receiver;
+  HttpDataPlatformClient client(receiver.url("sink"), {});
+  SinkService sink(client, *parts.store, "data-platform-sink");
+  auto runner = parts.runner(make_sink_handler(sink));
+  auto dlq = [&] { return parts.count("ORDER_COMPLETED", Outcome::kDlq); };
+  runner->start();
+
+  parts.produce("ORDER_CREATED", 1, "u1");
+  auto ok_id = parts.produce("ORDER_COMPLETED", 1, "u1");
+  ASSERT_TRUE(eventually([&] { return receiver.count("sink") == 1; }, kWait));
+  EXPECT_EQ(receiver.requests("sink")[0].header("Idempotency-Key"), ok_id);
+  EXPECT_EQ(json::parse(receiver.requests("sink")[0].body)["orderId"], 1);
+  EXPECT_TRUE(eventually([&] { return parts.store->seen(sink.consumer_group(), ok_id).value(); }));
+
+  receiver.answer(500, "down");
+  auto failing_id = parts.produce("ORDER_COMPLETED", 2, "u1");
+  ASSERT_TRUE(eventually([&] { return dlq() == 1; }, kWait));
+  EXPECT_EQ(receiver.count("sink"), 4u) << "1 + 3 attempts";
+  EXPECT_EQ(parts.count("ORDER_COMPLETED", Outcome::kRetry), 2);
+
+  receiver.answer(400, "{\"error\":\"bad order\"}");
+  auto refused_id = parts.produce("ORDER_COMPLETED", 3, "u1");
+  ASSERT_TRUE(eventually([&] { return dlq() == 2; }, kWait));
+  EXPECT_EQ(receiver.count("sink"), 5u) << "a 4xx is not retried";
+  runner->stop();
+
+  orderflow::testing::TopicReader reader(parts.broker.bootstrap_servers(), parts.topic + ".dlt");
+  std::map<std::string, orderflow::testing::ReadRecord> letters;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& r : reader.poll()) {
+          letters[messaging::find_header(r.headers, "eventId").value_or("")] = r;
+        }
+        return letters.size() == 2;
+      },
+      kWait));
+  auto header = [&](const std::string& id, const char* name) {
+    return messaging::find_header(letters.at(id).headers, name).value_or("<missing>");
+  };
+  EXPECT_EQ(header(failing_id, "dlq.reason"), "RETRIES_EXHAUSTED");
+  EXPECT_EQ(header(failing_id, "dlq.consumer.group"), parts.group);
+  EXPECT_EQ(header(refused_id, "dlq.error.message"),
+            "data-platform sink answered HTTP 400: {\"error\":\"bad order\"}");
+  EXPECT_FALSE(parts.store->seen(sink.consumer_group(), failing_id).value());
+}
+
+// main.cpp's consumer: batch transactions, and the channel calls handed off after them. While a
+// channel stalls, the database's write lock is free (another write commits at once), and the
+// event completes once the channel answers.
+TEST(NotificationBatchTest, AStalledChannelHoldsNoDatabaseTransaction) {
+  OutboundConsumerParts parts;
+  auto& receiver = parts.receiver;
+  SqlNotificationRepository repository(*parts.db);
+  http::OutboundOptions outbound;
+  outbound.total_timeout = 20s;
+  HttpNotifier slack("slack", receiver.url("slack"), payload_for("slack"), outbound);
+  NotificationService service(repository, load_templates(templates_file(), "en"), {&slack},
+                              parts.clock, "notification-service", *parts.store);
+  auto batch = messaging::make_database_batch(*parts.db);
+  auto runner = parts.runner(make_event_handler(service), batch.get());
+  auto event_id = parts.produce("ORDER_CREATED", 5, "ivy");
+  receiver.stall(true);
+  // Released before the runner stops: a failed assertion must not leave the call stuck.
+  std::shared_ptr<void> release(nullptr, [&](void*) { receiver.stall(false); });
+  runner->start();
+  ASSERT_TRUE(eventually([&] { return receiver.count("slack") == 1; }, kWait));
+
+  // The notification's row is committed (PENDING) and the write lock is free.
+  auto page = repository.list_by_user("ivy", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  ASSERT_EQ(page->items[0].deliveries.size(), 1u);
+  EXPECT_EQ(page->items[0].deliveries[0].status, "PENDING");
+  auto started = std::chrono::steady_clock::now();
+  auto wrote = parts.store->mark("another-group", "some-event");
+  ASSERT_TRUE(wrote.ok()) << wrote.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+
+  receiver.stall(false);
+  ASSERT_TRUE(eventually(
+      [&] { return parts.store->seen("notification-service", event_id).value(); }, kWait));
+  EXPECT_EQ(repository.list_by_user("ivy", 0, 10)->items[0].deliveries[0].status, "DELIVERED");
+  EXPECT_TRUE(eventually([&] { return parts.count("ORDER_CREATED", Outcome::kProcessed) == 1; }));
+  runner->stop();
 }
 
 }  // namespace

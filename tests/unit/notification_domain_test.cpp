@@ -7,13 +7,17 @@
 #include <string>
 
 #include "adapters/kafka/event_handler.h"
+#include "adapters/notifier/http_notifier.h"
 #include "adapters/templates/template_file.h"
 #include "domain/notification.h"
 #include "orderflow/common/result.h"
 #include "orderflow/config/config.h"
+#include "orderflow/http/outbound.h"
 #include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/idempotency_store.h"
 #include "orderflow/messaging/record.h"
 #include "orderflow/testing/support.h"
+#include "settings.h"
 
 namespace orderflow::notification {
 namespace {
@@ -283,6 +287,123 @@ TEST(IncomingEventTest, EventTypeComesFromTheValue) {
   auto e = to_incoming_event(event_record(order_created_payload(), "ORDER_PAID"));
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_EQ(e->event_type, "ORDER_PAID");
+}
+
+// ---- Issue 13: configuration of channels, sink and idempotency store; payload helpers. ----
+
+NotificationSettings settings_with(std::vector<std::string> overrides) {
+  return read_notification_settings(config::Source::load("", {}, std::move(overrides)));
+}
+
+// The message of the ConfigError read_notification_settings throws ("" when none).
+std::string config_error(std::vector<std::string> overrides) {
+  try {
+    settings_with(std::move(overrides));
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(NotificationSettingsTest, DefaultsAreTheLogChannelTheDatabaseStoreAndNoSink) {
+  auto s = settings_with({});
+  EXPECT_EQ(s.channels, std::vector<std::string>{"log"});
+  EXPECT_FALSE(s.sink_enabled);
+  EXPECT_EQ(s.idempotency_store, "db");
+  EXPECT_EQ(s.redis.ttl, std::chrono::hours{24});
+}
+
+TEST(NotificationSettingsTest, ReadsEveryChannelTheSinkAndRedis) {
+  auto s =
+      settings_with({"notification.channels=log, webhook,discord,slack",
+                     "notification.webhook.url=https://hooks.example/a",
+                     "notification.discord.url=https://discord.example/api/webhooks/1/t",
+                     "notification.slack.url=http://127.0.0.1:9/slack", "sink.enabled=true",
+                     "sink.url=https://platform.example/orders", "idempotency.store=redis",
+                     "redis.url=redis://127.0.0.1:6380/2",
+                     "redis.key_prefix=kafka:reservation:processed:", "redis.ttl_ms=604800000"});
+  EXPECT_EQ(s.channels, (std::vector<std::string>{"log", "webhook", "discord", "slack"}));
+  EXPECT_EQ(s.url_of("discord"), "https://discord.example/api/webhooks/1/t");
+  EXPECT_EQ(s.url_of("log"), "");
+  EXPECT_TRUE(s.sink_enabled);
+  EXPECT_EQ(s.sink_url, "https://platform.example/orders");
+  EXPECT_EQ(s.idempotency_store, "redis");
+  EXPECT_EQ(s.redis.key_prefix, "kafka:reservation:processed:");
+  EXPECT_EQ(s.redis.ttl, std::chrono::hours{24 * 7});
+}
+
+TEST(NotificationSettingsTest, AnUnknownChannelStopsStartUpNamingIt) {
+  auto message = config_error({"notification.channels=log,pigeon"});
+  EXPECT_NE(message.find("notification.channels: unknown channel 'pigeon'"), std::string::npos)
+      << message;
+  EXPECT_NE(config_error({"notification.channels=log,log"}).find("listed twice"),
+            std::string::npos);
+}
+
+TEST(NotificationSettingsTest, AnInvalidOrMissingUrlStopsStartUpNamingIt) {
+  auto bad = config_error(
+      {"notification.channels=discord", "notification.discord.url=ftp://discord.example/x"});
+  EXPECT_NE(bad.find("notification.discord.url"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("'ftp://discord.example/x'"), std::string::npos) << bad;
+  auto not_url = config_error({"notification.channels=slack", "notification.slack.url=hooks"});
+  EXPECT_NE(not_url.find("notification.slack.url: invalid URL 'hooks'"), std::string::npos)
+      << not_url;
+  auto missing = config_error({"notification.channels=webhook"});
+  EXPECT_NE(missing.find("notification.webhook.url is required"), std::string::npos) << missing;
+  auto sink = config_error({"sink.enabled=true", "sink.url=platform.example"});
+  EXPECT_NE(sink.find("sink.url"), std::string::npos) << sink;
+  // A URL for a channel that is not listed is not checked; a disabled sink's neither.
+  EXPECT_EQ(config_error({"notification.slack.url=x", "sink.url=y"}), "");
+}
+
+TEST(NotificationSettingsTest, AnInvalidRedisUrlOrStoreStopsStartUp) {
+  auto url = config_error({"idempotency.store=redis", "redis.url=http://127.0.0.1:6379"});
+  EXPECT_NE(url.find("redis.url"), std::string::npos) << url;
+  auto port = config_error({"idempotency.store=redis", "redis.url=redis://h:99999/0"});
+  EXPECT_NE(port.find("port"), std::string::npos) << port;
+  EXPECT_NE(config_error({"idempotency.store=memcached"}).find("idempotency.store"),
+            std::string::npos);
+}
+
+TEST(RedisUrlTest, HostPortAndDatabase) {
+  auto full = messaging::parse_redis_url("redis://cache.local:6380/3");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->host, "cache.local");
+  EXPECT_EQ(full->port, 6380);
+  EXPECT_EQ(full->db, 3);
+  auto bare = messaging::parse_redis_url("redis://127.0.0.1");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->port, 6379);
+  EXPECT_EQ(bare->db, 0);
+  for (const char* bad : {"127.0.0.1:6379", "redis://", "redis://h:x/0", "redis://h:1/db"}) {
+    auto r = messaging::parse_redis_url(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "INVALID_REDIS_URL");
+  }
+}
+
+TEST(OutboundTest, StatusErrorsAreRetryableOnlyFor5xxTimeoutsAndThrottling) {
+  for (int status : {500, 502, 503, 408, 429}) {
+    EXPECT_TRUE(http::status_error("x", {status, "b", false}).retryable()) << status;
+  }
+  for (int status : {400, 401, 404, 410, 422}) {
+    auto e = http::status_error("sink", {status, "nope", true});
+    EXPECT_FALSE(e.retryable()) << status;
+    EXPECT_EQ(e.code, "HTTP_" + std::to_string(status));
+    EXPECT_EQ(e.message, "sink answered HTTP " + std::to_string(status) + ": nope…");
+  }
+}
+
+TEST(PayloadTest, DiscordContentIsCutToItsLimitWithoutSplittingACharacter) {
+  Notification n;
+  n.type = "ORDER_CREATED";
+  n.message = std::string(1999, 'a') + "한";  // 1999 + 3 bytes
+  auto p = discord_payload(n);
+  EXPECT_EQ(p["content"].get<std::string>(), std::string(1999, 'a'));
+  EXPECT_EQ(p["embeds"][0]["description"], n.message);
+  EXPECT_EQ(slack_payload(n)["text"], n.message);
+  EXPECT_TRUE(payload_for("webhook"));
+  EXPECT_FALSE(payload_for("log"));
 }
 
 }  // namespace

@@ -11,11 +11,31 @@
 
 namespace orderflow::notification {
 
+/// Delivery states of one notification on one channel.
+namespace delivery_status {
+inline constexpr const char* kPending = "PENDING";  ///< stored, not yet attempted
+inline constexpr const char* kDelivered =
+    "DELIVERED";  ///< the channel accepted it (never sent again)
+/// The last attempt failed for a technical reason (5xx, timeout): sent again on the next attempt
+/// of the event (a retry, or a replay of its dead letter).
+inline constexpr const char* kFailed = "FAILED";
+/// The channel refused it (4xx): kept as it is, never sent again.
+inline constexpr const char* kRejected = "REJECTED";
+}  // namespace delivery_status
+
 /// Delivery of one notification through one channel (seed 004's Notifier channels).
 struct Delivery {
   std::string channel;
-  std::string status;  ///< DELIVERED
-  Clock::TimePoint delivered_at;
+  std::string status;             ///< delivery_status::k*
+  Clock::TimePoint delivered_at;  ///< when it was stored or last attempted
+  int attempts = 0;
+  std::string last_error;  ///< the last failed attempt's error ("" when none)
+  int http_status = 0;     ///< the last attempt's HTTP status (0: none, e.g. the log channel)
+
+  /// True when no further attempt is made (DELIVERED or REJECTED).
+  [[nodiscard]] bool final() const {
+    return status == delivery_status::kDelivered || status == delivery_status::kRejected;
+  }
 };
 
 /// A notification shown to a user (seed 001: userId, type, message, createdAt).

@@ -1,5 +1,7 @@
 #include "notification_routes.h"
 
+#include "../notifier/http_notifier.h"
+
 namespace orderflow::notification {
 namespace {
 
@@ -8,16 +10,15 @@ nlohmann::json to_json(const Notification& n) {
   for (const auto& d : n.deliveries) {
     deliveries.push_back({{"channel", d.channel},
                           {"status", d.status},
-                          {"deliveredAt", format_iso8601(d.delivered_at)}});
+                          {"deliveredAt", format_iso8601(d.delivered_at)},
+                          {"attempts", d.attempts},
+                          {"lastError", d.last_error},
+                          {"httpStatus", d.http_status}});
   }
-  return {{"id", n.id},
-          {"userId", n.user_id},
-          {"type", n.type},
-          {"message", n.message},
-          {"orderId", n.order_id},
-          {"sourceEventId", n.source_event_id},
-          {"createdAt", format_iso8601(n.created_at)},
-          {"deliveries", std::move(deliveries)}};
+  // The webhook channel sends the same fields.
+  auto out = webhook_payload(n);
+  out["deliveries"] = std::move(deliveries);
+  return out;
 }
 
 }  // namespace
@@ -39,16 +40,17 @@ void add_notification_routes(http::Router& router, NotificationService& service)
   });
 }
 
-void add_fault_routes(http::Router& router, FaultInjectingNotifier& faults) {
-  router.add("POST", "/admin/faults", [&faults](const http::Request& req) {
+void add_fault_routes(http::Router& router, std::vector<FaultInjectingNotifier*> faults) {
+  router.add("POST", "/admin/faults", [faults](const http::Request& req) {
     auto body = http::parse_json_object(req.body);
     if (!body) return http::Response::from_error(body.error());
     auto it = body->find("failUserPrefix");
     if (it == body->end() || !it->is_string()) {
       return http::Response::error(400, "INVALID_FIELD", "'failUserPrefix' must be a string");
     }
-    faults.set_prefix(it->get<std::string>());
-    return http::Response::json(200, {{"failUserPrefix", faults.prefix()}});
+    auto prefix = it->get<std::string>();
+    for (auto* f : faults) f->set_prefix(prefix);
+    return http::Response::json(200, {{"failUserPrefix", prefix}});
   });
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <vector>
+
 #include "../../app/notification_service.h"
 #include "../notifier/log_notifier.h"
 #include "orderflow/http/router.h"
@@ -10,8 +12,8 @@ namespace orderflow::notification {
 /// {"items":[{id,userId,type,message,orderId,sourceEventId,createdAt,deliveries}],"page","size","total"}.
 void add_notification_routes(http::Router& router, NotificationService& service);
 
-/// POST /admin/faults {"failUserPrefix": string} sets the fault prefix live → 200
-/// {"failUserPrefix"}; 400 for a malformed body.
-void add_fault_routes(http::Router& router, FaultInjectingNotifier& faults);
+/// POST /admin/faults {"failUserPrefix": string} sets the fault prefix of every channel in
+/// `faults` live → 200 {"failUserPrefix"}; 400 for a malformed body.
+void add_fault_routes(http::Router& router, std::vector<FaultInjectingNotifier*> faults);
 
 }  // namespace orderflow::notification

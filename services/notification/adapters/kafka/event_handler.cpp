@@ -1,6 +1,7 @@
 #include "event_handler.h"
 
 #include "orderflow/messaging/event_decoders.h"
+#include "orderflow/messaging/events.h"
 
 namespace orderflow::notification {
 
@@ -32,10 +33,61 @@ messaging::RecordHandler make_event_handler(NotificationService& service) {
       [&service](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord&) {
         auto event = to_incoming_event(decoded);
         if (!event) return messaging::HandlerResult::from_error(event.error());
-        auto outcome = service.handle(event.value());
-        if (!outcome) return messaging::HandlerResult::from_error(outcome.error());
-        return outcome.value() == HandleOutcome::kDuplicate ? messaging::HandlerResult::duplicate()
+        // The database part runs here, inside the consumer's batch transaction; the channel
+        // calls are handed off so that no HTTP call holds the database's write lock.
+        auto prepared = service.prepare(event.value());
+        if (!prepared) return messaging::HandlerResult::from_error(prepared.error());
+        if (!prepared->has_value()) return messaging::HandlerResult::processed();
+        return messaging::HandlerResult::handed_off(
+            [&service, event = std::move(event.value()), stored = std::move(**prepared)]() mutable {
+              auto outcome = service.deliver(event, std::move(stored));
+              if (!outcome) return messaging::HandlerResult::from_error(outcome.error());
+              switch (outcome.value()) {
+                case HandleOutcome::kDuplicate:
+                  return messaging::HandlerResult::duplicate();
+                case HandleOutcome::kRejected:
+                  return messaging::HandlerResult::skip(unprocessable(
+                      "CHANNEL_REJECTED", "a channel refused the notification of event " +
+                                              event.event_id + " (stored REJECTED)"));
+                default:
+                  return messaging::HandlerResult::processed();
+              }
+            });
+      });
+}
+
+Result<std::optional<CompletedOrder>> to_completed_order(const messaging::DecodedEvent& decoded) {
+  if (decoded.meta.event_type != events::kOrderCompleted) {
+    return std::optional<CompletedOrder>{};
+  }
+  auto completed = messaging::decode_order_progressed(decoded);
+  if (!completed) return completed.error();
+  CompletedOrder order;
+  order.event_id = decoded.meta.event_id;
+  order.order_id = completed->order_id;
+  order.user_id = completed->user_id;
+  if (completed->total_amount) order.total_amount = completed->total_amount->to_string();
+  order.currency = completed->currency;
+  order.completed_at = decoded.meta.timestamp;
+  return std::optional<CompletedOrder>(std::move(order));
+}
+
+messaging::RecordHandler make_sink_handler(SinkService& sink) {
+  return messaging::decoding_handler(
+      [&sink](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord&) {
+        auto order = to_completed_order(decoded);
+        if (!order) return messaging::HandlerResult::from_error(order.error());
+        if (!order->has_value()) return messaging::HandlerResult::processed();  // not for it
+        // The platform's round trip runs on the hand-off pool: a worker goes on with other
+        // orders meanwhile.
+        return messaging::HandlerResult::handed_off([&sink, order = std::move(**order)] {
+          auto outcome = sink.handle(order);
+          // A refusal (4xx) is not a business "skip": the record goes to the DLT at once with
+          // the platform's status and body (dlq.error.message), to be replayed from ops.
+          if (!outcome) return messaging::HandlerResult::failed(outcome.error());
+          return outcome.value() == SinkOutcome::kDuplicate ? messaging::HandlerResult::duplicate()
                                                             : messaging::HandlerResult::processed();
+        });
       });
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <optional>
+
 #include "../../app/notification_service.h"
+#include "../../app/sink_service.h"
 #include "orderflow/common/result.h"
 #include "orderflow/messaging/decoding_handler.h"
 
@@ -15,7 +18,20 @@ Result<IncomingEvent> to_incoming_event(const messaging::DecodedEvent& decoded);
 /// The same from the record (envelope decoded first: messaging::decode_event).
 Result<IncomingEvent> to_incoming_event(const messaging::ConsumedRecord& record);
 
-/// The consumer's RecordHandler: decode, handle, map the outcome (seed 002's three-way split).
+/// The notification consumer's RecordHandler: decode, NotificationService::prepare (inside the
+/// consumer's batch transaction), then hand off NotificationService::deliver (the channel calls)
+/// and map its outcome: kDuplicate → duplicate, kRejected → skip CHANNEL_REJECTED, an error by
+/// seed 002's three-way split (a channel's kUnavailable is retried, then dead-lettered).
 messaging::RecordHandler make_event_handler(NotificationService& service);
+
+/// The sink's view of an ORDER_COMPLETED (decode_order_progressed's rules); nullopt for any
+/// other type. Errors as the decoders'.
+Result<std::optional<CompletedOrder>> to_completed_order(const messaging::DecodedEvent& decoded);
+
+/// The data-platform-sink consumer's RecordHandler: ORDER_COMPLETED → SinkService::handle on the
+/// hand-off pool; other types are processed without a call. Any error fails the record: a
+/// kUnavailable one is retried (consumer.retry), then dead-lettered RETRIES_EXHAUSTED; another
+/// (a 4xx) is dead-lettered at once with the platform's answer in dlq.error.message.
+messaging::RecordHandler make_sink_handler(SinkService& sink);
 
 }  // namespace orderflow::notification

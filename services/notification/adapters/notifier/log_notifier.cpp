@@ -2,19 +2,20 @@
 
 namespace orderflow::notification {
 
-Result<void> LogNotifier::send(const Notification& n) {
+ChannelAttempt LogNotifier::send(const Notification& n) {
   logger_->info(
       "\"notification delivered\" channel=log userId={} type={} orderId={} "
       "sourceEventId={} text=\"{}\"",
       n.user_id, n.type, n.order_id, n.source_event_id, n.message);
-  return {};
+  return ChannelAttempt::delivered();
 }
 
-Result<void> FaultInjectingNotifier::send(const Notification& n) {
+ChannelAttempt FaultInjectingNotifier::send(const Notification& n) {
   const auto fault_prefix = prefix();
   if (!fault_prefix.empty() && n.user_id.rfind(fault_prefix, 0) == 0) {
-    return unavailable("CHANNEL_FAILURE", "injected channel failure for user " + n.user_id +
-                                              " (notification.faults.fail_user_prefix)");
+    return ChannelAttempt::failed(
+        unavailable("CHANNEL_FAILURE", "injected channel failure for user " + n.user_id +
+                                           " (notification.faults.fail_user_prefix)"));
   }
   return inner_.send(n);
 }

@@ -15,7 +15,7 @@ class LogNotifier final : public Notifier {
  public:
   explicit LogNotifier(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
   [[nodiscard]] std::string channel() const override { return "log"; }
-  Result<void> send(const Notification& notification) override;
+  ChannelAttempt send(const Notification& notification) override;
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
@@ -28,7 +28,7 @@ class FaultInjectingNotifier final : public Notifier {
   FaultInjectingNotifier(Notifier& inner, std::string prefix)
       : inner_(inner), prefix_(std::move(prefix)) {}
   [[nodiscard]] std::string channel() const override { return inner_.channel(); }
-  Result<void> send(const Notification& notification) override;
+  ChannelAttempt send(const Notification& notification) override;
 
   /// The live prefix (POST /admin/faults); "" disables the fault. Thread-safe.
   [[nodiscard]] std::string prefix() const {

@@ -19,6 +19,9 @@ class SqlNotificationRepository final : public NotificationRepository {
   Result<bool> process_once(std::string_view consumer_group, std::string_view event_id,
                             const Effect& effect) override;
   Result<NotificationPage> list_by_user(const std::string& user_id, int page, int size) override;
+  Result<Notification> store_pending(const Notification& notification,
+                                     const std::vector<std::string>& channels) override;
+  Result<void> record_delivery(std::int64_t notification_id, const Delivery& delivery) override;
 
  private:
   storage::Database& db_;
