@@ -408,6 +408,30 @@ TEST_F(TokenTest, Es256AcceptsItsKeyOnly) {
   EXPECT_EQ(confused.error().message, "algorithm not allowed (expected ES256)");
 }
 
+// Tokens signed outside libjwt (Python `cryptography`, tests/data/auth keys; ES256 as raw R||S
+// per RFC 7518), with the claims of claims(): the verifier takes other issuers' tokens.
+TEST_F(TokenTest, TokensSignedByAnotherLibraryVerify) {
+  const std::string es256 =
+      "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiI3Iiwicm9sZXMiOlsiYWRtaW4iXSwiaXNzIjoib3JkZXJmbG93IiwiYXVkIjoib3JkZXJmbG93LWFwaSIs"
+      "Im5iZiI6MTY5OTk5OTk5MCwiZXhwIjoxNzAwMDAzNjAwfQ.DKGqocYGx4K1PB-"
+      "kpouK6xHFvcoRe8LQmguSHdczv85zQoj5363ETztFphorUuq2FFd_NqFZzDjirEpTL8MfPQ";
+  const std::string rs256 =
+      "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiI3Iiwicm9sZXMiOlsiYWRtaW4iXSwiaXNzIjoib3JkZXJmbG93IiwiYXVkIjoib3JkZXJmbG93LWFwaSIs"
+      "Im5iZiI6MTY5OTk5OTk5MCwiZXhwIjoxNzAwMDAzNjAwfQ."
+      "ZGs8Xs2AosVPRustke9LqoIICN0R1k9knljp19fLvRRMVOMPC6bg26xgxabBTlRio9LScpJnEhVt4PSsomKDg1YcBQoH"
+      "6cK9OFdw4K-vdL0Ab2RZxmrL-Wf9X36UwC7jPUfDdjxhP1blqAyXFnSgKgLKJgRzS3tnr143Xfui__s3zcbdReOlv-D-"
+      "GH3zv-aTeAe9vpXT4CGk3Q7eENH9B1HgoRDfz_anUxweUdFJR3qq1LRjLhr0RwSjJpPcD-_RoQ_"
+      "cKRlGVKmZeyILjyCBZDFEiH5zzLKh5jKZIR9qyljrVEHJSyOWh-dtPKJldt7nlUY5WbR1A3-gcPi8A2Ye3g";
+  auto es = Authenticator(config(JwtAlgorithm::kES256), clock_).verify(es256);
+  ASSERT_TRUE(es.ok()) << es.error().message;
+  EXPECT_EQ(es->user_id, "7");
+  auto rs = Authenticator(config(JwtAlgorithm::kRS256), clock_).verify(rs256);
+  ASSERT_TRUE(rs.ok()) << rs.error().message;
+  EXPECT_TRUE(rs->is_admin());
+}
+
 TEST_F(TokenTest, TheClockDecidesExpiry) {
   Authenticator auth(config(), clock_);
   auto token = sign(claims(), JWT_ALG_HS256, kSecret);

@@ -248,9 +248,19 @@ int main(int argc, char** argv) {
                   << ": give an ID or at least one of --topic --group --status --key\n";
         return 1;
       }
-      auto spec = cli::load_system_spec(config_file, "", self_dir());
-      auto dir = data_dir.empty() ? spec.data_dir : data_dir;
-      dlq_options.bearer_token = cli::admin_token(spec.auth, dlq_options.actor);
+      std::optional<cli::SystemSpec> spec;
+      if (data_dir.empty()) {
+        spec = cli::load_system_spec(config_file, "", self_dir());
+      } else if (fs::exists(config_file)) {
+        // With --data-dir the configuration is read only for its auth section, as before it was
+        // not read at all: a file that does not load means no token, not a failure.
+        try {
+          spec = cli::load_system_spec(config_file, "", self_dir());
+        } catch (const std::exception&) {
+        }
+      }
+      auto dir = data_dir.empty() ? spec->data_dir : data_dir;
+      if (spec) dlq_options.bearer_token = cli::admin_token(spec->auth, dlq_options.actor);
       return cli::run_dlq_command(cli::read_endpoints_file(dir), dlq_options, std::cout, std::cerr);
     }
     if (demo->parsed()) {
