@@ -3,6 +3,7 @@
 // .../Embedded (orderflow-broker) and .../Kafka (the ctest run's shared 3-node cluster).
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <sstream>
 
 #include "orderflow/testing/broker_param.h"
@@ -98,6 +99,59 @@ TEST_P(WalkingSkeletonTest, Seed000AndSeed001BodiesAreAccepted) {
   auto id001 = seed001.body["orderId"].get<std::int64_t>();
   EXPECT_TRUE(eventually([&] { return notified("user-1001", id000); }));
   EXPECT_TRUE(eventually([&] { return notified("7", id001); }));
+}
+
+// Issue 12, seed 001 as its README walk: a token minted by `orderflow token` from the system's
+// configuration (auth.mode optional, as config/orderflow.yaml) places the order without any user
+// in the body, and the same token lists that user's orders and notifications and no one else's.
+TEST_P(WalkingSkeletonTest, Seed001WithAMintedTokenSeesOnlyItsOwnOrdersAndNotifications) {
+  auto mint = [&](const std::string& user) {
+    int rc = -1;
+    auto out = run_command(std::string(ORDERFLOW_BIN_DIR) + "/orderflow token --user " + user +
+                               " --config " + system_->config_file(),
+                           &rc);
+    EXPECT_EQ(rc, 0) << out;
+    while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+    return out;
+  };
+  const std::string user = "e2e-" + unique_name("u").substr(2);
+  const std::vector<std::pair<std::string, std::string>> mine{
+      {"Authorization", "Bearer " + mint(user)}};
+  const std::vector<std::pair<std::string, std::string>> theirs{
+      {"Authorization", "Bearer " + mint(user + "-other")}};
+
+  auto created = system_->call("order-service", "POST", "/api/orders",
+                               R"({"items":[{"productId":1,"quantity":2,"price":100.00}]})", mine);
+  ASSERT_EQ(created.status, 201) << created.raw;
+  EXPECT_EQ(created.body["userId"], user);
+  auto id = created.body["orderId"].get<std::int64_t>();
+
+  auto listed = system_->call("order-service", "GET", "/api/orders", "", mine);
+  ASSERT_EQ(listed.status, 200) << listed.raw;
+  ASSERT_EQ(listed.body["total"], 1) << listed.raw;
+  EXPECT_EQ(listed.body["items"][0]["orderId"], id);
+  auto notified_with = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto r = system_->call("notification-service", "GET", "/api/notifications", "", headers);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    for (const auto& n : r.body["items"]) {
+      EXPECT_EQ(n["userId"], headers == mine ? user : user + "-other");
+      if (n["orderId"] == id) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually([&] { return notified_with(mine); })) << "no notification for " << id;
+
+  EXPECT_EQ(system_->call("order-service", "GET", "/api/orders", "", theirs).body["total"], 0);
+  EXPECT_FALSE(notified_with(theirs));
+  EXPECT_EQ(
+      system_->call("order-service", "GET", "/api/orders/" + std::to_string(id), "", theirs).status,
+      404);
+  EXPECT_EQ(
+      system_->call("order-service", "GET", "/api/orders/" + std::to_string(id), "", mine).status,
+      200);
+  auto bad = system_->call("order-service", "GET", "/api/orders", "",
+                           {{"Authorization", "Bearer not.a.token"}});
+  EXPECT_EQ(bad.status, 401) << bad.raw;
 }
 
 TEST_P(WalkingSkeletonTest, ListsNewestFirstWithPagination) {

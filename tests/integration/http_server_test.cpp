@@ -23,6 +23,7 @@
 #include "orderflow/http/server.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::http {
@@ -310,6 +311,44 @@ TEST_F(HttpServerTest, MalformedRequestIs400) {
   ASSERT_NE(body_start, std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(reply.substr(body_start + 4))["error"]["code"],
             "MALFORMED_REQUEST");
+}
+
+// Issue 12 "Bad input": headers beyond the parser's limit (8 KiB) are refused 431 with the JSON
+// error body, before any route or authentication runs.
+TEST_F(HttpServerTest, OversizedHeadersAre431) {
+  ServerOptions options;
+  options.auth = orderflow::testing::test_auth_config();
+  start(options);
+  auto reply = raw_exchange("GET /api/items/1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                            std::string(16 * 1024, 'a') + "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 200);
+  auto body_start = reply.find("\r\n\r\n");
+  ASSERT_NE(body_start, std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(reply.substr(body_start + 4))["error"]["code"],
+            "HEADERS_TOO_LARGE");
+}
+
+// Issue 12: with auth.mode required the server authenticates every route but /health/* and
+// /metrics; a missing or bad token is 401 with the bearer challenge and the JSON error body.
+TEST_F(HttpServerTest, RequiredAuthLeavesHealthAndMetricsOpen) {
+  ServerOptions options;
+  options.auth = orderflow::testing::test_auth_config();
+  start(options);
+  EXPECT_EQ(get("/health/live")->status, 200);
+  EXPECT_EQ(get("/health/ready")->status, 200);
+  EXPECT_EQ(get("/metrics")->status, 200);
+  for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {}, {orderflow::testing::bearer(orderflow::testing::badly_signed_token("7"))}}) {
+    auto refused = request("127.0.0.1", server_->port(), "GET", "/api/items/1", "", headers);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->status, 401);
+    EXPECT_EQ(header_of(*refused, "WWW-Authenticate"), R"(Bearer error="invalid_token")");
+    EXPECT_TRUE(nlohmann::json::parse(refused->body)["error"].contains("code"));
+  }
+  auto ok = request("127.0.0.1", server_->port(), "GET", "/api/items/1", "",
+                    {orderflow::testing::bearer(orderflow::testing::test_token("7"))});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 200) << ok->body;
 }
 
 TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {

@@ -36,6 +36,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -197,8 +198,11 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
     EXPECT_EQ(p.sold, sold) << sku << " sold";
   }
 
+  /// Dispatches a request, with `token` as its bearer token when given; authenticated by auth_
+  /// when a test set it (auth.mode none otherwise).
   http::Response call(const std::string& method, const std::string& target,
-                      const std::string& body = {}) {
+                      const std::string& body = {},
+                      const std::optional<std::string>& token = std::nullopt) {
     http::Request req;
     req.method = method;
     auto q = target.find('?');
@@ -209,7 +213,8 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
       req.query[query.substr(0, eq)] = eq == std::string::npos ? "" : query.substr(eq + 1);
     }
     req.body = body;
-    return router_.dispatch(req).response;
+    if (token) req.headers.push_back(orderflow::testing::bearer(*token));
+    return router_.dispatch(req, auth_.get()).response;
   }
 
   static constexpr const char* kTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -221,6 +226,7 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
   std::unique_ptr<InventoryService> service_;
   messaging::RecordHandler handler_;
   http::Router router_;
+  std::unique_ptr<http::Authenticator> auth_;
   std::atomic<bool> intake_open_{true};
   std::atomic<int> commits_{0};
   std::int64_t next_offset_ = 0;
@@ -690,6 +696,47 @@ TEST_P(InventoryServiceTest, HttpPutValidation) {
 
   intake_open_ = false;
   expect_error("/api/products/A", R"({"stock":1})", 503, "DRAINING");
+}
+
+// Issue 12: with auth.mode required, reservations show only the caller's (an admin sees all),
+// PUT /api/products and /admin/faults need the admin role, and a refused PUT changes nothing.
+TEST_P(InventoryServiceTest, HttpTokensOwnershipAndAdminRoutes) {
+  using orderflow::testing::test_token;
+  ASSERT_EQ(handle(order_created(61, {{"A", 1}})).outcome, Outcome::kProcessed);  // user 42
+  auth_ = std::make_unique<http::Authenticator>(orderflow::testing::test_auth_config(), clock_);
+  const auto owner = test_token("42", {}, clock_.now());
+  const auto other = test_token("7", {}, clock_.now());
+  const auto admin = test_token("ops", {"admin"}, clock_.now());
+  const auto bad = orderflow::testing::badly_signed_token("42", clock_.now());
+  auto reservations = [&](const std::optional<std::string>& token) {
+    auto r = call("GET", "/api/reservations?orderId=61", {}, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["items"].size();
+  };
+  EXPECT_EQ(call("GET", "/api/reservations?orderId=61").status, 401);
+  EXPECT_EQ(call("GET", "/api/reservations?orderId=61", {}, bad).status, 401);
+  EXPECT_EQ(reservations(owner), 1u);
+  EXPECT_EQ(reservations(other), 0u);
+  EXPECT_EQ(reservations(admin), 1u);
+  EXPECT_EQ(call("GET", "/api/products/A", {}, other).status, 200);
+
+  const std::string put = R"({"stock":999})";
+  auto before = json::parse(call("GET", "/api/products/A", {}, admin).body);
+  EXPECT_EQ(call("PUT", "/api/products/A", put).status, 401);
+  EXPECT_EQ(call("PUT", "/api/products/A", put, bad).status, 401);
+  auto forbidden = call("PUT", "/api/products/A", put, owner);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(json::parse(forbidden.body)["error"]["code"], "ADMIN_REQUIRED");
+  EXPECT_EQ(json::parse(call("GET", "/api/products/A", {}, admin).body), before)
+      << "nothing stored for a refused request";
+  EXPECT_EQ(call("PUT", "/api/products/A", put, admin).status, 200);
+
+  const auto prefix = service_->fail_sku_prefix();
+  EXPECT_EQ(call("POST", "/admin/faults", R"({"failSkuPrefix":"X"})", owner).status, 403);
+  EXPECT_EQ(service_->fail_sku_prefix(), prefix);
+  auto changed = call("POST", "/admin/faults", R"({"failSkuPrefix":"X"})", admin);
+  EXPECT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(service_->fail_sku_prefix(), "X");
 }
 
 TEST_P(InventoryServiceTest, HttpReservationByOrderId) {

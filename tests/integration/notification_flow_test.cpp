@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/http/notification_routes.h"
 #include "adapters/kafka/event_handler.h"
 #include "adapters/kafka/order_events.h"
 #include "adapters/notifier/http_notifier.h"
@@ -42,6 +43,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/outbound_servers.h"
 #include "orderflow/testing/support.h"
@@ -266,6 +268,54 @@ TEST_P(NotificationFlowTest, OrderCreatedEventsBecomeNotificationsForTheirUser) 
   for (const auto& r : records) EXPECT_TRUE(processed(event_id_of(r)));
   EXPECT_EQ(total_notifications(), 5);
   EXPECT_EQ(count(Outcome::kDuplicate), 0);
+}
+
+// Issue 12: GET /api/notifications with bearer tokens (auth.mode required): a token lists only
+// its user's notifications, asking for another user is 403 except for an admin, and no or a bad
+// token is 401. With optional, a request without a token names its user as before.
+TEST_P(NotificationFlowTest, HttpListsOnlyTheTokensUsersNotifications) {
+  using orderflow::testing::bearer;
+  using orderflow::testing::test_token;
+  start_runner();
+  produce(order_created(301, "alice", "100"));
+  produce(order_created(302, "bob", "200"));
+  ASSERT_TRUE(eventually([&] { return count_of("alice") == 1 && count_of("bob") == 1; }, kWait));
+
+  http::Router router;
+  add_notification_routes(router, *service_);
+  auto list = [&](const http::Authenticator& auth,
+                  std::vector<std::pair<std::string, std::string>> headers,
+                  std::map<std::string, std::string> query = {}) {
+    http::Request req;
+    req.method = "GET";
+    req.path = "/api/notifications";
+    req.headers = std::move(headers);
+    req.query = std::move(query);
+    return router.dispatch(req, &auth).response;
+  };
+  auto users = [](const http::Response& r) {
+    std::set<std::string> out;
+    auto body = json::parse(r.body);  // outlives the loop (a temporary's member would not)
+    for (const auto& item : body["items"]) out.insert(item["userId"].get<std::string>());
+    return out;
+  };
+  http::Authenticator required(orderflow::testing::test_auth_config(), clock_);
+  EXPECT_EQ(list(required, {}).status, 401);
+  EXPECT_EQ(list(required, {{"X-User-Id", "alice"}}).status, 401);
+  EXPECT_EQ(list(required, {bearer(orderflow::testing::badly_signed_token("alice"))}).status, 401);
+  auto alice = list(required, {bearer(test_token("alice"))});
+  ASSERT_EQ(alice.status, 200) << alice.body;
+  EXPECT_EQ(users(alice), std::set<std::string>{"alice"});
+  EXPECT_EQ(list(required, {bearer(test_token("alice"))}, {{"userId", "bob"}}).status, 403);
+  auto admin = list(required, {bearer(test_token("ops", {"admin"}))}, {{"userId", "bob"}});
+  ASSERT_EQ(admin.status, 200) << admin.body;
+  EXPECT_EQ(users(admin), std::set<std::string>{"bob"});
+
+  http::Authenticator optional(orderflow::testing::test_auth_config(http::AuthMode::kOptional),
+                               clock_);
+  EXPECT_EQ(users(list(optional, {{"X-User-Id", "bob"}})), std::set<std::string>{"bob"});
+  EXPECT_EQ(users(list(optional, {bearer(test_token("alice")), {"X-User-Id", "bob"}})),
+            std::set<std::string>{"alice"});
 }
 
 // The order service's own ORDER_CREATED record is what the notification service understands.

@@ -21,6 +21,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
@@ -119,7 +120,7 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
     req.query = std::move(query);
     req.body = body;
     req.headers = std::move(headers);
-    auto resp = router_.dispatch(req).response;
+    auto resp = router_.dispatch(req, auth_.get()).response;
     return {resp.status, json::parse(resp.body, nullptr, false)};
   }
 
@@ -149,6 +150,7 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
       messaging::make_memory_parked_key_store();
   std::unique_ptr<messaging::ConsumerRunner> consumer_;
   http::Router router_;
+  std::unique_ptr<http::Authenticator> auth_;  ///< set by a test: requests are authenticated
 };
 
 ORDERFLOW_ON_BACKENDS(OpsServiceTest, {kEmbedded, kSqlite}, {kKafka, kSqlite},
@@ -323,6 +325,44 @@ TEST_P(OpsServiceTest, ReplayAndDiscardErrors) {
   ASSERT_EQ(shown["audit"].size(), 1u);
   EXPECT_EQ(shown["audit"][0]["action"], "DISCARD");
   EXPECT_EQ(shown["audit"][0]["actor"], "bob");
+}
+
+// Issue 12: with auth.mode required the ops API needs a token with the admin role; a refused
+// action changes nothing, and the audit trail names the token's subject, not X-Actor.
+TEST_P(OpsServiceTest, TheOpsApiNeedsAnAdminToken) {
+  using orderflow::testing::bearer;
+  using orderflow::testing::test_token;
+  auto handler = make_dead_letter_handler(*service_);
+  messaging::ConsumedRecord r;
+  r.topic = dlt_;
+  r.key = "K";
+  r.headers = {
+      {"dlq.consumer.group", "g"}, {"dlq.original.topic", original_}, {"dlq.original.offset", "1"}};
+  handler(r);
+  auth_ = std::make_unique<http::Authenticator>(orderflow::testing::test_auth_config(), clock_);
+  const auto admin = bearer(test_token("alice", {"admin"}));
+  auto id =
+      std::to_string(call("GET", "/api/dlq", {}, {}, {admin}).body["items"][0]["id"].get<int>());
+  for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {}, {bearer(orderflow::testing::badly_signed_token("alice"))}}) {
+    EXPECT_EQ(call("GET", "/api/dlq", {}, {}, headers).status, 401);
+    EXPECT_EQ(call("POST", "/api/dlq/" + id + "/discard", {}, {}, headers).status, 401);
+  }
+  const auto user = bearer(test_token("7"));
+  EXPECT_EQ(call("GET", "/api/dlq", {}, {}, {user}).status, 403);
+  EXPECT_EQ(call("GET", "/api/dlq/" + id, {}, {}, {user}).status, 403);
+  EXPECT_EQ(call("POST", "/api/dlq/" + id + "/discard", {}, {}, {user}).status, 403);
+  EXPECT_EQ(call("POST", "/api/dlq/discard", {}, R"({"topic":"x","dryRun":true})", {user}).status,
+            403);
+  EXPECT_EQ(call("GET", "/api/dlq/" + id, {}, {}, {admin}).body["status"], "NEW")
+      << "nothing changed for the refused requests";
+
+  auto discarded =
+      call("POST", "/api/dlq/" + id + "/discard", {}, {}, {admin, {"X-Actor", "mallory"}});
+  ASSERT_EQ(discarded.status, 200) << discarded.body.dump();
+  auto shown = call("GET", "/api/dlq/" + id, {}, {}, {admin}).body;
+  ASSERT_EQ(shown["audit"].size(), 1u);
+  EXPECT_EQ(shown["audit"][0]["actor"], "user:alice");
 }
 
 TEST_P(OpsServiceTest, BulkActionsNeedAFilterAndHonourDryRun) {

@@ -26,6 +26,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -382,6 +383,132 @@ TEST_P(OrderRepositoryTest, ConcurrentCreatesEachCommitOneOrderAndOneEvent) {
 }
 
 ORDERFLOW_ON_BOTH_DATABASES(OrderRepositoryTest);
+
+}  // namespace
+}  // namespace orderflow::order
+
+namespace orderflow::order {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string header_value(const http::Response& response, const std::string& name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+// Issue 12: order-service's routes over HTTP with bearer tokens. With auth.mode required every
+// route needs a valid token; a caller sees and cancels only its own orders (another user's is
+// 404 as a missing one), an admin sees all, a body userId other than the token's sub is 403, and
+// nothing is stored or published for a refused request. With optional, requests without a token
+// keep today's behaviour, while a bad token is still 401.
+TEST_P(OrderRepositoryTest, BearerTokensDecideWhoseOrdersAreSeenAndChanged) {
+  using orderflow::testing::bearer;
+  using orderflow::testing::test_token;
+  http::Router router;
+  add_order_routes(router, *service_, [] { return true; });
+  observability::Metrics metrics{"order-service"};
+  auto serve = [&](http::AuthMode mode) {
+    http::ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.auth = orderflow::testing::test_auth_config(mode);
+    auto server = std::make_unique<http::Server>(
+        options, router, metrics, observability::make_logger("order-auth-test", {"warn", "text"}));
+    server->start();
+    return server;
+  };
+  auto server = serve(http::AuthMode::kRequired);
+  auto call = [&](const std::string& method, const std::string& target, const Headers& headers,
+                  const std::string& body = {}) {
+    auto r = http::request("127.0.0.1", server->port(), method, target, body, headers);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : http::Response{};
+  };
+  auto code = [](const http::Response& r) {
+    return nlohmann::json::parse(r.body)["error"]["code"].get<std::string>();
+  };
+  const auto seven = bearer(test_token("7"));
+  const auto eight = bearer(test_token("8"));
+  const auto admin = bearer(test_token("ops", {"admin"}));
+  const auto bad = bearer(orderflow::testing::badly_signed_token("7"));
+  const std::string body = R"({"items":[{"sku":"ABC-001","quantity":1}]})";
+
+  for (const auto& headers : std::vector<Headers>{
+           {}, {bad}, {{"Authorization", "Basic Nzpw"}}, {{"Authorization", "Bearer"}}}) {
+    auto refused = call("POST", "/api/orders", headers, body);
+    EXPECT_EQ(refused.status, 401) << refused.body;
+    EXPECT_EQ(header_value(refused, "WWW-Authenticate"), R"(Bearer error="invalid_token")");
+  }
+  auto mismatch = call("POST", "/api/orders", {seven},
+                       R"({"userId":8,"items":[{"sku":"ABC-001","quantity":1}]})");
+  EXPECT_EQ(mismatch.status, 403);
+  EXPECT_EQ(code(mismatch), "USER_MISMATCH");
+  EXPECT_EQ(count("orders"), 0) << "nothing stored for a refused request";
+  EXPECT_EQ(count("outbox"), 0) << "nothing published for a refused request";
+
+  auto created = call("POST", "/api/orders", {seven, {"X-User-Id", "8"}}, body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(nlohmann::json::parse(created.body)["userId"], "7") << "the token wins";
+  ASSERT_EQ(call("POST", "/api/orders", {seven},
+                 R"({"userId":7,"items":[{"sku":"ABC-001","quantity":1}]})")
+                .status,
+            201);
+  auto id = std::to_string(nlohmann::json::parse(created.body)["orderId"].get<std::int64_t>());
+
+  EXPECT_EQ(call("GET", "/api/orders/" + id, {}).status, 401);
+  EXPECT_EQ(call("GET", "/api/orders/" + id, {bad}).status, 401);
+  EXPECT_EQ(call("GET", "/api/orders/" + id, {seven}).status, 200);
+  EXPECT_EQ(call("GET", "/api/orders/" + id, {admin}).status, 200);
+  auto hidden = call("GET", "/api/orders/" + id, {eight});
+  auto missing = call("GET", "/api/orders/999999", {eight});
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(code(hidden), "ORDER_NOT_FOUND");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(hidden.body, std::regex_replace(missing.body, std::regex("999999"), id))
+      << "another user's order reads exactly as a missing one";
+
+  auto total = [&](const Headers& headers, const std::string& query = "") {
+    auto r = call("GET", "/api/orders" + query, headers);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body)["total"].get<int>() : -1;
+  };
+  EXPECT_EQ(call("GET", "/api/orders", {}).status, 401);
+  EXPECT_EQ(call("GET", "/api/orders", {bad}).status, 401);
+  EXPECT_EQ(total({seven}), 2);
+  EXPECT_EQ(total({eight}), 0);
+  EXPECT_EQ(total({eight, {"X-User-Id", "7"}}), 0) << "X-User-Id does not override the token";
+  EXPECT_EQ(call("GET", "/api/orders?userId=7", {eight}).status, 403);
+  EXPECT_EQ(total({admin}, "?userId=7"), 2);
+
+  auto outbox_before = count("outbox");
+  EXPECT_EQ(call("POST", "/api/orders/" + id + "/cancel", {}).status, 401);
+  EXPECT_EQ(call("POST", "/api/orders/" + id + "/cancel", {bad}).status, 401);
+  EXPECT_EQ(call("POST", "/api/orders/" + id + "/cancel", {eight}).status, 404);
+  EXPECT_EQ(count("outbox"), outbox_before) << "another user's cancel published nothing";
+  EXPECT_EQ(service_->get(std::stoll(id))->status, OrderStatus::kPending);
+  EXPECT_EQ(call("POST", "/api/orders/" + id + "/cancel", {seven}).status, 200);
+  server->stop();
+
+  // optional: the seeds' requests without a token work as before; a bad token never falls back.
+  server = serve(http::AuthMode::kOptional);
+  auto seed =
+      call("POST", "/api/orders", {}, R"({"userId":42,"items":[{"sku":"ABC-001","quantity":1}]})");
+  EXPECT_EQ(seed.status, 201) << seed.body;
+  EXPECT_EQ(total({{"X-User-Id", "42"}}), 1);
+  auto orders_before = count("orders");
+  EXPECT_EQ(
+      call("POST", "/api/orders", {bad}, R"({"userId":7,"items":[{"sku":"ABC-001","quantity":1}]})")
+          .status,
+      401);
+  EXPECT_EQ(call("GET", "/api/orders?userId=7", {bad}).status, 401);
+  EXPECT_EQ(count("orders"), orders_before);
+  EXPECT_EQ(total({seven}), 2);
+  EXPECT_EQ(call("GET", "/api/orders/" + id, {eight}).status, 404);
+  server->stop();
+}
 
 }  // namespace
 }  // namespace orderflow::order

@@ -312,6 +312,41 @@ TEST_P(PaymentServiceTest, TheGatewayCallHoldsNoDatabaseWriteLock) {
   EXPECT_EQ(payment_of(120)->status, PaymentStatus::kCaptured);
 }
 
+// Issue 12: with auth.mode required a caller sees only its own payments; another user's is
+// absent from the list and 404 by id, an admin sees all, and no or a bad token is 401.
+TEST_P(PaymentServiceTest, HttpShowsATokenOnlyItsOwnPayments) {
+  using orderflow::testing::test_token;
+  expect_processed(handle(stock_reserved(123, "100")));
+  auto payment = payment_of(123).value();
+  ASSERT_EQ(payment.user_id, "user-123");
+  auth_ = std::make_unique<http::Authenticator>(orderflow::testing::test_auth_config(), clock_);
+  const std::map<std::string, std::string> by_order{{"orderId", "123"}};
+  auto items = [&](const std::optional<std::string>& token) {
+    auto r = get("/api/payments", by_order, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["items"].size();
+  };
+
+  for (const auto& token :
+       {std::optional<std::string>{},
+        std::optional(orderflow::testing::badly_signed_token("user-123", clock_.now()))}) {
+    auto list = get("/api/payments", by_order, token);
+    EXPECT_EQ(list.status, 401) << list.body;
+    EXPECT_EQ(get("/api/payments/" + payment.id, {}, token).status, 401);
+  }
+  EXPECT_EQ(items(test_token("user-123", {}, clock_.now())), 1u);
+  EXPECT_EQ(get("/api/payments/" + payment.id, {}, test_token("user-123", {}, clock_.now())).status,
+            200);
+  EXPECT_EQ(items(test_token("user-7", {}, clock_.now())), 0u);
+  auto other = get("/api/payments/" + payment.id, {}, test_token("user-7", {}, clock_.now()));
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(json::parse(other.body)["error"]["code"], "PAYMENT_NOT_FOUND");
+  EXPECT_EQ(items(test_token("ops", {"admin"}, clock_.now())), 1u);
+  EXPECT_EQ(
+      get("/api/payments/" + payment.id, {}, test_token("ops", {"admin"}, clock_.now())).status,
+      200);
+}
+
 TEST_P(PaymentServiceTest, HttpListsAndGetsPayments) {
   expect_processed(handle(stock_reserved(122, "25800")));
   auto payment = payment_of(122).value();

@@ -32,6 +32,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
+#include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/row_count.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -230,12 +231,16 @@ class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::D
     return list->front();
   }
 
-  http::Response get(const std::string& path, std::map<std::string, std::string> query = {}) {
+  /// Dispatches a GET, with `token` as its bearer token when given; authenticated by auth_
+  /// when a test set it (auth.mode none otherwise).
+  http::Response get(const std::string& path, std::map<std::string, std::string> query = {},
+                     const std::optional<std::string>& token = std::nullopt) {
     http::Request req;
     req.method = "GET";
     req.path = path;
     req.query = std::move(query);
-    return router_.dispatch(req).response;
+    if (token) req.headers.push_back(orderflow::testing::bearer(*token));
+    return router_.dispatch(req, auth_.get()).response;
   }
 
   static void expect_processed(const messaging::HandlerResult& r) {
@@ -260,6 +265,7 @@ class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::D
   std::unique_ptr<PaymentService> service_;
   messaging::RecordHandler handler_;
   http::Router router_;
+  std::unique_ptr<http::Authenticator> auth_;
   std::atomic<int> relay_wakeups_{0};
   std::int64_t next_offset_ = 0;
 };

@@ -81,6 +81,36 @@ TEST(ConfigTest, OverloadLimitsAreRead) {
   EXPECT_EQ(c.http.max_in_flight, 3);
 }
 
+TEST(ConfigTest, AuthSectionIsReadAndItsKeyRequiredUnlessModeNone) {
+  auto defaults_source = Source::load("", {}, {});
+  Reader defaults_reader(defaults_source);
+  EXPECT_EQ(read_service_config(defaults_reader, "order-service", 8080).http.auth.mode,
+            http::AuthMode::kNone);
+
+  testing::TempDir dir;
+  auto file = write_file(dir,
+                         "auth:\n  mode: required\n  algorithm: RS256\n"
+                         "  public_key_file: keys/pub.pem\n  issuer: https://id\n"
+                         "  audience: orderflow\n  clock_skew_ms: 5000\n");
+  auto source = Source::load(file, {}, {});
+  Reader reader(source);
+  auto c = read_service_config(reader, "order-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.http.auth.mode, http::AuthMode::kRequired);
+  EXPECT_EQ(c.http.auth.algorithm, http::JwtAlgorithm::kRS256);
+  EXPECT_EQ(c.http.auth.public_key_file, (dir.path() / "keys/pub.pem").string());
+  EXPECT_EQ(c.http.auth.issuer, "https://id");
+  EXPECT_EQ(c.http.auth.audience, "orderflow");
+  EXPECT_EQ(c.http.auth.clock_skew, std::chrono::milliseconds(5000));
+
+  // The secret may come from the environment, never needing a file or a command line.
+  auto env_source =
+      Source::load("", {{"ORDERFLOW__AUTH__SECRET", std::string(32, 'x')}}, {"auth.mode=optional"});
+  Reader env_reader(env_source);
+  EXPECT_EQ(read_service_config(env_reader, "order-service", 8080).http.auth.secret,
+            std::string(32, 'x'));
+}
+
 TEST(ConfigTest, FileThenEnvironmentThenOverrides) {
   testing::TempDir dir;
   auto file = write_file(dir,
@@ -149,6 +179,10 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   expect_error("log.level=loud", "log.level");
   expect_error("http.max_connections=0", "http.max_connections");
   expect_error("http.max_in_flight=0", "http.max_in_flight");
+  expect_error("auth.mode=maybe", "auth.mode");
+  expect_error("auth.algorithm=none", "auth.algorithm");
+  expect_error("auth.mode=optional", "auth.secret");  // HS256 without a secret
+  expect_error("auth.mode=required", "auth.secret");
   // A producer timeout apart from the relay's, and a batch the producer queue cannot hold.
   expect_error("kafka.producer.message.timeout.ms=300000", "outbox.delivery_timeout_ms");
   expect_error("kafka.properties.delivery.timeout.ms=300000", "outbox.delivery_timeout_ms");

@@ -1,6 +1,12 @@
 #include "orderflow/http/types.h"
 
 #include <gtest/gtest.h>
+#include <jwt.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
 
 namespace orderflow::http {
 namespace {
@@ -42,7 +48,16 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, FromErrorTest,
                                            ErrorCase{ErrorKind::kConflict, 409},
                                            ErrorCase{ErrorKind::kUnprocessable, 422},
                                            ErrorCase{ErrorKind::kUnavailable, 503},
-                                           ErrorCase{ErrorKind::kInternal, 500}));
+                                           ErrorCase{ErrorKind::kInternal, 500},
+                                           ErrorCase{ErrorKind::kUnauthenticated, 401},
+                                           ErrorCase{ErrorKind::kForbidden, 403}));
+
+TEST(ResponseTest, UnauthenticatedCarriesTheBearerChallenge) {
+  auto response = Response::from_error(unauthenticated("INVALID_TOKEN", "token expired"));
+  EXPECT_EQ(response.status, 401);
+  EXPECT_EQ(find_header(response, "WWW-Authenticate"), R"(Bearer error="invalid_token")");
+  EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "INVALID_TOKEN");
+}
 
 TEST(ResponseTest, JsonSetsStatusAndBody) {
   auto response = Response::json(201, {{"id", "o-1"}});
@@ -173,6 +188,325 @@ TEST(HttpHelpersTest, RequireUserIdFromQueryThenHeader) {
   EXPECT_EQ(require_user_id(r).value(), "42") << "the query parameter wins";
   r.query = {{"userId", ""}};
   EXPECT_FALSE(require_user_id(r).ok());
+}
+
+TEST(HttpHelpersTest, WithATokenTheUserIsItsSubjectAndAnotherUserIsForbidden) {
+  Request r;
+  r.headers = {{"X-User-Id", "99"}};
+  r.principal = Principal{"7", {}};
+  EXPECT_EQ(require_user_id(r).value(), "7") << "the token wins over X-User-Id";
+  r.query = {{"userId", "7"}};
+  EXPECT_EQ(require_user_id(r).value(), "7");
+  r.query = {{"userId", "8"}};
+  auto other = require_user_id(r);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().kind, ErrorKind::kForbidden);
+  EXPECT_EQ(other.error().code, "USER_MISMATCH");
+  r.principal = Principal{"1", {"admin"}};
+  EXPECT_EQ(require_user_id(r).value(), "8") << "an admin may ask for any user";
+
+  EXPECT_TRUE(may_access(r, "8"));
+  r.principal = Principal{"7", {}};
+  EXPECT_TRUE(may_access(r, "7"));
+  EXPECT_FALSE(may_access(r, "8"));
+  EXPECT_EQ(caller_user_id(r), "7");
+  EXPECT_TRUE(check_acting_user(r, "7").ok());
+  EXPECT_EQ(check_acting_user(r, "8").error().kind, ErrorKind::kForbidden);
+  r.principal.reset();
+  EXPECT_TRUE(may_access(r, "8")) << "anonymous requests keep today's behaviour";
+  EXPECT_EQ(caller_user_id(r), "99");
+  EXPECT_TRUE(check_acting_user(r, "8").ok());
+}
+
+// --- Bearer tokens --------------------------------------------------------------------------
+
+const std::string kSecret = "test-secret-test-secret-test-secret!";  // ≥ 32 bytes
+const std::string kKeyDir = ORDERFLOW_SOURCE_DIR "/tests/data/auth/";
+
+std::string read_key(const std::string& name) {
+  std::ifstream in(kKeyDir + name);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string base64url(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : data) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(buffer >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+/// A token signed by libjwt itself with `alg` and `key` (a secret or a PEM private key).
+std::string sign(const nlohmann::json& claims, jwt_alg_t alg, const std::string& key) {
+  jwt_t* jwt = nullptr;
+  EXPECT_EQ(jwt_new(&jwt), 0);
+  EXPECT_EQ(jwt_add_grants_json(jwt, claims.dump().c_str()), 0);
+  const auto* bytes = key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data());
+  EXPECT_EQ(jwt_set_alg(jwt, alg, bytes, static_cast<int>(key.size())), 0);
+  char* text = jwt_encode_str(jwt);
+  std::string token = text ? text : "";
+  std::free(text);
+  jwt_free(jwt);
+  return token;
+}
+
+class TokenTest : public ::testing::Test {
+ protected:
+  static constexpr std::int64_t kNow = 1'700'000'000;
+
+  nlohmann::json claims() const {
+    return {{"sub", "7"},         {"roles", {"admin"}},
+            {"iss", "orderflow"}, {"aud", "orderflow-api"},
+            {"nbf", kNow - 10},   {"exp", kNow + 3600}};
+  }
+  AuthConfig config(JwtAlgorithm algorithm = JwtAlgorithm::kHS256) const {
+    AuthConfig c;
+    c.mode = AuthMode::kRequired;
+    c.algorithm = algorithm;
+    c.secret = kSecret;
+    if (algorithm == JwtAlgorithm::kRS256) c.public_key_file = kKeyDir + "rs256_public.pem";
+    if (algorithm == JwtAlgorithm::kES256) c.public_key_file = kKeyDir + "es256_public.pem";
+    c.issuer = "orderflow";
+    c.audience = "orderflow-api";
+    c.clock_skew = std::chrono::seconds(30);
+    return c;
+  }
+  ManualClock clock_{Clock::TimePoint{std::chrono::seconds{kNow}}};
+};
+
+// libjwt may refuse an unsigned token itself, or decode it and leave the refusal to the pinned
+// algorithm: either way it is INVALID_TOKEN.
+constexpr const char* kAnyRefusal = "*";
+
+struct TokenCase {
+  const char* name;
+  std::function<std::string(const nlohmann::json& claims)> token;
+  const char* expected_message;  // nullptr: valid
+};
+
+TEST_F(TokenTest, Hs256Table) {
+  Authenticator auth(config(), clock_);
+  auto with = [](nlohmann::json c, const char* key, nlohmann::json value) {
+    if (value.is_null()) {
+      c.erase(key);
+    } else {
+      c[key] = std::move(value);
+    }
+    return c;
+  };
+  const auto rsa_public = read_key("rs256_public.pem");
+  std::vector<TokenCase> cases{
+      {"valid", [](auto c) { return sign(c, JWT_ALG_HS256, kSecret); }, nullptr},
+      {"expired", [&](auto c) { return sign(with(c, "exp", kNow - 31), JWT_ALG_HS256, kSecret); },
+       "token expired"},
+      {"expired within the skew",
+       [&](auto c) { return sign(with(c, "exp", kNow - 29), JWT_ALG_HS256, kSecret); }, nullptr},
+      {"not yet valid",
+       [&](auto c) { return sign(with(c, "nbf", kNow + 31), JWT_ALG_HS256, kSecret); },
+       "token not yet valid"},
+      {"no exp", [&](auto c) { return sign(with(c, "exp", nullptr), JWT_ALG_HS256, kSecret); },
+       "'exp' must be a NumericDate"},
+      {"wrong signature",
+       [](auto c) { return sign(c, JWT_ALG_HS256, "another-secret-another-secret-another"); },
+       "malformed token or bad signature"},
+      {"alg none",
+       [](auto c) {
+         return base64url(R"({"alg":"none","typ":"JWT"})") + "." + base64url(c.dump()) + ".";
+       },
+       kAnyRefusal},
+      {"alg none signed by libjwt", [](auto c) { return sign(c, JWT_ALG_NONE, ""); }, kAnyRefusal},
+      {"HS512", [](auto c) { return sign(c, JWT_ALG_HS512, kSecret); },
+       "algorithm not allowed (expected HS256)"},
+      {"wrong issuer", [&](auto c) { return sign(with(c, "iss", "evil"), JWT_ALG_HS256, kSecret); },
+       "wrong issuer"},
+      {"no issuer", [&](auto c) { return sign(with(c, "iss", nullptr), JWT_ALG_HS256, kSecret); },
+       "wrong issuer"},
+      {"wrong audience",
+       [&](auto c) { return sign(with(c, "aud", "other"), JWT_ALG_HS256, kSecret); },
+       "wrong audience"},
+      {"audience in a list",
+       [&](auto c) {
+         return sign(with(c, "aud", {"other", "orderflow-api"}), JWT_ALG_HS256, kSecret);
+       },
+       nullptr},
+      {"missing sub", [&](auto c) { return sign(with(c, "sub", nullptr), JWT_ALG_HS256, kSecret); },
+       "'sub' must be a user id of 1 to 128 characters"},
+      {"empty sub", [&](auto c) { return sign(with(c, "sub", ""), JWT_ALG_HS256, kSecret); },
+       "'sub' must be a user id of 1 to 128 characters"},
+      {"roles not strings",
+       [&](auto c) {
+         return sign(with(c, "roles", {1, 2}), JWT_ALG_HS256, kSecret);
+       },
+       "'roles' must be strings"},
+      {"malformed: two parts", [](auto) { return std::string("abc.def"); }, "malformed token"},
+      {"malformed: garbage", [](auto) { return std::string("a.b.c"); },
+       "malformed token or bad signature"},
+      {"malformed: spaces", [](auto) { return std::string("a b.c.d"); }, "malformed token"},
+      {"malformed: empty", [](auto) { return std::string(); }, "malformed token"},
+      {"HS256 with the RSA public key as secret",
+       [&](auto c) { return sign(c, JWT_ALG_HS256, rsa_public); },
+       "malformed token or bad signature"},
+  };
+  for (const auto& test : cases) {
+    SCOPED_TRACE(test.name);
+    auto token = test.token(claims());
+    auto principal = auth.verify(token);
+    if (test.expected_message == nullptr) {
+      ASSERT_TRUE(principal.ok()) << principal.error().message;
+      EXPECT_EQ(principal->user_id, "7");
+      EXPECT_TRUE(principal->is_admin());
+      continue;
+    }
+    ASSERT_FALSE(principal.ok());
+    EXPECT_EQ(principal.error().kind, ErrorKind::kUnauthenticated);
+    EXPECT_EQ(principal.error().code, "INVALID_TOKEN");
+    if (test.expected_message != kAnyRefusal) {
+      EXPECT_EQ(principal.error().message, test.expected_message);
+    }
+  }
+}
+
+TEST_F(TokenTest, Rs256AcceptsItsKeyAndRefusesAlgorithmConfusion) {
+  Authenticator auth(config(JwtAlgorithm::kRS256), clock_);
+  auto valid = auth.verify(sign(claims(), JWT_ALG_RS256, read_key("rs256_private.pem")));
+  ASSERT_TRUE(valid.ok()) << valid.error().message;
+  EXPECT_EQ(valid->user_id, "7");
+
+  // The classic confusion: an HS256 token whose HMAC key is the server's RSA public key.
+  auto confused = auth.verify(sign(claims(), JWT_ALG_HS256, read_key("rs256_public.pem")));
+  ASSERT_FALSE(confused.ok());
+  EXPECT_EQ(confused.error().message, "algorithm not allowed (expected RS256)");
+
+  auto none = auth.verify(sign(claims(), JWT_ALG_NONE, ""));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, "INVALID_TOKEN");
+
+  auto other_key = auth.verify(sign(claims(), JWT_ALG_ES256, read_key("es256_private.pem")));
+  ASSERT_FALSE(other_key.ok());
+}
+
+TEST_F(TokenTest, Es256AcceptsItsKeyOnly) {
+  Authenticator auth(config(JwtAlgorithm::kES256), clock_);
+  auto valid = auth.verify(sign(claims(), JWT_ALG_ES256, read_key("es256_private.pem")));
+  ASSERT_TRUE(valid.ok()) << valid.error().message;
+  auto rsa = auth.verify(sign(claims(), JWT_ALG_RS256, read_key("rs256_private.pem")));
+  ASSERT_FALSE(rsa.ok());
+  auto confused = auth.verify(sign(claims(), JWT_ALG_HS256, read_key("es256_public.pem")));
+  ASSERT_FALSE(confused.ok());
+  EXPECT_EQ(confused.error().message, "algorithm not allowed (expected ES256)");
+}
+
+// Tokens signed outside libjwt (Python `cryptography`, tests/data/auth keys; ES256 as raw R||S
+// per RFC 7518), with the claims of claims(): the verifier takes other issuers' tokens.
+TEST_F(TokenTest, TokensSignedByAnotherLibraryVerify) {
+  const std::string es256 =
+      "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiI3Iiwicm9sZXMiOlsiYWRtaW4iXSwiaXNzIjoib3JkZXJmbG93IiwiYXVkIjoib3JkZXJmbG93LWFwaSIs"
+      "Im5iZiI6MTY5OTk5OTk5MCwiZXhwIjoxNzAwMDAzNjAwfQ.DKGqocYGx4K1PB-"
+      "kpouK6xHFvcoRe8LQmguSHdczv85zQoj5363ETztFphorUuq2FFd_NqFZzDjirEpTL8MfPQ";
+  const std::string rs256 =
+      "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiI3Iiwicm9sZXMiOlsiYWRtaW4iXSwiaXNzIjoib3JkZXJmbG93IiwiYXVkIjoib3JkZXJmbG93LWFwaSIs"
+      "Im5iZiI6MTY5OTk5OTk5MCwiZXhwIjoxNzAwMDAzNjAwfQ."
+      "ZGs8Xs2AosVPRustke9LqoIICN0R1k9knljp19fLvRRMVOMPC6bg26xgxabBTlRio9LScpJnEhVt4PSsomKDg1YcBQoH"
+      "6cK9OFdw4K-vdL0Ab2RZxmrL-Wf9X36UwC7jPUfDdjxhP1blqAyXFnSgKgLKJgRzS3tnr143Xfui__s3zcbdReOlv-D-"
+      "GH3zv-aTeAe9vpXT4CGk3Q7eENH9B1HgoRDfz_anUxweUdFJR3qq1LRjLhr0RwSjJpPcD-_RoQ_"
+      "cKRlGVKmZeyILjyCBZDFEiH5zzLKh5jKZIR9qyljrVEHJSyOWh-dtPKJldt7nlUY5WbR1A3-gcPi8A2Ye3g";
+  auto es = Authenticator(config(JwtAlgorithm::kES256), clock_).verify(es256);
+  ASSERT_TRUE(es.ok()) << es.error().message;
+  EXPECT_EQ(es->user_id, "7");
+  auto rs = Authenticator(config(JwtAlgorithm::kRS256), clock_).verify(rs256);
+  ASSERT_TRUE(rs.ok()) << rs.error().message;
+  EXPECT_TRUE(rs->is_admin());
+}
+
+TEST_F(TokenTest, TheClockDecidesExpiry) {
+  Authenticator auth(config(), clock_);
+  auto token = sign(claims(), JWT_ALG_HS256, kSecret);
+  EXPECT_TRUE(auth.verify(token).ok());
+  clock_.advance(std::chrono::seconds(3600 + 29));
+  EXPECT_TRUE(auth.verify(token).ok()) << "within the clock skew";
+  clock_.advance(std::chrono::seconds(2));
+  EXPECT_EQ(auth.verify(token).error().message, "token expired");
+}
+
+TEST_F(TokenTest, AuthenticateByModeAndAccess) {
+  auto user_claims = claims();
+  user_claims.erase("roles");
+  auto token = sign(user_claims, JWT_ALG_HS256, kSecret);
+  auto admin = sign(claims(), JWT_ALG_HS256, kSecret);
+  Authenticator required(config(), clock_);
+  EXPECT_EQ(required.authenticate(std::nullopt, Access::kUser).error().code, "MISSING_TOKEN");
+  EXPECT_EQ(required.authenticate(std::nullopt, Access::kUser).error().kind,
+            ErrorKind::kUnauthenticated);
+  EXPECT_FALSE(required.authenticate(std::nullopt, Access::kOpen).value().has_value());
+  EXPECT_EQ(required.authenticate("Bearer " + token, Access::kUser).value()->user_id, "7");
+  EXPECT_EQ(required.authenticate("bearer  " + token + " ", Access::kUser).value()->user_id, "7");
+  EXPECT_EQ(required.authenticate("Basic dXNlcjpwdw==", Access::kUser).error().code,
+            "INVALID_TOKEN");
+  EXPECT_EQ(required.authenticate("Bearer " + token, Access::kAdmin).error().kind,
+            ErrorKind::kForbidden);
+  EXPECT_TRUE(required.authenticate("Bearer " + admin, Access::kAdmin).value()->is_admin());
+
+  auto optional_config = config();
+  optional_config.mode = AuthMode::kOptional;
+  Authenticator optional(optional_config, clock_);
+  EXPECT_FALSE(optional.authenticate(std::nullopt, Access::kAdmin).value().has_value());
+  EXPECT_EQ(optional.authenticate("Bearer " + token, Access::kUser).value()->user_id, "7");
+  EXPECT_EQ(optional.authenticate("Bearer x.y.z", Access::kUser).error().code, "INVALID_TOKEN")
+      << "a bad token is refused, never a fallback to the anonymous path";
+  EXPECT_EQ(optional.authenticate("Bearer " + token, Access::kAdmin).error().kind,
+            ErrorKind::kForbidden);
+}
+
+TEST_F(TokenTest, MintedTokensVerify) {
+  auto minted = mint_hs256(config(), {"42", {"admin"}, std::chrono::seconds(60)}, clock_.now());
+  ASSERT_TRUE(minted.ok()) << minted.error().message;
+  Authenticator auth(config(), clock_);
+  auto principal = auth.verify(*minted);
+  ASSERT_TRUE(principal.ok()) << principal.error().message;
+  EXPECT_EQ(principal->user_id, "42");
+  EXPECT_TRUE(principal->is_admin());
+  clock_.advance(std::chrono::seconds(60 + 30));
+  EXPECT_EQ(auth.verify(*minted).error().message, "token expired");
+
+  auto weak = config();
+  weak.secret = "short";
+  EXPECT_EQ(mint_hs256(weak, {"42", {}, std::chrono::seconds(60)}, clock_.now()).error().code,
+            "WEAK_SECRET");
+  EXPECT_EQ(
+      mint_hs256(config(JwtAlgorithm::kRS256), {"42", {}, std::chrono::seconds(60)}, clock_.now())
+          .error()
+          .code,
+      "UNSUPPORTED_ALGORITHM");
+}
+
+TEST_F(TokenTest, AnUnusableKeyStopsStartUp) {
+  auto weak = config();
+  weak.secret = "short";
+  EXPECT_THROW(Authenticator(weak, clock_), std::runtime_error);
+  auto missing = config(JwtAlgorithm::kRS256);
+  missing.public_key_file = kKeyDir + "absent.pem";
+  EXPECT_THROW(Authenticator(missing, clock_), std::runtime_error);
+  auto private_key = config(JwtAlgorithm::kRS256);
+  private_key.public_key_file = kKeyDir + "rs256_private.pem";
+  EXPECT_THROW(Authenticator(private_key, clock_), std::runtime_error);
+  auto none = config();
+  none.mode = AuthMode::kNone;
+  none.secret.clear();
+  EXPECT_NO_THROW(Authenticator(none, clock_));
 }
 
 }  // namespace

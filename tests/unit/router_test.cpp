@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -189,6 +190,69 @@ TEST_F(RouterTest, DispatchOnManyThreadsKeepsEachCauseWithItsRequest) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// Issue 12: the route's access is decided before its handler runs, and only a verified token
+// sets the principal the handler sees.
+TEST(RouterAuthTest, RouteAccessIsCheckedBeforeTheHandlerRuns) {
+  ManualClock clock;
+  AuthConfig config;
+  config.mode = AuthMode::kRequired;
+  config.secret = std::string(32, 's');
+  Authenticator auth(config, clock);
+  int ran = 0;
+  std::optional<Principal> seen;
+  Router router;
+  auto handler = [&](const Request& request) {
+    ++ran;
+    seen = request.principal;
+    return Response::json(200, {});
+  };
+  router.add("GET", "/health/live", handler, Access::kOpen);
+  router.add("GET", "/api/orders", handler);
+  router.add("POST", "/admin/drain", handler, Access::kAdmin);
+  auto call = [&](const std::string& method, const std::string& path,
+                  std::optional<std::string> token) {
+    Request request = make_request(method, path);
+    if (token) request.headers.emplace_back("Authorization", "Bearer " + *token);
+    // A principal smuggled in by the caller must not survive dispatch.
+    request.principal = Principal{"intruder", {"admin"}};
+    return router.dispatch(request, &auth).response;
+  };
+  auto header = [](const Response& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return std::string();
+  };
+  auto user = mint_hs256(config, {"7", {}, std::chrono::seconds(60)}, clock.now()).value();
+  auto admin = mint_hs256(config, {"1", {"admin"}, std::chrono::seconds(60)}, clock.now()).value();
+
+  EXPECT_EQ(call("GET", "/health/live", std::nullopt).status, 200);
+  EXPECT_FALSE(seen.has_value());
+  ran = 0;
+  auto missing = call("GET", "/api/orders", std::nullopt);
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(header(missing, "WWW-Authenticate"), R"(Bearer error="invalid_token")");
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "MISSING_TOKEN");
+  EXPECT_EQ(call("GET", "/api/orders", "not-a-token").status, 401);
+  auto forbidden = call("POST", "/admin/drain", user);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(header(forbidden, "WWW-Authenticate"), R"(Bearer error="insufficient_scope")");
+  EXPECT_EQ(ran, 0) << "no handler ran for a refused request";
+
+  EXPECT_EQ(call("GET", "/api/orders", user).status, 200);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->user_id, "7");
+  EXPECT_EQ(call("POST", "/admin/drain", admin).status, 200);
+  EXPECT_EQ(seen->user_id, "1");
+  EXPECT_EQ(ran, 2);
+
+  // Without an authenticator (auth.mode none) nothing is checked and nobody is authenticated.
+  Request plain = make_request("POST", "/admin/drain");
+  plain.principal = Principal{"intruder", {"admin"}};
+  EXPECT_EQ(router.dispatch(plain).response.status, 200);
+  EXPECT_FALSE(seen.has_value());
 }
 
 TEST(RouterEmptyTest, RootPathWithoutRoutesIs404) {

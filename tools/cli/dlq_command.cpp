@@ -92,8 +92,10 @@ int run_dlq_command(const std::map<std::string, Endpoint>& endpoints, const DlqO
     if (o.key) filter["key"] = *o.key;
     body = filter.dump();
   }
-  auto reply = http::request(ep.host, ep.port, method, target, body,
-                             {{"Content-Type", "application/json"}, {"X-Actor", o.actor}},
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"X-Actor", o.actor}};
+  if (o.bearer_token) headers.emplace_back("Authorization", "Bearer " + *o.bearer_token);
+  auto reply = http::request(ep.host, ep.port, method, target, body, headers,
                              std::chrono::milliseconds{30000});
   if (!reply) {
     err << "orderflow dlq: ops-service at " << ep.url()

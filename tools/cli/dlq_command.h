@@ -20,6 +20,8 @@ struct DlqOptions {
   int limit = 50;
   bool dry_run = false;
   std::string actor = "cli";
+  /// Sent as `Authorization: Bearer` when set (auth.mode required: the ops API needs admin).
+  std::optional<std::string> bearer_token;
 };
 
 /// Runs one dlq action against the ops-service of `endpoints` (from endpoints.json).

@@ -11,7 +11,9 @@
 #include "demo.h"
 #include "dlq_command.h"
 #include "orderflow/config/config.h"
+#include "orderflow/http/auth.h"
 #include "orderflow/http/client.h"
+#include "orderflow/http/types.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/runtime/service_host.h"
 #include "supervisor.h"
@@ -74,6 +76,59 @@ void print_endpoints(const cli::System& system) {
             << "/api/orders -H 'Content-Type: application/json' "
                "-d '{\"userId\":42,\"items\":[{\"sku\":\"ABC-001\",\"qty\":2}]}'\n";
   std::cout << "Ctrl-C drains and stops everything.\n" << std::flush;
+}
+
+// "90", "90s", "15m", "1h", "7d" → seconds; nullopt for anything else or ≤ 0.
+std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's':
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  auto value = http::parse_int(digits);
+  if (!value || *value <= 0 || *value > 366 * 86400 / unit) return std::nullopt;
+  return std::chrono::seconds(*value * unit);
+}
+
+int mint_token(const std::string& config_file, const std::string& user,
+               const std::vector<std::string>& roles, const std::string& ttl_text) {
+  auto ttl = parse_ttl(ttl_text);
+  if (!ttl) {
+    std::cerr << "orderflow token: --ttl must be N, Ns, Nm, Nh or Nd (at most a year)\n";
+    return 1;
+  }
+  try {
+    auto source = config::Source::load(config_file, config::Source::process_environment(), {});
+    config::Reader reader(source);
+    auto auth = config::read_auth_config(reader);
+    auto token = http::mint_hs256(auth, {user, roles, *ttl}, std::chrono::system_clock::now());
+    if (!token) {
+      std::cerr << "orderflow token: " << token.error().message << " (" << config_file << ")\n";
+      return 1;
+    }
+    std::cout << *token << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "orderflow token: " << e.what() << "\n";
+    return 2;
+  }
 }
 
 }  // namespace
@@ -149,7 +204,20 @@ int main(int argc, char** argv) {
         ->capture_default_str();
   }
 
+  auto* token = app.add_subcommand(
+      "token", "Mint a development bearer token (HS256, auth.secret of the configuration)");
+  std::string token_user;
+  std::vector<std::string> token_roles;
+  std::string token_ttl = "1h";
+  token->add_option("--user", token_user, "User id (the token's sub)")->required();
+  token->add_option("--role", token_roles, "A role, e.g. admin (repeatable)");
+  token->add_option("--ttl", token_ttl, "Lifetime: N, Ns, Nm, Nh or Nd")->capture_default_str();
+  token->add_option("--config", config_file, "System configuration file (its auth section)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (token->parsed()) return mint_token(config_file, token_user, token_roles, token_ttl);
 
   try {
     auto logger = observability::make_logger("orderflow", {log_level, "text"});
@@ -180,8 +248,19 @@ int main(int argc, char** argv) {
                   << ": give an ID or at least one of --topic --group --status --key\n";
         return 1;
       }
-      auto dir =
-          data_dir.empty() ? cli::load_system_spec(config_file, "", self_dir()).data_dir : data_dir;
+      std::optional<cli::SystemSpec> spec;
+      if (data_dir.empty()) {
+        spec = cli::load_system_spec(config_file, "", self_dir());
+      } else if (fs::exists(config_file)) {
+        // With --data-dir the configuration is read only for its auth section, as before it was
+        // not read at all: a file that does not load means no token, not a failure.
+        try {
+          spec = cli::load_system_spec(config_file, "", self_dir());
+        } catch (const std::exception&) {
+        }
+      }
+      auto dir = data_dir.empty() ? spec->data_dir : data_dir;
+      if (spec) dlq_options.bearer_token = cli::admin_token(spec->auth, dlq_options.actor);
       return cli::run_dlq_command(cli::read_endpoints_file(dir), dlq_options, std::cout, std::cerr);
     }
     if (demo->parsed()) {

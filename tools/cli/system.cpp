@@ -194,6 +194,7 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
   auto bin_dir_setting = reader.string("storage.postgres.bin_dir", "");
   spec.postgres_bin_dir =
       bin_dir_setting.empty() ? "" : config::resolve_path(source, bin_dir_setting);
+  spec.auth = config::read_auth_config(reader);
   auto names = source.keys("services");
   if (names.empty()) {
     names = {"order-service", "inventory-service", "payment-service", "notification-service",
@@ -250,6 +251,20 @@ pid_t System::spawn(const std::string& name, const std::string& executable,
   options.log_file = spec_.inherit_output ? "" : log_file;
   if (is_service(name) && !postgres_password_.empty()) {
     options.env["PGPASSWORD"] = postgres_password_;
+  }
+  if (is_service(name)) {
+    const auto& auth = spec_.auth;
+    static constexpr const char* kModes[] = {"none", "optional", "required"};
+    options.env["ORDERFLOW__AUTH__MODE"] = kModes[static_cast<int>(auth.mode)];
+    options.env["ORDERFLOW__AUTH__ALGORITHM"] = http::to_string(auth.algorithm);
+    options.env["ORDERFLOW__AUTH__CLOCK_SKEW_MS"] = std::to_string(auth.clock_skew.count());
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string&>{"SECRET", auth.secret},
+          {"PUBLIC_KEY_FILE", auth.public_key_file},
+          {"ISSUER", auth.issuer},
+          {"AUDIENCE", auth.audience}}) {
+      if (!value.empty()) options.env[std::string("ORDERFLOW__AUTH__") + key] = value;
+    }
   }
   pid_t pid = spawn_child(argv_store, options);
   if (auto* child = find(name)) {
@@ -661,13 +676,30 @@ std::optional<System::Exit> System::reap() {
 
 void System::drain() {
   for (const auto& [name, ep] : endpoints_) {
-    auto closed = http::request(ep.host, ep.port, "POST", "/admin/drain", {}, {}, 1000ms);
+    auto closed =
+        http::request(ep.host, ep.port, "POST", "/admin/drain", {}, admin_headers(), 1000ms);
     // A service that does not answer is stopped anyway below; the drain is best effort.
     if (!closed.ok()) logger_->warn("drain request to {} failed: {}", name, closed.error().message);
   }
   if (!wait_until_quiet(std::chrono::steady_clock::now() + spec_.drain_timeout)) {
     logger_->warn("drain timed out; stopping anyway");
   }
+}
+
+std::optional<std::string> admin_token(const http::AuthConfig& auth, const std::string& user) {
+  if (auth.mode != http::AuthMode::kRequired || auth.algorithm != http::JwtAlgorithm::kHS256) {
+    return std::nullopt;
+  }
+  auto token = http::mint_hs256(auth, {user, {"admin"}, std::chrono::seconds(300)},
+                                std::chrono::system_clock::now());
+  if (!token) return std::nullopt;
+  return *token;
+}
+
+std::vector<std::pair<std::string, std::string>> System::admin_headers() const {
+  auto token = admin_token(spec_.auth, "orderflow-up");
+  if (!token) return {};
+  return {{"Authorization", "Bearer " + *token}};
 }
 
 bool System::wait_until_quiet(std::chrono::steady_clock::time_point deadline,
@@ -678,7 +710,7 @@ bool System::wait_until_quiet(std::chrono::steady_clock::time_point deadline,
   while (std::chrono::steady_clock::now() < deadline && quiet_rounds < 2) {
     bool quiet = true;
     for (const auto& [name, ep] : endpoints_) {
-      auto r = http::request(ep.host, ep.port, "GET", "/admin/status", {}, {}, 1000ms);
+      auto r = http::request(ep.host, ep.port, "GET", "/admin/status", {}, admin_headers(), 1000ms);
       if (!r.ok() || r->status != 200) continue;
       auto doc = nlohmann::json::parse(r->body, nullptr, false);
       if (!doc.is_object()) continue;

@@ -97,6 +97,9 @@ struct SystemSpec {
   /// storage.postgres.bin_dir: initdb and postgres of the private server; empty = Debian's
   /// newest (default_postgres_bin_dir()).
   std::string postgres_bin_dir;
+  /// Section `auth` (http::AuthConfig), given to every service through its environment
+  /// (ORDERFLOW__AUTH__*, so the secret is never on a command line).
+  http::AuthConfig auth;
 
   /// Whether `orderflow up` starts orderflow-broker (no external bootstrap, embedded mode).
   [[nodiscard]] bool embedded_broker() const {
@@ -108,6 +111,11 @@ struct SystemSpec {
     return embedded_broker() ? "embedded" : "cluster";
   }
 };
+
+/// A short-lived (5 min) admin token for `user`, minted with auth.secret, for the CLI's own
+/// requests to admin routes; nullopt unless auth.mode is required with HS256 (optional mode
+/// lets them through without one; RS256/ES256 keys cannot be minted here).
+std::optional<std::string> admin_token(const http::AuthConfig& auth, const std::string& user);
 
 /// The PostgreSQL database of `service`: `prefix` followed by the service's name without its
 /// "-service" suffix and with '-' as '_' (order, inventory, payment, notification, ops).
@@ -266,6 +274,10 @@ class System {
   void start_kafka_cluster();
   void wait_for_ready(const std::string& name, const std::string& port_file);
   void drain();
+  /// Headers of the requests `orderflow up` itself makes to /admin/*: an admin token minted
+  /// with auth.secret when auth.mode is required with HS256; none otherwise (with RS256/ES256
+  /// the drain requests are refused and each service drains on SIGTERM alone).
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> admin_headers() const;
   /// SIGTERM to every child in `children`, SIGKILL to those still running after `grace`.
   void terminate(const std::vector<Child*>& children, std::chrono::milliseconds grace);
 

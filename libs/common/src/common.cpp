@@ -25,6 +25,10 @@ const char* to_string(ErrorKind kind) {
       return "unavailable";
     case ErrorKind::kInternal:
       return "internal";
+    case ErrorKind::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorKind::kForbidden:
+      return "forbidden";
   }
   return "internal";
 }

@@ -383,6 +383,32 @@ void Reader::finish() const {
   }
 }
 
+http::AuthConfig read_auth_config(Reader& r) {
+  http::AuthConfig a;
+  a.mode = *http::parse_auth_mode(r.choice("auth.mode", "none", {"none", "optional", "required"}));
+  a.algorithm =
+      *http::parse_jwt_algorithm(r.choice("auth.algorithm", "HS256", {"HS256", "RS256", "ES256"}));
+  a.secret = r.string("auth.secret", "");
+  auto key_file = r.string("auth.public_key_file", "");
+  a.public_key_file = key_file.empty() ? "" : resolve_path(r.source(), key_file);
+  a.issuer = r.string("auth.issuer", "");
+  a.audience = r.string("auth.audience", "");
+  a.clock_skew = r.millis("auth.clock_skew_ms", std::chrono::milliseconds{30000});
+  if (a.mode == http::AuthMode::kNone) return a;
+  // The key file itself is read when the server is built; its absence is caught here already.
+  if (a.algorithm == http::JwtAlgorithm::kHS256 && a.secret.size() < 32) {
+    throw ConfigError("config " + r.source().file() +
+                      ": key 'auth.secret' must be at least 32 bytes for HS256 (auth.mode " +
+                      (a.mode == http::AuthMode::kRequired ? "required" : "optional") + ")");
+  }
+  if (a.algorithm != http::JwtAlgorithm::kHS256 && a.public_key_file.empty()) {
+    throw ConfigError("config " + r.source().file() +
+                      ": key 'auth.public_key_file' is required for " +
+                      http::to_string(a.algorithm));
+  }
+  return a;
+}
+
 ServiceConfig read_service_config(Reader& r, const std::string& default_name,
                                   std::uint16_t default_port, ServiceDefaults defaults) {
   ServiceConfig c;
@@ -401,6 +427,7 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.http.max_connections =
       static_cast<std::size_t>(r.integer("http.max_connections", 1024, 1, 1'000'000));
   c.http.max_in_flight = static_cast<int>(r.integer("http.max_in_flight", 256, 1, 1'000'000));
+  c.http.auth = read_auth_config(r);
 
   c.kafka.bootstrap_servers = r.string("kafka.bootstrap_servers", "");
   c.kafka.client_id = r.string("kafka.client_id", c.instance_id);

@@ -49,15 +49,15 @@ bool more_specific(const std::vector<std::string>& a, const std::vector<std::str
 
 }  // namespace
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, std::string pattern, Handler handler, Access access) {
   std::transform(method.begin(), method.end(), method.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   auto segments = split_path(pattern);
-  routes_.push_back(
-      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments),
+                          std::move(handler), access});
 }
 
-Dispatched Router::dispatch(Request& request) const {
+Dispatched Router::dispatch(Request& request, const Authenticator* auth) const {
   auto path = split_path(request.path);
   const Route* best = nullptr;
   std::set<std::string> allowed;
@@ -92,6 +92,20 @@ Dispatched Router::dispatch(Request& request) const {
   for (std::size_t i = 0; i < best->segments.size(); ++i) {
     const auto& segment = best->segments[i];
     if (is_param(segment)) request.path_params[segment.substr(1, segment.size() - 2)] = path[i];
+  }
+  // Whatever the client put in the request, only a verified token names the caller.
+  request.principal.reset();
+  if (auth != nullptr) {
+    auto caller = auth->authenticate(request.header("Authorization"), best->access);
+    if (!caller) {
+      out.response = Response::from_error(caller.error());
+      if (caller.error().kind == ErrorKind::kForbidden) {
+        out.response.headers.emplace_back("WWW-Authenticate",
+                                          R"(Bearer error="insufficient_scope")");
+      }
+      return out;
+    }
+    request.principal = std::move(caller).value();
   }
   try {
     out.response = best->handler(request);

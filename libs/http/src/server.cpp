@@ -133,7 +133,12 @@ class ServerCore {
         metrics_(metrics),
         logger_(std::move(logger)),
         acceptor_(net::make_strand(ioc_)),
-        accept_retry_(acceptor_.get_executor()) {}
+        accept_retry_(acceptor_.get_executor()) {
+    if (options_.auth.mode != AuthMode::kNone) {
+      static const SystemClock kSystemClock;
+      authenticator_ = std::make_unique<Authenticator>(options_.auth, kSystemClock);
+    }
+  }
 
   ~ServerCore() { stop(); }
 
@@ -168,6 +173,7 @@ class ServerCore {
   const Router& router_;
   observability::Metrics& metrics_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<Authenticator> authenticator_;  // null with auth.mode none
   std::atomic<bool> stopping_{false};
 
  private:
@@ -357,7 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request = to_request(message);
     Dispatched dispatched;
     try {
-      dispatched = server_.router_.dispatch(request);
+      dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
     } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
       dispatched.handler_error = e.what();
       dispatched.response = Response::error(500, "INTERNAL", "internal error");
@@ -615,28 +621,37 @@ void Server::stop() { impl_->stop(); }
 
 void add_standard_routes(Router& router, std::function<Readiness()> readiness,
                          const observability::Metrics& metrics) {
-  router.add("GET", "/health/live", [](const Request&) {
-    return Response::json(200, {{"status", "UP"}});
-  });
-  router.add("GET", "/health/ready", [readiness = std::move(readiness)](const Request&) {
-    Readiness state;
-    try {
-      state = readiness ? readiness() : Readiness{};
-    } catch (const std::exception& e) {
-      state.ready = false;
-      state.reason = e.what();
-      state.details = {{"error", e.what()}};
-    }
-    nlohmann::json body = {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}};
-    if (!state.ready) body["reason"] = state.reason;
-    return Response::json(state.ready ? 200 : 503, body);
-  });
-  router.add("GET", "/metrics", [&metrics](const Request&) {
-    Response response;
-    response.body = metrics.serialize();
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return response;
-  });
+  router.add(
+      "GET", "/health/live",
+      [](const Request&) {
+        return Response::json(200, {{"status", "UP"}});
+      },
+      Access::kOpen);
+  router.add(
+      "GET", "/health/ready",
+      [readiness = std::move(readiness)](const Request&) {
+        Readiness state;
+        try {
+          state = readiness ? readiness() : Readiness{};
+        } catch (const std::exception& e) {
+          state.ready = false;
+          state.reason = e.what();
+          state.details = {{"error", e.what()}};
+        }
+        nlohmann::json body = {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}};
+        if (!state.ready) body["reason"] = state.reason;
+        return Response::json(state.ready ? 200 : 503, body);
+      },
+      Access::kOpen);
+  router.add(
+      "GET", "/metrics",
+      [&metrics](const Request&) {
+        Response response;
+        response.body = metrics.serialize();
+        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return response;
+      },
+      Access::kOpen);
 }
 
 }  // namespace orderflow::http

@@ -61,6 +61,9 @@ Response Response::from_error(const Error& error) {
   int status = status_for(error.kind);
   Response response = Response::error(status, error.code, error.message);
   if (status == 503) response.headers.emplace_back("Retry-After", "1");
+  if (status == 401) {
+    response.headers.emplace_back("WWW-Authenticate", R"(Bearer error="invalid_token")");
+  }
   return response;
 }
 
@@ -78,6 +81,10 @@ int status_for(ErrorKind kind) {
       return 503;
     case ErrorKind::kInternal:
       return 500;
+    case ErrorKind::kUnauthenticated:
+      return 401;
+    case ErrorKind::kForbidden:
+      return 403;
   }
   return 500;
 }
@@ -119,12 +126,36 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 }
 
 Result<std::string> require_user_id(const Request& request) {
+  if (request.principal) {
+    auto asked = request.query_param("userId");
+    if (!asked || asked->empty() || *asked == request.principal->user_id) {
+      return request.principal->user_id;
+    }
+    if (request.principal->is_admin()) return *asked;
+    return forbidden("USER_MISMATCH", "userId does not match the token's subject");
+  }
   auto user = request.query_param("userId");
   if (!user) user = request.header("X-User-Id");
   if (!user || user->empty()) {
     return invalid_input("MISSING_USER", "userId query parameter or X-User-Id header is required");
   }
   return *user;
+}
+
+bool may_access(const Request& request, std::string_view owner) {
+  return !request.principal || request.principal->is_admin() || request.principal->user_id == owner;
+}
+
+std::optional<std::string> caller_user_id(const Request& request) {
+  if (request.principal) return request.principal->user_id;
+  return request.header("X-User-Id");
+}
+
+Result<void> check_acting_user(const Request& request, std::string_view user) {
+  if (request.principal && request.principal->user_id != user) {
+    return forbidden("USER_MISMATCH", "the request's user does not match the token's subject");
+  }
+  return {};
 }
 
 Result<PageRequest> parse_page(const Request& request, int max_size) {

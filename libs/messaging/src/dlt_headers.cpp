@@ -20,6 +20,10 @@ const char* kind_name(ErrorKind kind) {
       return "kUnavailable";
     case ErrorKind::kInternal:
       return "kInternal";
+    case ErrorKind::kUnauthenticated:
+      return "kUnauthenticated";
+    case ErrorKind::kForbidden:
+      return "kForbidden";
   }
   return "kUnknown";
 }

@@ -51,11 +51,16 @@ void add_admin_routes(http::Router& router, Intake& intake, std::function<DrainS
                                       {"consumerLag", s.consumer_lag},
                                       {"inFlight", s.in_flight}});
   };
-  router.add("POST", "/admin/drain", [&intake, render](const http::Request&) {
-    intake.close();
-    return render();
-  });
-  router.add("GET", "/admin/status", [render](const http::Request&) { return render(); });
+  router.add(
+      "POST", "/admin/drain",
+      [&intake, render](const http::Request&) {
+        intake.close();
+        return render();
+      },
+      http::Access::kAdmin);
+  router.add(
+      "GET", "/admin/status", [render](const http::Request&) { return render(); },
+      http::Access::kAdmin);
 }
 
 }  // namespace orderflow::runtime

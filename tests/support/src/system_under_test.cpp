@@ -82,8 +82,11 @@ RunningSystem::RunningSystem(
   std::error_code ec;
   fs::remove(fs::path(data_dir_) / "endpoints.json", ec);
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
-  std::string system_yaml =
-      "data_dir: " + data_dir_ + "\n" + kafka_yaml + postgres_yaml(options.storage) + "services:\n";
+  std::string system_yaml = "data_dir: " + data_dir_ + "\n" + kafka_yaml +
+                            postgres_yaml(options.storage) +
+                            "auth:\n  mode: optional\n  algorithm: HS256\n"
+                            "  secret: e2e-test-secret-0123456789abcdefghij\n"
+                            "services:\n";
   for (const std::string name : kServices) {
     system_yaml += "  " + name + ":\n    config: " + config_dir + "/" + name + ".yaml\n" +
                    "    port: 0\n    set:\n";

@@ -85,18 +85,21 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
     return http::Response::json(200, product_to_json(product.value()));
   });
 
-  router.add("PUT", "/api/products/{sku}", [&service, intake_open](const http::Request& req) {
-    if (intake_open && !intake_open()) {
-      return http::draining();
-    }
-    auto body = http::parse_json_object(req.body);
-    if (!body) return http::Response::from_error(body.error());
-    auto update = parse_product_update(body.value());
-    if (!update) return http::Response::from_error(update.error());
-    auto result = service.put_product(req.path_param("sku"), update.value());
-    if (!result) return http::Response::from_error(result.error());
-    return http::Response::json(result->created ? 201 : 200, product_to_json(result->product));
-  });
+  router.add(
+      "PUT", "/api/products/{sku}",
+      [&service, intake_open](const http::Request& req) {
+        if (intake_open && !intake_open()) {
+          return http::draining();
+        }
+        auto body = http::parse_json_object(req.body);
+        if (!body) return http::Response::from_error(body.error());
+        auto update = parse_product_update(body.value());
+        if (!update) return http::Response::from_error(update.error());
+        auto result = service.put_product(req.path_param("sku"), update.value());
+        if (!result) return http::Response::from_error(result.error());
+        return http::Response::json(result->created ? 201 : 200, product_to_json(result->product));
+      },
+      http::Access::kAdmin);
 
   router.add("GET", "/api/reservations", [&service](const http::Request& req) {
     auto text = req.query_param("orderId");
@@ -111,25 +114,28 @@ void add_inventory_routes(http::Router& router, InventoryService& service,
     // read every service's per-order records the same way; none is an empty list, not 404.
     nlohmann::json items = nlohmann::json::array();
     auto reservation = service.get_reservation(*id);
-    if (reservation) {
+    if (reservation && http::may_access(req, reservation->user_id)) {
       items.push_back(reservation_to_json(reservation.value()));
-    } else if (reservation.error().kind != ErrorKind::kNotFound) {
+    } else if (!reservation && reservation.error().kind != ErrorKind::kNotFound) {
       return http::Response::from_error(reservation.error());
     }
     return http::Response::json(200, {{"items", std::move(items)}});
   });
 
   // Run-time fault switch (docs/operations.md): {"failSkuPrefix": "..."}; "" clears it.
-  router.add("POST", "/admin/faults", [&service](const http::Request& req) {
-    auto body = http::parse_json_object(req.body);
-    if (!body) return http::Response::from_error(body.error());
-    auto it = body->find("failSkuPrefix");
-    if (it == body->end() || !it->is_string()) {
-      return http::Response::from_error(bad_field("failSkuPrefix", "a string"));
-    }
-    service.set_fail_sku_prefix(it->get<std::string>());
-    return http::Response::json(200, {{"failSkuPrefix", service.fail_sku_prefix()}});
-  });
+  router.add(
+      "POST", "/admin/faults",
+      [&service](const http::Request& req) {
+        auto body = http::parse_json_object(req.body);
+        if (!body) return http::Response::from_error(body.error());
+        auto it = body->find("failSkuPrefix");
+        if (it == body->end() || !it->is_string()) {
+          return http::Response::from_error(bad_field("failSkuPrefix", "a string"));
+        }
+        service.set_fail_sku_prefix(it->get<std::string>());
+        return http::Response::json(200, {{"failSkuPrefix", service.fail_sku_prefix()}});
+      },
+      http::Access::kAdmin);
 }
 
 }  // namespace orderflow::inventory

@@ -26,7 +26,8 @@ Result<ProductUpdate> parse_product_update(const nlohmann::json& body);
 
 /// GET /api/products, GET /api/products/{sku}, PUT /api/products/{sku} (201 when created,
 /// 200 when updated), GET /api/reservations?orderId= → {"items":[reservation]} (empty when
-/// the order has none; 400 without a positive integer orderId). Errors use the JSON error body.
+/// the order has none or it is another user's; 400 without a positive integer orderId). Errors
+/// use the JSON error body. PUT /api/products and /admin/faults are http::Access::kAdmin.
 /// POST /admin/faults {"failSkuPrefix": string} sets the fault prefix live → 200
 /// {"failSkuPrefix"}; 400 for a malformed body.
 /// `intake_open` is checked by PUT: when it returns false (draining) the answer is 503.

@@ -41,17 +41,20 @@ void add_notification_routes(http::Router& router, NotificationService& service)
 }
 
 void add_fault_routes(http::Router& router, std::vector<FaultInjectingNotifier*> faults) {
-  router.add("POST", "/admin/faults", [faults](const http::Request& req) {
-    auto body = http::parse_json_object(req.body);
-    if (!body) return http::Response::from_error(body.error());
-    auto it = body->find("failUserPrefix");
-    if (it == body->end() || !it->is_string()) {
-      return http::Response::error(400, "INVALID_FIELD", "'failUserPrefix' must be a string");
-    }
-    auto prefix = it->get<std::string>();
-    for (auto* f : faults) f->set_prefix(prefix);
-    return http::Response::json(200, {{"failUserPrefix", prefix}});
-  });
+  router.add(
+      "POST", "/admin/faults",
+      [faults](const http::Request& req) {
+        auto body = http::parse_json_object(req.body);
+        if (!body) return http::Response::from_error(body.error());
+        auto it = body->find("failUserPrefix");
+        if (it == body->end() || !it->is_string()) {
+          return http::Response::error(400, "INVALID_FIELD", "'failUserPrefix' must be a string");
+        }
+        auto prefix = it->get<std::string>();
+        for (auto* f : faults) f->set_prefix(prefix);
+        return http::Response::json(200, {{"failUserPrefix", prefix}});
+      },
+      http::Access::kAdmin);
 }
 
 }  // namespace orderflow::notification

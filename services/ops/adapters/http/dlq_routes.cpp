@@ -24,7 +24,9 @@ nlohmann::json optional_json(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// With a token the audit trail names its subject; a header the caller chose cannot override it.
 std::string actor_of(const http::Request& req) {
+  if (req.principal) return "user:" + req.principal->user_id;
   auto actor = req.header("X-Actor");
   return actor && !actor->empty() ? *actor : "api";
 }
@@ -136,63 +138,75 @@ nlohmann::json dead_letter_to_json(const DeadLetter& d) {
 }
 
 void add_dlq_routes(http::Router& router, DlqService& service) {
-  router.add("GET", "/api/dlq", [&service](const http::Request& req) {
-    auto filter = filter_from_query(req);
-    if (!filter) return http::Response::from_error(filter.error());
-    auto limit = to_int(req.query_param("limit").value_or("50"));
-    auto offset = to_int(req.query_param("offset").value_or("0"));
-    if (!limit || !offset || *limit < 1 || *limit > 1000 || *offset < 0) {
-      return http::Response::error(400, "INVALID_PAGE", "limit must be 1..1000 and offset ≥ 0");
-    }
-    auto page = service.list(*filter, static_cast<int>(*limit), static_cast<int>(*offset));
-    if (!page) return http::Response::from_error(page.error());
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& d : page->items) items.push_back(dead_letter_to_json(d));
-    return http::Response::json(200, {{"items", std::move(items)},
-                                      {"total", page->total},
-                                      {"limit", *limit},
-                                      {"offset", *offset}});
-  });
+  router.add(
+      "GET", "/api/dlq",
+      [&service](const http::Request& req) {
+        auto filter = filter_from_query(req);
+        if (!filter) return http::Response::from_error(filter.error());
+        auto limit = to_int(req.query_param("limit").value_or("50"));
+        auto offset = to_int(req.query_param("offset").value_or("0"));
+        if (!limit || !offset || *limit < 1 || *limit > 1000 || *offset < 0) {
+          return http::Response::error(400, "INVALID_PAGE", "limit must be 1..1000 and offset ≥ 0");
+        }
+        auto page = service.list(*filter, static_cast<int>(*limit), static_cast<int>(*offset));
+        if (!page) return http::Response::from_error(page.error());
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& d : page->items) items.push_back(dead_letter_to_json(d));
+        return http::Response::json(200, {{"items", std::move(items)},
+                                          {"total", page->total},
+                                          {"limit", *limit},
+                                          {"offset", *offset}});
+      },
+      http::Access::kAdmin);
 
-  router.add("GET", "/api/dlq/{id}", [&service](const http::Request& req) {
-    auto id = id_of(req);
-    if (!id) return http::Response::from_error(id.error());
-    auto letter = service.get(*id);
-    if (!letter) return http::Response::from_error(letter.error());
-    auto trail = service.audit_trail(*id);
-    if (!trail) return http::Response::from_error(trail.error());
-    auto body = dead_letter_to_json(*letter);
-    body["audit"] = nlohmann::json::array();
-    for (const auto& a : *trail) {
-      body["audit"].push_back({{"action", a.action},
-                               {"actor", a.actor},
-                               {"at", format_iso8601(a.at)},
-                               {"details", a.details}});
-    }
-    return http::Response::json(200, body);
-  });
+  router.add(
+      "GET", "/api/dlq/{id}",
+      [&service](const http::Request& req) {
+        auto id = id_of(req);
+        if (!id) return http::Response::from_error(id.error());
+        auto letter = service.get(*id);
+        if (!letter) return http::Response::from_error(letter.error());
+        auto trail = service.audit_trail(*id);
+        if (!trail) return http::Response::from_error(trail.error());
+        auto body = dead_letter_to_json(*letter);
+        body["audit"] = nlohmann::json::array();
+        for (const auto& a : *trail) {
+          body["audit"].push_back({{"action", a.action},
+                                   {"actor", a.actor},
+                                   {"at", format_iso8601(a.at)},
+                                   {"details", a.details}});
+        }
+        return http::Response::json(200, body);
+      },
+      http::Access::kAdmin);
 
-  router.add("POST", "/api/dlq/{id}/replay", [&service](const http::Request& req) {
-    auto id = id_of(req);
-    if (!id) return http::Response::from_error(id.error());
-    auto replayed = service.replay(*id, actor_of(req));
-    if (!replayed) return http::Response::from_error(replayed.error());
-    auto letter = service.get(*id);
-    if (!letter) return http::Response::from_error(letter.error());
-    auto body = dead_letter_to_json(*letter);
-    body["replayedIds"] = *replayed;
-    return http::Response::json(200, body);
-  });
+  router.add(
+      "POST", "/api/dlq/{id}/replay",
+      [&service](const http::Request& req) {
+        auto id = id_of(req);
+        if (!id) return http::Response::from_error(id.error());
+        auto replayed = service.replay(*id, actor_of(req));
+        if (!replayed) return http::Response::from_error(replayed.error());
+        auto letter = service.get(*id);
+        if (!letter) return http::Response::from_error(letter.error());
+        auto body = dead_letter_to_json(*letter);
+        body["replayedIds"] = *replayed;
+        return http::Response::json(200, body);
+      },
+      http::Access::kAdmin);
 
-  router.add("POST", "/api/dlq/{id}/discard", [&service](const http::Request& req) {
-    auto id = id_of(req);
-    if (!id) return http::Response::from_error(id.error());
-    auto r = service.discard(*id, actor_of(req));
-    if (!r) return http::Response::from_error(r.error());
-    auto letter = service.get(*id);
-    if (!letter) return http::Response::from_error(letter.error());
-    return http::Response::json(200, dead_letter_to_json(*letter));
-  });
+  router.add(
+      "POST", "/api/dlq/{id}/discard",
+      [&service](const http::Request& req) {
+        auto id = id_of(req);
+        if (!id) return http::Response::from_error(id.error());
+        auto r = service.discard(*id, actor_of(req));
+        if (!r) return http::Response::from_error(r.error());
+        auto letter = service.get(*id);
+        if (!letter) return http::Response::from_error(letter.error());
+        return http::Response::json(200, dead_letter_to_json(*letter));
+      },
+      http::Access::kAdmin);
 
   auto bulk = [&service](bool replay) {
     return [&service, replay](const http::Request& req) {
@@ -204,8 +218,8 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
       return http::Response::json(200, bulk_to_json(*r));
     };
   };
-  router.add("POST", "/api/dlq/replay", bulk(true));
-  router.add("POST", "/api/dlq/discard", bulk(false));
+  router.add("POST", "/api/dlq/replay", bulk(true), http::Access::kAdmin);
+  router.add("POST", "/api/dlq/discard", bulk(false), http::Access::kAdmin);
 }
 
 }  // namespace orderflow::ops

@@ -12,6 +12,15 @@ std::string request_trace(const http::Request& req) {
   return messaging::child_traceparent(req.header("traceparent").value_or(""));
 }
 
+// Another user's order answers exactly as a missing one, so ids do not reveal whose they are.
+Result<Order> visible_order(OrderService& service, const http::Request& req, std::int64_t id) {
+  auto order = service.get(id);
+  if (order && !http::may_access(req, order->user_id)) {
+    return not_found("ORDER_NOT_FOUND", "order " + std::to_string(id) + " not found");
+  }
+  return order;
+}
+
 }  // namespace
 
 void add_order_routes(http::Router& router, OrderService& service,
@@ -22,8 +31,11 @@ void add_order_routes(http::Router& router, OrderService& service,
     }
     auto body = http::parse_json_object(req.body);
     if (!body) return http::Response::from_error(body.error());
-    auto request = parse_order_request(body.value(), req.header("X-User-Id"));
+    auto request = parse_order_request(body.value(), http::caller_user_id(req));
     if (!request) return http::Response::from_error(request.error());
+    if (auto acting = http::check_acting_user(req, request->user_id); !acting) {
+      return http::Response::from_error(acting.error());
+    }
     auto order = service.create(request.value(), request_trace(req));
     if (!order) return http::Response::from_error(order.error());
     auto response = http::Response::json(201, order_to_json(order.value()));
@@ -36,7 +48,7 @@ void add_order_routes(http::Router& router, OrderService& service,
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
     }
-    auto order = service.get(*id);
+    auto order = visible_order(service, req, *id);
     if (!order) return http::Response::from_error(order.error());
     return http::Response::json(200, order_to_json(order.value()));
   });
@@ -48,6 +60,10 @@ void add_order_routes(http::Router& router, OrderService& service,
     auto id = http::parse_int(req.path_param("id"));
     if (!id || *id <= 0) {
       return http::Response::error(400, "INVALID_ID", "order id must be a positive integer");
+    }
+    // Checked before cancelling: another user's order is not touched, and reads as missing.
+    if (auto visible = visible_order(service, req, *id); !visible) {
+      return http::Response::from_error(visible.error());
     }
     auto cancelled = service.cancel(*id, request_trace(req));
     if (!cancelled) {

@@ -24,13 +24,20 @@ void add_payment_routes(http::Router& router, PaymentService& service) {
     auto payments = service.list_by_order(*order_id);
     if (!payments) return http::Response::from_error(payments.error());
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& p : payments.value()) items.push_back(payment_to_json(p));
+    for (const auto& p : payments.value()) {
+      if (http::may_access(req, p.user_id)) items.push_back(payment_to_json(p));
+    }
     return http::Response::json(200, {{"items", std::move(items)}});
   });
 
   router.add("GET", "/api/payments/{paymentId}", [&service](const http::Request& req) {
     auto payment = service.get(req.path_param("paymentId"));
     if (!payment) return http::Response::from_error(payment.error());
+    // Another user's payment is answered as a missing one: its id is not disclosed.
+    if (!http::may_access(req, payment->user_id)) {
+      return http::Response::from_error(
+          not_found("PAYMENT_NOT_FOUND", "payment " + req.path_param("paymentId") + " not found"));
+    }
     return http::Response::json(200, payment_to_json(payment.value()));
   });
 }

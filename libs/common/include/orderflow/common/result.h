@@ -11,12 +11,14 @@ namespace orderflow {
 /// Class of an expected failure. Decides the HTTP status (see http::status_for) and whether a
 /// consumer retries: only kUnavailable is retryable (a technical error: DB busy, broker down).
 enum class ErrorKind {
-  kInvalidInput,   ///< malformed request or event (HTTP 400; consumer: not retryable)
-  kNotFound,       ///< HTTP 404
-  kConflict,       ///< state does not allow the action (HTTP 409)
-  kUnprocessable,  ///< well-formed but violates a business rule (HTTP 422; consumer: skip)
-  kUnavailable,    ///< technical, transient (HTTP 503; consumer: retry)
-  kInternal,       ///< a bug or an unexpected state (HTTP 500; consumer: not retryable)
+  kInvalidInput,     ///< malformed request or event (HTTP 400; consumer: not retryable)
+  kNotFound,         ///< HTTP 404
+  kConflict,         ///< state does not allow the action (HTTP 409)
+  kUnprocessable,    ///< well-formed but violates a business rule (HTTP 422; consumer: skip)
+  kUnavailable,      ///< technical, transient (HTTP 503; consumer: retry)
+  kInternal,         ///< a bug or an unexpected state (HTTP 500; consumer: not retryable)
+  kUnauthenticated,  ///< no valid credentials (HTTP 401 with WWW-Authenticate)
+  kForbidden,        ///< authenticated but not allowed (HTTP 403)
 };
 
 /// An expected failure as a value: kind, a stable machine code (e.g. "UNKNOWN_SKU") and a
@@ -101,6 +103,12 @@ inline Error unprocessable(std::string code, std::string message) {
 }
 inline Error unavailable(std::string code, std::string message) {
   return {ErrorKind::kUnavailable, std::move(code), std::move(message)};
+}
+inline Error unauthenticated(std::string code, std::string message) {
+  return {ErrorKind::kUnauthenticated, std::move(code), std::move(message)};
+}
+inline Error forbidden(std::string code, std::string message) {
+  return {ErrorKind::kForbidden, std::move(code), std::move(message)};
 }
 inline Error internal_error(std::string code, std::string message) {
   return {ErrorKind::kInternal, std::move(code), std::move(message)};

@@ -155,6 +155,13 @@ struct ServiceDefaults {
   int postgres_batch_size = 64;
 };
 
+/// Reads section `auth` (http::AuthConfig): auth.mode none|optional|required (default none),
+/// auth.algorithm HS256|RS256|ES256 (default HS256), auth.secret, auth.public_key_file
+/// (resolved like other paths), auth.issuer, auth.audience, auth.clock_skew_ms (default 30000).
+/// Throws ConfigError when a mode other than none lacks its key: an HS256 secret shorter than
+/// 32 bytes, or no public key file for RS256/ES256.
+http::AuthConfig read_auth_config(Reader& reader);
+
 /// Reads the common sections. `default_port` is the service's well-known port (8080…).
 /// Relative storage paths are resolved against data_dir.
 ServiceConfig read_service_config(Reader& reader, const std::string& default_name,

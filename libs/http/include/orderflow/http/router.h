@@ -24,13 +24,19 @@ struct Dispatched {
 /// parameters, e.g. "/api/orders/{id}". Thread-safe for dispatch once routes are added.
 class Router {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  /// `access` is what the route asks of its caller when the server authenticates (auth.mode
+  /// optional or required); routes are kUser unless said otherwise.
+  void add(std::string method, std::string pattern, Handler handler, Access access = Access::kUser);
 
   /// Dispatches `request` (fills path_params) and returns the response with the matched
   /// route. Unknown path → 404 ROUTE_NOT_FOUND; known path with another method → 405
-  /// METHOD_NOT_ALLOWED with an Allow header. A handler that throws gives 500 INTERNAL, and
-  /// what it threw comes back in Dispatched::handler_error (the server logs it).
-  [[nodiscard]] Dispatched dispatch(Request& request) const;
+  /// METHOD_NOT_ALLOWED with an Allow header. With `auth`, the route's access is checked
+  /// before its handler runs (which sets request.principal): 401 MISSING_TOKEN/INVALID_TOKEN
+  /// with WWW-Authenticate: Bearer error="invalid_token", 403 ADMIN_REQUIRED with
+  /// error="insufficient_scope"; the handler does not run then. A handler that throws gives
+  /// 500 INTERNAL, and what it threw comes back in Dispatched::handler_error (the server logs
+  /// it).
+  [[nodiscard]] Dispatched dispatch(Request& request, const Authenticator* auth = nullptr) const;
 
  private:
   struct Route {
@@ -38,6 +44,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    Access access;
   };
   std::vector<Route> routes_;
 };

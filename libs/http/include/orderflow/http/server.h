@@ -31,6 +31,9 @@ struct ServerOptions {
   /// `threads` (e.g. to keep I/O threads free to read and refuse while handlers are slow).
   /// Must be ≥ 1.
   int max_in_flight = 256;
+  /// Config section `auth`: with mode optional or required every request's route access is
+  /// checked (Router::dispatch) against a bearer token verified with the system clock.
+  AuthConfig auth;
 };
 
 /// HTTP/1.1 server (Boost.Beast) with keep-alive. Every request is timed and counted
@@ -51,6 +54,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// Throws std::runtime_error (start-up failure) when options.auth has no usable key.
   /// Binds and starts the I/O threads. Throws std::runtime_error when it cannot bind.
   void start();
   /// The bound port (valid after start()).
@@ -73,7 +77,7 @@ struct Readiness {
 
 /// Adds GET /health/live (always 200 {"status":"UP"}), GET /health/ready (200 {"status":"UP",
 /// "details"} or 503 {"status":"DOWN","reason","details"} from `readiness`), GET /metrics
-/// (Prometheus text).
+/// (Prometheus text). All three are Access::kOpen (never authenticated).
 void add_standard_routes(Router& router, std::function<Readiness()> readiness,
                          const observability::Metrics& metrics);
 

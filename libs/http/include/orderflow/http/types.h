@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orderflow/common/result.h"
+#include "orderflow/http/auth.h"
 
 namespace orderflow::http {
 
@@ -22,6 +23,9 @@ struct Request {
   std::map<std::string, std::string> path_params;  ///< filled by the router ("{id}")
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// The caller of a route with a verified bearer token (set by Router::dispatch); nullopt for
+  /// an anonymous request (auth.mode none, an open route, or optional without a token).
+  std::optional<Principal> principal;
 
   /// Case-insensitive header lookup.
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
@@ -39,7 +43,8 @@ struct Response {
   static Response json(int status, const nlohmann::json& body);
   /// `{"error":{"code":…,"message":…}}` with the given status.
   static Response error(int status, std::string_view code, std::string_view message);
-  /// The error body with the status for its kind: 400 kInvalidInput, 404 kNotFound,
+  /// The error body with the status for its kind: 400 kInvalidInput, 401 kUnauthenticated
+  /// (with WWW-Authenticate: Bearer error="invalid_token"), 403 kForbidden, 404 kNotFound,
   /// 409 kConflict, 422 kUnprocessable, 503 kUnavailable (with Retry-After: 1), 500 kInternal.
   static Response from_error(const Error& error);
 };
@@ -56,9 +61,22 @@ Response overloaded(std::string_view message);
 /// A whole base-10 integer ("42", "-7"); nullopt for anything else (spaces, "4x", "", overflow).
 std::optional<std::int64_t> parse_int(std::string_view text);
 
-/// The user a list request is about: the `userId` query parameter, else the X-User-Id header
-/// (seed 001's user until token auth exists). kInvalidInput MISSING_USER when neither is given.
+/// The user a list request is about. With a token: its `sub`; a `userId` query parameter
+/// naming someone else is kForbidden USER_MISMATCH, except for an admin, who may ask for any
+/// user. Anonymous: the `userId` query parameter, else the X-User-Id header; kInvalidInput
+/// MISSING_USER when neither is given.
 Result<std::string> require_user_id(const Request& request);
+
+/// Whether the caller may see a record of `owner`: anonymous requests (no token, as before
+/// authentication existed), admins and the owner may; other callers get the record's 404.
+bool may_access(const Request& request, std::string_view owner);
+
+/// The user a request without a body user acts for: the token's `sub`, else X-User-Id.
+std::optional<std::string> caller_user_id(const Request& request);
+
+/// A write naming `user` (e.g. the body's userId): kForbidden USER_MISMATCH when a token is
+/// present and its `sub` is another user (admins included: they act as themselves).
+Result<void> check_acting_user(const Request& request, std::string_view user);
 
 /// Page parameters of a list request.
 struct PageRequest {

@@ -40,7 +40,7 @@ class Intake {
 /// POST /admin/drain closes `intake` (writes answer 503 DRAINING from then on) and returns the
 /// status; GET /admin/status returns {"intake":"open"|"closed","outboxPending","consumerLag",
 /// "inFlight"} from `status`. Used by `orderflow up` to stop intake, wait until outboxes are
-/// flushed and consumers caught up, then stop the processes.
+/// flushed and consumers caught up, then stop the processes. Both are http::Access::kAdmin.
 void add_admin_routes(http::Router& router, Intake& intake, std::function<DrainStatus()> status);
 
 }  // namespace orderflow::runtime

@@ -71,6 +71,11 @@ class RunningSystem {
   [[nodiscard]] std::vector<std::string> instances(const std::string& service) const;
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
+  /// The generated orderflow.yaml. Like config/orderflow.yaml it has auth.mode optional with
+  /// an HS256 secret, so `orderflow token --config <this>` mints tokens the services accept.
+  [[nodiscard]] std::string config_file() const {
+    return (dir_.path() / "orderflow.yaml").string();
+  }
   [[nodiscard]] BrokerKind broker() const { return broker_; }
   /// The name this system uses for the configured topic `name` ("orders.v1", "inventory.v1",
   /// "payments.v1"): `name` itself on the embedded broker, `name.<id>` on the shared cluster.
