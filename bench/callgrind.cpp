@@ -130,6 +130,7 @@ std::string cost_component(const FunctionCost& f) {
   if (object.starts_with("libprometheus") || contains(fn, "prometheus::"))
     return "metrics (prometheus-cpp)";
   if (contains(fn, "nlohmann::")) return "JSON (nlohmann)";
+  if (object.starts_with("libsimdjson") || contains(fn, "simdjson::")) return "JSON (simdjson)";
   if (contains(fn, "spdlog::") || contains(fn, "fmt::")) return "logging (spdlog, fmt)";
   if (contains(fn, "boost::")) return "HTTP (Boost.Beast, Asio)";
   if (contains(file, "/malloc/") || fn.starts_with("operator new") ||

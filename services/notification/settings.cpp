@@ -34,11 +34,6 @@ NotificationSettings read_notification_settings(const config::Source& source) {
                             config::default_config_dir() + "/notification-templates.yaml"));
   s.locale = reader.string("notification.locale", "en");
   s.channels = reader.string_list("notification.channels", {"log"});
-  // "log, slack" from --set or the environment: the list reader keeps the spaces.
-  for (auto& c : s.channels) {
-    c.erase(0, c.find_first_not_of(' '));
-    c.erase(c.find_last_not_of(' ') + 1);
-  }
   s.webhook_url = reader.string("notification.webhook.url", "");
   s.discord_url = reader.string("notification.discord.url", "");
   s.slack_url = reader.string("notification.slack.url", "");

@@ -75,6 +75,9 @@ TEST(CostComponent, ByObjectThenFunctionName) {
   EXPECT_EQ(component("???", "operator new(unsigned long)", "/lib/libstdc++.so.6"), "malloc, free");
   EXPECT_EQ(component("a.h", "nlohmann::json_abi_v3_11_3::basic_json<>::parse()", "/bin/x"),
             "JSON (nlohmann)");
+  EXPECT_EQ(component("???", "0x2a3b0", "/usr/lib/x86_64-linux-gnu/libsimdjson.so.14"),
+            "JSON (simdjson)");
+  EXPECT_EQ(component("e.cpp", "simdjson::dom::parser::parse()", "/bin/x"), "JSON (simdjson)");
   EXPECT_EQ(component("a.h", "spdlog::logger::log_it_()", "/bin/x"), "logging (spdlog, fmt)");
   EXPECT_EQ(component("a.h", "boost::beast::http::detail::parse()", "/bin/x"),
             "HTTP (Boost.Beast, Asio)");

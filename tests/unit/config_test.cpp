@@ -229,10 +229,12 @@ TEST(ConfigTest, MalformedFileAndOverride) {
 TEST(ConfigTest, ListsFromSequenceOrCommaText) {
   testing::TempDir dir;
   auto file = write_file(dir, "x:\n  items: [a, b]\n");
-  auto source = Source::load(file, {}, {"y.items=c,d"});
+  auto source = Source::load(file, {}, {"y.items=c,d", "w.items= log, slack ,,"});
   Reader reader(source);
   EXPECT_EQ(reader.string_list("x.items", {}), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(reader.string_list("y.items", {}), (std::vector<std::string>{"c", "d"}));
+  // Regression: "log, slack" from --set or the environment kept the blank before "slack".
+  EXPECT_EQ(reader.string_list("w.items", {}), (std::vector<std::string>{"log", "slack"}));
   EXPECT_EQ(reader.string_list("z.items", {"e"}), (std::vector<std::string>{"e"}));
   reader.finish();
 }

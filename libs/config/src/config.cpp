@@ -352,12 +352,16 @@ std::vector<std::string> Reader::string_list(const std::string& path,
   if (!source_.is_container(path)) {
     auto single = source_.scalar(path);
     if (!single) return fallback;
-    // A comma-separated scalar works too, so env vars and --set can set lists.
+    // A comma-separated scalar works too, so env vars and --set can set lists; "a, b" is
+    // read as a YAML list would be, without the blanks around the items.
     std::vector<std::string> out;
     std::stringstream in(*single);
     std::string item;
     while (std::getline(in, item, ',')) {
-      if (!item.empty()) out.push_back(item);
+      const auto first = item.find_first_not_of(" \t");
+      if (first == std::string::npos) continue;
+      const auto last = item.find_last_not_of(" \t");
+      out.push_back(item.substr(first, last - first + 1));
     }
     return out;
   }
