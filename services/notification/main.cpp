@@ -111,9 +111,9 @@ int run(const config::Source& source) {
   if (settings.sink_enabled) {
     platform = std::make_unique<notification::HttpDataPlatformClient>(settings.sink_url,
                                                                       settings.outbound);
-    sink = std::make_unique<notification::SinkService>(*platform, *store, notification::kSinkGroup);
+    sink = std::make_unique<notification::SinkService>(*platform, *store, settings.sink_group);
     auto options = cfg.consumer;
-    options.group_id = notification::kSinkGroup;
+    options.group_id = settings.sink_group;
     options.topics = {cfg.topics.orders};
     sink_consumer = std::make_unique<messaging::ConsumerRunner>(
         cfg.kafka, std::move(options), notification::make_sink_handler(*sink), metrics, logger,
@@ -136,7 +136,7 @@ int run(const config::Source& source) {
           ready.details["sink"] = sink_ready.details;
           if (ready.ready && !sink_ready.ready) {
             ready.ready = false;
-            ready.reason = std::string(notification::kSinkGroup) + ": " + sink_ready.reason;
+            ready.reason = settings.sink_group + ": " + sink_ready.reason;
           }
         }
         return ready;

@@ -53,6 +53,8 @@ NotificationSettings read_notification_settings(const config::Source& source) {
   s.fail_user_prefix = reader.string("notification.faults.fail_user_prefix", "");
   s.sink_enabled = reader.boolean("sink.enabled", false);
   s.sink_url = reader.string("sink.url", "");
+  s.sink_group = reader.string("sink.group_id", kSinkGroup);
+  if (s.sink_group.empty()) throw config::ConfigError("config: sink.group_id: must not be empty");
   if (s.sink_enabled) require_url("sink.url", s.sink_url);
   s.outbound.connect_timeout = reader.millis(
       "outbound.connect_timeout_ms", s.outbound.connect_timeout, std::chrono::milliseconds{1});

@@ -26,6 +26,9 @@ struct NotificationSettings {
   std::string fail_user_prefix;
   bool sink_enabled = false;  ///< sink.enabled
   std::string sink_url;       ///< sink.url
+  /// sink.group_id: the sink's consumer group (default kSinkGroup); its offsets, retries and
+  /// dead letters are apart from the notifications' group.
+  std::string sink_group = kSinkGroup;
   /// outbound.connect_timeout_ms, outbound.timeout_ms (channels and sink).
   http::OutboundOptions outbound;
   std::string idempotency_store = "db";  ///< idempotency.store: db | redis

@@ -551,8 +551,8 @@ TEST_P(DeadLetterTest, FaultSwitchRejectsMalformedBodies) {
 // per completed order with its Idempotency-Key, a sink answering 500 dead-letters the record in
 // the data-platform-sink group after 3 attempts (listed by ops), a replay after the sink
 // recovered delivers it once, the same event produced again with kcat is not sent again, and
-// every notification reaches each channel once. Embedded broker only: the sink's group name is
-// fixed, so systems on the shared cluster would share it.
+// every notification reaches each channel once. On both brokers (on the shared cluster the
+// sink's group is data-platform-sink.<id>, sink.group_id, like every group of the system).
 
 // The receiver's requests to /hooks/sink for `order_id`.
 std::vector<ReceivedRequest> sink_calls(const HttpReceiver& receiver, std::int64_t order_id) {
@@ -572,7 +572,10 @@ Record completed_record(const RunningSystem& system, const std::string& key) {
   return {};
 }
 
-TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
+class OutboundEffectsTest : public ::testing::TestWithParam<BrokerKind> {};
+ORDERFLOW_ON_BOTH_BROKERS(OutboundEffectsTest);
+
+TEST_P(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
   RedisServer redis;
   HttpReceiver receiver;
   Overrides overrides{
@@ -583,7 +586,8 @@ TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
         "notification.slack.url=" + receiver.url("slack"), "sink.enabled=true",
         "sink.url=" + receiver.url("sink"), "idempotency.store=redis", "redis.url=" + redis.url(),
         "redis.key_prefix=e2e:processed:"}}};
-  RunningSystem system(overrides);
+  RunningSystem system(overrides, {.broker = GetParam()});
+  const std::string sink_group = system.group("data-platform-sink");
   const std::string seed003 = R"({"userId":42,"items":[{"sku":"ABC-001","qty":1}]})";
 
   // 1. An order completes: one sink call with its orderId and the event's Idempotency-Key.
@@ -612,13 +616,13 @@ TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
   nlohmann::json letter;
   ASSERT_TRUE(eventually(
       [&] {
-        for (const auto& item : ops_dead_letters(system, "group=data-platform-sink&key=" + key)) {
+        for (const auto& item : ops_dead_letters(system, "group=" + sink_group + "&key=" + key)) {
           letter = item;
         }
         return !letter.is_null();
       },
       30000ms, 200ms))
-      << "ops lists no data-platform-sink dead letter for order " << key;
+      << "ops lists no " << sink_group << " dead letter for order " << key;
   EXPECT_EQ(sink_calls(receiver, second.id).size(), 3u);
   EXPECT_EQ(letter["reason"], "RETRIES_EXHAUSTED");
   EXPECT_EQ(letter["attempts"], 3);
@@ -668,9 +672,9 @@ TEST(OutboundEffectsTest, SinkChannelsDeadLetterReplayAndRedisIdempotency) {
   redis_options.url = redis.url();
   redis_options.key_prefix = "e2e:processed:";
   auto keys = messaging::make_redis_idempotency_store(redis_options);
-  auto marked = keys->seen("data-platform-sink", completed_id);
+  auto marked = keys->seen(sink_group, completed_id);
   ASSERT_TRUE(marked.ok()) << marked.error().message;
-  EXPECT_TRUE(marked.value()) << "e2e:processed:data-platform-sink:" << completed_id;
+  EXPECT_TRUE(marked.value()) << "e2e:processed:" << sink_group << ":" << completed_id;
 
   // 5. Each notification reached webhook, discord and slack once (Idempotency-Key
   // <sourceEventId>:<userId>), the replay and the repeat included.

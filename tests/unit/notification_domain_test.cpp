@@ -309,6 +309,7 @@ TEST(NotificationSettingsTest, DefaultsAreTheLogChannelTheDatabaseStoreAndNoSink
   auto s = settings_with({});
   EXPECT_EQ(s.channels, std::vector<std::string>{"log"});
   EXPECT_FALSE(s.sink_enabled);
+  EXPECT_EQ(s.sink_group, "data-platform-sink");
   EXPECT_EQ(s.idempotency_store, "db");
   EXPECT_EQ(s.redis.ttl, std::chrono::hours{24});
 }
@@ -319,14 +320,15 @@ TEST(NotificationSettingsTest, ReadsEveryChannelTheSinkAndRedis) {
                      "notification.webhook.url=https://hooks.example/a",
                      "notification.discord.url=https://discord.example/api/webhooks/1/t",
                      "notification.slack.url=http://127.0.0.1:9/slack", "sink.enabled=true",
-                     "sink.url=https://platform.example/orders", "idempotency.store=redis",
-                     "redis.url=redis://127.0.0.1:6380/2",
+                     "sink.url=https://platform.example/orders", "sink.group_id=platform-b",
+                     "idempotency.store=redis", "redis.url=redis://127.0.0.1:6380/2",
                      "redis.key_prefix=kafka:reservation:processed:", "redis.ttl_ms=604800000"});
   EXPECT_EQ(s.channels, (std::vector<std::string>{"log", "webhook", "discord", "slack"}));
   EXPECT_EQ(s.url_of("discord"), "https://discord.example/api/webhooks/1/t");
   EXPECT_EQ(s.url_of("log"), "");
   EXPECT_TRUE(s.sink_enabled);
   EXPECT_EQ(s.sink_url, "https://platform.example/orders");
+  EXPECT_EQ(s.sink_group, "platform-b");
   EXPECT_EQ(s.idempotency_store, "redis");
   EXPECT_EQ(s.redis.key_prefix, "kafka:reservation:processed:");
   EXPECT_EQ(s.redis.ttl, std::chrono::hours{24 * 7});

@@ -93,6 +93,9 @@ RunningSystem::RunningSystem(
     for (const auto& o : names_overrides) system_yaml += "      - \"" + o + "\"\n";
     if (broker_ == BrokerKind::kKafka) {
       system_yaml += "      - \"consumer.group_id=" + group(name) + "\"\n";
+      if (name == std::string("notification-service")) {
+        system_yaml += "      - \"sink.group_id=" + group("data-platform-sink") + "\"\n";
+      }
     }
     if (auto it = service_overrides.find(name); it != service_overrides.end()) {
       for (const auto& o : it->second) system_yaml += "      - \"" + o + "\"\n";
