@@ -142,8 +142,9 @@ int run(const config::Source& source) {
         return ready;
       },
       metrics);
-  runtime::add_admin_routes(router, intake,
-                            [&] { return runtime::service_drain_status(*db, false, &consumer); });
+  runtime::add_admin_routes(router, intake, [&] {
+    return runtime::service_drain_status(*db, false, &consumer, sink_consumer.get());
+  });
   http::Server server(cfg.http, router, metrics, logger);
 
   broker.start();

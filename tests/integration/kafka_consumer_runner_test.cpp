@@ -643,6 +643,45 @@ TEST_P(ConsumerReadinessTest, ReadinessWaitsForTheGroupJoin) {
   r->stop();
 }
 
+// Regression (issue 13): notification-service's /admin/status counted the records in flight of
+// its notifications group only, not those of its sink group, so a drain could end while the
+// sink still held records.
+TEST_P(ConsumerReadinessTest, DrainStatusCountsTheRecordsInFlightOfBothGroups) {
+  auto db = storage::open_database(database_.storage_config());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  auto blocking = [&](const ConsumedRecord&) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return HandlerResult::processed();
+  };
+  auto notifications = runner(blocking, options());
+  auto sink = runner(blocking, options(unique_name("sink-group")));
+  notifications->start();
+  sink->start();
+  produce(1, 1);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return runtime::service_drain_status(*db, false, notifications.get(), sink.get())
+                   .in_flight == 2;
+      },
+      kWait))
+      << "one record in flight in each group";
+  EXPECT_EQ(runtime::service_drain_status(*db, false, notifications.get()).in_flight, 1);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(eventually([&] {
+    return runtime::service_drain_status(*db, false, notifications.get(), sink.get()).in_flight ==
+           0;
+  }));
+  notifications->stop();
+  sink->stop();
+}
+
 // A worker's ready records (one per key) are handled in one transaction: the handlers' own
 // writes join it, a failing record rolls back only its own row and takes the normal DLT path,
 // and the batch commits once for many records.

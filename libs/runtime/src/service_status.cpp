@@ -63,16 +63,18 @@ http::Readiness service_readiness(const ReadinessSources& sources) {
 }
 
 DrainStatus service_drain_status(storage::Database& db, bool has_outbox,
-                                 const messaging::ConsumerRunner* consumer) {
+                                 const messaging::ConsumerRunner* consumer,
+                                 const messaging::ConsumerRunner* second) {
   DrainStatus s;
   if (has_outbox) {
     auto pending = messaging::Outbox::pending(db);
     s.outbox_pending = pending.ok() ? pending.value() : -1;
   }
-  if (consumer != nullptr) {
-    auto status = consumer->status();
-    s.consumer_lag = status.lag;
-    s.in_flight = status.in_flight;
+  for (const auto* runner : {consumer, second}) {
+    if (runner == nullptr) continue;
+    auto status = runner->status();
+    s.consumer_lag += status.lag;
+    s.in_flight += status.in_flight;
   }
   return s;
 }

@@ -44,8 +44,11 @@ struct ReadinessSources {
 http::Readiness service_readiness(const ReadinessSources& sources);
 
 /// GET /admin/status of a service: unsent outbox rows (when `has_outbox`; -1 when the count
-/// failed) and the consumer's lag and in-flight records (when `consumer` is given).
+/// failed) and the consumer's lag and in-flight records (when `consumer` is given), plus those
+/// of `second` (a second consumer group of the service, e.g. notification's sink), so a drain
+/// waits for both.
 DrainStatus service_drain_status(storage::Database& db, bool has_outbox,
-                                 const messaging::ConsumerRunner* consumer);
+                                 const messaging::ConsumerRunner* consumer,
+                                 const messaging::ConsumerRunner* second = nullptr);
 
 }  // namespace orderflow::runtime
