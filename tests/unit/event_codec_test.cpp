@@ -197,11 +197,18 @@ TEST(ChildTraceparent, AMissingOrMalformedParentStartsANewTrace) {
         with(35, "_"), with(52, "_"), with(53, "zz")}) {
     SCOPED_TRACE(bad);
     auto child = child_traceparent(bad);
+    EXPECT_EQ(trace_id_of(bad), "") << "log lines carry no trace of a malformed traceparent";
     ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
     EXPECT_TRUE(child.ends_with("-01")) << "a new trace is sampled";
     EXPECT_NE(child.substr(3, 32), parent.substr(3, 32)) << "not the broken parent's trace";
   }
   EXPECT_NE(child_traceparent(""), child_traceparent("")) << "each new trace is its own";
+}
+
+TEST(ChildTraceparent, TraceIdOfIsTheTraceOfAWellFormedTraceparent) {
+  const std::string parent = kParent;
+  EXPECT_EQ(trace_id_of(parent), parent.substr(3, 32));
+  EXPECT_EQ(trace_id_of(child_traceparent(parent)), parent.substr(3, 32));
 }
 
 TEST(ChildTraceparent, OfARecordUsesItsTraceparentHeader) {

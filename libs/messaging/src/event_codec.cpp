@@ -150,9 +150,17 @@ Headers standard_headers(const EventMeta& meta, std::string_view source,
 
 std::string new_traceparent() { return "00-" + random_hex(32) + "-" + random_hex(16) + "-01"; }
 
-std::string child_traceparent(std::string_view parent) {
-  // "00-" trace-id(32) "-" parent-id(16) "-" flags(2). Other versions may carry more fields
-  // and cannot be continued safely by this version-00 writer: they start a new trace.
+namespace {
+
+// The parts of a version-00 traceparent "00-" trace-id(32) "-" parent-id(16) "-" flags(2);
+// nullopt when malformed (other versions may carry more fields: not continued by this writer).
+struct TraceparentParts {
+  std::string_view trace_id;
+  std::string_view span_id;
+  std::string_view flags;
+};
+
+std::optional<TraceparentParts> parse_traceparent(std::string_view parent) {
   constexpr std::size_t kLength = 55;
   auto is_hex = [](std::string_view digits) {
     return std::all_of(digits.begin(), digits.end(),
@@ -163,16 +171,28 @@ std::string child_traceparent(std::string_view parent) {
   };
   if (parent.size() != kLength || parent.substr(0, 3) != "00-" || parent[35] != '-' ||
       parent[52] != '-') {
-    return new_traceparent();
+    return std::nullopt;
   }
-  auto trace_id = parent.substr(3, 32);
-  auto span_id = parent.substr(36, 16);
-  auto flags = parent.substr(53, 2);
-  if (!is_hex(trace_id) || !is_hex(span_id) || !is_hex(flags) || is_zero(trace_id) ||
-      is_zero(span_id)) {
-    return new_traceparent();
+  TraceparentParts parts{parent.substr(3, 32), parent.substr(36, 16), parent.substr(53, 2)};
+  if (!is_hex(parts.trace_id) || !is_hex(parts.span_id) || !is_hex(parts.flags) ||
+      is_zero(parts.trace_id) || is_zero(parts.span_id)) {
+    return std::nullopt;
   }
-  return "00-" + std::string(trace_id) + "-" + random_hex(16) + "-" + std::string(flags);
+  return parts;
+}
+
+}  // namespace
+
+std::string child_traceparent(std::string_view parent) {
+  auto parts = parse_traceparent(parent);
+  if (!parts) return new_traceparent();
+  return "00-" + std::string(parts->trace_id) + "-" + random_hex(16) + "-" +
+         std::string(parts->flags);
+}
+
+std::string trace_id_of(std::string_view traceparent) {
+  auto parts = parse_traceparent(traceparent);
+  return parts ? std::string(parts->trace_id) : std::string();
 }
 
 std::string child_traceparent(const ConsumedRecord& record) {

@@ -51,6 +51,7 @@ struct KeyLane {
   std::string chain;                 ///< the error chain, for dlq.error.stacktrace
   std::string event_type;
   std::string event_id;
+  std::string trace_id;  ///< of its traceparent header, for the log lines ("" without one)
 
   /// Drops the first record and its state.
   void next() {
@@ -62,6 +63,7 @@ struct KeyLane {
     chain.clear();
     event_type.clear();
     event_id.clear();
+    trace_id.clear();
   }
 };
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "orderflow/messaging/dlt_headers.h"
+#include "orderflow/messaging/event_codec.h"
 
 namespace orderflow::messaging::consumer {
 
@@ -212,6 +213,7 @@ LaneWorker::Prepared LaneWorker::prepare(KeyLanes::Map::iterator it) {
   if (lane.event_id.empty()) lane.event_id = find_header(record.headers, "eventId").value_or("");
   if (lane.event_type.empty()) {
     lane.event_type = find_header(record.headers, "eventType").value_or("unknown");
+    lane.trace_id = trace_id_of(find_header(record.headers, "traceparent").value_or(""));
   }
   if (lane.letter) {  // a DLT write that failed before: try it again
     send_dead_letter(it);
@@ -357,15 +359,15 @@ bool LaneWorker::conclude(KeyLanes::Map::iterator it, HandlerResult result,
     if (result.outcome == HandlerOutcome::kSkip && result.error) {
       context_.logger.info(
           "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
-          "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f}",
+          "outcome=skip attempt={} code={} reason=\"{}\" ms={:.3f} trace_id={}",
           event_id, event_type, record.topic, record.partition, record.offset, attempt,
-          result.error->code, result.error->message, seconds * 1000);
+          result.error->code, result.error->message, seconds * 1000, lane.trace_id);
     } else {
       context_.logger.info(
           "\"record handled\" eventId={} eventType={} topic={} partition={} offset={} "
-          "outcome={} attempt={} ms={:.3f}",
+          "outcome={} attempt={} ms={:.3f} trace_id={}",
           event_id, event_type, record.topic, record.partition, record.offset,
-          to_string(result.outcome), attempt, seconds * 1000);
+          to_string(result.outcome), attempt, seconds * 1000, lane.trace_id);
     }
     context_.offsets.settle(record, true);
     return true;
@@ -404,9 +406,10 @@ void LaneWorker::fail(KeyLanes::Map::iterator it, Error error, int attempt) {
     context_.metrics.count_message(record.topic, lane.event_type, Outcome::kRetry);
     context_.logger.warn(
         "\"record failed, will retry\" eventId={} eventType={} topic={} partition={} "
-        "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\"",
+        "offset={} outcome=retry attempt={} retryInMs={} kind={} code={} reason=\"{}\" "
+        "trace_id={}",
         lane.event_id, lane.event_type, record.topic, record.partition, record.offset, attempt,
-        decision.delay.count(), to_string(error.kind), error.code, error.message);
+        decision.delay.count(), to_string(error.kind), error.code, error.message, lane.trace_id);
     return;
   }
   lane.letter = DeadLetter{std::move(decision.dead_letter_reason), std::move(error), attempt};
@@ -466,9 +469,10 @@ bool LaneWorker::dead_letter_report(KeyLanes::Map::iterator it, const std::optio
     context_.metrics.count_message(record.topic, lane.event_type, Outcome::kError);
     context_.logger.error(
         "\"dead letter write failed, record stays uncommitted\" eventId={} eventType={} "
-        "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\"",
+        "topic={} partition={} offset={} outcome=error reason={} retryInMs={} err=\"{}\" "
+        "trace_id={}",
         lane.event_id, lane.event_type, record.topic, record.partition, record.offset,
-        letter.reason, delay.count(), error->message);
+        letter.reason, delay.count(), error->message, lane.trace_id);
     return false;
   }
   // Parked before it is counted, so whoever sees the count also sees the key parked.
@@ -476,10 +480,10 @@ bool LaneWorker::dead_letter_report(KeyLanes::Map::iterator it, const std::optio
   context_.metrics.count_message(record.topic, lane.event_type, Outcome::kDlq);
   context_.logger.error(
       "\"record dead-lettered\" eventId={} eventType={} topic={} partition={} offset={} "
-      "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={}",
+      "outcome=dlq reason={} attempts={} class={} message=\"{}\" dlt={} trace_id={}",
       lane.event_id, lane.event_type, record.topic, record.partition, record.offset, letter.reason,
       letter.attempts, dlt_headers::error_class(letter.error), letter.error.message,
-      context_.dead_letters.dlt_of(record.topic));
+      context_.dead_letters.dlt_of(record.topic), lane.trace_id);
   context_.offsets.settle(record, true);
   return true;
 }

@@ -82,6 +82,11 @@ std::string new_traceparent();
 /// gives new_traceparent(). Thread-safe.
 std::string child_traceparent(std::string_view parent);
 
+/// The trace-id (32 lower-case hex digits) of a W3C traceparent, as log lines carry it
+/// (`trace_id=`); "" when `traceparent` is missing or malformed (what child_traceparent would
+/// replace with a new trace). Pure; thread-safe.
+std::string trace_id_of(std::string_view traceparent);
+
 /// child_traceparent of the record's `traceparent` header: what every event produced in reaction
 /// to `record` carries, so that one trace follows an order across services.
 std::string child_traceparent(const ConsumedRecord& record);
