@@ -18,6 +18,8 @@ struct Deleter {
 using Handle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_t, rd_kafka_destroy>>;
 using Queue = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
 using Event = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_t, rd_kafka_event_destroy>>;
+using AclBinding = std::unique_ptr<rd_kafka_AclBinding_t,
+                                   Deleter<rd_kafka_AclBinding_t, rd_kafka_AclBinding_destroy>>;
 using Options = std::unique_ptr<rd_kafka_AdminOptions_t,
                                 Deleter<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
 void destroy_metadata(const rd_kafka_metadata_t* m) { rd_kafka_metadata_destroy(m); }
@@ -248,6 +250,55 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
   for (const auto& outcome : outcomes) names.push_back(outcome.name);
   await_topics_on_every_broker(rk.get(), config, names, deadline);
   return outcomes;
+}
+
+void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
+                 std::chrono::milliseconds timeout) {
+  if (rules.empty()) return;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Handle rk = make_client(config);
+  char err[512];
+  std::vector<AclBinding> bindings;
+  for (const auto& rule : rules) {
+    auto operation = rule.operation == AclRule::Operation::kRead ? RD_KAFKA_ACL_OPERATION_READ
+                     : rule.operation == AclRule::Operation::kWrite
+                         ? RD_KAFKA_ACL_OPERATION_WRITE
+                         : RD_KAFKA_ACL_OPERATION_DESCRIBE;
+    auto* binding = rd_kafka_AclBinding_new(
+        rule.resource == AclRule::Resource::kTopic ? RD_KAFKA_RESOURCE_TOPIC
+                                                   : RD_KAFKA_RESOURCE_GROUP,
+        rule.name.c_str(), RD_KAFKA_RESOURCE_PATTERN_LITERAL, rule.principal.c_str(), "*",
+        operation, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, err, sizeof err);
+    if (binding == nullptr) throw TopicAdminError("acl for " + rule.principal + ": " + err);
+    bindings.emplace_back(binding);
+  }
+  std::vector<rd_kafka_AclBinding_t*> raw;
+  for (const auto& b : bindings) raw.push_back(b.get());
+  Options options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATEACLS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), remaining_ms(deadline), err, sizeof err);
+  Queue queue(rd_kafka_queue_new(rk.get()));
+  rd_kafka_CreateAcls(rk.get(), raw.data(), raw.size(), options.get(), queue.get());
+  Event event(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline) + 1000));
+  if (!event) {
+    throw TopicAdminError("creating acls: no answer from " + config.bootstrap_servers + " within " +
+                              std::to_string(timeout.count()) + " ms",
+                          /*retryable=*/true);
+  }
+  if (auto code = rd_kafka_event_error(event.get()); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError(
+        std::string("creating acls: ") + rd_kafka_event_error_string(event.get()),
+        code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT);
+  }
+  std::size_t count = 0;
+  const auto* results =
+      rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(event.get()), &count);
+  for (std::size_t i = 0; i < count && i < rules.size(); ++i) {
+    const rd_kafka_error_t* error = rd_kafka_acl_result_error(results[i]);
+    if (error != nullptr && rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw TopicAdminError("acl for " + rules[i].principal + " on " + rules[i].name +
+                            " refused: " + rd_kafka_error_string(error));
+    }
+  }
 }
 
 }  // namespace orderflow::messaging
