@@ -1,6 +1,8 @@
 // A real 3-node Apache Kafka cluster (KRaft) as `orderflow up --broker kafka` starts it: topics
 // through the Admin API, acks=all + lz4 produce, kcat consume with headers, and records kept
-// across a restart on the same data dir. Needs Java and scripts/install-kafka.sh (make deps).
+// across a restart on the same data dir; and the secured cluster (--kafka-security scram): the
+// ACLs refuse a forged record and foreign reads, the whole system runs on it. Needs Java and
+// scripts/install-kafka.sh (make deps).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -20,6 +22,7 @@
 #include "orderflow/observability/logging.h"
 #include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/testing/support.h"
+#include "orderflow/testing/system_under_test.h"
 
 namespace {
 
@@ -313,6 +316,59 @@ TEST(KafkaCluster, SecuredClusterRefusesRecordsAndReadsTheAclsDoNotAllow) {
   auto producer = messaging::make_kafka_producer(impostor, logger);
   EXPECT_FALSE(producer->send_sync(forged_stock_reserved(), 15s).ok());
   EXPECT_EQ(records_in(admin, "inventory.v1"), 1);
+}
+
+// The whole system as `orderflow up --broker kafka --kafka-security scram` runs it, each service
+// with its own principal: an order completes (every producer, consumer group and DLT of the
+// saga allowed), and a dead letter of inventory-service (FAIL, the dev fault) reaches
+// ops-service through orders.v1.dlt and, replayed onto orders.v1 by ops-service once the fault
+// is cleared, completes its order.
+TEST(KafkaCluster, SecuredSystemCompletesAnOrderAndReplaysADeadLetter) {
+  orderflow::testing::SystemOptions options;
+  options.up_args = {"--broker", "kafka", "--kafka-security", "scram", "--brokers", "1"};
+  options.up_timeout = 180s;
+  orderflow::testing::RunningSystem system(
+      {{"inventory-service", {"consumer.retry.backoff_ms=200"}}}, options);
+  auto status_of = [&](std::int64_t id) {
+    auto r = system.call("order-service", "GET", "/api/orders/" + std::to_string(id));
+    return r.status == 200 ? r.body["status"].get<std::string>()
+                           : "HTTP " + std::to_string(r.status);
+  };
+  auto place = [&](const std::string& sku) -> std::int64_t {
+    auto r = system.call("order-service", "POST", "/api/orders",
+                         R"({"userId":42,"items":[{"sku":")" + sku + R"(","qty":1}]})");
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return r.status == 201 ? r.body["orderId"].get<std::int64_t>() : 0;
+  };
+  auto completed = place("ABC-001");
+  ASSERT_GT(completed, 0);
+  EXPECT_TRUE(eventually([&] { return status_of(completed) == "COMPLETED"; }, 30s, 100ms))
+      << status_of(completed) << "\n"
+      << system.output();
+
+  auto failing = place("FAIL");
+  ASSERT_GT(failing, 0);
+  nlohmann::json letters;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r =
+            system.call("ops-service", "GET", "/api/dlq?limit=10&key=" + std::to_string(failing));
+        letters = r.status == 200 ? r.body["items"] : nlohmann::json::array();
+        return !letters.empty();
+      },
+      60s, 200ms))
+      << "no dead letter of order " << failing << " at ops-service\n"
+      << system.output();
+  auto cleared =
+      system.call("inventory-service", "POST", "/admin/faults", R"({"failSkuPrefix":""})");
+  ASSERT_EQ(cleared.status, 200) << cleared.raw;
+  auto replay =
+      system.call("ops-service", "POST",
+                  "/api/dlq/" + std::to_string(letters[0]["id"].get<std::int64_t>()) + "/replay");
+  ASSERT_EQ(replay.status, 200) << replay.raw;
+  EXPECT_TRUE(eventually([&] { return status_of(failing) == "COMPLETED"; }, 30s, 100ms))
+      << status_of(failing) << "\n"
+      << system.output();
 }
 
 }  // namespace

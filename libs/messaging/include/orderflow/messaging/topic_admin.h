@@ -85,9 +85,10 @@ struct AclRule {
 
 /// Creates every rule of `rules` through the Admin API (CreateAcls) on the cluster of `config`,
 /// which must authenticate as a principal allowed to alter ACLs (a super user). An existing
-/// rule is fine. Blocks up to `timeout`. Throws TopicAdminError with the broker's error naming
-/// the first rule refused, or when the cluster does not answer in time (retryable).
-/// Thread-safe (each call uses its own client).
+/// rule is fine. Returns once every broker of the cluster holds at least as many ACLs as
+/// `rules` (a client connecting earlier could be refused). Blocks up to `timeout`. Throws
+/// TopicAdminError with the broker's error naming the first rule refused, or when the cluster does
+/// not answer in time (retryable). Thread-safe (each call uses its own client).
 void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
                  std::chrono::milliseconds timeout);
 
