@@ -47,6 +47,37 @@ TEST(ConfigTest, InstanceIdNamesTheKafkaClientAndTheLogLines) {
   EXPECT_EQ(c.log.instance, "order-service-2");
 }
 
+// A service's principal on a cluster with ACLs: the name from the file or --set, the password
+// from the environment (as `orderflow up --kafka-security scram` passes it), never required in a
+// file; SASL_SSL or another mechanism set in kafka.properties is kept.
+TEST(ConfigTest, KafkaSaslCredentialsComeFromConfigAndEnvironment) {
+  auto source = Source::load("",
+                             {{"ORDERFLOW__KAFKA__SASL__USERNAME", "payment-service"},
+                              {"ORDERFLOW__KAFKA__SASL__PASSWORD", "s3cret"}},
+                             {});
+  Reader reader(source);
+  auto c = read_service_config(reader, "payment-service", 8080);
+  reader.finish();
+  EXPECT_EQ(c.kafka.properties.at("sasl.username"), "payment-service");
+  EXPECT_EQ(c.kafka.properties.at("sasl.password"), "s3cret");
+  EXPECT_EQ(c.kafka.properties.at("sasl.mechanisms"), "SCRAM-SHA-256");
+  EXPECT_EQ(c.kafka.properties.at("security.protocol"), "SASL_PLAINTEXT");
+
+  auto tls = Source::load("", {{"ORDERFLOW__KAFKA__SASL__PASSWORD", "s3cret"}},
+                          {"kafka.sasl.username=ops", "kafka.sasl.mechanism=SCRAM-SHA-512",
+                           "kafka.properties.security.protocol=SASL_SSL"});
+  Reader tls_reader(tls);
+  auto t = read_service_config(tls_reader, "ops-service", 8081);
+  EXPECT_EQ(t.kafka.properties.at("sasl.mechanisms"), "SCRAM-SHA-512");
+  EXPECT_EQ(t.kafka.properties.at("security.protocol"), "SASL_SSL");
+
+  auto plain = Source::load("", {}, {});
+  Reader plain_reader(plain);
+  auto p = read_service_config(plain_reader, "order-service", 8080);
+  EXPECT_FALSE(p.kafka.properties.contains("security.protocol"));
+  EXPECT_FALSE(p.kafka.properties.contains("sasl.username"));
+}
+
 // Batches of records in one transaction: on by default on SQLite; one record per transaction on
 // PostgreSQL (lock-order deadlocks between workers' batches); consumer.batch_size sets it.
 TEST(ConfigTest, BatchSizeDefaultsByStorageBackend) {
@@ -183,6 +214,8 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   expect_error("auth.algorithm=none", "auth.algorithm");
   expect_error("auth.mode=optional", "auth.secret");  // HS256 without a secret
   expect_error("auth.mode=required", "auth.secret");
+  expect_error("kafka.sasl.password=x", "kafka.sasl.username");  // a password for no one
+  expect_error("kafka.sasl.mechanism=GSSAPI", "kafka.sasl.mechanism");
   // A producer timeout apart from the relay's, and a batch the producer queue cannot hold.
   expect_error("kafka.producer.message.timeout.ms=300000", "outbox.delivery_timeout_ms");
   expect_error("kafka.properties.delivery.timeout.ms=300000", "outbox.delivery_timeout_ms");

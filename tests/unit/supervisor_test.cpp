@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 
+#include "bus_acls.h"
 #include "child_process.h"
 #include "orderflow/config/config.h"
 #include "orderflow/observability/logging.h"
@@ -130,6 +132,65 @@ TEST(ReplicasTest, SeveralInstancesOnPostgresAreNotRefused) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()).find("replicas"), std::string::npos) << e.what();
   }
+}
+
+// broker.security scram is read from the file and refused with the embedded broker (no SASL
+// there) before anything starts.
+TEST(KafkaSecuritySpecTest, ScramNeedsTheLocalKafkaCluster) {
+  testing::TempDir dir;
+  auto spec = load_system_spec(write_file(dir, "data_dir: data\nbroker:\n  security: scram\n"), "",
+                               dir.file("no-bin"));
+  EXPECT_EQ(spec.kafka_security, KafkaSecurity::kScram);
+  System system(spec, observability::make_logger("test", {"off", "text"}));
+  try {
+    system.start();
+    FAIL() << "started scram on the embedded broker";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--broker kafka"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(system.pids().empty());
+  EXPECT_THROW(load_system_spec(write_file(dir, "broker:\n  security: tls\n"), "", "bin"),
+               config::ConfigError);
+}
+
+// Who may write and read what on a secured cluster (docs/security.md has the same table).
+TEST(BusAclsTest, EachTopicIsWrittenByItsOwnServiceAndReadByItsConsumers) {
+  using Rule = messaging::AclRule;
+  auto rules = service_acl_rules({});
+  auto who = [&](Rule::Resource resource, const std::string& name, Rule::Operation op) {
+    std::vector<std::string> out;
+    for (const auto& r : rules) {
+      if (r.resource == resource && r.name == name && r.operation == op) out.push_back(r.principal);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  constexpr auto kTopic = Rule::Resource::kTopic;
+  constexpr auto kGroup = Rule::Resource::kGroup;
+  constexpr auto kWrite = Rule::Operation::kWrite;
+  constexpr auto kRead = Rule::Operation::kRead;
+  // ops-service re-publishes dead letters to their original topic (replay).
+  EXPECT_EQ(who(kTopic, "orders.v1", kWrite), (V{"User:ops-service", "User:order-service"}));
+  EXPECT_EQ(who(kTopic, "inventory.v1", kWrite), (V{"User:inventory-service", "User:ops-service"}));
+  EXPECT_EQ(who(kTopic, "payments.v1", kWrite), (V{"User:ops-service", "User:payment-service"}));
+  EXPECT_EQ(who(kTopic, "orders.v1", kRead),
+            (V{"User:inventory-service", "User:notification-service", "User:payment-service"}));
+  EXPECT_EQ(who(kTopic, "inventory.v1", kRead), (V{"User:order-service", "User:payment-service"}));
+  EXPECT_EQ(who(kTopic, "payments.v1", kRead),
+            (V{"User:inventory-service", "User:notification-service", "User:order-service"}));
+  // A DLT is written by the groups that consume its topic and read by ops-service alone.
+  EXPECT_EQ(who(kTopic, "inventory.v1.dlt", kWrite),
+            (V{"User:order-service", "User:payment-service"}));
+  EXPECT_EQ(who(kTopic, "orders.v1.dlt", kRead), (V{"User:ops-service"}));
+  EXPECT_EQ(who(kGroup, "order-service", kRead), (V{"User:order-service"}));
+  EXPECT_EQ(who(kGroup, "data-platform-sink", kRead), (V{"User:notification-service"}));
+  EXPECT_EQ(who(kGroup, "ops-service", kRead), (V{"User:ops-service"}));
+  // Other names follow the configuration.
+  auto renamed = service_acl_rules({"o", "i", "p", ".dead"});
+  EXPECT_NE(std::find(renamed.begin(), renamed.end(),
+                      Rule{"User:order-service", kTopic, "i.dead", kWrite}),
+            renamed.end());
 }
 
 TEST(StorageSpecTest, SqliteUnlessConfiguredOtherwise) {

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +19,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bus_acls.h"
 #include "child_process.h"
+#include "orderflow/messaging/kafka_security.h"
 #include "supervisor.h"
 
 namespace orderflow::cli {
@@ -65,11 +69,15 @@ int wait_exit(pid_t pid) {
 
 bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
-rd_kafka_t* make_probe(const std::string& bootstrap) {
+rd_kafka_t* make_probe(const std::string& bootstrap,
+                       const std::map<std::string, std::string>& properties) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "client.id", "orderflow-cluster-probe", err, sizeof err);
+  for (const auto& [name, value] : properties) {
+    rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
+  }
   // Connection refused is expected while the JVMs start: keep librdkafka quiet.
   rd_kafka_conf_set_log_cb(conf, nullptr);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -92,7 +100,40 @@ int brokers_in_metadata(rd_kafka_t* rk, std::chrono::milliseconds timeout = kMet
   return count;
 }
 
+constexpr const char* kBrokerUser = "broker";  // the brokers' own user (inter-broker, controller)
+constexpr const char* kScramMechanism = "SCRAM-SHA-256";
+
+// 32 hex digits from the kernel's CSPRNG: no quote or space to escape in a JAAS line.
+std::string random_password() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[16];
+  if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
+    throw std::runtime_error("kafka cluster: cannot read /dev/urandom");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+// A file only its owner may read, created so (no window in which it is world-readable).
+void write_private_file(const fs::path& path, const std::string& text) {
+  fs::remove(path);
+  std::ofstream(path).close();
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  std::ofstream(path) << text;
+}
+
 }  // namespace
+
+std::optional<KafkaSecurity> parse_kafka_security(const std::string& text) {
+  if (text == "none") return KafkaSecurity::kNone;
+  if (text == "scram") return KafkaSecurity::kScram;
+  return std::nullopt;
+}
 
 std::string pinned_kafka_version() { return ORDERFLOW_KAFKA_VERSION; }
 
@@ -114,6 +155,44 @@ KafkaCluster::KafkaCluster(KafkaClusterOptions options, std::shared_ptr<spdlog::
   if (options_.brokers < 1) throw std::runtime_error("kafka cluster: brokers must be >= 1");
   if (options_.lib_dir.empty()) options_.lib_dir = default_kafka_lib_dir();
   if (options_.log4j_config.empty()) options_.log4j_config = ORDERFLOW_KAFKA_LOG4J_CONFIG;
+  if (options_.sasl_users.empty()) options_.sasl_users = bus_service_users();
+}
+
+messaging::KafkaConfig KafkaCluster::client_config(const std::string& user) const {
+  messaging::KafkaConfig config;
+  config.bootstrap_servers = bootstrap_;
+  if (options_.security == KafkaSecurity::kNone) return config;
+  auto found = credentials_.find(user);
+  if (found == credentials_.end() || user == kBrokerUser) {
+    throw std::runtime_error("kafka cluster: no SASL user " + user);
+  }
+  messaging::set_sasl_credentials(config, user, found->second, kScramMechanism);
+  return config;
+}
+
+void KafkaCluster::load_or_create_credentials(bool new_cluster) {
+  credentials_.clear();
+  if (options_.security == KafkaSecurity::kNone) return;
+  auto file = fs::path(options_.data_dir) / "kafka" / "credentials.json";
+  std::vector<std::string> users{kBrokerUser, kKafkaAdminUser};
+  users.insert(users.end(), options_.sasl_users.begin(), options_.sasl_users.end());
+  if (new_cluster) {
+    nlohmann::json doc = nlohmann::json::object();
+    for (const auto& user : users) doc[user] = credentials_[user] = random_password();
+    write_private_file(file, doc.dump(2) + "\n");
+    return;
+  }
+  std::ifstream in(file);
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (!doc.is_object()) throw std::runtime_error("kafka cluster: unreadable " + file.string());
+  for (const auto& user : users) {
+    if (!doc.contains(user) || !doc[user].is_string()) {
+      throw std::runtime_error("kafka cluster: " + options_.data_dir + " has no SASL user " + user +
+                               " (users are made when the storage is formatted); use another "
+                               "data dir");
+    }
+    credentials_[user] = doc[user].get<std::string>();
+  }
 }
 
 KafkaCluster::~KafkaCluster() { stop(); }
@@ -141,7 +220,7 @@ pid_t KafkaCluster::spawn_java(const std::vector<std::string>& args, const std::
   return spawn_child(argv, log);
 }
 
-void KafkaCluster::load_or_create_layout() {
+bool KafkaCluster::load_or_create_layout() {
   auto state_file = fs::path(options_.data_dir) / "kafka" / "cluster.json";
   fs::create_directories(state_file.parent_path());
   fs::create_directories(fs::path(options_.data_dir) / "logs");
@@ -153,6 +232,12 @@ void KafkaCluster::load_or_create_layout() {
       throw std::runtime_error("kafka cluster: unreadable " + state_file.string());
     }
     cluster_id_ = doc.value("clusterId", "");
+    auto security = doc.value("security", "none");
+    if (parse_kafka_security(security) != options_.security) {
+      throw std::runtime_error("kafka cluster: " + options_.data_dir +
+                               " holds a cluster with security " + security +
+                               "; use that --kafka-security or another data dir");
+    }
     for (const auto& n : doc["nodes"]) {
       nodes_.push_back({n.value("id", 0), n.value("brokerPort", 0), n.value("controllerPort", 0)});
     }
@@ -162,7 +247,7 @@ void KafkaCluster::load_or_create_layout() {
                                std::to_string(options_.brokers) +
                                "; use that --brokers or another data dir");
     }
-    return;
+    return false;
   }
   auto ports = free_ports(2 * options_.brokers);
   for (int i = 0; i < options_.brokers; ++i) {
@@ -190,8 +275,12 @@ void KafkaCluster::load_or_create_layout() {
     nodes.push_back(
         {{"id", n.id}, {"brokerPort", n.broker_port}, {"controllerPort", n.controller_port}});
   }
-  std::ofstream(state_file) << nlohmann::json{{"clusterId", cluster_id_}, {"nodes", nodes}}.dump(2)
-                            << "\n";
+  const char* security = options_.security == KafkaSecurity::kScram ? "scram" : "none";
+  std::ofstream(state_file)
+      << nlohmann::json{{"clusterId", cluster_id_}, {"security", security}, {"nodes", nodes}}.dump(
+             2)
+      << "\n";
+  return true;
 }
 
 void KafkaCluster::write_server_properties(const Node& node) const {
@@ -203,23 +292,49 @@ void KafkaCluster::write_server_properties(const Node& node) const {
   int replication = std::min(3, options_.brokers);
   auto dir = fs::path(node_dir(node.id));
   fs::create_directories(dir);
-  std::ofstream out(dir / "server.properties");
+  const bool scram = options_.security == KafkaSecurity::kScram;
+  // kScram: CLIENT (SCRAM, also between brokers) and CONTROLLER (PLAIN: SCRAM credentials live
+  // in the metadata the controllers serve, so they cannot authenticate the controllers' own
+  // quorum) both need a password: no listener is left where a client is ANONYMOUS.
+  const std::string client = scram ? "CLIENT" : "PLAINTEXT";
+  std::ostringstream out;
   out << "# Written by orderflow (tools/cli/kafka_cluster.cpp) at every start.\n"
       << "process.roles=broker,controller\n"
       << "node.id=" << node.id << "\n"
       << "controller.quorum.voters=" << voters << "\n"
-      << "listeners=PLAINTEXT://127.0.0.1:" << node.broker_port
+      << "listeners=" << client << "://127.0.0.1:" << node.broker_port
       << ",CONTROLLER://127.0.0.1:" << node.controller_port << "\n"
-      << "advertised.listeners=PLAINTEXT://127.0.0.1:" << node.broker_port << "\n"
+      << "advertised.listeners=" << client << "://127.0.0.1:" << node.broker_port << "\n"
       << "controller.listener.names=CONTROLLER\n"
-      << "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
-      << "inter.broker.listener.name=PLAINTEXT\n"
+      << "inter.broker.listener.name=" << client << "\n"
       << "log.dirs=" << (dir / "data").string() << "\n"
       << "offsets.topic.replication.factor=" << replication << "\n"
       << "transaction.state.log.replication.factor=" << replication << "\n"
       << "transaction.state.log.min.isr=" << std::max(1, replication - 1) << "\n"
       << "group.initial.rebalance.delay.ms=0\n"
       << "auto.create.topics.enable=false\n";
+  if (!scram) {
+    out << "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n";
+    std::ofstream(dir / "server.properties") << out.str();
+    return;
+  }
+  const auto& password = credentials_.at(kBrokerUser);
+  out << "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\n"
+      << "sasl.mechanism.inter.broker.protocol=" << kScramMechanism << "\n"
+      << "sasl.mechanism.controller.protocol=PLAIN\n"
+      << "listener.name.client.sasl.enabled.mechanisms=" << kScramMechanism << "\n"
+      << "listener.name.client.scram-sha-256.sasl.jaas.config="
+      << "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+      << kBrokerUser << "\" password=\"" << password << "\";\n"
+      << "listener.name.controller.sasl.enabled.mechanisms=PLAIN\n"
+      << "listener.name.controller.plain.sasl.jaas.config="
+      << "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+      << kBrokerUser << "\" password=\"" << password << "\" user_" << kBrokerUser << "=\""
+      << password << "\";\n"
+      << "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n"
+      << "allow.everyone.if.no.acl.found=false\n"
+      << "super.users=User:" << kBrokerUser << ";User:" << kKafkaAdminUser << "\n";
+  write_private_file(dir / "server.properties", out.str());
 }
 
 void KafkaCluster::format_storage() {
@@ -228,13 +343,28 @@ void KafkaCluster::format_storage() {
     auto props = fs::path(node_dir(node.id)) / "server.properties";
     if (fs::exists(fs::path(node_dir(node.id)) / "data" / "meta.properties")) continue;
     logger_->info("formatting kafka node {} (cluster {})", node.id, cluster_id_);
-    formatting.emplace_back(node.id, spawn_java({"-cp", classpath(), "kafka.tools.StorageTool",
-                                                 "format", "-t", cluster_id_, "-c", props.string()},
-                                                log_file(node.id)));
+    std::vector<std::string> args{"-cp",    classpath(),   "kafka.tools.StorageTool",
+                                  "format", "-t",          cluster_id_,
+                                  "-c",     props.string()};
+    if (options_.security == KafkaSecurity::kScram) {
+      // The SCRAM users go into the metadata with the format. Through a java @argfile (mode
+      // 0600, removed after) so that no password is on a command line others can read.
+      std::string words;
+      for (const auto& arg : args) words += arg + "\n";
+      for (const auto& [user, password] : credentials_) {
+        words += std::string("--add-scram\n") + kScramMechanism + "=[name=" + user +
+                 ",password=" + password + "]\n";
+      }
+      auto argfile = fs::path(node_dir(node.id)) / "format.args";
+      write_private_file(argfile, words);
+      args = {"@" + argfile.string()};
+    }
+    formatting.emplace_back(node.id, spawn_java(args, log_file(node.id)));
   }
   std::optional<std::pair<int, int>> failed;
   for (auto [id, pid] : formatting) {
     int status = wait_exit(pid);
+    fs::remove(fs::path(node_dir(id)) / "format.args");
     if (!exited_ok(status) && !failed) failed = std::make_pair(id, status);
   }
   if (failed) {
@@ -251,7 +381,7 @@ void KafkaCluster::start() {
                              options_.lib_dir + "; run scripts/install-kafka.sh (make deps)");
   }
   auto started = std::chrono::steady_clock::now();
-  load_or_create_layout();
+  load_or_create_credentials(load_or_create_layout());
   for (const auto& node : nodes_) write_server_properties(node);
   format_storage();
   running_ = true;
@@ -295,7 +425,8 @@ void KafkaCluster::restart_node(int node) {
 bool KafkaCluster::node_serves(int node, std::chrono::milliseconds timeout) const {
   if (node < 1 || node > static_cast<int>(nodes_.size())) return false;
   using Probe = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
-  Probe own(make_probe("127.0.0.1:" + std::to_string(nodes_[node - 1].broker_port)),
+  Probe own(make_probe("127.0.0.1:" + std::to_string(nodes_[node - 1].broker_port),
+                       client_config(kKafkaAdminUser).properties),
             rd_kafka_destroy);
   return brokers_in_metadata(own.get(), timeout) > 0;
 }
@@ -304,7 +435,7 @@ void KafkaCluster::wait_until_complete() {
   using Probe = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
   Probe cluster(nullptr, rd_kafka_destroy);
   try {
-    cluster.reset(make_probe(bootstrap_));
+    cluster.reset(make_probe(bootstrap_, client_config(kKafkaAdminUser).properties));
   } catch (...) {
     stop();
     throw;
@@ -321,8 +452,10 @@ void KafkaCluster::wait_until_complete() {
     // A node is listed once it registered with the controller, which is before it binds its
     // client listener (a port taken meanwhile makes it exit then): ask each node itself too.
     if (seen >= static_cast<int>(nodes_.size()) &&
-        std::all_of(nodes_.begin(), nodes_.end(), [](const Node& node) {
-          Probe own(make_probe("127.0.0.1:" + std::to_string(node.broker_port)), rd_kafka_destroy);
+        std::all_of(nodes_.begin(), nodes_.end(), [this](const Node& node) {
+          Probe own(make_probe("127.0.0.1:" + std::to_string(node.broker_port),
+                               client_config(kKafkaAdminUser).properties),
+                    rd_kafka_destroy);
           return brokers_in_metadata(own.get()) > 0;
         })) {
       return;

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,12 +11,30 @@
 
 #include <spdlog/logger.h>
 
+#include "orderflow/messaging/record.h"
+
 namespace orderflow::cli {
+
+/// How clients reach a KafkaCluster. kNone: a PLAINTEXT listener, no authorizer (anyone who
+/// reaches the port may do anything). kScram: the client listener is SASL_PLAINTEXT with
+/// SCRAM-SHA-256, a user per name of KafkaClusterOptions::sasl_users plus kKafkaAdminUser
+/// (bus_acls.h), and StandardAuthorizer denies what no ACL allows (super users: the admin
+/// and the brokers' own user); docs/security.md.
+enum class KafkaSecurity { kNone, kScram };
+/// "none" / "scram"; nullopt for anything else.
+std::optional<KafkaSecurity> parse_kafka_security(const std::string& text);
 
 /// Where a KafkaCluster runs and with what (the JVM settings are per node).
 struct KafkaClusterOptions {
   std::string data_dir;  ///< nodes under <data_dir>/kafka/node-N, logs in <data_dir>/logs
   int brokers = 3;       ///< combined broker+controller nodes
+  /// Fixed when the data dir is first formatted: a later start with another value throws.
+  KafkaSecurity security = KafkaSecurity::kNone;
+  /// kScram: the SASL users besides the admin (default: bus_service_users()). Their random
+  /// passwords are made at the first start and kept in <data_dir>/kafka/credentials.json
+  /// (mode 0600); a user not in that file at a later start throws (SCRAM credentials are
+  /// written into the metadata when the storage is formatted).
+  std::vector<std::string> sasl_users;
   /// The Kafka jars (scripts/install-kafka.sh); empty = default_kafka_lib_dir().
   std::string lib_dir;
   /// log4j2 configuration of the JVMs; empty = tools/kafka/log4j2.xml of this source tree.
@@ -56,8 +75,13 @@ class KafkaCluster {
   void start();
   /// SIGTERM to every JVM, waits up to stop_grace for each, then SIGKILL. Idempotent.
   void stop();
-  /// host:port of every node's PLAINTEXT listener, comma-separated (valid after start()).
+  /// host:port of every node's client listener, comma-separated (valid after start()).
   [[nodiscard]] const std::string& bootstrap_servers() const { return bootstrap_; }
+  [[nodiscard]] KafkaSecurity security() const { return options_.security; }
+  /// Connection settings of a client: bootstrap_servers() and, with kScram, the SASL settings
+  /// of `user` (kKafkaAdminUser or one of sasl_users). Valid after start(). Throws
+  /// std::runtime_error for a user the cluster does not know (kScram).
+  [[nodiscard]] messaging::KafkaConfig client_config(const std::string& user) const;
   [[nodiscard]] const std::string& cluster_id() const { return cluster_id_; }
   [[nodiscard]] int brokers() const { return options_.brokers; }
   /// Process id of every running JVM, node 1 first (-1: not running).
@@ -89,7 +113,9 @@ class KafkaCluster {
     int controller_port = 0;
     pid_t pid = -1;
   };
-  void load_or_create_layout();
+  /// Whether the layout was made now (a new cluster).
+  bool load_or_create_layout();
+  void load_or_create_credentials(bool new_cluster);
   void write_server_properties(const Node& node) const;
   void format_storage();
   [[nodiscard]] std::string node_dir(int id) const;
@@ -104,6 +130,8 @@ class KafkaCluster {
   std::vector<Node> nodes_;
   std::string cluster_id_;
   std::string bootstrap_;
+  /// kScram: user → password, the brokers' own user included.
+  std::map<std::string, std::string> credentials_;
   bool running_ = false;
 };
 

@@ -60,7 +60,11 @@ void print_endpoints(const cli::System& system) {
             << (!system.spec().bootstrap_servers.empty() ? ""
                 : system.spec().broker_mode == cli::SystemSpec::kKafkaBroker
                     ? "  (Apache Kafka " + cli::pinned_kafka_version() + ", " +
-                          std::to_string(system.spec().brokers) + " brokers)"
+                          std::to_string(system.spec().brokers) + " brokers" +
+                          (system.spec().kafka_security == cli::KafkaSecurity::kScram
+                               ? ", SASL/SCRAM + ACLs"
+                               : "") +
+                          ")"
                     : std::string("  (embedded broker)"))
             << "\n";
   if (auto postgres = system.postgres_server_uri(); !postgres.empty()) {
@@ -143,6 +147,7 @@ int main(int argc, char** argv) {
   bool foreground_logs = false;
   std::string broker_mode = cli::SystemSpec::kEmbeddedBroker;
   int brokers = 0;
+  std::string kafka_security;
   int replicas = 0;
   std::string storage;
   std::string log_level = "info";
@@ -158,6 +163,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up->add_option("--brokers", brokers, "Number of brokers (default: broker.brokers, 3)")
       ->check(CLI::Range(1, 16));
+  up->add_option("--kafka-security", kafka_security,
+                 "With --broker kafka: none, or scram (a SASL/SCRAM user per service and ACLs; "
+                 "default: broker.security, none)")
+      ->check(CLI::IsMember({"none", "scram"}));
   up->add_option("--replicas", replicas,
                  "Instances of every service, in one consumer group each (default: "
                  "services.<name>.replicas, 1); more than one needs --storage postgres")
@@ -226,6 +235,7 @@ int main(int argc, char** argv) {
       spec.inherit_output = foreground_logs;
       spec.broker_mode = broker_mode;
       if (brokers > 0) spec.brokers = brokers;
+      if (!kafka_security.empty()) spec.kafka_security = *cli::parse_kafka_security(kafka_security);
       if (!storage.empty()) spec.storage_backend = storage;
       if (replicas > 0) {
         for (auto& service : spec.services) service.replicas = replicas;

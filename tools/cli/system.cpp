@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "bus_acls.h"
 #include "child_process.h"
 #include "orderflow/config/config.h"
 #include "orderflow/http/client.h"
@@ -175,6 +176,8 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
   spec.kafka_profile = reader.string("kafka.profile", "");
   spec.brokers = static_cast<int>(reader.integer("broker.brokers", 3, 1, 16));
   spec.partitions = static_cast<int>(reader.integer("broker.partitions", 3, 1, 1000));
+  spec.kafka_security =
+      *parse_kafka_security(reader.choice("broker.security", "none", {"none", "scram"}));
   spec.ready_timeout = reader.millis("timeouts.ready_ms", 30000ms, 1ms);
   spec.drain_timeout = reader.millis("timeouts.drain_ms", 15000ms, 0ms);
   auto& sup = spec.supervision;
@@ -251,6 +254,14 @@ pid_t System::spawn(const std::string& name, const std::string& executable,
   options.log_file = spec_.inherit_output ? "" : log_file;
   if (is_service(name) && !postgres_password_.empty()) {
     options.env["PGPASSWORD"] = postgres_password_;
+  }
+  if (const auto* instance = find_instance(name);
+      instance != nullptr && spec_.kafka_security == KafkaSecurity::kScram && cluster_) {
+    // The service's own principal; the password never on its command line.
+    const auto& user = instance->service->name;
+    options.env["ORDERFLOW__KAFKA__SASL__USERNAME"] = user;
+    options.env["ORDERFLOW__KAFKA__SASL__PASSWORD"] =
+        cluster_->client_config(user).properties.at("sasl.password");
   }
   if (is_service(name)) {
     const auto& auth = spec_.auth;
@@ -346,7 +357,10 @@ std::vector<std::string> System::service_args(const Instance& instance, int port
                "--set", "timeouts.drain_ms=" + std::to_string(spec_.drain_timeout.count()), "--set",
                "kafka.profile=" + spec_.services_kafka_profile()});
   // orderflow-broker creates the topics itself: the embedded broker has no CreateTopics.
-  if (spec_.embedded_broker()) args.insert(args.end(), {"--set", "topics.create=false"});
+  // A secured cluster's services may not create topics: orderflow up did, as the admin.
+  if (spec_.embedded_broker() || spec_.kafka_security == KafkaSecurity::kScram) {
+    args.insert(args.end(), {"--set", "topics.create=false"});
+  }
   if (instance.index > 1)
     args.insert(args.end(), {"--set", "service.instance_id=" + instance.name});
   for (const auto& o : storage_overrides(service)) args.insert(args.end(), {"--set", o});
@@ -357,6 +371,13 @@ std::vector<std::string> System::service_args(const Instance& instance, int port
 void System::start() {
   if (started_) return;
   check_replicas();
+  if (spec_.kafka_security != KafkaSecurity::kNone &&
+      (spec_.broker_mode != SystemSpec::kKafkaBroker || !spec_.bootstrap_servers.empty())) {
+    // The embedded broker has no SASL; an external cluster's security is its own (kafka.sasl.*).
+    throw config::ConfigError(
+        "broker.security scram needs the local Apache Kafka cluster "
+        "(--broker kafka, no kafka.bootstrap_servers)");
+  }
   started_ = true;
   fs::create_directories(fs::path(spec_.data_dir) / "logs");
   // Files of an earlier run that was killed would describe processes that are gone.
@@ -455,6 +476,14 @@ void System::start_kafka_cluster() {
   KafkaClusterOptions options;
   options.data_dir = spec_.data_dir;
   options.brokers = spec_.brokers;
+  options.security = spec_.kafka_security;
+  options.sasl_users = bus_service_users();
+  for (const auto& service : spec_.services) {
+    if (std::find(options.sasl_users.begin(), options.sasl_users.end(), service.name) ==
+        options.sasl_users.end()) {
+      options.sasl_users.push_back(service.name);
+    }
+  }
   cluster_ = std::make_unique<KafkaCluster>(options, logger_);
   cluster_->start();
   bootstrap_ = cluster_->bootstrap_servers();
@@ -470,10 +499,14 @@ void System::start_kafka_cluster() {
                           std::to_string(messaging::default_min_insync_replicas(replication))}}});
     }
   }
-  messaging::KafkaConfig kafka;
-  kafka.bootstrap_servers = bootstrap_;
+  auto kafka = cluster_->client_config(kKafkaAdminUser);
   kafka.client_id = "orderflow-up";
   messaging::ensure_topics(kafka, topics, spec_.ready_timeout, logger_);
+  if (spec_.kafka_security == KafkaSecurity::kScram) {
+    BusTopics names{spec_.topics.at(0), spec_.topics.at(1), spec_.topics.at(2), spec_.dlt_suffix};
+    messaging::create_acls(kafka, service_acl_rules(names), spec_.ready_timeout);
+    logger_->info("kafka ACLs in place: one SASL/SCRAM user per service (docs/security.md)");
+  }
   std::ofstream(bootstrap_file(spec_)) << bootstrap_ << "\n";
 }
 

@@ -64,6 +64,10 @@ struct SystemSpec {
   std::string kafka_profile;
   int brokers = 3;
   int partitions = 3;
+  /// broker.security (or `--kafka-security`) of the local Apache Kafka cluster (kKafkaBroker
+  /// only): kNone, or kScram, a SASL/SCRAM user per service with ACLs (bus_acls.h), each
+  /// service given its user and password through its environment (ORDERFLOW__KAFKA__SASL__*).
+  KafkaSecurity kafka_security = KafkaSecurity::kNone;
   std::vector<std::string> topics{"orders.v1", "inventory.v1", "payments.v1"};
   std::string dlt_suffix = ".dlt";
   std::vector<ServiceSpec> services;

@@ -1,5 +1,6 @@
 #include "orderflow/config/config.h"
 #include "orderflow/config/kafka_profile.h"
+#include "orderflow/messaging/kafka_security.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -438,6 +439,18 @@ ServiceConfig read_service_config(Reader& r, const std::string& default_name,
   c.kafka.properties = r.string_map("kafka.properties");
   c.kafka.producer_properties = r.string_map("kafka.producer");
   c.kafka.consumer_properties = r.string_map("kafka.consumer");
+  // The service's own principal on a cluster with ACLs (docs/security.md). The password comes
+  // from the environment (ORDERFLOW__KAFKA__SASL__PASSWORD) or --set, never from a file here.
+  auto sasl_username = r.string("kafka.sasl.username", "");
+  auto sasl_password = r.string("kafka.sasl.password", "");
+  auto sasl_mechanism = r.choice("kafka.sasl.mechanism", "SCRAM-SHA-256",
+                                 {"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"});
+  if (!sasl_username.empty()) {
+    messaging::set_sasl_credentials(c.kafka, sasl_username, sasl_password, sasl_mechanism);
+  } else if (!sasl_password.empty()) {
+    throw ConfigError("config " + r.source().file() +
+                      ": key 'kafka.sasl.password' is set without kafka.sasl.username");
+  }
   c.kafka_profile =
       r.string("kafka.profile", c.kafka.bootstrap_servers.empty() ? "embedded" : "cluster");
   auto profiles_file = r.string("kafka.profiles_file", "");

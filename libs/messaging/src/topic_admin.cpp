@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 namespace orderflow::messaging {
@@ -18,6 +19,8 @@ struct Deleter {
 using Handle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_t, rd_kafka_destroy>>;
 using Queue = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
 using Event = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_t, rd_kafka_event_destroy>>;
+using AclBinding = std::unique_ptr<rd_kafka_AclBinding_t,
+                                   Deleter<rd_kafka_AclBinding_t, rd_kafka_AclBinding_destroy>>;
 using Options = std::unique_ptr<rd_kafka_AdminOptions_t,
                                 Deleter<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
 void destroy_metadata(const rd_kafka_metadata_t* m) { rd_kafka_metadata_destroy(m); }
@@ -107,31 +110,58 @@ bool broker_knows(const KafkaConfig& config, const std::string& address,
   return ready == topics.size();
 }
 
-// CreateTopics answers once the controller has the topics; each broker learns them a little
-// later. A consumer that subscribes meanwhile and asks a broker that does not know a topic yet
-// takes it for missing until its next metadata refresh (minutes): wait until every broker
-// reports them. Throws TopicAdminError (retryable) when one does not before `deadline`.
-void await_topics_on_every_broker(rd_kafka_t* rk, const KafkaConfig& config,
-                                  const std::vector<std::string>& topics,
-                                  std::chrono::steady_clock::time_point deadline) {
+// Waits until `holds(address)` for the address of every broker of the cluster of `rk`. The
+// controller answers a create (topics, ACLs) once it has it; each broker learns it from the
+// metadata a little later. Throws TopicAdminError (retryable) naming `what` when a broker does
+// not before `deadline`.
+void await_every_broker(rd_kafka_t* rk, const std::string& what,
+                        std::chrono::steady_clock::time_point deadline,
+                        const std::function<bool(const std::string&)>& holds) {
   constexpr auto kRetryInterval = std::chrono::milliseconds{20};
   const rd_kafka_metadata_t* raw = nullptr;
   if (rd_kafka_metadata(rk, 0, nullptr, &raw, remaining_ms(deadline)) !=
       RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw TopicAdminError("created topics, but the broker list could not be read in time", true);
+    throw TopicAdminError("created " + what + ", but the broker list could not be read in time",
+                          true);
   }
   Metadata metadata(raw);
   for (int b = 0; b < metadata->broker_cnt; ++b) {
     const auto address =
         std::string(metadata->brokers[b].host) + ":" + std::to_string(metadata->brokers[b].port);
-    while (!broker_knows(config, address, topics, deadline)) {
+    while (!holds(address)) {
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw TopicAdminError("broker " + address + " does not report the created topics in time",
-                              true);
+        throw TopicAdminError(
+            "broker " + address + " does not report the created " + what + " in time", true);
       }
       std::this_thread::sleep_for(kRetryInterval);
     }
   }
+}
+
+// The number of ACL bindings the broker at `address` (asked alone) holds; -1 when it did not
+// answer before `deadline`.
+long acl_count_on(const KafkaConfig& config, const std::string& address,
+                  std::chrono::steady_clock::time_point deadline) {
+  KafkaConfig single = config;
+  single.bootstrap_servers = address;
+  Handle rk = make_client(single);
+  char err[512];
+  std::unique_ptr<rd_kafka_AclBindingFilter_t,
+                  Deleter<rd_kafka_AclBindingFilter_t, rd_kafka_AclBinding_destroy>>
+      any(rd_kafka_AclBindingFilter_new(
+          RD_KAFKA_RESOURCE_ANY, nullptr, RD_KAFKA_RESOURCE_PATTERN_ANY, nullptr, nullptr,
+          RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_ANY, err, sizeof err));
+  if (!any) throw TopicAdminError(std::string("acl filter: ") + err);
+  Options options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBEACLS));
+  auto wait = std::min(remaining_ms(deadline), 2000);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), wait, err, sizeof err);
+  Queue queue(rd_kafka_queue_new(rk.get()));
+  rd_kafka_DescribeAcls(rk.get(), any.get(), options.get(), queue.get());
+  Event event(rd_kafka_queue_poll(queue.get(), wait + 500));
+  if (!event || rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  std::size_t count = 0;
+  rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(event.get()), &count);
+  return static_cast<long>(count);
 }
 
 }  // namespace
@@ -246,8 +276,67 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
   // Also the ones that existed: another instance may have created them a moment ago.
   std::vector<std::string> names;
   for (const auto& outcome : outcomes) names.push_back(outcome.name);
-  await_topics_on_every_broker(rk.get(), config, names, deadline);
+  // A consumer that subscribes before its broker knows a topic takes it for missing until its
+  // next metadata refresh (minutes).
+  await_every_broker(rk.get(), "topics", deadline, [&](const std::string& address) {
+    return broker_knows(config, address, names, deadline);
+  });
   return outcomes;
+}
+
+void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
+                 std::chrono::milliseconds timeout) {
+  if (rules.empty()) return;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Handle rk = make_client(config);
+  char err[512];
+  std::vector<AclBinding> bindings;
+  for (const auto& rule : rules) {
+    auto operation = rule.operation == AclRule::Operation::kRead ? RD_KAFKA_ACL_OPERATION_READ
+                     : rule.operation == AclRule::Operation::kWrite
+                         ? RD_KAFKA_ACL_OPERATION_WRITE
+                         : RD_KAFKA_ACL_OPERATION_DESCRIBE;
+    auto* binding = rd_kafka_AclBinding_new(
+        rule.resource == AclRule::Resource::kTopic ? RD_KAFKA_RESOURCE_TOPIC
+                                                   : RD_KAFKA_RESOURCE_GROUP,
+        rule.name.c_str(), RD_KAFKA_RESOURCE_PATTERN_LITERAL, rule.principal.c_str(), "*",
+        operation, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, err, sizeof err);
+    if (binding == nullptr) throw TopicAdminError("acl for " + rule.principal + ": " + err);
+    bindings.emplace_back(binding);
+  }
+  std::vector<rd_kafka_AclBinding_t*> raw_bindings;
+  for (const auto& b : bindings) raw_bindings.push_back(b.get());
+  Options options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATEACLS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), remaining_ms(deadline), err, sizeof err);
+  Queue queue(rd_kafka_queue_new(rk.get()));
+  rd_kafka_CreateAcls(rk.get(), raw_bindings.data(), raw_bindings.size(), options.get(),
+                      queue.get());
+  Event event(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline) + 1000));
+  if (!event) {
+    throw TopicAdminError("creating acls: no answer from " + config.bootstrap_servers + " within " +
+                              std::to_string(timeout.count()) + " ms",
+                          /*retryable=*/true);
+  }
+  if (auto code = rd_kafka_event_error(event.get()); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw TopicAdminError(
+        std::string("creating acls: ") + rd_kafka_event_error_string(event.get()),
+        code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT);
+  }
+  std::size_t count = 0;
+  const auto* results =
+      rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(event.get()), &count);
+  for (std::size_t i = 0; i < count && i < rules.size(); ++i) {
+    const rd_kafka_error_t* error = rd_kafka_acl_result_error(results[i]);
+    if (error != nullptr && rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw TopicAdminError("acl for " + rules[i].principal + " on " + rules[i].name +
+                            " refused: " + rd_kafka_error_string(error));
+    }
+  }
+  // A client that connects before its broker has the ACLs is refused, and for an idempotent
+  // producer a refused InitProducerId is fatal.
+  await_every_broker(rk.get(), "acls", deadline, [&](const std::string& address) {
+    return acl_count_on(config, address, deadline) >= static_cast<long>(rules.size());
+  });
 }
 
 }  // namespace orderflow::messaging

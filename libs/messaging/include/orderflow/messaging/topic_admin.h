@@ -70,4 +70,26 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
                                         std::chrono::milliseconds timeout,
                                         const std::shared_ptr<spdlog::logger>& logger);
 
+/// One ALLOW rule of a cluster's authorizer (Kafka ACL, any host): `principal` (e.g.
+/// "User:order-service") may do `operation` on the topic or consumer group named `name`
+/// (a literal name, no pattern).
+struct AclRule {
+  enum class Resource { kTopic, kGroup };
+  enum class Operation { kRead, kWrite, kDescribe };
+  std::string principal;
+  Resource resource = Resource::kTopic;
+  std::string name;
+  Operation operation = Operation::kRead;
+  friend bool operator==(const AclRule&, const AclRule&) = default;
+};
+
+/// Creates every rule of `rules` through the Admin API (CreateAcls) on the cluster of `config`,
+/// which must authenticate as a principal allowed to alter ACLs (a super user). An existing
+/// rule is fine. Returns once every broker of the cluster holds at least as many ACLs as
+/// `rules` (a client connecting earlier could be refused). Blocks up to `timeout`. Throws
+/// TopicAdminError with the broker's error naming the first rule refused, or when the cluster does
+/// not answer in time (retryable). Thread-safe (each call uses its own client).
+void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
+                 std::chrono::milliseconds timeout);
+
 }  // namespace orderflow::messaging
