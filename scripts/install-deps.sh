@@ -27,6 +27,8 @@ packages=(
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
+  prometheus                # promtool tests of deploy/prometheus; the e2e test runs a private
+                            # server (its own port and data dir, never the package's service)
   default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
   maven                     # resolves Kafka from Maven Central (scripts/install-kafka.sh)
 )
@@ -54,3 +56,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  # Debian enables and starts a system Prometheus on :9090; orderflow's tests and docs run
+  # their own (docs/operations.md "Prometheus and Grafana"), so the package's is stopped.
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
+fi
