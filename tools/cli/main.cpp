@@ -152,6 +152,10 @@ int main(int argc, char** argv) {
   up->add_option("--data-dir", data_dir, "Data directory (databases, logs, endpoints.json)");
   up->add_option("--config", config_file, "System configuration file")->capture_default_str();
   up->add_flag("--foreground-logs", foreground_logs, "Services log to this terminal");
+  std::string prometheus_targets;
+  up->add_option("--prometheus-targets", prometheus_targets,
+                 "Also write the Prometheus file_sd targets (<data-dir>/prometheus-targets.json) "
+                 "to this file");
   up->add_option("--broker", broker_mode,
                  "embedded: orderflow-broker (no JVM); kafka: a local Apache Kafka cluster")
       ->check(CLI::IsMember({cli::SystemSpec::kEmbeddedBroker, cli::SystemSpec::kKafkaBroker}))
@@ -224,6 +228,7 @@ int main(int argc, char** argv) {
     if (up->parsed()) {
       auto spec = cli::load_system_spec(config_file, data_dir, self_dir());
       spec.inherit_output = foreground_logs;
+      spec.prometheus_targets = prometheus_targets;
       spec.broker_mode = broker_mode;
       if (brokers > 0) spec.brokers = brokers;
       if (!storage.empty()) spec.storage_backend = storage;
