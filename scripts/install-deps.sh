@@ -56,8 +56,14 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
-  # Debian enables and starts a system Prometheus on :9090; orderflow's tests and docs run
-  # their own (docs/operations.md "Prometheus and Grafana"), so the package's is stopped.
-  $SUDO systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  # Debian enables and starts a system Prometheus on :9090 (systemd, or its SysV script where
+  # no policy-rc.d forbids it); orderflow's tests and docs run their own (docs/operations.md
+  # "Prometheus and Grafana"), so the package's is stopped and disabled.
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
 fi

@@ -72,6 +72,10 @@ void print_endpoints(const cli::System& system) {
   }
   for (const auto& [name, ep] : system.endpoints()) std::cout << label(name) << ep.url() << "\n";
   std::cout << label("logs") << system.spec().data_dir << "/logs/\n";
+  std::cout << label("prometheus") << system.spec().data_dir << "/prometheus-targets.json"
+            << (system.spec().prometheus_targets.empty() ? std::string()
+                                                         : ", " + system.spec().prometheus_targets)
+            << "  (file_sd targets, deploy/prometheus/prometheus.yml)\n";
   std::cout << "Try: curl -X POST " << system.endpoints().at("order-service").url()
             << "/api/orders -H 'Content-Type: application/json' "
                "-d '{\"userId\":42,\"items\":[{\"sku\":\"ABC-001\",\"qty\":2}]}'\n";
