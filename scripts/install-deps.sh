@@ -27,6 +27,8 @@ packages=(
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
+  prometheus                # promtool tests of deploy/prometheus; the e2e test runs a private
+                            # server (its own port and data dir, never the package's service)
   default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
   maven                     # resolves Kafka from Maven Central (scripts/install-kafka.sh)
 )
@@ -54,3 +56,14 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  # Debian enables and starts a system Prometheus on :9090 (systemd, or its SysV script where
+  # no policy-rc.d forbids it); orderflow's tests and docs run their own (docs/operations.md
+  # "Prometheus and Grafana"), so the package's is stopped and disabled.
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+fi

@@ -94,7 +94,7 @@ int run(const config::Source& source) {
   messaging::OutboxRelay relay(*outbox_store, *producer, cfg.outbox, metrics, logger, &clock);
   inventory::SqlInventoryRepository repository(*db, cfg.topics.inventory, cfg.name,
                                                [&relay] { relay.notify(); });
-  inventory::InventoryService service(repository, clock, settings.settings);
+  inventory::InventoryService service(repository, clock, settings.settings, &metrics);
   auto seeded = service.seed_catalog(products);
   if (!seeded) throw std::runtime_error("seeding the catalog failed: " + seeded.error().message);
   logger->info("\"catalog seeded\" file={} inserted={} of={}", settings.catalog_file,

@@ -7,6 +7,7 @@
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
 #include "adapters/metrics/dlq_gauges.h"
+#include "adapters/metrics/group_lag_gauges.h"
 #include "adapters/storage/sql_dead_letter_store.h"
 #include "app/dlq_service.h"
 #include "orderflow/config/config.h"
@@ -15,6 +16,7 @@
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/periodic_task.h"
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
@@ -26,17 +28,28 @@ using namespace orderflow;
 
 namespace {
 
-config::ServiceConfig read_settings(const config::Source& source) {
+struct OpsSettings {
+  config::ServiceConfig common;
+  std::map<std::string, std::vector<std::string>> lag_groups;  ///< lag.groups
+  std::chrono::milliseconds lag_interval{5000};                ///< lag.interval_ms
+};
+
+OpsSettings read_settings(const config::Source& source) {
   config::Reader reader(source);
-  auto cfg = config::read_service_config(reader, "ops-service", 8081);
+  OpsSettings s;
+  auto& cfg = s.common;
+  cfg = config::read_service_config(reader, "ops-service", 8081);
   cfg.consumer.group_id = reader.string("consumer.group_id", "ops-service");
   cfg.consumer.topics = ops::dlt_subscription(cfg.topics.dlt_suffix);
+  s.lag_groups = ops::lag_groups(reader.string_map("lag.groups"), cfg.topics);
+  s.lag_interval = reader.millis("lag.interval_ms", s.lag_interval, std::chrono::milliseconds{100});
   reader.finish();
-  return cfg;
+  return s;
 }
 
 int run(const config::Source& source) {
-  auto cfg = read_settings(source);
+  auto settings = read_settings(source);
+  auto& cfg = settings.common;
   auto logger = observability::make_logger(cfg.name, cfg.log);
   runtime::ShutdownDeadline deadline(logger);  // first: outlives every part it bounds
   std::filesystem::create_directories(cfg.data_dir);
@@ -64,6 +77,11 @@ int run(const config::Source& source) {
                                      ops::make_dead_letter_handler(service), metrics, logger, clock,
                                      *parked_keys);
 
+  // The watched groups' lag from outside them (still counted while their consumers are down).
+  messaging::GroupLagProbe lag_probe(cfg.kafka);
+  ops::GroupLagGauges lag_gauges(lag_probe, settings.lag_groups, metrics, logger);
+  runtime::PeriodicTask lag_task(settings.lag_interval, [&] { lag_gauges.refresh(); });
+
   runtime::Intake intake;
   http::Router router;
   ops::add_dlq_routes(router, service);
@@ -82,6 +100,7 @@ int run(const config::Source& source) {
 
   broker.start();
   consumer.start();
+  if (!settings.lag_groups.empty()) lag_task.start();
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
   logger->info("\"ops-service started\" port={} group={} subscription={} bootstrap={}",
@@ -93,6 +112,8 @@ int run(const config::Source& source) {
   deadline.arm(cfg.drain_timeout);
   intake.close();
   server.stop();
+  lag_gauges.stop();
+  lag_task.stop();
   runtime::stop_messaging(deadline, consumer, nullptr, *producer, broker, *logger);
   topics.stop();
   logger->info("\"ops-service stopped\"");

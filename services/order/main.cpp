@@ -90,8 +90,9 @@ int run(const config::Source& source) {
     backlog.appended();  // at least one row per commit; the periodic recount has the rest
     relay.notify();
   });
-  order::OrderService service(repository, catalog, clock, cfg.consumer.group_id,
-                              [&backlog] { return backlog.admit(); });
+  order::OrderService service(
+      repository, catalog, clock, cfg.consumer.group_id, [&backlog] { return backlog.admit(); },
+      &metrics);
   // A worker's ready records commit in one transaction; the relay is woken once they did.
   auto batch = messaging::make_database_batch(*db, [&relay] { relay.notify(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,

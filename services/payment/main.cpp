@@ -98,7 +98,8 @@ int run(const config::Source& source) {
                                            [&relay] { relay.notify(); });
   payment::SimulatedGateway gateway(settings.gateway);
   payment::MetricsPaymentAlerts alerts(metrics, logger);
-  payment::PaymentService service(repository, gateway, alerts, clock, cfg.consumer.group_id);
+  payment::PaymentService service(repository, gateway, alerts, clock, cfg.consumer.group_id,
+                                  &metrics);
   // A worker's ready records commit in one transaction; the relay is woken once they did.
   auto batch = messaging::make_database_batch(*db, [&relay] { relay.notify(); });
   messaging::ConsumerRunner consumer(cfg.kafka, cfg.consumer,

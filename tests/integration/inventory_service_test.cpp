@@ -92,7 +92,7 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
     settings.reservation_ttl = kTtl;
     settings.fail_sku_prefix = "FAIL";
     settings.expiry_batch_size = 100;
-    service_ = std::make_unique<InventoryService>(*repository_, clock_, settings);
+    service_ = std::make_unique<InventoryService>(*repository_, clock_, settings, &metrics_);
     auto seeded = service_->seed_catalog({{"A", "Mouse", dec("12900"), 10, 0, 0},
                                           {"B", "Keyboard", dec("89000"), 5, 0, 0},
                                           {"LIM", "Limited", dec("150000"), 3, 0, 0},
@@ -220,6 +220,7 @@ class InventoryServiceTest : public ::testing::TestWithParam<orderflow::testing:
   static constexpr const char* kTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
   orderflow::testing::TestDatabase database_;
+  observability::Metrics metrics_{kSource};
   ManualClock clock_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<SqlInventoryRepository> repository_;
@@ -311,6 +312,23 @@ TEST_P(InventoryServiceTest, RedeliveryOfTheSameEventIdChangesNothing) {
   EXPECT_EQ(replay.error->code, "ALREADY_RESERVED");
   expect_levels("A", 8, 2, 0);
   EXPECT_EQ(outbox().size(), 1u);
+}
+
+TEST_P(InventoryServiceTest, ReservationCountersMoveOncePerCommittedDecision) {
+  auto reservations = [&](const std::string& outcome) {
+    return orderflow::testing::metric_value(
+        metrics_.serialize(), "orderflow_stock_reservations_total", "outcome=\"" + outcome + "\"");
+  };
+  EXPECT_EQ(reservations("rejected"), 0);  // registered at start
+  auto created = order_created(30, {{"A", 1}});
+  ASSERT_EQ(handle(created).outcome, Outcome::kProcessed);
+  EXPECT_EQ(handle(created).outcome, Outcome::kDuplicate);
+  EXPECT_EQ(handle(order_created(30, {{"A", 1}})).outcome, Outcome::kSkip);  // ALREADY_RESERVED
+  ASSERT_EQ(handle(order_created(31, {{"LIM", 9}})).outcome, Outcome::kProcessed);
+  ASSERT_EQ(handle(order_created(32, {{"NO-SUCH", 1}})).outcome, Outcome::kProcessed);
+  EXPECT_NE(handle(order_created(33, {{"FAIL", 1}})).outcome, Outcome::kProcessed);  // fault
+  EXPECT_EQ(reservations("accepted"), 1);
+  EXPECT_EQ(reservations("rejected"), 2);
 }
 
 TEST_P(InventoryServiceTest, OrderCancelledReleasesTheReservationOnce) {

@@ -20,6 +20,7 @@
 #include "orderflow/common/uuid.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/event_codec.h"
+#include "orderflow/messaging/group_lag.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
@@ -362,6 +363,33 @@ TEST_P(ConsumerRunnerTest, OffsetsCommittedOnStopAreNotRedelivered) {
   EXPECT_EQ(after.event_ids(), sentinels) << "nothing processed before the stop came again";
   EXPECT_EQ(before.calls(), 60);
   r->stop();
+}
+
+// The ops-service's outside view of a group's lag (GroupLagProbe, orderflow_consumer_group_lag):
+// it still counts what is produced while every consumer of the group is stopped.
+TEST_P(ConsumerRunnerTest, GroupLagProbeSeesTheLagOfAStoppedGroup) {
+  GroupLagProbe probe(kafka());
+  auto total = [&]() -> std::int64_t {
+    auto lag = probe.lag(group_, {topic_}, 5s);
+    if (!lag) return -1;
+    std::int64_t n = 0;
+    for (const auto& p : *lag) n += p.lag;
+    return n;
+  };
+  auto never = probe.lag(group_, {topic_}, 5s);
+  ASSERT_TRUE(never.ok()) << never.error().message;
+  EXPECT_TRUE(never->empty()) << "a group that never committed reports nothing";
+  Seen seen;
+  auto ids = produce(30, 6);
+  {
+    auto r = runner(recording(seen), options());
+    r->start();
+    ASSERT_TRUE(eventually([&] { return seen.distinct() >= ids.size(); }, kWait));
+    r->stop();
+  }
+  EXPECT_EQ(total(), 0);
+  produce(12, 6, "order-", 10);  // the same keys: partitions the group has committed on
+  EXPECT_TRUE(eventually([&] { return total() == 12; }, kWait)) << total();
 }
 
 TEST_P(ConsumerRunnerTest, RetryableErrorIsRetriedThenProcessed) {

@@ -11,6 +11,7 @@
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
 #include "adapters/metrics/dlq_gauges.h"
+#include "adapters/metrics/group_lag_gauges.h"
 #include "adapters/storage/sql_dead_letter_store.h"
 #include "app/dlq_service.h"
 #include "orderflow/common/clock.h"
@@ -405,6 +406,20 @@ TEST_P(OpsServiceTest, BulkActionsNeedAFilterAndHonourDryRun) {
   for (const auto& r : reader.poll()) unparks += has_header(r, "dlq.control", "UNPARK") ? 1 : 0;
   EXPECT_EQ(unparks, 2);
   EXPECT_NE(metrics_.serialize().find("status=\"REPLAYED\""), std::string::npos);
+}
+
+// lag.groups: topic roles of section `topics` become this system's topic names; other items
+// are topic names as they are.
+TEST(OpsLagGroupsTest, RolesBecomeTopicNamesAndAGroupNeedsATopic) {
+  config::TopicsConfig topics;
+  topics.orders = "orders.v1.x";
+  topics.payments = "payments.v1.x";
+  auto groups = lag_groups(
+      {{"notification-service", "orders, payments"}, {"audit", " custom.topic ,orders"}}, topics);
+  EXPECT_EQ(groups["notification-service"],
+            (std::vector<std::string>{"orders.v1.x", "payments.v1.x"}));
+  EXPECT_EQ(groups["audit"], (std::vector<std::string>{"custom.topic", "orders.v1.x"}));
+  EXPECT_THROW(lag_groups({{"empty", " , "}}, topics), std::runtime_error);
 }
 
 }  // namespace

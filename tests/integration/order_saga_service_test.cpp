@@ -16,6 +16,7 @@
 #include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/observability/metrics.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -33,7 +34,8 @@ class OrderSagaServiceTest : public ::testing::TestWithParam<orderflow::testing:
     storage::migrate(*db_, "inbox", messaging::Inbox::migrations());
     storage::migrate(*db_, "order", order_migrations());
     repository_ = std::make_unique<SqlOrderRepository>(*db_, "orders.v1", "order-service", [] {});
-    service_ = std::make_unique<OrderService>(*repository_, catalog_, clock_, "order-service");
+    service_ = std::make_unique<OrderService>(*repository_, catalog_, clock_, "order-service",
+                                              OrderAdmission{}, &metrics_);
   }
 
   std::int64_t place() {
@@ -47,6 +49,14 @@ class OrderSagaServiceTest : public ::testing::TestWithParam<orderflow::testing:
 
   SagaEvent event(std::int64_t id, const std::string& type, const std::string& reason = "") {
     return {new_uuid(), type, id, reason, std::nullopt, ""};
+  }
+
+  // PAYMENT_COMPLETED for the whole amount of an order place() made.
+  SagaEvent payment(std::int64_t id) {
+    auto paid = event(id, "PAYMENT_COMPLETED");
+    paid.amount = Decimal::from_integer(2000);
+    paid.currency = "KRW";
+    return paid;
   }
 
   // Event types in the outbox, oldest first.
@@ -64,7 +74,13 @@ class OrderSagaServiceTest : public ::testing::TestWithParam<orderflow::testing:
     return types;
   }
 
+  // Business counter `name` (with `label`, when given) of metrics_; -1 when absent.
+  double counter(const std::string& name, const std::string& label = {}) {
+    return orderflow::testing::metric_value(metrics_.serialize(), name, label);
+  }
+
   orderflow::testing::TestDatabase database_;
+  observability::Metrics metrics_{"order-service"};
   ManualClock clock_;
   Catalog catalog_{"KRW", {{"A", "Item", Decimal::from_integer(1000), 10}}};
   std::unique_ptr<storage::Database> db_;
@@ -76,10 +92,7 @@ TEST_P(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
   auto id = place();
   auto reserved = event(id, "STOCK_RESERVED");
   ASSERT_EQ(service_->handle(reserved)->outcome, SagaOutcome::kApplied);
-  auto paid = event(id, "PAYMENT_COMPLETED");
-  paid.amount = Decimal::from_integer(2000);
-  paid.currency = "KRW";
-  ASSERT_EQ(service_->handle(paid)->outcome, SagaOutcome::kApplied);
+  ASSERT_EQ(service_->handle(payment(id))->outcome, SagaOutcome::kApplied);
   ASSERT_EQ(service_->handle(event(id, "STOCK_DEDUCTED"))->outcome, SagaOutcome::kApplied);
   auto order = service_->get(id).value();
   EXPECT_EQ(order.status, OrderStatus::kCompleted);
@@ -94,6 +107,32 @@ TEST_P(OrderSagaServiceTest, HappyPathKeepsTheTimelineAndEmitsEachEvent) {
   EXPECT_EQ(service_->handle(reserved)->outcome, SagaOutcome::kDuplicate);
   EXPECT_EQ(service_->get(id)->timeline.size(), 3u);
   EXPECT_EQ(outbox_types().size(), 4u);
+}
+
+TEST_P(OrderSagaServiceTest, BusinessCountersMoveOncePerCommittedChange) {
+  EXPECT_EQ(counter("orderflow_orders_created_total"), 0);  // registered at start
+  EXPECT_EQ(counter("orderflow_orders_completed_total"), 0);
+  auto done = place();
+  auto rejected = place();
+  auto cancelled = place();
+  EXPECT_EQ(counter("orderflow_orders_created_total"), 3);
+
+  ASSERT_EQ(service_->handle(event(done, "STOCK_RESERVED"))->outcome, SagaOutcome::kApplied);
+  ASSERT_EQ(service_->handle(payment(done))->outcome, SagaOutcome::kApplied);
+  auto deducted = event(done, "STOCK_DEDUCTED");
+  ASSERT_EQ(service_->handle(deducted)->outcome, SagaOutcome::kApplied);
+  EXPECT_EQ(service_->handle(deducted)->outcome, SagaOutcome::kDuplicate);
+  EXPECT_EQ(counter("orderflow_orders_completed_total"), 1);
+
+  auto out_of_stock = event(rejected, "STOCK_REJECTED", "OUT_OF_STOCK");
+  ASSERT_EQ(service_->handle(out_of_stock)->outcome, SagaOutcome::kApplied);
+  EXPECT_EQ(service_->handle(out_of_stock)->outcome, SagaOutcome::kDuplicate);
+  ASSERT_TRUE(service_->cancel(cancelled).ok());
+  EXPECT_FALSE(service_->cancel(cancelled).ok());  // refused: nothing more is counted
+  EXPECT_EQ(counter("orderflow_orders_cancelled_total", R"(reason="OUT_OF_STOCK")"), 1);
+  EXPECT_EQ(counter("orderflow_orders_cancelled_total", R"(reason="USER_REQUESTED")"), 1);
+  EXPECT_EQ(counter("orderflow_orders_completed_total"), 1);
+  EXPECT_EQ(counter("orderflow_orders_created_total"), 3);
 }
 
 TEST_P(OrderSagaServiceTest, LateAndMismatchedEventsAreSkippedWithoutChange) {

@@ -418,6 +418,37 @@ TEST_P(OutboxInboxTest, RelayThreadPublishesBacklogOnStartAndNewRowsOnNotify) {
   relay->stop();  // idempotent
 }
 
+TEST_P(OutboxInboxTest, RelayReportsTheAgeOfTheOldestUnsentRow) {
+  auto age = [&] {
+    return orderflow::testing::metric_value(metrics_.serialize(),
+                                            "orderflow_outbox_oldest_unsent_age_seconds");
+  };
+  ASSERT_TRUE(append(make_record("orders", "o-1", "e-old")).ok());
+  ASSERT_TRUE(append(make_record("orders", "o-2", "e-new")).ok());
+  // The first row waits since an hour ago (created_at is ISO-8601 UTC, as Outbox::append
+  // writes it).
+  auto hour_ago = format_iso8601(std::chrono::system_clock::now() - 1h);
+  ASSERT_TRUE(db_->write([&](storage::Tx& tx) -> Result<void> {
+                   auto r = tx.exec(
+                       "UPDATE outbox SET created_at = ? WHERE id = "
+                       "(SELECT MIN(id) FROM outbox)",
+                       {hour_ago});
+                   return r ? Result<void>{} : Result<void>{r.error()};
+                 })
+                  .ok());
+  producer_.set_cluster_id(unavailable("BROKER_DOWN", "no broker"));  // nothing is published
+
+  auto relay = make_relay(*store_, {.batch_size = 500, .poll_interval = 50ms});
+  relay->start();
+  ASSERT_TRUE(eventually([&] { return age() >= 3600; })) << age();
+  EXPECT_LT(age(), 3600 + 60);
+  EXPECT_EQ(pending(), 2);
+
+  producer_.set_cluster_id(std::string("cluster-1"));  // the broker is back: both rows go out
+  ASSERT_TRUE(eventually([&] { return pending() == 0 && age() == 0; })) << age();
+  relay->stop();
+}
+
 TEST_P(OutboxInboxTest, InboxRecordsEachEventOncePerGroup) {
   auto first = record("inventory", "e-1");
   ASSERT_TRUE(first.ok());

@@ -120,6 +120,25 @@ TEST_P(PaymentServiceTest, CancelAfterCaptureRefunds) {
   EXPECT_EQ(v["reason"], "RESERVATION_EXPIRED");
 }
 
+TEST_P(PaymentServiceTest, PaymentCountersMoveOncePerCommittedOutcome) {
+  auto payments = [&](const std::string& outcome) {
+    return orderflow::testing::metric_value(metrics_.serialize(), "orderflow_payments_total",
+                                            "outcome=\"" + outcome + "\"");
+  };
+  EXPECT_EQ(payments("completed"), 0);  // registered at start
+  auto charge = stock_reserved(120, "25800");
+  expect_processed(handle(charge));
+  EXPECT_EQ(handle(charge).outcome, Outcome::kDuplicate);
+  expect_processed(handle(stock_reserved(121, "2000000")));  // declined
+  auto cancel = order_cancelled(120, "25800");
+  expect_processed(handle(cancel));
+  EXPECT_EQ(handle(cancel).outcome, Outcome::kDuplicate);
+  expect_skip(handle(order_cancelled(121, "2000000")), "NOTHING_TO_REFUND");
+  EXPECT_EQ(payments("completed"), 1);
+  EXPECT_EQ(payments("failed"), 1);
+  EXPECT_EQ(payments("refunded"), 1);
+}
+
 TEST_P(PaymentServiceTest, CancelBeforeStockReservedMeansNeverCharged) {
   expect_processed(handle(order_cancelled(108, "25800")));
   expect_skip(handle(stock_reserved(108, "25800")), "ORDER_CANCELLED");

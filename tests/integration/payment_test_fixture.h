@@ -157,7 +157,8 @@ class PaymentServiceTest : public ::testing::TestWithParam<orderflow::testing::D
     storage::migrate(*db_, "payment", payment_migrations());
     repository_ = std::make_unique<SqlPaymentRepository>(*db_, kPaymentsTopic, "payment-service",
                                                          [this] { ++relay_wakeups_; });
-    service_ = std::make_unique<PaymentService>(*repository_, gateway_, alerts_, clock_, kGroup);
+    service_ = std::make_unique<PaymentService>(*repository_, gateway_, alerts_, clock_, kGroup,
+                                                &metrics_);
     handler_ = make_event_handler(*service_, observability::make_logger("payment-test", {"off"}));
     add_payment_routes(router_, *service_);
   }

@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "orderflow/observability/business_metrics.h"
+
 namespace orderflow::observability {
 namespace {
 
@@ -63,6 +65,55 @@ TEST(MetricsTest, ProcessingHistogramHasSecondBuckets) {
       << text;
   EXPECT_TRUE(
       contains(text, "orderflow_message_processing_seconds_bucket{" + labels + R"(,le="+Inf"} 1)"))
+      << text;
+}
+
+// The processing-time alerts compare the p99 with 5 s and 10 s (deploy/prometheus/alerts.yml):
+// histogram_quantile needs buckets above both to report such a value.
+TEST(MetricsTest, ProcessingHistogramSeparatesFiveTenAndThirtySeconds) {
+  Metrics metrics("payment");
+  metrics.observe_processing("orders", "OrderCreated", 7);
+  metrics.observe_processing("orders", "OrderCreated", 12);
+  auto text = metrics.serialize();
+  const std::string bucket =
+      R"(orderflow_message_processing_seconds_bucket{service="payment",event_type="OrderCreated",topic="orders",le=)";
+  EXPECT_TRUE(contains(text, bucket + R"("5"} 0)")) << text;
+  EXPECT_TRUE(contains(text, bucket + R"("10"} 1)")) << text;
+  EXPECT_TRUE(contains(text, bucket + R"("30"} 2)")) << text;
+}
+
+TEST(MetricsTest, BusinessCountersStartAtZeroAndCountByLabel) {
+  Metrics metrics("order-service");
+  register_order_counters(metrics);
+  register_reservation_counters(metrics);
+  register_payment_counters(metrics);
+  auto text = metrics.serialize();
+  EXPECT_TRUE(contains(text, R"(orderflow_orders_created_total{service="order-service"} 0)"))
+      << text;
+  EXPECT_TRUE(contains(text, R"(orderflow_orders_completed_total{service="order-service"} 0)"));
+  EXPECT_TRUE(contains(
+      text, R"(orderflow_stock_reservations_total{service="order-service",outcome="rejected"} 0)"));
+  EXPECT_TRUE(
+      contains(text, R"(orderflow_payments_total{service="order-service",outcome="refunded"} 0)"));
+  count_order_created(metrics);
+  count_order_completed(metrics);
+  count_order_cancelled(metrics, "OUT_OF_STOCK");
+  count_order_cancelled(metrics, "OUT_OF_STOCK");
+  count_reservation(metrics, true);
+  count_payment(metrics, "failed");
+  set_outbox_oldest_age(metrics, 12.5);
+  text = metrics.serialize();
+  EXPECT_TRUE(contains(text, R"(orderflow_orders_created_total{service="order-service"} 1)"));
+  EXPECT_TRUE(contains(text, R"(orderflow_orders_completed_total{service="order-service"} 1)"));
+  EXPECT_TRUE(contains(
+      text, R"(orderflow_orders_cancelled_total{service="order-service",reason="OUT_OF_STOCK"} 2)"))
+      << text;
+  EXPECT_TRUE(contains(
+      text, R"(orderflow_stock_reservations_total{service="order-service",outcome="accepted"} 1)"));
+  EXPECT_TRUE(
+      contains(text, R"(orderflow_payments_total{service="order-service",outcome="failed"} 1)"));
+  EXPECT_TRUE(
+      contains(text, R"(orderflow_outbox_oldest_unsent_age_seconds{service="order-service"} 12.5)"))
       << text;
 }
 

@@ -76,6 +76,10 @@ void print_endpoints(const cli::System& system) {
   }
   for (const auto& [name, ep] : system.endpoints()) std::cout << label(name) << ep.url() << "\n";
   std::cout << label("logs") << system.spec().data_dir << "/logs/\n";
+  std::cout << label("prometheus") << system.spec().data_dir << "/prometheus-targets.json"
+            << (system.spec().prometheus_targets.empty() ? std::string()
+                                                         : ", " + system.spec().prometheus_targets)
+            << "  (file_sd targets, deploy/prometheus/prometheus.yml)\n";
   std::cout << "Try: curl -X POST " << system.endpoints().at("order-service").url()
             << "/api/orders -H 'Content-Type: application/json' "
                "-d '{\"userId\":42,\"items\":[{\"sku\":\"ABC-001\",\"qty\":2}]}'\n";
@@ -157,6 +161,10 @@ int main(int argc, char** argv) {
   up->add_option("--data-dir", data_dir, "Data directory (databases, logs, endpoints.json)");
   up->add_option("--config", config_file, "System configuration file")->capture_default_str();
   up->add_flag("--foreground-logs", foreground_logs, "Services log to this terminal");
+  std::string prometheus_targets;
+  up->add_option("--prometheus-targets", prometheus_targets,
+                 "Also write the Prometheus file_sd targets (<data-dir>/prometheus-targets.json) "
+                 "to this file");
   up->add_option("--broker", broker_mode,
                  "embedded: orderflow-broker (no JVM); kafka: a local Apache Kafka cluster")
       ->check(CLI::IsMember({cli::SystemSpec::kEmbeddedBroker, cli::SystemSpec::kKafkaBroker}))
@@ -233,6 +241,7 @@ int main(int argc, char** argv) {
     if (up->parsed()) {
       auto spec = cli::load_system_spec(config_file, data_dir, self_dir());
       spec.inherit_output = foreground_logs;
+      spec.prometheus_targets = prometheus_targets;
       spec.broker_mode = broker_mode;
       if (brokers > 0) spec.brokers = brokers;
       if (!kafka_security.empty()) spec.kafka_security = *cli::parse_kafka_security(kafka_security);

@@ -670,6 +670,23 @@ void System::write_endpoints_file() const {
   }
   nlohmann::json doc = {{"services", services}, {"kafka", {{"bootstrapServers", bootstrap_}}}};
   write_json_atomically(fs::path(spec_.data_dir) / "endpoints.json", doc);
+  write_prometheus_targets(true);
+}
+
+void System::write_prometheus_targets(bool running) const {
+  nlohmann::json groups = nlohmann::json::array();
+  if (running) {
+    for (const auto& instance : instances_) {
+      auto it = endpoints_.find(instance.name);
+      if (it == endpoints_.end()) continue;
+      groups.push_back({{"targets", {it->second.host + ":" + std::to_string(it->second.port)}},
+                        {"labels", {{"orderflow_instance", instance.name}}}});
+    }
+  }
+  write_json_atomically(fs::path(spec_.data_dir) / "prometheus-targets.json", groups);
+  if (!spec_.prometheus_targets.empty()) {
+    write_json_atomically(spec_.prometheus_targets, groups);
+  }
 }
 
 void System::write_pids_file() const {
@@ -803,6 +820,11 @@ void System::stop() {
   std::error_code ec;
   fs::remove(fs::path(spec_.data_dir) / "endpoints.json", ec);
   fs::remove(fs::path(spec_.data_dir) / "pids.json", ec);
+  try {
+    write_prometheus_targets(false);
+  } catch (const std::exception& e) {
+    logger_->warn("cannot empty the Prometheus targets: {}", e.what());
+  }
 }
 
 }  // namespace orderflow::cli

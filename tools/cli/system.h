@@ -73,6 +73,10 @@ struct SystemSpec {
   std::vector<ServiceSpec> services;
   std::chrono::milliseconds ready_timeout{30000};
   std::chrono::milliseconds drain_timeout{15000};
+  /// `orderflow up --prometheus-targets FILE`: where to write the Prometheus file_sd targets
+  /// besides <data_dir>/prometheus-targets.json (docs/operations.md "Prometheus and Grafana").
+  /// Not in the config file.
+  std::string prometheus_targets;
   /// How long a child may take to exit after SIGTERM before it is killed (the services: after
   /// their drain_timeout). Not in the config file; longer e.g. for a profiler that writes its
   /// output at exit.
@@ -225,8 +229,14 @@ class System {
   [[nodiscard]] bool wait_until_quiet(
       std::chrono::steady_clock::time_point deadline,
       std::chrono::milliseconds interval = std::chrono::milliseconds(100)) const;
-  /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically.
+  /// Rewrites <data_dir>/endpoints.json (service ports, current bootstrap) atomically, and the
+  /// Prometheus targets beside it (write_prometheus_targets()).
   void write_endpoints_file() const;
+  /// Rewrites <data_dir>/prometheus-targets.json, and SystemSpec::prometheus_targets when set,
+  /// atomically: Prometheus file_sd targets, one group per service instance
+  /// ({"targets": ["host:port"], "labels": {"orderflow_instance": name}}); `running` false
+  /// writes an empty list (every target gone after a clean stop).
+  void write_prometheus_targets(bool running) const;
   /// Rewrites <data_dir>/pids.json: {"pids": {name: pid, …, "orderflow": own pid},
   /// "restarts": {name: count}} atomically. Only running children are listed.
   void write_pids_file() const;

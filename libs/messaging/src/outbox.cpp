@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include <utility>
 
 #include "orderflow/common/clock.h"
+#include "outbox_age.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -55,7 +58,24 @@ Result<std::vector<OutboxStore::Row>> decode_rows(const std::vector<storage::Row
 // advisory locks in the same database.
 constexpr std::int64_t kRelayKeyLockSpace = 0x6f66726c;
 
-class DbOutboxStore final : public OutboxStore {
+// The shape format_iso8601() writes ("2026-11-21T10:15:30.123Z"); nullopt for anything else.
+std::optional<Clock::TimePoint> parse_created_at(const std::string& text) {
+  std::tm tm{};
+  int millis = 0;
+  char zone = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%n", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis, &zone,
+                  &consumed) != 8 ||
+      zone != 'Z' || static_cast<std::size_t>(consumed) != text.size()) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return Clock::TimePoint{} + std::chrono::seconds(timegm(&tm)) + std::chrono::milliseconds(millis);
+}
+
+class DbOutboxStore final : public OutboxStore, public OutboxAge {
  public:
   DbOutboxStore(storage::Database& db, std::chrono::milliseconds retention, const Clock* clock)
       : db_(db), retention_(retention), clock_(clock != nullptr ? clock : &system_clock_) {}
@@ -186,6 +206,19 @@ class DbOutboxStore final : public OutboxStore {
     });
     if (!r) return r.error();
     return out;
+  }
+
+  Result<std::optional<Clock::TimePoint>> oldest_unsent_created() override {
+    std::optional<Clock::TimePoint> created;
+    auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
+      auto rows =
+          tx.query("SELECT created_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1", {});
+      if (!rows) return rows.error();
+      if (!rows->empty()) created = parse_created_at(rows->front().text(0));
+      return {};
+    });
+    if (!r) return r.error();
+    return created;
   }
 
   Result<std::int64_t> purge_sent(Clock::TimePoint cutoff, int limit) override {

@@ -12,6 +12,8 @@
 #include <utility>
 
 #include "orderflow/common/clock.h"
+#include "orderflow/observability/business_metrics.h"
+#include "outbox_age.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -38,6 +40,8 @@ struct InFlightBatch {
 
 class OutboxRelay::Impl {
  public:
+  static constexpr std::chrono::seconds kAgeInterval{1};
+
   struct Round {
     std::int64_t fetched = 0;
     std::int64_t marked = 0;
@@ -390,10 +394,27 @@ class OutboxRelay::Impl {
     if (total > 0) logger_->debug("\"outbox purged sent rows\" rows={}", total);
   }
 
-  // One lane of the pipeline; the first also purges.
+  // orderflow_outbox_oldest_unsent_age_seconds, from the store when it can tell (OutboxAge).
+  // created_at is stamped with the system clock (Outbox::append), so the age is too.
+  void report_oldest_age() {
+    auto* age = dynamic_cast<OutboxAge*>(&store_);
+    if (age == nullptr) return;
+    auto created = age->oldest_unsent_created();
+    if (!created) return;  // the previous value stays; the database is down or busy
+    double seconds = 0;
+    if (created->has_value()) {
+      seconds = std::max(
+          0.0, std::chrono::duration<double>(std::chrono::system_clock::now() - **created).count());
+    }
+    observability::set_outbox_oldest_age(metrics_, seconds);
+  }
+
+  // One lane of the pipeline; the first also purges and reports the oldest row's age (at most
+  // once per kAgeInterval: one indexed read).
   void loop(bool purges) {
     std::unique_lock lock(mu_);
     auto next_purge = std::chrono::steady_clock::now();
+    auto next_age = std::chrono::steady_clock::now();
     while (!stop_) {
       lock.unlock();
       bool progressed = false;
@@ -401,6 +422,10 @@ class OutboxRelay::Impl {
           std::chrono::steady_clock::now() >= next_purge) {
         purge_expired();
         next_purge = std::chrono::steady_clock::now() + options_.purge_interval;
+      }
+      if (purges && std::chrono::steady_clock::now() >= next_age) {
+        report_oldest_age();
+        next_age = std::chrono::steady_clock::now() + kAgeInterval;
       }
       try {
         auto round = run_round(options_.delivery_timeout, true);

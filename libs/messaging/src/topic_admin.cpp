@@ -1,5 +1,9 @@
 #include "orderflow/messaging/topic_admin.h"
 
+#include <map>
+
+#include "orderflow/messaging/group_lag.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -27,7 +31,9 @@ void destroy_metadata(const rd_kafka_metadata_t* m) { rd_kafka_metadata_destroy(
 using Metadata = std::unique_ptr<const rd_kafka_metadata_t,
                                  Deleter<const rd_kafka_metadata_t, destroy_metadata>>;
 
-Handle make_client(const KafkaConfig& config) {
+// A producer handle for the Admin API and metadata, or a consumer handle of `group` (which
+// never subscribes: it only reads the group's committed offsets).
+Handle make_client(const KafkaConfig& config, const std::string& group = {}) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& name, const std::string& value) {
@@ -46,7 +52,12 @@ Handle make_client(const KafkaConfig& config) {
   // down would otherwise print librdkafka's connection errors to stderr every attempt.
   set("log_level", "2");
   for (const auto& [name, value] : config.properties) set(name, value);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!group.empty()) {
+    set("group.id", group);
+    set("enable.auto.commit", "false");
+  }
+  rd_kafka_t* rk =
+      rd_kafka_new(group.empty() ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string("topic admin: ") + err);
@@ -337,6 +348,65 @@ void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
   await_every_broker(rk.get(), "acls", deadline, [&](const std::string& address) {
     return acl_count_on(config, address, deadline) >= static_cast<long>(rules.size());
   });
+}
+
+struct GroupLagProbe::Impl {
+  KafkaConfig config;
+  std::map<std::string, Handle> clients;  // by group
+};
+
+GroupLagProbe::GroupLagProbe(KafkaConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+}
+
+GroupLagProbe::~GroupLagProbe() = default;
+
+Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
+                                                     const std::vector<std::string>& topics,
+                                                     std::chrono::milliseconds timeout) {
+  auto it = impl_->clients.find(group);
+  if (it == impl_->clients.end()) {
+    try {
+      it = impl_->clients.emplace(group, make_client(impl_->config, group)).first;
+    } catch (const std::exception& e) {
+      return invalid_input("KAFKA_CONFIG", e.what());
+    }
+  }
+  rd_kafka_t* rk = it->second.get();
+  const int timeout_ms = static_cast<int>(timeout.count());
+  std::vector<PartitionLag> out;
+  for (const auto& topic : topics) {
+    int partitions = partition_count(rk, topic, std::chrono::steady_clock::now() + timeout);
+    if (partitions == 0) {
+      return unavailable("NO_METADATA", "no metadata for topic " + topic + " within " +
+                                            std::to_string(timeout_ms) + " ms");
+    }
+    std::unique_ptr<rd_kafka_topic_partition_list_t,
+                    Deleter<rd_kafka_topic_partition_list_t, rd_kafka_topic_partition_list_destroy>>
+        list(rd_kafka_topic_partition_list_new(partitions));
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+    }
+    if (auto err = rd_kafka_committed(rk, list.get(), timeout_ms); err) {
+      return unavailable("OFFSET_FETCH", "committed offsets of group " + group + " on " + topic +
+                                             ": " + rd_kafka_err2str(err));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& tp = list->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) continue;  // never committed
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), tp.partition, &low, &high,
+                                                      timeout_ms);
+          err) {
+        return unavailable("WATERMARKS", "watermarks of " + topic + "/" +
+                                             std::to_string(tp.partition) + ": " +
+                                             rd_kafka_err2str(err));
+      }
+      out.push_back({topic, tp.partition, std::max<std::int64_t>(0, high - tp.offset)});
+    }
+  }
+  return out;
 }
 
 }  // namespace orderflow::messaging

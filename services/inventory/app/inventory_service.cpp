@@ -90,7 +90,8 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
   if (!lines) return lines.error();
   const auto now = clock_.now();
 
-  return process(event, [&](InventoryTx& tx, HandleReport& report) -> Result<void> {
+  std::optional<bool> reserved;  // set by the effect: accepted or rejected
+  auto handled = process(event, [&](InventoryTx& tx, HandleReport& report) -> Result<void> {
     if (auto r = tx.lock_order(event.order_id); !r) return r.error();
     auto cancelled = tx.is_cancelled(event.order_id);
     if (!cancelled) return cancelled.error();
@@ -129,6 +130,7 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
       rejected.traceparent = event.traceparent;
       report.code = decision.rejection->reason;
       report.detail = "rejected on sku " + decision.rejection->sku;
+      reserved = false;
       return tx.publish(rejected);
     }
     for (const auto& after : decision.updated) {
@@ -145,8 +147,13 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
     reservation.created_at = now;
     reservation.updated_at = now;
     if (auto r = tx.insert_reservation(reservation); !r) return r.error();
+    reserved = true;
     return tx.publish(event_for(events::kStockReserved, reservation, now, event.traceparent));
   });
+  if (handled && handled->outcome != HandleOutcome::kDuplicate && reserved && metrics_ != nullptr) {
+    observability::count_reservation(*metrics_, *reserved);
+  }
+  return handled;
 }
 
 Result<HandleReport> InventoryService::on_order_cancelled(const IncomingEvent& event) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "orderflow/common/clock.h"
+#include "orderflow/observability/business_metrics.h"
 #include "ports.h"
 
 namespace orderflow::inventory {
@@ -58,8 +59,13 @@ struct ProductUpsert {
 /// one serialised DB transaction together with its inbox entry and outbox events.
 class InventoryService {
  public:
-  InventoryService(InventoryRepository& repository, const Clock& clock, InventorySettings settings)
-      : repository_(repository), clock_(clock), settings_(std::move(settings)) {}
+  /// `metrics` (optional, must outlive the service) counts the reservations accepted and
+  /// rejected (orderflow_stock_reservations_total), once per committed decision.
+  InventoryService(InventoryRepository& repository, const Clock& clock, InventorySettings settings,
+                   observability::Metrics* metrics = nullptr)
+      : repository_(repository), clock_(clock), settings_(std::move(settings)), metrics_(metrics) {
+    if (metrics_ != nullptr) observability::register_reservation_counters(*metrics_);
+  }
 
   /// Handles one consumed event exactly once per eventId (inbox):
   /// - ORDER_CREATED: reserves every item or none → STOCK_RESERVED (expiresAt = now + ttl) or
@@ -121,6 +127,7 @@ class InventoryService {
   InventoryRepository& repository_;
   const Clock& clock_;
   InventorySettings settings_;
+  observability::Metrics* metrics_;
   mutable std::mutex fault_mutex_;
   std::string fail_sku_prefix_ = settings_.fail_sku_prefix;
 };

@@ -12,7 +12,9 @@ Result<Order> OrderService::create(const OrderRequest& request, const std::strin
   if (admission_) {
     if (auto admitted = admission_(); !admitted) return admitted.error();
   }
-  return repository_.create(priced.value(), traceparent);
+  auto created = repository_.create(priced.value(), traceparent);
+  if (created && metrics_ != nullptr) observability::count_order_created(*metrics_);
+  return created;
 }
 
 Result<Order> OrderService::get(std::int64_t id) { return repository_.find(id); }
@@ -58,12 +60,23 @@ Result<OrderUpdate> OrderService::apply(std::int64_t id, const std::string& grou
   };
   if (group.empty()) {
     if (auto done = repository_.transact(update); !done) return done.error();
+    count(out.change);
     return out;
   }
   auto first = repository_.process_once(group, event_id, update);
   if (!first) return first.error();
   out.duplicate = !first.value();
+  if (!out.duplicate) count(out.change);
   return out;
+}
+
+void OrderService::count(const OrderChange& change) {
+  if (metrics_ == nullptr) return;
+  for (const auto& entry : change.entries) {
+    if (entry.to == OrderStatus::kCompleted) observability::count_order_completed(*metrics_);
+    if (entry.to == OrderStatus::kCancelled)
+      observability::count_order_cancelled(*metrics_, entry.reason);
+  }
 }
 
 Result<Order> OrderService::cancel(std::int64_t id, const std::string& traceparent) {

@@ -6,6 +6,7 @@
 
 #include "../domain/saga.h"
 #include "orderflow/common/clock.h"
+#include "orderflow/observability/business_metrics.h"
 #include "ports.h"
 
 namespace orderflow::order {
@@ -33,14 +34,20 @@ struct SagaResult {
 /// Order use cases (seeds 000, 001, 002, 003). Thread-safe.
 class OrderService {
  public:
-  /// `admission` (optional) is asked before each create(); empty = always admit.
+  /// `admission` (optional) is asked before each create(); empty = always admit. `metrics`
+  /// (optional, must outlive the service) counts orders created, completed and cancelled by
+  /// reason (orderflow_orders_*_total), once per committed change.
   OrderService(OrderRepository& repository, const Catalog& catalog, const Clock& clock,
-               std::string consumer_group = "order-service", OrderAdmission admission = {})
+               std::string consumer_group = "order-service", OrderAdmission admission = {},
+               observability::Metrics* metrics = nullptr)
       : repository_(repository),
         catalog_(catalog),
         clock_(clock),
         consumer_group_(std::move(consumer_group)),
-        admission_(std::move(admission)) {}
+        admission_(std::move(admission)),
+        metrics_(metrics) {
+    if (metrics_ != nullptr) observability::register_order_counters(*metrics_);
+  }
 
   /// Prices and stores a PENDING order with its ORDER_CREATED event; returns once the DB
   /// transaction committed (not after Kafka delivery: the outbox relay publishes it).
@@ -76,12 +83,15 @@ class OrderService {
   Result<OrderUpdate> apply(std::int64_t id, const std::string& group, const std::string& event_id,
                             const std::string& event_type, SagaInput input, const SagaEvent* event,
                             const std::string& traceparent);
+  /// Counts the terminal states `change` reached (completed, cancelled by reason).
+  void count(const OrderChange& change);
 
   OrderRepository& repository_;
   const Catalog& catalog_;
   const Clock& clock_;
   std::string consumer_group_;
   OrderAdmission admission_;
+  observability::Metrics* metrics_;
 };
 
 }  // namespace orderflow::order

@@ -254,6 +254,19 @@ Result<HandleOutcome> PaymentService::commit(const std::string& event_id,
                                           [&](PaymentTx& tx) { return tx.apply(change); });
   if (!applied) return applied.error();
   if (!applied.value()) return HandleOutcome::kDuplicate;
+  if (change.event && metrics_ != nullptr) {
+    switch (*change.event) {
+      case PaymentEventType::kCompleted:
+        observability::count_payment(*metrics_, "completed");
+        break;
+      case PaymentEventType::kFailed:
+        observability::count_payment(*metrics_, "failed");
+        break;
+      case PaymentEventType::kRefunded:
+        observability::count_payment(*metrics_, "refunded");
+        break;
+    }
+  }
   return outcome;
 }
 

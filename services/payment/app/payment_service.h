@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "orderflow/common/clock.h"
+#include "orderflow/observability/business_metrics.h"
 #include "ports.h"
 
 namespace orderflow::payment {
@@ -31,13 +32,19 @@ const char* to_string(HandleOutcome outcome);
 /// it is made again: a cancel can never slip between a charge and its commit unnoticed.
 class PaymentService {
  public:
+  /// `metrics` (optional, must outlive the service) counts the payments completed, failed and
+  /// refunded (orderflow_payments_total), once per committed change.
   PaymentService(PaymentRepository& repository, PaymentGateway& gateway, PaymentAlerts& alerts,
-                 const Clock& clock, std::string consumer_group)
+                 const Clock& clock, std::string consumer_group,
+                 observability::Metrics* metrics = nullptr)
       : repository_(repository),
         gateway_(gateway),
         alerts_(alerts),
         clock_(clock),
-        consumer_group_(std::move(consumer_group)) {}
+        consumer_group_(std::move(consumer_group)),
+        metrics_(metrics) {
+    if (metrics_ != nullptr) observability::register_payment_counters(*metrics_);
+  }
 
   /// STOCK_RESERVED: charges the order once, unless it has a payment already or was cancelled
   /// (then a charge the gateway holds under the order's key, left by a charge that lost the
@@ -88,6 +95,7 @@ class PaymentService {
   PaymentAlerts& alerts_;
   const Clock& clock_;
   std::string consumer_group_;
+  observability::Metrics* metrics_;
 };
 
 }  // namespace orderflow::payment

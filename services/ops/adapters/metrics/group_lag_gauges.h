@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "orderflow/config/config.h"
+#include "orderflow/messaging/group_lag.h"
+#include "orderflow/observability/metrics.h"
+
+namespace orderflow::ops {
+
+/// The consumer groups whose lag the ops-service reports from outside (config `lag.groups`:
+/// group → comma-separated topics, each a topic role of section `topics` (orders, inventory,
+/// payments) or a topic name; blanks around items are dropped). Throws std::runtime_error
+/// naming the group when its list has no topic (a startup failure).
+std::map<std::string, std::vector<std::string>> lag_groups(
+    const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics);
+
+/// orderflow_consumer_group_lag{service,group,topic,partition}: each watched group's lag per
+/// partition as messaging::GroupLagProbe sees it, so that the lag alert still fires while a
+/// group's consumers are all down. refresh() asks the broker for every group (the probe's
+/// timeout per topic, 1 s); a group the broker does not answer for keeps its last values and is
+/// logged once per failure streak. One caller at a time (a periodic task).
+class GroupLagGauges {
+ public:
+  GroupLagGauges(messaging::GroupLagProbe& probe,
+                 std::map<std::string, std::vector<std::string>> groups,
+                 observability::Metrics& metrics, std::shared_ptr<spdlog::logger> logger,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds{1000})
+      : probe_(probe),
+        groups_(std::move(groups)),
+        metrics_(metrics),
+        logger_(std::move(logger)),
+        timeout_(timeout) {}
+  void refresh();
+  /// Makes a refresh in progress end after the broker call it is in (shutdown: a broker that
+  /// does not answer must not hold the drain for every group's timeout). Thread-safe.
+  void stop() { stopping_ = true; }
+
+ private:
+  messaging::GroupLagProbe& probe_;
+  std::map<std::string, std::vector<std::string>> groups_;
+  observability::Metrics& metrics_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::chrono::milliseconds timeout_;
+  std::map<std::string, bool> failing_;  // by group: the last refresh failed (logged)
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace orderflow::ops
