@@ -65,6 +65,9 @@ Handle make_client(const KafkaConfig& config, const std::string& group = {}) {
   return Handle(rk);
 }
 
+// Between two offset fetches a loading group coordinator refused.
+constexpr std::chrono::milliseconds kCoordinatorRetry{100};
+
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                   deadline - std::chrono::steady_clock::now())
@@ -387,7 +390,19 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
     for (int p = 0; p < partitions; ++p) {
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
     }
-    if (auto err = rd_kafka_committed(rk, list.get(), timeout_ms); err) {
+    // A group coordinator that is still loading its offsets (a cluster or broker just
+    // started) answers with a retriable error: asked again until the deadline.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    while (true) {
+      err = rd_kafka_committed(rk, list.get(), remaining_ms(deadline));
+      const bool retriable = err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+                             err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+                             err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR;
+      if (!retriable || std::chrono::steady_clock::now() + kCoordinatorRetry >= deadline) break;
+      std::this_thread::sleep_for(kCoordinatorRetry);
+    }
+    if (err) {
       return unavailable("OFFSET_FETCH", "committed offsets of group " + group + " on " + topic +
                                              ": " + rd_kafka_err2str(err));
     }
