@@ -308,22 +308,29 @@ class Session : public std::enable_shared_from_this<Session> {
             message.keep_alive() && !server_.stopping_, /*linger=*/false);
       return;
     }
-    struct LeaveHandler {
-      ServerCore& server;
-      ~LeaveHandler() { server.leave_handler(); }
-    } leave{server_};
-    auto started = Clock::now();
-    Request request = to_request(message);
+    Request request;
     Dispatched dispatched;
-    try {
-      dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
-    } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
-      dispatched.handler_error = e.what();
-      dispatched.response = Response::error(500, "INTERNAL", "internal error");
+    double seconds = 0;
+    {
+      // The slot is released before the response is written: the write may reach the client
+      // at once, and its next request must not find this finished handler still counted
+      // (a 503 with no handler running; seen under `make test-asan`).
+      struct LeaveHandler {
+        ServerCore& server;
+        ~LeaveHandler() { server.leave_handler(); }
+      } leave{server_};
+      auto started = Clock::now();
+      request = to_request(message);
+      try {
+        dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
+      } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
+        dispatched.handler_error = e.what();
+        dispatched.response = Response::error(500, "INTERNAL", "internal error");
+      }
+      seconds = std::chrono::duration<double>(Clock::now() - started).count();
     }
     const Response& response = dispatched.response;
     const std::string& route = dispatched.route;
-    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (!dispatched.handler_error.empty()) {
       server_.log(spdlog::level::err, "handler failed method={} path={} route={} error=\"{}\"",
                   request.method, request.path, route, dispatched.handler_error);
