@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka demo bench bench-postgres profile format tidy clean
+.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka test-asan fuzz asan-configure demo bench bench-postgres profile format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -44,6 +44,32 @@ test-e2e: build
 
 test-kafka: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L kafka
+
+# Sanitizer build (clang from dev-deps, build-asan): AddressSanitizer + UndefinedBehaviorSanitizer
+# everywhere, libFuzzer coverage, no jemalloc. `make fuzz` and `make test-asan` share it.
+ASAN_BUILD_DIR ?= build-asan
+FUZZ_SECONDS ?= 30
+# The sanitizers' settings (docs/operations.md "Sanitizers"); the leak suppressions are for
+# system libraries only, each with its reason.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=0 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+asan-configure: deps dev-deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DORDERFLOW_FUZZ=ON -DORDERFLOW_JEMALLOC=OFF >/dev/null
+
+# Every libFuzzer target in fuzz/ for FUZZ_SECONDS each, from its seed corpus in fuzz/corpus/;
+# fails on a crash, leak, timeout or out-of-memory (the input is saved under
+# $(ASAN_BUILD_DIR)/fuzz/artifacts/). FUZZ_TARGETS="config" runs some only.
+fuzz: asan-configure
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target fuzz
+	@$(SANITIZER_ENV) bash scripts/run-fuzz.sh $(ASAN_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The unit and integration suites under ASan + UBSan (tests/sanitizers/, docs/operations.md).
+test-asan: asan-configure
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target unit_integration_tests
+	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS) -L 'unit|integration' $(ASAN_CTEST_ARGS)
 
 # The standard benchmark suite on the embedded broker and on a local 3-node Kafka cluster
 # (~10 min on 2 cores), then the CPU-per-order profile below (~2 min): writes docs/benchmarks.md

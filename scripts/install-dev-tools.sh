@@ -2,11 +2,13 @@
 # Installs the Debian packages a developer of orderflow uses beyond building and testing:
 # clang-format and clang-tidy (`make format`, `make tidy`; .clang-format and .clang-tidy are
 # checked in), ccache (faster rebuilds: CMAKE_CXX_COMPILER_LAUNCHER=ccache) and valgrind
-# (callgrind instruction counts for benchmarks). `make test` does not need them.
+# (callgrind instruction counts for benchmarks), clang with its sanitizer and libFuzzer runtimes
+# (`make fuzz`: libclang-rt-14-dev holds libclang_rt.fuzzer/asan/ubsan for Debian 12's clang-14).
+# `make test` does not need them.
 # Idempotent: apt-get runs only when something is missing.
 set -euo pipefail
 
-packages=(clang-format clang-tidy ccache valgrind)
+packages=(clang-format clang-tidy ccache valgrind clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

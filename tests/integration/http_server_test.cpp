@@ -577,6 +577,27 @@ TEST_F(HttpServerTest, RequestBeyondMaxInFlightIsAnswered503WithoutRunningItsHan
   EXPECT_EQ(rejected("in_flight"), 1);
 }
 
+// Found by `make test-asan`: the in-flight slot was released only after the response had been
+// handed to the socket, so a request sent as soon as the previous one's response arrived (on
+// another connection, served by another thread) could be refused 503 with no handler running.
+TEST_F(HttpServerTest, AnsweredRequestNoLongerCountsAgainstMaxInFlight) {
+  ServerOptions options;
+  options.threads = 2;
+  options.max_in_flight = 1;
+  start(options);
+  Connection first("127.0.0.1", server_->port());
+  Connection second("127.0.0.1", server_->port());
+  for (int i = 0; i < 300; ++i) {
+    auto a = first.request("GET", "/health/live");
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    ASSERT_EQ(a->status, 200) << "request " << i;
+    auto b = second.request("GET", "/health/live");
+    ASSERT_TRUE(b.ok()) << b.error().message;
+    ASSERT_EQ(b->status, 200) << "request " << i;
+  }
+  EXPECT_EQ(rejected("in_flight"), 0);
+}
+
 TEST(HttpClientTest, UnreachableServerIsUnavailable) {
   // Bind a port and close it so nothing listens there.
   std::uint16_t port;

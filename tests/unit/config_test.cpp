@@ -259,6 +259,25 @@ TEST(ConfigTest, MalformedFileAndOverride) {
   EXPECT_THROW(Source::load(list_file, {}, {}), ConfigError);
 }
 
+// Found by fuzz/config_fuzz.cpp: keys and list items that are not single values escaped as
+// yaml-cpp's "bad conversion" (std::terminate at start-up) instead of a ConfigError.
+TEST(ConfigTest, KeysAndListItemsThatAreNotSingleValuesAreConfigErrors) {
+  testing::TempDir dir;
+  for (const char* text :
+       {"kafka:\n  ? [a, b]\n  : 1\n", "? {a: 1}\n: x\n", "x:\n  - ? [k]\n    : v\n"}) {
+    auto file = write_file(dir, text);
+    EXPECT_THROW(Source::load(file, {}, {}), ConfigError) << text;
+  }
+  auto file = write_file(dir, "x:\n  items: [a, [b, c]]\n");
+  auto source = Source::load(file, {}, {});
+  Reader reader(source);
+  EXPECT_THROW(reader.string_list("x.items", {}), ConfigError);
+  // A null key or item is the text "null", as yaml-cpp reads it.
+  auto nulls = Source::load(write_file(dir, "x:\n  ~: 1\n  items: [a, ~]\n"), {}, {});
+  EXPECT_EQ(nulls.sequence("x.items"), (std::vector<std::string>{"a", "null"}));
+  EXPECT_EQ(nulls.leaf_paths(), (std::vector<std::string>{"x.null", "x.items"}));
+}
+
 TEST(ConfigTest, ListsFromSequenceOrCommaText) {
   testing::TempDir dir;
   auto file = write_file(dir, "x:\n  items: [a, b]\n");

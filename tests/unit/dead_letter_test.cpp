@@ -109,6 +109,17 @@ TEST(DeadLetterTest, ReplayOfAReplayedRecordKeepsCounting) {
   EXPECT_EQ(counts, 1);
 }
 
+// Found by fuzz/dlt_headers_fuzz.cpp: 2147483647 + 1 was a signed overflow (UBSan).
+TEST(DeadLetterTest, ReplayCountAtTheIntLimitDoesNotOverflow) {
+  auto r = dlt_record();
+  r.headers.push_back({"dlq.replay.count", "2147483647"});
+  auto out = make_replay_record(dead_letter_from_record(r, Clock::TimePoint{}));
+  EXPECT_EQ(find_header(out.headers, "dlq.replay.count"), "2147483647");
+  r.headers.back().value = "-5";
+  out = make_replay_record(dead_letter_from_record(r, Clock::TimePoint{}));
+  EXPECT_EQ(find_header(out.headers, "dlq.replay.count"), "1");
+}
+
 TEST(DeadLetterTest, UnparkControlRecord) {
   auto out = make_unpark_record("orders.v1", "123", "notification-service", 3);
   EXPECT_EQ(out.topic, "orders.v1");

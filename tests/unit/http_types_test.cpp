@@ -119,6 +119,22 @@ TEST(RequestTest, QueryParam) {
   EXPECT_FALSE(request.query_param("limit").has_value());
 }
 
+TEST(RequestTest, ApplyTargetDecodesPathAndQuery) {
+  Request request;
+  apply_target("/api/orders/%34%32?userId=a+b%2Fc&empty&size=1&size=2&bad=%2&%zz=x", request);
+  EXPECT_EQ(request.path, "/api/orders/42");
+  EXPECT_EQ(request.query_param("userId"), "a b/c");
+  EXPECT_EQ(request.query_param("empty"), "");
+  EXPECT_EQ(request.query_param("size"), "2");  // the last one wins
+  EXPECT_EQ(request.query_param("bad"), "%2");  // invalid escapes stay as sent
+  EXPECT_EQ(request.query_param("%zz"), "x");
+
+  Request bare;
+  apply_target("/a+b%", bare);
+  EXPECT_EQ(bare.path, "/a+b%");  // '+' is a space only in the query
+  EXPECT_TRUE(bare.query.empty());
+}
+
 }  // namespace
 }  // namespace orderflow::http
 

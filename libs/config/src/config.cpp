@@ -68,6 +68,24 @@ void set_path(YAML::Node& root, const std::string& path, const std::string& valu
   node[parts.back()] = value;
 }
 
+// Keys are read as text everywhere (leaf paths, flat maps, finish()): a key that is itself a
+// sequence or a map ("? [a, b]\n: 1") is refused at load, as a ConfigError naming its line,
+// instead of a yaml-cpp conversion error escaping a later read. The depth is bounded by
+// yaml-cpp's parser (DeepRecursion).
+void check_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar() && !kv.first.IsNull()) {
+        throw ConfigError(file + ": line " + std::to_string(kv.first.Mark().line + 1) +
+                          ": a key must be a single value, not a list or a section");
+      }
+      check_keys(kv.second, file);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_keys(item, file);
+  }
+}
+
 void collect_leaves(const YAML::Node& node, const std::string& prefix,
                     std::vector<std::string>& out) {
   if (node.IsMap()) {
@@ -164,6 +182,7 @@ Source Source::load(const std::string& file, const std::map<std::string, std::st
       } else if (!loaded.IsMap()) {
         throw ConfigError(file + ": the top level must be a mapping of sections");
       } else {
+        check_keys(loaded, file);
         source.impl_->root = loaded;
       }
     } catch (const YAML::Exception& e) {
@@ -264,7 +283,13 @@ std::vector<std::string> Source::sequence(const std::string& path) const {
   std::vector<std::string> out;
   auto node = find(impl_->root, path);
   if (node.IsSequence()) {
-    for (const auto& item : node) out.push_back(item.as<std::string>());
+    for (const auto& item : node) {
+      if (!item.IsScalar() && !item.IsNull()) {
+        throw ConfigError("config " + file_ + ": key '" + path +
+                          "': every item must be a single value");
+      }
+      out.push_back(item.as<std::string>());
+    }
   }
   return out;
 }

@@ -46,57 +46,10 @@ constexpr std::size_t kMaxRejecting = 128;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::size_t kFirstReadBytes = 4096;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Invalid escapes are kept literally rather than rejected: lookups then simply miss.
-std::string percent_decode(std::string_view text, bool plus_as_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_as_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
-
-void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t end = query.find('&', pos);
-    if (end == std::string_view::npos) end = query.size();
-    auto pair = query.substr(pos, end - pos);
-    if (!pair.empty()) {
-      auto eq = pair.find('=');
-      auto key = percent_decode(pair.substr(0, eq), true);
-      auto value =
-          eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
-      out.insert_or_assign(std::move(key), std::move(value));
-    }
-    pos = end + 1;
-  }
-}
-
 Request to_request(const bhttp::request<bhttp::string_body>& message) {
   Request request;
   request.method = std::string(message.method_string());
-  std::string_view target(message.target().data(), message.target().size());
-  auto question = target.find('?');
-  request.path = percent_decode(target.substr(0, question), false);
-  if (question != std::string_view::npos) parse_query(target.substr(question + 1), request.query);
+  apply_target(std::string_view(message.target().data(), message.target().size()), request);
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
@@ -355,22 +308,29 @@ class Session : public std::enable_shared_from_this<Session> {
             message.keep_alive() && !server_.stopping_, /*linger=*/false);
       return;
     }
-    struct LeaveHandler {
-      ServerCore& server;
-      ~LeaveHandler() { server.leave_handler(); }
-    } leave{server_};
-    auto started = Clock::now();
-    Request request = to_request(message);
+    Request request;
     Dispatched dispatched;
-    try {
-      dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
-    } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
-      dispatched.handler_error = e.what();
-      dispatched.response = Response::error(500, "INTERNAL", "internal error");
+    double seconds = 0;
+    {
+      // The slot is released before the response is written: the write may reach the client
+      // at once, and its next request must not find this finished handler still counted
+      // (a 503 with no handler running; seen under `make test-asan`).
+      struct LeaveHandler {
+        ServerCore& server;
+        ~LeaveHandler() { server.leave_handler(); }
+      } leave{server_};
+      auto started = Clock::now();
+      request = to_request(message);
+      try {
+        dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
+      } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
+        dispatched.handler_error = e.what();
+        dispatched.response = Response::error(500, "INTERNAL", "internal error");
+      }
+      seconds = std::chrono::duration<double>(Clock::now() - started).count();
     }
     const Response& response = dispatched.response;
     const std::string& route = dispatched.route;
-    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (!dispatched.handler_error.empty()) {
       server_.log(spdlog::level::err, "handler failed method={} path={} route={} error=\"{}\"",
                   request.method, request.path, route, dispatched.handler_error);

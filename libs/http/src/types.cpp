@@ -26,7 +26,57 @@ std::string dump(const nlohmann::json& body) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Invalid escapes are kept literally rather than rejected: lookups then simply miss.
+std::string percent_decode(std::string_view text, bool plus_as_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_as_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    std::size_t end = query.find('&', pos);
+    if (end == std::string_view::npos) end = query.size();
+    auto pair = query.substr(pos, end - pos);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value =
+          eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+      out.insert_or_assign(std::move(key), std::move(value));
+    }
+    pos = end + 1;
+  }
+}
+
 }  // namespace
+
+void apply_target(std::string_view target, Request& request) {
+  auto question = target.find('?');
+  request.path = percent_decode(target.substr(0, question), false);
+  if (question != std::string_view::npos) parse_query(target.substr(question + 1), request.query);
+}
 
 std::optional<std::string> Request::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

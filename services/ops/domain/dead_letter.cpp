@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 namespace orderflow::ops {
 namespace {
@@ -85,7 +86,9 @@ messaging::OutgoingRecord make_replay_record(const DeadLetter& letter) {
   for (const auto& header : letter.headers) {
     if (!is_dlq_header(header.key)) out.headers.push_back(header);
   }
-  out.headers.push_back({headers::kReplayCount, std::to_string(previous + 1)});
+  // The carried count comes from the record: a forged or corrupt maximum must not overflow.
+  int count = previous < std::numeric_limits<int>::max() ? previous + 1 : previous;
+  out.headers.push_back({headers::kReplayCount, std::to_string(count)});
   out.headers.push_back({headers::kReplayGroup, letter.consumer_group});
   return out;
 }

@@ -73,8 +73,9 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
     auto status = order.value("status", "");
     auto total = order.value("totalAmount", "");
     std::string problem;
+    // Structured bindings are captured by name: clang 14 (make test-asan) cannot capture them.
     bool settled = eventually(
-        [&] {
+        [&, id = id] {
           problem.clear();
           auto payments = items_of(
               system.call("payment-service", "GET", "/api/payments?orderId=" + std::to_string(id))
@@ -148,7 +149,7 @@ std::vector<std::string> check_invariants(const RunningSystem& system,
   for (const auto& [user, user_orders] : by_user) {
     std::string problem;
     bool complete = eventually(
-        [&] {
+        [&, &user = user, &user_orders = user_orders] {
           problem.clear();
           auto notes = items_of(system
                                     .call("notification-service", "GET",

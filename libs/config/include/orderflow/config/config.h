@@ -31,7 +31,8 @@ class ConfigError : public std::runtime_error {
 /// read. Immutable after load; thread-safe to read.
 class Source {
  public:
-  /// Throws ConfigError when the file cannot be read or parsed, or an override lacks '='.
+  /// Throws ConfigError when the file cannot be read or parsed, has a key that is a list or a
+  /// section, or an override lacks '='.
   /// An empty `file` means no file (defaults only).
   static Source load(const std::string& file, const std::map<std::string, std::string>& env,
                      const std::vector<std::string>& overrides);
@@ -56,7 +57,7 @@ class Source {
   [[nodiscard]] std::vector<std::string> leaf_paths() const;
   /// True when the node at path is a sequence or map (not a scalar).
   [[nodiscard]] bool is_container(const std::string& path) const;
-  /// Items of a sequence of scalars at path.
+  /// Items of a sequence of scalars at path; ConfigError when an item is a list or a section.
   [[nodiscard]] std::vector<std::string> sequence(const std::string& path) const;
   [[nodiscard]] const std::string& file() const { return file_; }
 

@@ -88,6 +88,11 @@ struct PageRequest {
 /// from the query. kInvalidInput INVALID_PAGE otherwise.
 Result<PageRequest> parse_page(const Request& request, int max_size = 100);
 
+/// Fills request.path (percent-decoded) and request.query (percent-decoded, '+' as space; the
+/// last of repeated keys wins) from a request target "/path?a=1&b". Invalid escapes are kept
+/// literally. Never fails.
+void apply_target(std::string_view target, Request& request);
+
 /// HTTP status for an ErrorKind (see Response::from_error).
 int status_for(ErrorKind kind);
 
