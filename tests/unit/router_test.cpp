@@ -8,6 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/http/notification_routes.h"
+#include "adapters/notifier/log_notifier.h"
+#include "orderflow/runtime/service_host.h"
+
 namespace orderflow::http {
 namespace {
 
@@ -253,6 +257,47 @@ TEST(RouterAuthTest, RouteAccessIsCheckedBeforeTheHandlerRuns) {
   plain.principal = Principal{"intruder", {"admin"}};
   EXPECT_EQ(router.dispatch(plain).response.status, 200);
   EXPECT_FALSE(seen.has_value());
+}
+
+// The admin routes every service mounts (runtime::add_admin_routes: /admin/drain, /admin/status)
+// and notification-service's /admin/faults, with auth.mode required: no token 401, a user's
+// token 403, and a refused request changes nothing (the intake stays open, the fault prefix
+// unset); an admin token goes through.
+TEST(RouterAuthTest, TheServicesAdminRoutesNeedAnAdminToken) {
+  ManualClock clock;
+  AuthConfig config;
+  config.mode = AuthMode::kRequired;
+  config.secret = std::string(32, 's');
+  Authenticator auth(config, clock);
+  Router router;
+  runtime::Intake intake;
+  runtime::add_admin_routes(router, intake, [] { return runtime::DrainStatus{}; });
+  notification::LogNotifier log(nullptr);
+  notification::FaultInjectingNotifier fault(log, "");
+  notification::add_fault_routes(router, {&fault});
+  auto user = mint_hs256(config, {"7", {}, std::chrono::seconds(60)}, clock.now()).value();
+  auto admin = mint_hs256(config, {"1", {"admin"}, std::chrono::seconds(60)}, clock.now()).value();
+  auto call = [&](const std::string& method, const std::string& path,
+                  std::optional<std::string> token) {
+    Request request = make_request(method, path);
+    if (method == "POST" && path == "/admin/faults") request.body = R"({"failUserPrefix":"x"})";
+    if (token) request.headers.emplace_back("Authorization", "Bearer " + *token);
+    return router.dispatch(request, &auth).response.status;
+  };
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/admin/drain"}, {"GET", "/admin/status"}, {"POST", "/admin/faults"}}) {
+    SCOPED_TRACE(method + " " + path);
+    EXPECT_EQ(call(method, path, std::nullopt), 401);
+    EXPECT_EQ(call(method, path, "not-a-token"), 401);
+    EXPECT_EQ(call(method, path, user), 403);
+    EXPECT_TRUE(intake.open()) << "a refused drain closes nothing";
+    EXPECT_EQ(fault.prefix(), "") << "a refused fault switch sets nothing";
+  }
+  EXPECT_EQ(call("POST", "/admin/faults", admin), 200);
+  EXPECT_EQ(fault.prefix(), "x");
+  EXPECT_EQ(call("GET", "/admin/status", admin), 200);
+  EXPECT_EQ(call("POST", "/admin/drain", admin), 200);
+  EXPECT_FALSE(intake.open());
 }
 
 TEST(RouterEmptyTest, RootPathWithoutRoutesIs404) {
