@@ -196,14 +196,23 @@ TEST_F(RouterTest, DispatchOnManyThreadsKeepsEachCauseWithItsRequest) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// auth.mode required with an HS256 secret, on a manual clock.
+class RouterAuthTest : public ::testing::Test {
+ protected:
+  static AuthConfig required() {
+    AuthConfig config;
+    config.mode = AuthMode::kRequired;
+    config.secret = std::string(32, 's');
+    return config;
+  }
+  ManualClock clock;
+  AuthConfig config = required();
+  Authenticator auth{config, clock};
+};
+
 // Issue 12: the route's access is decided before its handler runs, and only a verified token
 // sets the principal the handler sees.
-TEST(RouterAuthTest, RouteAccessIsCheckedBeforeTheHandlerRuns) {
-  ManualClock clock;
-  AuthConfig config;
-  config.mode = AuthMode::kRequired;
-  config.secret = std::string(32, 's');
-  Authenticator auth(config, clock);
+TEST_F(RouterAuthTest, RouteAccessIsCheckedBeforeTheHandlerRuns) {
   int ran = 0;
   std::optional<Principal> seen;
   Router router;
@@ -263,12 +272,7 @@ TEST(RouterAuthTest, RouteAccessIsCheckedBeforeTheHandlerRuns) {
 // and notification-service's /admin/faults, with auth.mode required: no token 401, a user's
 // token 403, and a refused request changes nothing (the intake stays open, the fault prefix
 // unset); an admin token goes through.
-TEST(RouterAuthTest, TheServicesAdminRoutesNeedAnAdminToken) {
-  ManualClock clock;
-  AuthConfig config;
-  config.mode = AuthMode::kRequired;
-  config.secret = std::string(32, 's');
-  Authenticator auth(config, clock);
+TEST_F(RouterAuthTest, TheServicesAdminRoutesNeedAnAdminToken) {
   Router router;
   runtime::Intake intake;
   runtime::add_admin_routes(router, intake, [] { return runtime::DrainStatus{}; });
