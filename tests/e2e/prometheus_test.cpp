@@ -10,9 +10,7 @@
 // and thousands of orders, so this test loads alerts.yml with that one rule at "> 5" and
 // "for: 2s" (the expression is otherwise the file's); scrape and evaluation every second.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,22 +37,6 @@ std::string read_file(const std::string& path) {
 
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-// A port nothing listens on right now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("no free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // alerts.yml with the lag warning made reachable in a test (see the file comment).
 std::string test_rules() {
   auto rules = read_file(std::string(ORDERFLOW_SOURCE_DIR) + "/deploy/prometheus/alerts.yml");
@@ -74,7 +56,8 @@ std::string test_rules() {
 // Prometheus as a child process; SIGTERM and wait on destruction.
 class PrometheusServer {
  public:
-  PrometheusServer(const TempDir& dir, const std::string& targets_file) : port_(free_port()) {
+  PrometheusServer(const TempDir& dir, const std::string& targets_file)
+      : port_(free_loopback_port()) {
     write_file((dir.path() / "rules.yml").string(), test_rules());
     write_file((dir.path() / "prometheus.yml").string(),
                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"

@@ -23,23 +23,6 @@
 namespace orderflow::testing {
 namespace {
 
-// A port the kernel just handed out on 127.0.0.1 (closed again: the server binds it next).
-std::uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("no free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // True when "PING" gets "+PONG" from 127.0.0.1:port.
 bool answers_ping(std::uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -63,7 +46,7 @@ bool answers_ping(std::uint16_t port) {
 
 }  // namespace
 
-RedisServer::RedisServer() : port_(free_port()) { start(); }
+RedisServer::RedisServer() : port_(free_loopback_port()) { start(); }
 
 RedisServer::~RedisServer() { stop(); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -39,6 +40,10 @@ double metric_value(const std::string& text, const std::string& name,
 
 /// A name unique to this process and call ("orders-3f2a…"): topics, groups.
 std::string unique_name(const std::string& prefix);
+
+/// A port the kernel just handed out on 127.0.0.1 and that is closed again, for a server the
+/// test starts next (one that cannot bind port 0 itself). Throws std::runtime_error when none.
+std::uint16_t free_loopback_port();
 
 /// An in-process embedded broker (librdkafka mock cluster, 3 brokers) for integration tests.
 class EmbeddedBroker {
