@@ -23,6 +23,7 @@
 #include "orderflow/http/server.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/observability/trace_context.h"
 #include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/support.h"
 
@@ -301,6 +302,51 @@ TEST_F(HttpServerTest, HandlerExceptionIsLoggedWithItsRequest) {
       << text;
   EXPECT_EQ(text.find("handler failed"), text.rfind("handler failed")) << "logged once: " << text;
   EXPECT_EQ(text.find("/echo"), std::string::npos) << text;
+}
+
+// W3C trace context (issue 14): the server's span of a request continues the caller's
+// traceparent (same trace-id and flags, a span of its own) or starts a new trace without a valid
+// one; the handler sees it on Request::traceparent, the response carries it back and the
+// request's log line carries its trace_id.
+TEST_F(HttpServerTest, TraceparentIsContinuedOrStartedAndReturned) {
+  router_.add("GET", "/trace", [](const Request& request) {
+    return Response::json(200, {{"traceparent", request.traceparent}});
+  });
+  std::ostringstream log;
+  auto logger = std::make_shared<spdlog::logger>(
+      "http-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::debug);
+  start({}, logger);
+  auto traced = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto got = request("127.0.0.1", server_->port(), "GET", "/trace", "", headers);
+    EXPECT_TRUE(got.ok());
+    if (!got.ok()) return std::string();
+    EXPECT_EQ(got->status, 200);
+    auto returned = header_of(*got, "traceparent").value_or("");
+    EXPECT_TRUE(observability::parse_traceparent(returned).has_value()) << returned;
+    EXPECT_EQ(nlohmann::json::parse(got->body)["traceparent"], returned)
+        << "the handler's trace is the one returned";
+    return returned;
+  };
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+  auto continued = traced({{"traceparent", parent}});
+  EXPECT_EQ(continued.substr(0, 36), parent.substr(0, 36)) << "the caller's trace";
+  EXPECT_NE(continued.substr(36, 16), parent.substr(36, 16)) << "a span of the server's own";
+  EXPECT_EQ(continued.substr(52), "-00") << "the caller's flags";
+
+  auto fresh = traced({});
+  auto other = traced({});
+  EXPECT_NE(fresh.substr(3, 32), other.substr(3, 32)) << "each request without one: a new trace";
+  for (const std::string& bad : {std::string("garbage"), "ff" + parent.substr(2),
+                                 parent.substr(0, 36) + std::string(16, '0') + "-01"}) {
+    auto replaced = traced({{"traceparent", bad}});
+    EXPECT_NE(replaced.substr(3, 32), parent.substr(3, 32)) << bad << ": a new trace";
+  }
+  server_->stop();
+  const auto text = log.str();
+  EXPECT_NE(text.find("route=/trace status=200"), std::string::npos) << text;
+  EXPECT_NE(text.find("trace_id=" + parent.substr(3, 32)), std::string::npos) << text;
+  EXPECT_NE(text.find("trace_id=" + fresh.substr(3, 32)), std::string::npos) << text;
 }
 
 TEST_F(HttpServerTest, MalformedRequestIs400) {

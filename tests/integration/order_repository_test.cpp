@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <strings.h>
 #include <atomic>
 #include <memory>
 #include <regex>
@@ -146,12 +147,20 @@ TEST_P(OrderRepositoryTest, EventsOfHttpRequestsContinueTheRequestsTrace) {
   const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   const std::string cancel_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const std::string body = R"({"userId":"42","items":[{"sku":"ABC-001","quantity":1}]})";
+  // The traceparent each response carries back: the server's span of the request.
+  std::vector<std::string> returned;
+  auto returned_trace = [&](const http::Response& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (strcasecmp(name.c_str(), "traceparent") == 0) returned.push_back(value);
+    }
+  };
   std::int64_t first_id = 0;
   for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
            {{"traceparent", parent}}, {}, {{"traceparent", "not-a-trace"}}}) {
     auto created = http::request("127.0.0.1", server.port(), "POST", "/api/orders", body, headers);
     ASSERT_TRUE(created.ok()) << created.error().message;
     ASSERT_EQ(created->status, 201) << created->body;
+    returned_trace(*created);
     if (first_id == 0) first_id = nlohmann::json::parse(created->body).at("orderId");
   }
   auto cancelled = http::request("127.0.0.1", server.port(), "POST",
@@ -159,6 +168,7 @@ TEST_P(OrderRepositoryTest, EventsOfHttpRequestsContinueTheRequestsTrace) {
                                  {{"traceparent", cancel_parent}});
   ASSERT_TRUE(cancelled.ok()) << cancelled.error().message;
   ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  returned_trace(*cancelled);
   server.stop();
 
   auto rows = outbox_rows();
@@ -175,6 +185,7 @@ TEST_P(OrderRepositoryTest, EventsOfHttpRequestsContinueTheRequestsTrace) {
   EXPECT_NE(traces[2].substr(0, 36), traces[1].substr(0, 36)) << "a bad header: a new trace";
   EXPECT_EQ(traces[3].substr(0, 36), cancel_parent.substr(0, 36)) << "the cancel's trace";
   EXPECT_NE(traces[3], cancel_parent);
+  EXPECT_EQ(returned, traces) << "each event carries the span its request's response names";
 }
 
 TEST_P(OrderRepositoryTest, FindReturnsTheStoredOrder) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "orderflow/messaging/event_decoders.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::messaging {
 namespace {
@@ -133,45 +134,61 @@ TEST(EventCodec, EncodeWithNullPayloadHasOnlyTheEnvelope) {
   EXPECT_EQ(r->body.size(), 4u);
 }
 
+const std::regex kTraceparent("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+constexpr const char* kParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 TEST(EventCodec, StandardHeaders) {
   EventMeta meta{"id-9", "STOCK_RESERVED", 1, "ts"};
-  auto headers = standard_headers(meta, "inventory-service", "00-aaaa-bbbb-01");
+  auto headers = standard_headers(meta, "inventory-service", kParent);
   EXPECT_EQ(find_header(headers, "eventId"), "id-9");
   EXPECT_EQ(find_header(headers, "eventType"), "STOCK_RESERVED");
   EXPECT_EQ(find_header(headers, "source"), "inventory-service");
-  EXPECT_EQ(find_header(headers, "traceparent"), "00-aaaa-bbbb-01");
+  EXPECT_EQ(find_header(headers, "traceparent"), kParent) << "the producer's span, as given";
   EXPECT_FALSE(find_header(headers, "missing").has_value());
 
-  auto fresh = standard_headers(meta, "inventory-service");
-  auto tp = find_header(fresh, "traceparent");
-  ASSERT_TRUE(tp.has_value());
-  EXPECT_TRUE(std::regex_match(*tp, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")));
+  // Without a valid traceparent a record still carries one: a new trace.
+  for (const std::string& bad : {std::string(), std::string("00-aaaa-bbbb-01")}) {
+    auto fresh = standard_headers(meta, "inventory-service", bad);
+    auto tp = find_header(fresh, "traceparent");
+    ASSERT_TRUE(tp.has_value());
+    EXPECT_TRUE(std::regex_match(*tp, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"))) << *tp;
+  }
 }
 
-TEST(EventCodec, TraceparentsAreW3cAndRandom) {
+// ---- W3C trace context (observability/trace_context.h) -----------------------------------------
+
+TEST(TraceContext, ParsesAndFormatsAVersion00Traceparent) {
+  auto parsed = observability::parse_traceparent(kParent);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(parsed->span_id, "00f067aa0ba902b7");
+  EXPECT_EQ(parsed->flags, "01");
+  EXPECT_EQ(parsed->traceparent(), kParent) << "format(parse(x)) == x";
+  auto unsampled =
+      observability::parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00");
+  ASSERT_TRUE(unsampled.has_value());
+  EXPECT_EQ(unsampled->flags, "00");
+}
+
+TEST(TraceContext, NewTracesAreW3cAndRandom) {
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
-    auto tp = new_traceparent();
+    auto tp = observability::new_traceparent();
     EXPECT_TRUE(std::regex_match(tp, std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"))) << tp;
-    EXPECT_NE(tp.substr(3, 32), std::string(32, '0'));
+    EXPECT_TRUE(observability::parse_traceparent(tp).has_value()) << tp;
     seen.insert(tp);
   }
   EXPECT_EQ(seen.size(), 100u);
 }
 
-// ---- child_traceparent ------------------------------------------------------------------------
-
-const std::regex kTraceparent("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
-constexpr const char* kParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-TEST(ChildTraceparent, KeepsTheTraceAndFlagsWithANewSpan) {
+TEST(TraceContext, ChildKeepsTheTraceAndFlagsWithANewSpan) {
   std::set<std::string> spans;
   for (const std::string& parent :
        {std::string(kParent), std::string("00-0af7651916cd43dd8448eb211c80319c-"
                                           "b7ad6b7169203331-00")}) {
     SCOPED_TRACE(parent);
     for (int i = 0; i < 20; ++i) {
-      auto child = child_traceparent(parent);
+      auto child = observability::child_traceparent(parent);
       ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
       EXPECT_EQ(child.substr(0, 36), parent.substr(0, 36)) << "same version and trace-id";
       EXPECT_EQ(child.substr(52), parent.substr(52)) << "same trace-flags";
@@ -181,9 +198,14 @@ TEST(ChildTraceparent, KeepsTheTraceAndFlagsWithANewSpan) {
     }
   }
   EXPECT_EQ(spans.size(), 40u) << "every child is a new span";
+  auto parent = observability::parse_traceparent(kParent).value();
+  auto child = observability::child_of(parent);
+  EXPECT_EQ(child.trace_id, parent.trace_id);
+  EXPECT_EQ(child.flags, parent.flags);
+  EXPECT_NE(child.span_id, parent.span_id);
 }
 
-TEST(ChildTraceparent, AMissingOrMalformedParentStartsANewTrace) {
+TEST(TraceContext, InvalidTraceparentsAreRefusedAndStartANewTrace) {
   const std::string parent = kParent;
   auto with = [&](std::size_t at, const std::string& part) {
     auto bad = parent;
@@ -191,24 +213,32 @@ TEST(ChildTraceparent, AMissingOrMalformedParentStartsANewTrace) {
     return bad;
   };
   for (const std::string& bad :
-       {std::string(), std::string("garbage"), std::string("00-abc-01"), parent + "-extra",
-        parent.substr(0, 54), with(0, "01"), with(0, "ff"), with(3, std::string(32, '0')),
-        with(36, std::string(16, '0')), with(3, "4BF92F35"), with(10, "xyz"), with(2, "_"),
-        with(35, "_"), with(52, "_"), with(53, "zz")}) {
+       {std::string(), std::string("garbage"), std::string("00-abc-01"),  // wrong lengths
+        parent + "-extra", parent.substr(0, 54), parent + "0",
+        "00-" + std::string(31, 'a') + "-" + std::string(17, 'b') + "-01",  // shifted dashes
+        with(0, "01"), with(0, "ff"),  // another version; ff is invalid in every version
+        with(3, std::string(32, '0')), with(36, std::string(16, '0')),  // all-zero ids
+        with(3, "4BF92F35"), with(53, "0A"),                            // upper case
+        with(10, "xyz"), with(40, "g"), with(53, "zz"),                 // not hex
+        with(2, "_"), with(35, "_"), with(52, "_")}) {                  // separators
     SCOPED_TRACE(bad);
-    auto child = child_traceparent(bad);
-    EXPECT_EQ(trace_id_of(bad), "") << "log lines carry no trace of a malformed traceparent";
+    EXPECT_FALSE(observability::parse_traceparent(bad).has_value());
+    EXPECT_EQ(observability::trace_id_of(bad), "")
+        << "log lines carry no trace of an invalid traceparent";
+    auto child = observability::child_traceparent(bad);
     ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
     EXPECT_TRUE(child.ends_with("-01")) << "a new trace is sampled";
     EXPECT_NE(child.substr(3, 32), parent.substr(3, 32)) << "not the broken parent's trace";
   }
-  EXPECT_NE(child_traceparent(""), child_traceparent("")) << "each new trace is its own";
+  EXPECT_NE(observability::child_traceparent(""), observability::child_traceparent(""))
+      << "each new trace is its own";
 }
 
-TEST(ChildTraceparent, TraceIdOfIsTheTraceOfAWellFormedTraceparent) {
+TEST(TraceContext, TraceIdOfIsTheTraceOfAValidTraceparent) {
   const std::string parent = kParent;
-  EXPECT_EQ(trace_id_of(parent), parent.substr(3, 32));
-  EXPECT_EQ(trace_id_of(child_traceparent(parent)), parent.substr(3, 32));
+  EXPECT_EQ(observability::trace_id_of(parent), parent.substr(3, 32));
+  EXPECT_EQ(observability::trace_id_of(observability::child_traceparent(parent)),
+            parent.substr(3, 32));
 }
 
 TEST(ChildTraceparent, OfARecordUsesItsTraceparentHeader) {

@@ -1,5 +1,6 @@
 #include "orderflow/http/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -19,6 +20,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::http {
 
@@ -321,6 +324,8 @@ class Session : public std::enable_shared_from_this<Session> {
       } leave{server_};
       auto started = Clock::now();
       request = to_request(message);
+      request.traceparent =
+          observability::child_traceparent(request.header("traceparent").value_or(""));
       try {
         dispatched = server_.router_.dispatch(request, server_.authenticator_.get());
       } catch (const std::exception& e) {  // the router's own failure (e.g. bad_alloc)
@@ -329,15 +334,23 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       seconds = std::chrono::duration<double>(Clock::now() - started).count();
     }
+    auto& headers = dispatched.response.headers;
+    if (std::none_of(headers.begin(), headers.end(),
+                     [](const auto& h) { return beast::iequals(h.first, "traceparent"); })) {
+      headers.emplace_back("traceparent", request.traceparent);
+    }
     const Response& response = dispatched.response;
     const std::string& route = dispatched.route;
+    const auto trace_id = observability::trace_id_of(request.traceparent);
     if (!dispatched.handler_error.empty()) {
-      server_.log(spdlog::level::err, "handler failed method={} path={} route={} error=\"{}\"",
-                  request.method, request.path, route, dispatched.handler_error);
+      server_.log(spdlog::level::err,
+                  "handler failed method={} path={} route={} error=\"{}\" trace_id={}",
+                  request.method, request.path, route, dispatched.handler_error, trace_id);
     }
     server_.metrics_.count_http(method_label(request.method), route, response.status, seconds);
-    server_.log(spdlog::level::debug, "http request method={} path={} route={} status={} ms={:.3f}",
-                request.method, request.path, route, response.status, seconds * 1000);
+    server_.log(spdlog::level::debug,
+                "http request method={} path={} route={} status={} ms={:.3f} trace_id={}",
+                request.method, request.path, route, response.status, seconds * 1000, trace_id);
     // Decided after the handler so a stop() that began meanwhile closes this connection.
     bool keep_alive = message.keep_alive() && !server_.stopping_;
     write(response, message.version(), keep_alive, /*linger=*/false);

@@ -1,12 +1,11 @@
 #include "orderflow/messaging/event_codec.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <stdexcept>
 
 #include "event_body.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::messaging {
 
@@ -40,24 +39,6 @@ std::optional<Error> require_version(object body, int& out) {
   if (v < 1) return malformed("eventVersion must be >= 1");
   out = static_cast<int>(v);
   return std::nullopt;
-}
-
-std::string random_hex(std::size_t digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::string out;
-  out.reserve(digits);
-  while (true) {
-    out.clear();
-    bool all_zero = true;
-    for (std::size_t i = 0; i < digits; ++i) {
-      auto nibble = static_cast<std::size_t>(engine() & 0xF);
-      all_zero = all_zero && nibble == 0;
-      out.push_back(kHex[nibble]);
-    }
-    // W3C trace context forbids an all-zero trace-id or parent-id.
-    if (!all_zero) return out;
-  }
 }
 
 }  // namespace
@@ -143,61 +124,14 @@ Headers standard_headers(const EventMeta& meta, std::string_view source,
   headers.push_back({"eventId", meta.event_id});
   headers.push_back({"eventType", meta.event_type});
   headers.push_back({"source", std::string(source)});
-  headers.push_back(
-      {"traceparent", traceparent.empty() ? new_traceparent() : std::string(traceparent)});
+  headers.push_back({"traceparent", observability::parse_traceparent(traceparent)
+                                        ? std::string(traceparent)
+                                        : observability::new_traceparent()});
   return headers;
 }
 
-std::string new_traceparent() { return "00-" + random_hex(32) + "-" + random_hex(16) + "-01"; }
-
-namespace {
-
-// The parts of a version-00 traceparent "00-" trace-id(32) "-" parent-id(16) "-" flags(2);
-// nullopt when malformed (other versions may carry more fields: not continued by this writer).
-struct TraceparentParts {
-  std::string_view trace_id;
-  std::string_view span_id;
-  std::string_view flags;
-};
-
-std::optional<TraceparentParts> parse_traceparent(std::string_view parent) {
-  constexpr std::size_t kLength = 55;
-  auto is_hex = [](std::string_view digits) {
-    return std::all_of(digits.begin(), digits.end(),
-                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-  };
-  auto is_zero = [](std::string_view digits) {
-    return digits.find_first_not_of('0') == std::string_view::npos;
-  };
-  if (parent.size() != kLength || parent.substr(0, 3) != "00-" || parent[35] != '-' ||
-      parent[52] != '-') {
-    return std::nullopt;
-  }
-  TraceparentParts parts{parent.substr(3, 32), parent.substr(36, 16), parent.substr(53, 2)};
-  if (!is_hex(parts.trace_id) || !is_hex(parts.span_id) || !is_hex(parts.flags) ||
-      is_zero(parts.trace_id) || is_zero(parts.span_id)) {
-    return std::nullopt;
-  }
-  return parts;
-}
-
-}  // namespace
-
-std::string child_traceparent(std::string_view parent) {
-  auto parts = parse_traceparent(parent);
-  if (!parts) return new_traceparent();
-  return "00-" + std::string(parts->trace_id) + "-" + random_hex(16) + "-" +
-         std::string(parts->flags);
-}
-
-std::string trace_id_of(std::string_view traceparent) {
-  auto parts = parse_traceparent(traceparent);
-  return parts ? std::string(parts->trace_id) : std::string();
-}
-
 std::string child_traceparent(const ConsumedRecord& record) {
-  auto parent = find_header(record.headers, "traceparent");
-  return child_traceparent(parent ? std::string_view(*parent) : std::string_view());
+  return observability::child_traceparent(find_header(record.headers, "traceparent").value_or(""));
 }
 
 }  // namespace orderflow::messaging

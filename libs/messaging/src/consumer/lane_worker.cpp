@@ -5,6 +5,7 @@
 
 #include "orderflow/messaging/dlt_headers.h"
 #include "orderflow/messaging/event_codec.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::messaging::consumer {
 
@@ -213,7 +214,8 @@ LaneWorker::Prepared LaneWorker::prepare(KeyLanes::Map::iterator it) {
   if (lane.event_id.empty()) lane.event_id = find_header(record.headers, "eventId").value_or("");
   if (lane.event_type.empty()) {
     lane.event_type = find_header(record.headers, "eventType").value_or("unknown");
-    lane.trace_id = trace_id_of(find_header(record.headers, "traceparent").value_or(""));
+    lane.trace_id =
+        observability::trace_id_of(find_header(record.headers, "traceparent").value_or(""));
   }
   if (lane.letter) {  // a DLT write that failed before: try it again
     send_dead_letter(it);

@@ -1,16 +1,9 @@
 #include "order_routes.h"
 
 #include "order_request.h"
-#include "orderflow/messaging/event_codec.h"
 
 namespace orderflow::order {
 namespace {
-
-// The trace context of the events a request causes: a child of the caller's W3C traceparent
-// header, or a new trace without a valid one.
-std::string request_trace(const http::Request& req) {
-  return messaging::child_traceparent(req.header("traceparent").value_or(""));
-}
 
 // Another user's order answers exactly as a missing one, so ids do not reveal whose they are.
 Result<Order> visible_order(OrderService& service, const http::Request& req, std::int64_t id) {
@@ -36,7 +29,7 @@ void add_order_routes(http::Router& router, OrderService& service,
     if (auto acting = http::check_acting_user(req, request->user_id); !acting) {
       return http::Response::from_error(acting.error());
     }
-    auto order = service.create(request.value(), request_trace(req));
+    auto order = service.create(request.value(), req.traceparent);
     if (!order) return http::Response::from_error(order.error());
     auto response = http::Response::json(201, order_to_json(order.value()));
     response.headers.emplace_back("Location", "/api/orders/" + std::to_string(order->id));
@@ -65,7 +58,7 @@ void add_order_routes(http::Router& router, OrderService& service,
     if (auto visible = visible_order(service, req, *id); !visible) {
       return http::Response::from_error(visible.error());
     }
-    auto cancelled = service.cancel(*id, request_trace(req));
+    auto cancelled = service.cancel(*id, req.traceparent);
     if (!cancelled) {
       auto response = http::Response::from_error(cancelled.error());
       if (cancelled.error().kind == ErrorKind::kConflict) {

@@ -11,9 +11,9 @@ namespace orderflow::order {
 /// the JSON error body. With a bearer token (request.principal): the user is the token's `sub`
 /// (a body or query userId naming another user → 403 USER_MISMATCH), and another user's order
 /// answers 404 ORDER_NOT_FOUND to GET and cancel unless the token has the admin role. The events a
-/// POST causes continue the request's W3C `traceparent` header (a child span), or start a new trace
-/// without a valid one. `intake_open` is checked by POST: when it returns false (draining) the
-/// answer is 503.
+/// POST causes carry request.traceparent (the server's span of the request: a child of the
+/// caller's W3C `traceparent` header, or a new trace without a valid one). `intake_open` is checked
+/// by POST: when it returns false (draining) the answer is 503.
 void add_order_routes(http::Router& router, OrderService& service,
                       std::function<bool()> intake_open);
 

@@ -26,6 +26,12 @@ struct Request {
   /// The caller of a route with a verified bearer token (set by Router::dispatch); nullopt for
   /// an anonymous request (auth.mode none, an open route, or optional without a token).
   std::optional<Principal> principal;
+  /// The W3C traceparent of this request's handling (set by Server): a child span of the
+  /// caller's `traceparent` header, or a new trace when it has none or an invalid one
+  /// (observability/trace_context.h). The response carries it back in its `traceparent` header,
+  /// and the events a handler produces carry it. Empty when dispatched without a Server (the
+  /// events then start a new trace).
+  std::string traceparent;
 
   /// Case-insensitive header lookup.
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;

@@ -69,26 +69,14 @@ Result<DecodedEvent> decode_event(const ConsumedRecord& record);
 std::string encode_event(const EventMeta& meta, nlohmann::json payload);
 
 /// The headers every produced record carries: eventId, eventType, source, traceparent
-/// (W3C; a fresh trace when `traceparent` is empty).
+/// (W3C, observability/trace_context.h: `traceparent` when it is valid, else a new trace, so
+/// that every record carries a valid one).
 Headers standard_headers(const EventMeta& meta, std::string_view source,
                          std::string_view traceparent = {});
 
-/// A new W3C traceparent "00-<32 hex>-<16 hex>-01" (a new trace). Thread-safe.
-std::string new_traceparent();
-
-/// The traceparent of work done on behalf of `parent` (W3C trace context): the same trace-id
-/// and trace-flags with a new random parent-id (span). A missing or malformed parent (not
-/// version 00 with a non-zero 32-hex-digit trace-id and 16-hex-digit parent-id, lower case)
-/// gives new_traceparent(). Thread-safe.
-std::string child_traceparent(std::string_view parent);
-
-/// The trace-id (32 lower-case hex digits) of a W3C traceparent, as log lines carry it
-/// (`trace_id=`); "" when `traceparent` is missing or malformed (what child_traceparent would
-/// replace with a new trace). Pure; thread-safe.
-std::string trace_id_of(std::string_view traceparent);
-
-/// child_traceparent of the record's `traceparent` header: what every event produced in reaction
-/// to `record` carries, so that one trace follows an order across services.
+/// observability::child_traceparent of the record's `traceparent` header (a new trace without
+/// a valid one): what every event produced in reaction to `record` carries, so that one trace
+/// follows an order across services. Thread-safe.
 std::string child_traceparent(const ConsumedRecord& record);
 
 }  // namespace orderflow::messaging
