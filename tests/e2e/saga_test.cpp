@@ -4,11 +4,16 @@
 // 3-node cluster) and .../EmbeddedPostgres (every service on the run's PostgreSQL server).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <future>
+#include <set>
 #include <sstream>
 
+#include "orderflow/http/client.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
+#include "orderflow/observability/trace_context.h"
 #include "orderflow/testing/backend_param.h"
 #include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/invariants.h"
@@ -69,6 +74,106 @@ TEST_P(SagaTest, OrderCompletesThroughReservationPaymentAndDeduction) {
   auto p = product(*system_, "ABC-003");
   EXPECT_EQ(p["available"].get<std::int64_t>(), available - 2);
   expect_invariants(*system_, {o}, before);
+}
+
+// Issue 14: one W3C trace follows an order. The POST's traceparent is continued by the order
+// service (the response names its span) and by every event of the saga, each a span of its own,
+// to the notifications (the log channel's lines carry its trace_id). A POST without one gets a
+// new trace.
+TEST_P(SagaTest, OneTraceFollowsAnOrderThroughEveryEventToItsNotifications) {
+  const auto trace_id = observability::new_trace().trace_id;
+  const std::string parent = "00-" + trace_id + "-00f067aa0ba902b7-01";
+  const auto& ep = system_->endpoint("order-service");
+  auto post = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto all = headers;
+    all.emplace_back("Content-Type", "application/json");
+    auto r = http::request(ep.host, ep.port, "POST", "/api/orders",
+                           R"({"userId":"traced","items":[{"sku":"ABC-001","qty":1}]})", all);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.ok() ? r->status : 0, 201);
+    std::string returned;
+    if (r.ok()) {
+      for (const auto& [name, value] : r->headers) {
+        if (name == "traceparent") returned = value;
+      }
+    }
+    EXPECT_TRUE(observability::parse_traceparent(returned).has_value()) << returned;
+    PlacedOrder placed;
+    if (r.ok() && r->status == 201) {
+      placed = {nlohmann::json::parse(r->body)["orderId"].get<std::int64_t>(), "traced"};
+    }
+    return std::pair{placed, returned};
+  };
+  auto [o, returned] = post({{"traceparent", parent}});
+  EXPECT_EQ(observability::trace_id_of(returned), trace_id) << "the caller's trace";
+  auto [untraced, fresh] = post({});
+  EXPECT_NE(observability::trace_id_of(fresh), trace_id) << "no traceparent: a new trace";
+  auto done = wait_terminal(*system_, {o, untraced});
+  ASSERT_EQ(done.count(o.id), 1u);
+  ASSERT_EQ(done[o.id]["status"], "COMPLETED");
+
+  // Every event of the order on the three topics: its type and traceparent.
+  const std::vector<std::string> saga = {"ORDER_CREATED",     "STOCK_RESERVED", "ORDER_CONFIRMED",
+                                         "PAYMENT_COMPLETED", "ORDER_PAID",     "STOCK_DEDUCTED",
+                                         "ORDER_COMPLETED"};
+  std::multimap<std::string, std::string> traces;  // eventType → traceparent
+  auto read_events = [&] {
+    traces.clear();
+    for (const std::string name : {"orders.v1", "inventory.v1", "payments.v1"}) {
+      auto out = run_command("kcat -b " + system_->bootstrap_servers() + " -C -t " +
+                             system_->topic(name) + " -o beginning -e -J -q 2>/dev/null");
+      std::istringstream lines(out);
+      std::string line;
+      while (std::getline(lines, line)) {
+        auto rec = nlohmann::json::parse(line, nullptr, false);
+        if (!rec.is_object() || rec.value("key", "") != std::to_string(o.id)) continue;
+        std::string type, traceparent;
+        const auto& h = rec["headers"];
+        for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
+          if (h[i] == "eventType") type = h[i + 1].get<std::string>();
+          if (h[i] == "traceparent") traceparent = h[i + 1].get<std::string>();
+        }
+        traces.emplace(type, traceparent);
+      }
+    }
+    return std::all_of(saga.begin(), saga.end(), [&](const auto& t) { return traces.count(t); });
+  };
+  ASSERT_TRUE(
+      eventually(read_events, std::chrono::milliseconds{20000}, std::chrono::milliseconds{250}))
+      << "every event of the saga on its topic";
+  std::set<std::string> spans{parent.substr(36, 16)};  // the caller's span
+  for (const auto& [type, traceparent] : traces) {
+    auto context = observability::parse_traceparent(traceparent);
+    ASSERT_TRUE(context.has_value()) << type << ": " << traceparent;
+    EXPECT_EQ(context->trace_id, trace_id) << type << " continues the request's trace";
+    EXPECT_TRUE(spans.insert(context->span_id).second) << type << " has a span of its own";
+  }
+  EXPECT_EQ(traces.find("ORDER_CREATED")->second, returned)
+      << "ORDER_CREATED carries the span the response names";
+
+  // The notifications of the order: the log channel's lines carry the trace.
+  const auto log_file = system_->data_dir() + "/logs/notification-service.log";
+  const auto order_field = "orderId=" + std::to_string(o.id) + " ";
+  std::vector<std::string> delivered;
+  EXPECT_TRUE(eventually(
+      [&] {
+        delivered.clear();
+        std::ifstream in(log_file);
+        std::string line;
+        while (std::getline(in, line)) {
+          if (line.find("notification delivered") != std::string::npos &&
+              line.find(order_field) != std::string::npos) {
+            delivered.push_back(line);
+          }
+        }
+        // One per notified type (notification-templates.yaml): created, confirmed, paid, completed.
+        return delivered.size() >= 4;
+      },
+      std::chrono::milliseconds{20000}, std::chrono::milliseconds{250}))
+      << log_file;
+  for (const auto& line : delivered) {
+    EXPECT_NE(line.find("trace_id=" + trace_id), std::string::npos) << line;
+  }
 }
 
 TEST_P(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {

@@ -608,6 +608,7 @@ class ChannelsTest : public ::testing::Test {
 // Every channel gets one message in its service's own shape; each delivery is recorded.
 TEST_F(ChannelsTest, EveryChannelGetsOneMessageInItsExactShape) {
   auto event = created_event(77, "alice");
+  event.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   auto outcome = service_->handle(event);
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_EQ(outcome.value(), HandleOutcome::kNotified);
@@ -642,6 +643,10 @@ TEST_F(ChannelsTest, EveryChannelGetsOneMessageInItsExactShape) {
   EXPECT_EQ(body["message"], message);
   EXPECT_EQ(webhook.header("Idempotency-Key"), event.event_id + ":alice");
   EXPECT_EQ(webhook.header("Content-Type"), "application/json");
+  for (const char* channel : {"webhook", "discord", "slack"}) {
+    EXPECT_EQ(receiver_.requests(channel)[0].header("traceparent"), event.traceparent)
+        << channel << " continues the event's trace";
+  }
 
   ASSERT_EQ(n.deliveries.size(), 4u);
   for (const auto& d : n.deliveries) {

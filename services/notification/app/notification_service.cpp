@@ -31,6 +31,7 @@ Result<HandleOutcome> NotificationService::deliver(const IncomingEvent& event,
   if (!seen) return seen.error();
   if (seen.value()) return HandleOutcome::kDuplicate;
 
+  stored.traceparent = event.traceparent;
   std::optional<Error> technical;
   bool rejected = false;
   for (auto* notifier : notifiers_) {

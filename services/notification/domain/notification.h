@@ -48,6 +48,10 @@ struct Notification {
   std::string source_event_id;  ///< eventId of the source event; unique per user
   Clock::TimePoint created_at;
   std::vector<Delivery> deliveries;
+  /// W3C traceparent of this delivery attempt: a child span of the source event's (set before
+  /// the channels are called, not stored). The log channel's line carries its trace_id, the HTTP
+  /// channels send it as the `traceparent` header; empty = none.
+  std::string traceparent;
 };
 
 /// What the notification service needs of an incoming event (decoded by the Kafka adapter).
@@ -58,6 +62,8 @@ struct IncomingEvent {
   std::string user_id;
   /// Template variables: orderId, userId, totalAmount, currency, reason, amount, …
   std::map<std::string, std::string> fields;
+  /// W3C traceparent of the work done for it: a child span of the record's (or a new trace).
+  std::string traceparent;
 };
 
 /// Message templates per event type for one locale. `{name}` placeholders are replaced by

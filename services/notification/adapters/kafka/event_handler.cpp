@@ -1,5 +1,6 @@
 #include "event_handler.h"
 
+#include "orderflow/messaging/event_codec.h"
 #include "orderflow/messaging/event_decoders.h"
 #include "orderflow/messaging/events.h"
 
@@ -25,14 +26,17 @@ Result<IncomingEvent> to_incoming_event(const messaging::DecodedEvent& decoded) 
 Result<IncomingEvent> to_incoming_event(const messaging::ConsumedRecord& record) {
   auto decoded = messaging::decode_event(record);
   if (!decoded) return decoded.error();
-  return to_incoming_event(decoded.value());
+  auto event = to_incoming_event(decoded.value());
+  if (event) event->traceparent = messaging::child_traceparent(record);
+  return event;
 }
 
 messaging::RecordHandler make_event_handler(NotificationService& service) {
   return messaging::decoding_handler(
-      [&service](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord&) {
+      [&service](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord& record) {
         auto event = to_incoming_event(decoded);
         if (!event) return messaging::HandlerResult::from_error(event.error());
+        event->traceparent = messaging::child_traceparent(record);
         // The database part runs here, inside the consumer's batch transaction; the channel
         // calls are handed off so that no HTTP call holds the database's write lock.
         auto prepared = service.prepare(event.value());

@@ -15,13 +15,15 @@ namespace orderflow::notification {
 /// service refuses to notify without a userId. Every top-level scalar becomes a template field.
 /// Errors as the decoders': kInvalidInput MALFORMED_EVENT or UNSUPPORTED_EVENT_VERSION.
 Result<IncomingEvent> to_incoming_event(const messaging::DecodedEvent& decoded);
-/// The same from the record (envelope decoded first: messaging::decode_event).
+/// The same from the record (envelope decoded first: messaging::decode_event), with the child
+/// traceparent of the record.
 Result<IncomingEvent> to_incoming_event(const messaging::ConsumedRecord& record);
 
 /// The notification consumer's RecordHandler: decode, NotificationService::prepare (inside the
 /// consumer's batch transaction), then hand off NotificationService::deliver (the channel calls)
 /// and map its outcome: kDuplicate → duplicate, kRejected → skip CHANNEL_REJECTED, an error by
-/// seed 002's three-way split (a channel's kUnavailable is retried, then dead-lettered).
+/// seed 002's three-way split (a channel's kUnavailable is retried, then dead-lettered). The
+/// delivery carries the child traceparent of the record (IncomingEvent::traceparent).
 messaging::RecordHandler make_event_handler(NotificationService& service);
 
 /// The sink's view of an ORDER_COMPLETED (decode_order_progressed's rules); nullopt for any

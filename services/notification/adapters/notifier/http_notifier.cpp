@@ -58,8 +58,10 @@ HttpNotifier::Payload payload_for(const std::string& channel) {
 }
 
 ChannelAttempt HttpNotifier::send(const Notification& n) {
-  auto response = http::post(url_, payload_(n).dump(),
-                             {{"Idempotency-Key", n.source_event_id + ":" + n.user_id}}, options_);
+  std::vector<std::pair<std::string, std::string>> headers{
+      {"Idempotency-Key", n.source_event_id + ":" + n.user_id}};
+  if (!n.traceparent.empty()) headers.emplace_back("traceparent", n.traceparent);
+  auto response = http::post(url_, payload_(n).dump(), headers, options_);
   if (!response) {
     auto error = response.error();
     error.message = channel_ + ": " + error.message;

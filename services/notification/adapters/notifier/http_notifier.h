@@ -29,7 +29,7 @@ nlohmann::json slack_payload(const Notification& n);
 /// (kUnavailable, tried again); another status is a refusal (kUnprocessable, not tried again),
 /// with the status and the (cut) body in the message. Every request carries an
 /// Idempotency-Key `<sourceEventId>:<userId>` so a receiver can drop the repeat a crash between
-/// send and record can cause. Thread-safe.
+/// send and record can cause, and the notification's `traceparent` (when it has one). Thread-safe.
 class HttpNotifier final : public Notifier {
  public:
   using Payload = std::function<nlohmann::json(const Notification&)>;

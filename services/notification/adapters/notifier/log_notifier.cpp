@@ -1,12 +1,15 @@
 #include "log_notifier.h"
 
+#include "orderflow/observability/trace_context.h"
+
 namespace orderflow::notification {
 
 ChannelAttempt LogNotifier::send(const Notification& n) {
   logger_->info(
       "\"notification delivered\" channel=log userId={} type={} orderId={} "
-      "sourceEventId={} text=\"{}\"",
-      n.user_id, n.type, n.order_id, n.source_event_id, n.message);
+      "sourceEventId={} text=\"{}\" trace_id={}",
+      n.user_id, n.type, n.order_id, n.source_event_id, n.message,
+      observability::trace_id_of(n.traceparent));
   return ChannelAttempt::delivered();
 }
 
