@@ -174,6 +174,25 @@ TEST_P(SagaTest, OneTraceFollowsAnOrderThroughEveryEventToItsNotifications) {
   for (const auto& line : delivered) {
     EXPECT_NE(line.find("trace_id=" + trace_id), std::string::npos) << line;
   }
+  // Every consuming service's "record handled" lines of the order's events carry the trace.
+  for (const std::string service :
+       {"order-service", "inventory-service", "payment-service", "notification-service"}) {
+    const auto file = system_->data_dir() + "/logs/" + service + ".log";
+    EXPECT_TRUE(eventually(
+        [&] {
+          std::ifstream in(file);
+          std::string line;
+          while (std::getline(in, line)) {
+            if (line.find("record handled") != std::string::npos &&
+                line.find("trace_id=" + trace_id) != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::milliseconds{5000}, std::chrono::milliseconds{100}))
+        << file;
+  }
 }
 
 TEST_P(SagaTest, OrderRejectedForStockIsCancelledOutOfStock) {
