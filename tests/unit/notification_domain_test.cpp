@@ -204,6 +204,14 @@ TEST(IncomingEventTest, ValidOrderCreated) {
   EXPECT_EQ(e->fields.at("currency"), "KRW");
   EXPECT_FALSE(e->fields.contains("items"));  // not a scalar
 
+  // Its delivery is a span of the event's trace (docs/events.md "Trace context").
+  auto record = event_record(order_created_payload());
+  const auto parent = messaging::find_header(record.headers, "traceparent").value();
+  auto traced = to_incoming_event(record);
+  ASSERT_TRUE(traced.ok());
+  EXPECT_EQ(traced->traceparent.substr(0, 36), parent.substr(0, 36)) << "the event's trace";
+  EXPECT_NE(traced->traceparent, parent) << "a span of its own";
+
   auto ko = load_templates(templates_file(), "ko");
   EXPECT_EQ(ko.render(e.value()), "주문이 생성되었습니다. 주문번호: 123, 금액: 25800원");
 }
