@@ -38,6 +38,9 @@ struct ServerOptions {
 
 /// HTTP/1.1 server (Boost.Beast) with keep-alive. Every request is timed and counted
 /// (orderflow_http_requests_total, orderflow_http_request_seconds, label route = pattern).
+/// Every handled request gets a W3C trace span (Request::traceparent: a child of its
+/// `traceparent` header, or a new trace), returned in the response's `traceparent` header
+/// unless the handler set one, and its log lines carry `trace_id=`.
 ///
 /// Overload: memory is bounded by max_connections × (body_limit_bytes + headers); there is no
 /// unbounded queue. Refusals are 503 OVERLOADED with Retry-After: 1, counted in
