@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "adapters/http/console_static.h"
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
 #include "adapters/metrics/dlq_gauges.h"
@@ -32,6 +33,7 @@ struct OpsSettings {
   config::ServiceConfig common;
   std::map<std::string, std::vector<std::string>> lag_groups;  ///< lag.groups
   std::chrono::milliseconds lag_interval{5000};                ///< lag.interval_ms
+  std::string console_dir;                                     ///< console.dir
 };
 
 OpsSettings read_settings(const config::Source& source) {
@@ -43,6 +45,7 @@ OpsSettings read_settings(const config::Source& source) {
   cfg.consumer.topics = ops::dlt_subscription(cfg.topics.dlt_suffix);
   s.lag_groups = ops::lag_groups(reader.string_map("lag.groups"), cfg.topics);
   s.lag_interval = reader.millis("lag.interval_ms", s.lag_interval, std::chrono::milliseconds{100});
+  s.console_dir = reader.string("console.dir", ORDERFLOW_CONSOLE_DIR);
   reader.finish();
   return s;
 }
@@ -85,6 +88,7 @@ int run(const config::Source& source) {
   runtime::Intake intake;
   http::Router router;
   ops::add_dlq_routes(router, service);
+  ops::add_console_static_routes(router, settings.console_dir);
   http::add_standard_routes(
       router,
       [&] {
