@@ -85,6 +85,7 @@ int run(const config::Source& source) {
   runtime::Intake intake;
   http::Router router;
   ops::add_dlq_routes(router, service);
+  http::add_openapi_route(router, http::embedded_openapi_json());
   http::add_standard_routes(
       router,
       [&] {
