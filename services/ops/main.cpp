@@ -89,6 +89,7 @@ int run(const config::Source& source) {
   http::Router router;
   ops::add_dlq_routes(router, service);
   ops::add_console_static_routes(router, settings.console_dir);
+  http::add_openapi_route(router, http::embedded_openapi_json());
   http::add_standard_routes(
       router,
       [&] {
