@@ -31,6 +31,8 @@ packages=(
                             # server (its own port and data dir, never the package's service)
   default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
   maven                     # resolves Kafka from Maven Central (scripts/install-kafka.sh)
+  chromium                  # the browser tests of the ops console (playwright-core drives
+                            # /usr/bin/chromium headless; tests/browser)
 )
 
 missing=()

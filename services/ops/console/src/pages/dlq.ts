@@ -3,24 +3,35 @@
 // filter — each after a preview (a dry run for the filter) that has to be confirmed.
 // Deep link: #/dlq?group=inventory-service&status=NEW&id=3.
 import { call, ops } from "../api/client";
-import type { BulkFilter, BulkResult, DeadLetter } from "../api/types";
+import type { BulkResult, DeadLetterDetail } from "../api/types";
 import { type Child, field, h, pre, replace, table } from "../dom";
 import { badge, errorBox, note } from "./common";
 
 type Action = "replay" | "discard";
+type Status = "NEW" | "REPLAYED" | "DISCARDED";
+type Filter = { topic?: string; group?: string; key?: string; status?: Status };
+/** What an action did: how many matched, the ids done, the ids that failed and why. */
+type Outcome = { matched: number; done: number[]; failed: BulkResult["failed"] };
 const FILTERS = ["topic", "group", "key", "status"] as const;
 const PAGE = 50;
 
-function filterOf(params: URLSearchParams): BulkFilter {
-  const f: BulkFilter = {};
-  for (const name of FILTERS) {
+function filterOf(params: URLSearchParams): Filter {
+  const f: Filter = {};
+  for (const name of ["topic", "group", "key"] as const) {
     const v = params.get(name);
     if (v) f[name] = v;
   }
+  const status = params.get("status");
+  if (status === "NEW" || status === "REPLAYED" || status === "DISCARDED") f.status = status;
   return f;
 }
 
-function describeFilter(f: BulkFilter): string {
+function outcome(r: BulkResult): Outcome {
+  const done = Array.isArray(r.done) ? r.done : [];
+  return { matched: Array.isArray(r.matched) ? r.matched.length : r.matched, done, failed: r.failed };
+}
+
+function describeFilter(f: Filter): string {
   const parts = FILTERS.filter((n) => f[n]).map((n) => `${n}=${f[n]}`);
   return parts.length === 0 ? "no filter" : parts.join(", ");
 }
@@ -35,7 +46,7 @@ function hashWith(params: URLSearchParams, changes: Record<string, string | null
   return `#/dlq${s ? `?${s}` : ""}`;
 }
 
-function bulkSummary(r: BulkResult, action: Action): Child {
+function bulkSummary(r: Outcome, action: Action): Child {
   return h(
     "div",
     { class: "message ok", "data-testid": "action-result" },
@@ -52,8 +63,8 @@ function bulkSummary(r: BulkResult, action: Action): Child {
   );
 }
 
-async function actOn(ids: number[], action: Action): Promise<BulkResult> {
-  const out: BulkResult = { dryRun: false, matched: ids.length, done: [], failed: [] };
+async function actOn(ids: number[], action: Action): Promise<Outcome> {
+  const out: Outcome = { matched: ids.length, done: [], failed: [] };
   for (const id of ids) {
     try {
       const path = action === "replay" ? "/api/dlq/{id}/replay" : "/api/dlq/{id}/discard";
@@ -67,7 +78,7 @@ async function actOn(ids: number[], action: Action): Promise<BulkResult> {
   return out;
 }
 
-function detailView(d: DeadLetter & { audit: { action: string; actor: string; at: string; details: string }[] }): Child {
+function detailView(d: DeadLetterDetail): Child {
   const facts: [string, Child][] = [
     ["status", badge(d.status)],
     ["service / group", `${d.service} / ${d.consumerGroup}`],
@@ -144,7 +155,7 @@ export function dlqPage(root: HTMLElement, params: URLSearchParams): void {
     preview.hidden = false;
   }
 
-  async function afterAction(r: BulkResult, action: Action): Promise<void> {
+  async function afterAction(r: Outcome, action: Action): Promise<void> {
     replace(result, bulkSummary(r, action));
     selected.clear();
     await Promise.all([loadList(), loadDetail()]);
@@ -161,7 +172,7 @@ export function dlqPage(root: HTMLElement, params: URLSearchParams): void {
   async function previewMatching(action: Action): Promise<void> {
     const path = action === "replay" ? "/api/dlq/replay" : "/api/dlq/discard";
     try {
-      const dry = await call(ops.POST(path, { body: { ...filter, dryRun: true } }));
+      const dry = outcome(await call(ops.POST(path, { body: { ...filter, dryRun: true } })));
       confirmBox(
         h(
           "span",
@@ -171,7 +182,7 @@ export function dlqPage(root: HTMLElement, params: URLSearchParams): void {
         ),
         async () => {
           try {
-            await afterAction(await call(ops.POST(path, { body: { ...filter, dryRun: false } })), action);
+            await afterAction(outcome(await call(ops.POST(path, { body: { ...filter, dryRun: false } }))), action);
           } catch (e) {
             replace(result, errorBox(e, action));
           }
