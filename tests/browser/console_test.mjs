@@ -230,6 +230,20 @@ test("an order posted through the API shows up with its timeline and events", as
   // The user's list links to the order.
   await open("#/orders?userId=browser-1");
   await page.locator(`[data-testid=user-orders] a[href="#/orders?id=${id}"]`).waitFor();
+
+  // Values are untrusted: a user id that is HTML is shown as text, in the list and in the events.
+  const hostile = '<img src=x onerror="window.__xss=1">';
+  const h = await api("order-service", "POST", "/api/orders", { userId: hostile, items: [{ sku: "ABC-001", qty: 1 }] });
+  assert.equal(h.status, 201, h.text);
+  await open(`#/orders?userId=${encodeURIComponent(hostile)}`);
+  await page.locator("[data-testid=user-orders]").waitFor();
+  assert.ok((await page.locator("[data-testid=orders-result] h2").innerText()).includes(hostile));
+  await open(`#/orders?id=${h.json.orderId}`);
+  await page.locator("[data-testid=events-table]").waitFor();
+  await page.locator("[data-testid=events-table] details").first().evaluate((d) => (d.open = true));
+  assert.ok((await page.locator("[data-testid=events-table]").innerText()).includes(hostile));
+  assert.equal(await page.locator("main img").count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
 test("a FAIL order lands in the dead letters; replayed from the console it completes", async () => {
