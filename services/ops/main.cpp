@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "adapters/http/console_routes.h"
 #include "adapters/http/console_static.h"
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
@@ -15,6 +16,7 @@
 #include "orderflow/http/server.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/producer.h"
+#include "orderflow/messaging/topic_browser.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
 #include "orderflow/runtime/periodic_task.h"
@@ -34,6 +36,7 @@ struct OpsSettings {
   std::map<std::string, std::vector<std::string>> lag_groups;  ///< lag.groups
   std::chrono::milliseconds lag_interval{5000};                ///< lag.interval_ms
   std::string console_dir;                                     ///< console.dir
+  ops::ConsoleSettings console;                                ///< console.*
 };
 
 OpsSettings read_settings(const config::Source& source) {
@@ -43,9 +46,17 @@ OpsSettings read_settings(const config::Source& source) {
   cfg = config::read_service_config(reader, "ops-service", 8081);
   cfg.consumer.group_id = reader.string("consumer.group_id", "ops-service");
   cfg.consumer.topics = ops::dlt_subscription(cfg.topics.dlt_suffix);
-  s.lag_groups = ops::lag_groups(reader.string_map("lag.groups"), cfg.topics);
+  s.lag_groups = ops::lag_groups(reader.string_map("lag.groups"), cfg.topics,
+                                 reader.string_map("lag.group_ids"));
   s.lag_interval = reader.millis("lag.interval_ms", s.lag_interval, std::chrono::milliseconds{100});
   s.console_dir = reader.string("console.dir", ORDERFLOW_CONSOLE_DIR);
+  s.console.endpoints_file = reader.string(
+      "console.endpoints_file", (std::filesystem::path(cfg.data_dir) / "endpoints.json").string());
+  s.console.scan_limit = reader.integer("console.scan_limit", s.console.scan_limit, 1, 1'000'000);
+  for (const auto& topic : {cfg.topics.orders, cfg.topics.inventory, cfg.topics.payments}) {
+    s.console.event_topics.insert(s.console.event_topics.end(),
+                                  {topic, topic + cfg.topics.dlt_suffix});
+  }
   reader.finish();
   return s;
 }
@@ -85,11 +96,14 @@ int run(const config::Source& source) {
   ops::GroupLagGauges lag_gauges(lag_probe, settings.lag_groups, metrics, logger);
   runtime::PeriodicTask lag_task(settings.lag_interval, [&] { lag_gauges.refresh(); });
 
+  messaging::TopicBrowser topic_browser(cfg.kafka);
+
   runtime::Intake intake;
   http::Router router;
   ops::add_dlq_routes(router, service);
   ops::add_console_static_routes(router, settings.console_dir);
   http::add_openapi_route(router, http::embedded_openapi_json());
+  ops::add_console_routes(router, topic_browser, lag_gauges, settings.console);
   http::add_standard_routes(
       router,
       [&] {

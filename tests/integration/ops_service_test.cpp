@@ -4,10 +4,17 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "adapters/http/console_routes.h"
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
 #include "adapters/metrics/dlq_gauges.h"
@@ -17,6 +24,7 @@
 #include "orderflow/common/clock.h"
 #include "orderflow/common/uuid.h"
 #include "orderflow/http/router.h"
+#include "orderflow/http/server.h"
 #include "orderflow/messaging/consumer_runner.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
@@ -24,6 +32,7 @@
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/backend_param.h"
+#include "orderflow/testing/broker_param.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_broker.h"
 #include "orderflow/testing/test_database.h"
@@ -420,6 +429,396 @@ TEST(OpsLagGroupsTest, RolesBecomeTopicNamesAndAGroupNeedsATopic) {
             (std::vector<std::string>{"orders.v1.x", "payments.v1.x"}));
   EXPECT_EQ(groups["audit"], (std::vector<std::string>{"custom.topic", "orders.v1.x"}));
   EXPECT_THROW(lag_groups({{"empty", " , "}}, topics), std::runtime_error);
+}
+
+// lag.group_ids (orderflow up: each service's real consumer.group_id) renames a watched group;
+// groups it does not name keep theirs.
+TEST(OpsLagGroupsTest, GroupIdsRenameTheWatchedGroups) {
+  config::TopicsConfig topics;
+  topics.orders = "orders.v1";
+  auto groups =
+      lag_groups({{"notification-service", "orders"}, {"audit", "orders"}}, topics,
+                 {{"notification-service", "notification-service.e2e-1"}, {"ops-service", "x"}});
+  EXPECT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups["notification-service.e2e-1"], std::vector<std::string>{"orders.v1"});
+  EXPECT_EQ(groups["audit"], std::vector<std::string>{"orders.v1"});
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The console API (console_routes.h) on a router, for one broker (or none: the proxy).
+class ConsoleApi {
+ public:
+  explicit ConsoleApi(const messaging::KafkaConfig& kafka,
+                      std::map<std::string, std::vector<std::string>> groups = {},
+                      std::vector<std::string> event_topics = {}, std::int64_t scan_limit = 10000)
+      : browser_(kafka), probe_(kafka), lag_(probe_, std::move(groups), metrics_, logger_) {
+    ConsoleSettings settings;
+    settings.endpoints_file = dir_.file("endpoints.json");
+    settings.event_topics = std::move(event_topics);
+    settings.scan_limit = scan_limit;
+    settings.kafka_timeout = 10s;
+    settings.proxy_timeout = 2s;
+    add_console_routes(router_, browser_, lag_, settings);
+  }
+
+  Reply call(const std::string& path, std::map<std::string, std::string> query = {},
+             Headers headers = {}, std::string* content_type = nullptr) {
+    http::Request req;
+    req.method = "GET";
+    req.path = path;
+    req.query = std::move(query);
+    req.headers = std::move(headers);
+    auto resp = router_.dispatch(req, auth_.get()).response;
+    if (content_type != nullptr) *content_type = resp.content_type;
+    return {resp.status, json::parse(resp.body, nullptr, false)};
+  }
+
+  void write_endpoints(const json& services) {
+    std::ofstream(dir_.file("endpoints.json")) << json{{"services", services}}.dump();
+  }
+  void require_auth(const Clock& clock) {
+    auth_ = std::make_unique<http::Authenticator>(orderflow::testing::test_auth_config(), clock);
+  }
+  GroupLagGauges& lag() { return lag_; }
+
+ private:
+  orderflow::testing::TempDir dir_;
+  std::shared_ptr<spdlog::logger> logger_ = observability::make_logger("console", {"warn", "text"});
+  observability::Metrics metrics_{"ops-service"};
+  messaging::TopicBrowser browser_;
+  messaging::GroupLagProbe probe_;
+  GroupLagGauges lag_;
+  http::Router router_;
+  std::unique_ptr<http::Authenticator> auth_;
+};
+
+// .../Embedded, .../Kafka: the topic, record, event and lag routes against a broker.
+class OpsConsoleTest : public ::testing::TestWithParam<orderflow::testing::BrokerKind> {
+ protected:
+  void SetUp() override {
+    topic_ = unique_name("console.orders");
+    broker_.create_topic(topic_, 3);
+    producer_ = messaging::make_kafka_producer(broker_.kafka_config("console-producer"), logger_);
+  }
+
+  // Sends and returns the record's partition and offset.
+  messaging::DeliveryReport send(const std::string& topic, const std::string& key,
+                                 const std::string& value, messaging::Headers headers = {}) {
+    auto report = producer_->send_sync({topic, key, value, std::move(headers)}, 10s);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : messaging::DeliveryReport{};
+  }
+
+  std::shared_ptr<spdlog::logger> logger_ = observability::make_logger("console", {"warn", "text"});
+  orderflow::testing::TestBroker broker_{GetParam()};
+  std::string topic_;
+  std::unique_ptr<messaging::Producer> producer_;
+};
+
+ORDERFLOW_ON_BOTH_BROKERS(OpsConsoleTest);
+
+TEST_P(OpsConsoleTest, ListsTopicsAndPagesThroughAPartitionsRecords) {
+  const std::string bad_utf8 = "caf\xC3(\xFF";
+  messaging::DeliveryReport first;
+  for (int i = 0; i < 5; ++i) {
+    auto report = send(topic_, "k1", i == 4 ? bad_utf8 : "v" + std::to_string(i),
+                       {{"eventType", "ORDER_CREATED"}, {"h" + bad_utf8, bad_utf8}});
+    if (i == 0) first = report;
+  }
+  const int p = first.partition;
+  const auto single = unique_name("console.single");
+  broker_.create_topic(single, 1);
+  send(single, "", "keyless");
+  ConsoleApi api(broker_.kafka_config("console-browser"));
+
+  auto topics = api.call("/api/topics");
+  ASSERT_EQ(topics.status, 200) << topics.body.dump();
+  json listed;
+  std::vector<std::string> names;
+  for (const auto& t : topics.body["topics"]) {
+    names.push_back(t["name"]);
+    if (t["name"] == topic_) listed = t;
+  }
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_TRUE(std::none_of(names.begin(), names.end(),
+                           [](const std::string& n) { return n.starts_with("__"); }));
+  ASSERT_EQ(listed["partitions"].size(), 3u) << topics.body.dump();
+  EXPECT_EQ(
+      listed["partitions"][p],
+      (json{{"partition", p}, {"beginOffset", first.offset}, {"endOffset", first.offset + 5}}));
+
+  const auto records = "/api/topics/" + topic_ + "/records";
+  auto page = api.call(records, {{"partition", std::to_string(p)}});
+  ASSERT_EQ(page.status, 200) << page.body.dump();
+  EXPECT_EQ(page.body["topic"], topic_);
+  EXPECT_EQ(page.body["partition"], p);
+  EXPECT_EQ(page.body["beginOffset"], first.offset);
+  EXPECT_EQ(page.body["endOffset"], first.offset + 5);
+  ASSERT_EQ(page.body["records"].size(), 5u);
+  const auto& last = page.body["records"][4];
+  EXPECT_EQ(last["offset"], first.offset + 4);
+  EXPECT_EQ(last["key"], "k1");
+  EXPECT_GT(last["timestamp"].get<std::int64_t>(), 1'700'000'000'000);
+  EXPECT_EQ(page.body["records"][0]["value"], "v0");
+  // Invalid UTF-8 is shown replaced (U+FFFD), never as raw bytes.
+  const std::string replaced = last["value"];
+  EXPECT_NE(replaced, bad_utf8);
+  EXPECT_NE(replaced.find("\xEF\xBF\xBD"), std::string::npos);
+  ASSERT_EQ(last["headers"].size(), 2u);
+  EXPECT_EQ(last["headers"][0], (json{{"key", "eventType"}, {"value", "ORDER_CREATED"}}));
+  EXPECT_EQ(last["headers"][1]["value"], replaced);
+
+  auto from = [&](std::map<std::string, std::string> q) {
+    q["partition"] = std::to_string(p);
+    std::vector<std::int64_t> offsets;
+    auto page = api.call(records, q);
+    for (const auto& r : page.body["records"]) offsets.push_back(r["offset"]);
+    return offsets;
+  };
+  const auto o = first.offset;
+  EXPECT_EQ(from({{"offset", std::to_string(o + 1)}, {"limit", "2"}}),
+            (std::vector<std::int64_t>{o + 1, o + 2}));
+  EXPECT_EQ(from({{"limit", "2"}}), (std::vector<std::int64_t>{o + 3, o + 4}))
+      << "without an offset: the last page";
+  EXPECT_TRUE(from({{"offset", std::to_string(o + 5)}}).empty()) << "the end is a valid offset";
+
+  auto beyond = api.call(records, {{"partition", std::to_string(p)}, {"offset", "99"}});
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(beyond.body["error"]["code"], "OFFSET_OUT_OF_RANGE");
+  EXPECT_EQ(beyond.body["error"]["validRange"], (json{{"begin", o}, {"end", o + 5}}));
+  EXPECT_EQ(beyond.body["error"]["message"],
+            "offset 99 is outside " + std::to_string(o) + ".." + std::to_string(o + 5));
+  EXPECT_EQ(api.call(records, {{"partition", std::to_string(p)}, {"offset", "-1"}}).status, 416);
+
+  auto keyless = api.call("/api/topics/" + single + "/records", {{"partition", "0"}});
+  ASSERT_EQ(keyless.body["records"].size(), 1u) << keyless.body.dump();
+  EXPECT_TRUE(keyless.body["records"][0]["key"].is_null());
+  EXPECT_EQ(keyless.body["records"][0]["value"], "keyless");
+
+  auto code = [&](const std::string& path, std::map<std::string, std::string> q) {
+    auto r = api.call(path, std::move(q));
+    return std::to_string(r.status) + " " + r.body["error"].value("code", "");
+  };
+  EXPECT_EQ(code(records, {{"partition", "3"}}), "404 UNKNOWN_PARTITION");
+  EXPECT_EQ(code("/api/topics/" + unique_name("no-such") + "/records", {{"partition", "0"}}),
+            "404 UNKNOWN_TOPIC");
+  EXPECT_EQ(code(records, {}), "400 MISSING_PARTITION");
+  EXPECT_EQ(code(records, {{"partition", "x"}}), "400 INVALID_PARTITION");
+  EXPECT_EQ(code(records, {{"partition", "0"}, {"limit", "0"}}), "400 INVALID_LIMIT");
+  EXPECT_EQ(code(records, {{"partition", "0"}, {"limit", "201"}}), "400 INVALID_LIMIT");
+  EXPECT_EQ(code(records, {{"partition", "0"}, {"offset", "1x"}}), "400 INVALID_OFFSET");
+}
+
+// Every key's events are found in the partition the producer sent them to (the same
+// partitioner), across the configured topics (a missing DLT is skipped), oldest first.
+TEST_P(OpsConsoleTest, FindsTheEventsOfAKeyAcrossTopicsInOrder) {
+  const auto payments = unique_name("console.payments");
+  const auto dlt = topic_ + ".dlt";
+  broker_.create_topic(payments, 3);
+  broker_.create_topic(dlt, 3);
+  const std::string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back("order-" + std::to_string(i));
+  for (const auto& key : keys) {
+    send(topic_, key, R"({"n":1})", {{"eventType", "ORDER_CREATED"}, {"eventId", key + "-1"}});
+  }
+  const auto& k = keys[5];
+  // Apart in time: the events are ordered by their timestamps (milliseconds).
+  auto later = [] { std::this_thread::sleep_for(5ms); };
+  later();
+  send(payments, k, "{}",
+       {{"eventType", "PAYMENT_COMPLETED"}, {"eventId", k + "-2"}, {"traceparent", traceparent}});
+  later();
+  send(dlt, k, "{}", {{"eventType", "PAYMENT_COMPLETED"}, {"eventId", k + "-3"}});
+  later();
+  send(topic_, k, "{}", {{"eventType", "ORDER_COMPLETED"}, {"eventId", k + "-4"}});
+
+  ConsoleApi api(broker_.kafka_config("console-browser"), {},
+                 {topic_, dlt, payments, unique_name("console.missing") + ".dlt"});
+  for (const auto& key : keys) {
+    if (key == k) continue;
+    auto other = api.call("/api/events", {{"key", key}});
+    ASSERT_EQ(other.status, 200) << other.body.dump();
+    ASSERT_EQ(other.body["events"].size(), 1u) << key << ": " << other.body.dump();
+    EXPECT_EQ(other.body["events"][0]["eventId"], key + "-1");
+  }
+  auto found = api.call("/api/events", {{"key", k}});
+  ASSERT_EQ(found.status, 200) << found.body.dump();
+  EXPECT_EQ(found.body["key"], k);
+  const auto& events = found.body["events"];
+  ASSERT_EQ(events.size(), 4u) << found.body.dump();
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e["eventId"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{k + "-1", k + "-2", k + "-3", k + "-4"}));
+  EXPECT_EQ(events[1]["topic"], payments);
+  EXPECT_EQ(events[1]["eventType"], "PAYMENT_COMPLETED");
+  EXPECT_EQ(events[1]["traceId"], "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_TRUE(events[0]["traceId"].is_null());
+  EXPECT_EQ(events[2]["topic"], dlt);
+  EXPECT_EQ(events[3]["key"], k);
+  EXPECT_EQ(events[3]["value"], "{}");
+  EXPECT_TRUE(events[3].contains("offset") && events[3].contains("partition") &&
+              events[3].contains("timestamp") && events[3].contains("headers"));
+
+  EXPECT_EQ(api.call("/api/events", {{"key", "nobody"}}).body["events"], json::array());
+  EXPECT_EQ(api.call("/api/events").status, 400);
+  EXPECT_EQ(api.call("/api/events", {{"key", ""}}).body["error"]["code"], "MISSING_KEY");
+}
+
+// console.scan_limit: only that many of a partition's most recent records are looked at.
+TEST_P(OpsConsoleTest, EventsScanOnlyTheMostRecentRecordsOfAPartition) {
+  send(topic_, "k", "old");
+  for (int i = 0; i < 3; ++i) send(topic_, "k", "new");
+  ConsoleApi api(broker_.kafka_config("console-browser"), {}, {topic_}, 3);
+  auto found = api.call("/api/events", {{"key", "k"}});
+  ASSERT_EQ(found.status, 200) << found.body.dump();
+  ASSERT_EQ(found.body["events"].size(), 3u);
+  for (const auto& e : found.body["events"]) EXPECT_EQ(e["value"], "new");
+}
+
+TEST_P(OpsConsoleTest, LagPerGroupAndPartition) {
+  const auto group = unique_name("console-group");
+  const auto idle = unique_name("console-idle");
+  std::set<int> partitions;
+  for (int i = 0; i < 6; ++i)
+    partitions.insert(send(topic_, "k" + std::to_string(i % 2), "v").partition);
+  std::atomic<int> seen{0};
+  {
+    messaging::ConsumerOptions o;
+    o.service = "console-test";
+    o.group_id = group;
+    o.topics = {topic_};
+    SystemClock clock;
+    auto parked = messaging::make_memory_parked_key_store();
+    observability::Metrics metrics("console-test");
+    messaging::ConsumerRunner runner(
+        broker_.kafka_config("console-consumer"), o,
+        [&](const messaging::ConsumedRecord&) {
+          ++seen;
+          return messaging::HandlerResult::processed();
+        },
+        metrics, logger_, clock, *parked);
+    runner.start();
+    ASSERT_TRUE(eventually([&] { return seen >= 6; }, kWait));
+    runner.stop();
+  }
+  std::map<int, int> produced;  // partition → records after the group stopped
+  for (int i = 0; i < 4; ++i) ++produced[send(topic_, "k" + std::to_string(i % 2), "v").partition];
+
+  ConsoleApi api(broker_.kafka_config("console-lag"), {{group, {topic_}}, {idle, {topic_}}});
+  auto before = api.call("/api/lag");
+  ASSERT_EQ(before.status, 200);
+  ASSERT_EQ(before.body["groups"].size(), 2u);
+  EXPECT_EQ(before.body["groups"][0]["error"]["code"], "NOT_READ_YET") << "a group not read";
+  EXPECT_FALSE(before.body["groups"][0].contains("partitions"));
+
+  json lag;
+  ASSERT_TRUE(eventually(
+      [&] {
+        api.lag().refresh();
+        lag = api.call("/api/lag").body;
+        for (const auto& g : lag["groups"]) {
+          if (g["group"] == group) return g.value("totalLag", -1) == 4;
+        }
+        return false;
+      },
+      kWait))
+      << lag.dump();
+  std::map<std::string, json> by_group;
+  for (const auto& g : lag["groups"]) by_group[g["group"]] = g;
+  const auto& watched = by_group[group];
+  std::set<int> reported;
+  for (const auto& p : watched["partitions"]) {
+    reported.insert(p["partition"].get<int>());
+    EXPECT_EQ(p["topic"], topic_);
+    EXPECT_EQ(p["endOffset"].get<std::int64_t>() - p["committed"].get<std::int64_t>(), p["lag"]);
+    EXPECT_EQ(p["lag"], produced[p["partition"].get<int>()]) << p.dump();
+  }
+  EXPECT_TRUE(std::includes(reported.begin(), reported.end(), partitions.begin(), partitions.end()))
+      << "every partition the group consumed from: " << watched.dump();
+  EXPECT_EQ(by_group[idle]["totalLag"], 0) << "a group that never committed: no partitions";
+  EXPECT_EQ(by_group[idle]["partitions"], json::array());
+}
+
+// The proxy to a real http::Server: status, Content-Type, body and the caller's Authorization go
+// through unchanged; an unknown instance is 404, one that does not answer 503. With auth.mode
+// required every console route needs an admin token. No broker: none of these routes asks one.
+TEST(OpsConsoleProxyTest, ForwardsToAServiceInstanceAndNeedsAnAdminToken) {
+  using orderflow::testing::bearer;
+  using orderflow::testing::test_token;
+  http::Router upstream_router;
+  std::mutex mutex;
+  std::optional<std::string> seen_auth;
+  std::map<std::string, std::string> seen_query;
+  std::string seen_path;
+  upstream_router.add("GET", "/api/things/{id}", [&](const http::Request& req) {
+    std::lock_guard lock(mutex);
+    seen_auth = req.header("Authorization");
+    seen_query = req.query;
+    seen_path = req.path;
+    http::Response r;
+    r.status = req.path_param("id") == "missing" ? 404 : 203;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "thing " + req.path_param("id");
+    return r;
+  });
+  observability::Metrics metrics("upstream");
+  http::ServerOptions options;
+  options.host = "127.0.0.1";
+  options.threads = 2;
+  http::Server upstream(options, upstream_router, metrics,
+                        observability::make_logger("upstream", {"warn", "text"}));
+  upstream.start();
+
+  messaging::KafkaConfig nowhere;
+  nowhere.bootstrap_servers = "127.0.0.1:1";
+  ConsoleApi api(nowhere);
+  EXPECT_EQ(api.call("/api/services").body, (json{{"services", json::array()}}))
+      << "no endpoints file: no services";
+  const auto dead = orderflow::testing::free_loopback_port();
+  auto endpoint = [](std::uint16_t port) {
+    auto url = "http://127.0.0.1:" + std::to_string(port);
+    return json{{"host", "127.0.0.1"}, {"port", port}, {"url", url}};
+  };
+  api.write_endpoints(
+      {{"thing-service", endpoint(upstream.port())}, {"dead-service", endpoint(dead)}});
+  EXPECT_EQ(api.call("/api/services").body["services"],
+            (json{{{"name", "dead-service"}, {"url", endpoint(dead)["url"]}},
+                  {{"name", "thing-service"}, {"url", endpoint(upstream.port())["url"]}}}));
+
+  SystemClock clock;
+  api.require_auth(clock);
+  const auto admin = bearer(test_token("alice", {"admin"}));
+  std::string content_type;
+  auto got = api.call("/svc/thing-service/api/things/a b", {{"q", "x&y=1"}, {"n", "2"}}, {admin},
+                      &content_type);
+  EXPECT_EQ(got.status, 203);
+  EXPECT_EQ(content_type, "text/plain; charset=utf-8");
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(seen_path, "/api/things/a b");
+    EXPECT_EQ(seen_query, (std::map<std::string, std::string>{{"q", "x&y=1"}, {"n", "2"}}));
+    EXPECT_EQ(seen_auth, admin.second);
+  }
+  auto missing = api.call("/svc/thing-service/api/things/missing", {}, {admin});
+  EXPECT_EQ(missing.status, 404) << "the upstream's status";
+
+  auto code = [&](const std::string& path) {
+    auto r = api.call(path, {}, {admin});
+    return std::to_string(r.status) + " " + r.body["error"].value("code", "");
+  };
+  EXPECT_EQ(code("/svc/nobody/health/ready"), "404 UNKNOWN_SERVICE");
+  EXPECT_EQ(code("/svc/dead-service/health/ready"), "503 SERVICE_UNAVAILABLE");
+
+  const auto user = bearer(test_token("7"));
+  for (const std::string path : {"/api/services", "/svc/thing-service/api/things/1", "/api/topics",
+                                 "/api/topics/t/records", "/api/events", "/api/lag"}) {
+    EXPECT_EQ(api.call(path).status, 401) << path;
+    EXPECT_EQ(api.call(path, {}, {user}).status, 403) << path;
+  }
+  EXPECT_EQ(api.call("/api/lag", {}, {admin}).status, 200);
+  upstream.stop();
 }
 
 }  // namespace

@@ -150,6 +150,38 @@ TEST(RouterPatternTest, PatternWithTrailingSlashMatchesPathWithout) {
   EXPECT_EQ(dispatched.route, "/x/");
 }
 
+// "{name...}" takes the rest of the path; a route of exactly the path's length, or with a
+// literal where the tail has its first segment, wins over it whatever the registration order.
+TEST(RouterPatternTest, TailSegmentTakesTheRestOfThePath) {
+  Router router;
+  router.add("GET", "/svc/{service}/{path...}", echo_route);
+  router.add("GET", "/svc/{service}/{x}", [](const Request&) { return Response::json(200, {}); });
+  router.add("GET", "/svc/{service}/health/ready", [](const Request&) {
+    return Response::json(200, {{"literal", true}});
+  });
+  auto dispatch = [&](const std::string& path) {
+    Request request = make_request("GET", path);
+    auto dispatched = router.dispatch(request);
+    return std::make_pair(dispatched, request);
+  };
+  auto [deep, request] = dispatch("/svc/order-service/api/orders//o-1/");
+  EXPECT_EQ(deep.response.status, 200);
+  EXPECT_EQ(deep.route, "/svc/{service}/{path...}");
+  EXPECT_EQ(request.path_param("service"), "order-service");
+  EXPECT_EQ(request.path_param("path"), "api/orders/o-1");
+  EXPECT_EQ(request.path_params.count("path..."), 0u) << "the name without the dots";
+  EXPECT_EQ(dispatch("/svc/order-service/metrics").first.route, "/svc/{service}/{x}");
+  EXPECT_EQ(dispatch("/svc/order-service/health/ready").first.route, "/svc/{service}/health/ready");
+  EXPECT_EQ(dispatch("/svc/order-service/health/live").first.route, "/svc/{service}/{path...}");
+  EXPECT_EQ(dispatch("/svc/order-service").first.response.status, 404)
+      << "a tail takes one segment or more";
+  // Only a last segment "{name...}" is a tail: in the middle it is a one-segment parameter.
+  Router middle;
+  middle.add("GET", "/a/{rest...}/b", echo_route);
+  Request request2 = make_request("GET", "/a/x/y/b");
+  EXPECT_EQ(middle.dispatch(request2).response.status, 404);
+}
+
 // A handler's exception: 500 INTERNAL for the client, the cause only in the result.
 void expect_internal_error(const Dispatched& dispatched, const std::string& route,
                            const std::string& cause) {

@@ -153,6 +153,24 @@ TEST(KafkaSecuritySpecTest, ScramNeedsTheLocalKafkaCluster) {
                config::ConfigError);
 }
 
+// ops-service watches the groups the services really use: a consumer.group_id from a service's
+// file or its `set` overrides (a test run's suffix), else the service's name.
+TEST(ServiceGroupIdsTest, AreEachServicesConsumerGroupId) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("payment-service.yaml")) << "consumer:\n  group_id: payments-g\n";
+  auto spec = load_system_spec(
+      write_file(
+          dir,
+          "services:\n  order-service:\n    set: [\"consumer.group_id=order-service.e2e-1\"]\n"
+          "  payment-service:\n    config: payment-service.yaml\n"
+          "  notification-service: {}\n  ops-service: {}\n"),
+      "", "/bin");
+  EXPECT_EQ(service_group_ids(spec),
+            (std::map<std::string, std::string>{{"order-service", "order-service.e2e-1"},
+                                                {"payment-service", "payments-g"},
+                                                {"notification-service", "notification-service"}}));
+}
+
 // Who may write and read what on a secured cluster (docs/security.md has the same table).
 TEST(BusAclsTest, EachTopicIsWrittenByItsOwnServiceAndReadByItsConsumers) {
   using Rule = messaging::AclRule;

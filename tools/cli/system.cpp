@@ -28,6 +28,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The service that watches the others' consumer groups (lag.groups).
+constexpr const char* kOpsService = "ops-service";
+
 fs::path bootstrap_file(const SystemSpec& spec) {
   return fs::path(spec.data_dir) / "broker.bootstrap";
 }
@@ -231,6 +234,17 @@ std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir)
   return out;
 }
 
+std::map<std::string, std::string> service_group_ids(const SystemSpec& spec) {
+  std::map<std::string, std::string> out;
+  for (const auto& service : spec.services) {
+    if (service.name == kOpsService) continue;
+    auto source = config::Source::load(service.config_file, config::Source::process_environment(),
+                                       service.overrides);
+    out[service.name] = source.scalar("consumer.group_id").value_or(service.name);
+  }
+  return out;
+}
+
 System::System(SystemSpec spec, std::shared_ptr<spdlog::logger> logger)
     : spec_(std::move(spec)), logger_(std::move(logger)) {
   for (const auto& service : spec_.services) {
@@ -363,6 +377,11 @@ std::vector<std::string> System::service_args(const Instance& instance, int port
   }
   if (instance.index > 1)
     args.insert(args.end(), {"--set", "service.instance_id=" + instance.name});
+  if (service.name == kOpsService) {
+    for (const auto& [name, group] : service_group_ids(spec_)) {
+      args.insert(args.end(), {"--set", "lag.group_ids." + name + "=" + group});
+    }
+  }
   for (const auto& o : storage_overrides(service)) args.insert(args.end(), {"--set", o});
   for (const auto& o : service.overrides) args.insert(args.end(), {"--set", o});
   return args;

@@ -28,8 +28,23 @@ bool is_param(const std::string& segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// "{name...}": the rest of the path (one segment or more), only as a pattern's last segment.
+bool is_tail(const std::string& segment) {
+  return is_param(segment) && segment.size() > 5 && segment.ends_with("...}");
+}
+
+bool has_tail(const std::vector<std::string>& pattern) {
+  return !pattern.empty() && is_tail(pattern.back());
+}
+
+std::string param_name(const std::string& segment) {
+  return segment.substr(1, segment.size() - (is_tail(segment) ? 5 : 2));
+}
+
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {
-  if (pattern.size() != path.size()) return false;
+  if (has_tail(pattern) ? path.size() < pattern.size() : pattern.size() != path.size()) {
+    return false;
+  }
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (!is_param(pattern[i]) && pattern[i] != path[i]) return false;
   }
@@ -44,7 +59,8 @@ bool more_specific(const std::vector<std::string>& a, const std::vector<std::str
     bool b_param = is_param(b[i]);
     if (a_param != b_param) return !a_param;
   }
-  return false;
+  // Equal up to there: a pattern of exactly the path's length beats a "{name...}" tail.
+  return !has_tail(a) && has_tail(b);
 }
 
 }  // namespace
@@ -91,7 +107,13 @@ Dispatched Router::dispatch(Request& request, const Authenticator* auth) const {
   request.path_params.clear();
   for (std::size_t i = 0; i < best->segments.size(); ++i) {
     const auto& segment = best->segments[i];
-    if (is_param(segment)) request.path_params[segment.substr(1, segment.size() - 2)] = path[i];
+    if (i + 1 == best->segments.size() && is_tail(segment)) {
+      std::string rest = path[i];
+      for (std::size_t j = i + 1; j < path.size(); ++j) rest += "/" + path[j];
+      request.path_params[param_name(segment)] = std::move(rest);
+    } else if (is_param(segment)) {
+      request.path_params[param_name(segment)] = path[i];
+    }
   }
   // Whatever the client put in the request, only a verified token names the caller.
   request.principal.reset();

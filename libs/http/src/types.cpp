@@ -72,6 +72,27 @@ void parse_query(std::string_view query, std::map<std::string, std::string>& out
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  return nlohmann::json::parse(dump(nlohmann::json(std::string(text)))).get<std::string>();
+}
+
+std::string percent_encode(std::string_view text, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
 void apply_target(std::string_view target, Request& request) {
   auto question = target.find('?');
   request.path = percent_decode(target.substr(0, question), false);

@@ -4,7 +4,7 @@
 
 #include "orderflow/messaging/group_lag.h"
 
-#include <librdkafka/rdkafka.h>
+#include "rdkafka_handles.h"
 
 #include <algorithm>
 #include <functional>
@@ -12,28 +12,9 @@
 
 namespace orderflow::messaging {
 
-namespace {
+namespace detail {
 
-template <typename T, void (*Destroy)(T*)>
-struct Deleter {
-  void operator()(T* p) const {
-    if (p != nullptr) Destroy(p);
-  }
-};
-using Handle = std::unique_ptr<rd_kafka_t, Deleter<rd_kafka_t, rd_kafka_destroy>>;
-using Queue = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
-using Event = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_t, rd_kafka_event_destroy>>;
-using AclBinding = std::unique_ptr<rd_kafka_AclBinding_t,
-                                   Deleter<rd_kafka_AclBinding_t, rd_kafka_AclBinding_destroy>>;
-using Options = std::unique_ptr<rd_kafka_AdminOptions_t,
-                                Deleter<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
-void destroy_metadata(const rd_kafka_metadata_t* m) { rd_kafka_metadata_destroy(m); }
-using Metadata = std::unique_ptr<const rd_kafka_metadata_t,
-                                 Deleter<const rd_kafka_metadata_t, destroy_metadata>>;
-
-// A producer handle for the Admin API and metadata, or a consumer handle of `group` (which
-// never subscribes: it only reads the group's committed offsets).
-Handle make_client(const KafkaConfig& config, const std::string& group = {}) {
+Handle make_client(const KafkaConfig& config, ClientRole role, const std::string& group) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& name, const std::string& value) {
@@ -52,21 +33,24 @@ Handle make_client(const KafkaConfig& config, const std::string& group = {}) {
   // down would otherwise print librdkafka's connection errors to stderr every attempt.
   set("log_level", "2");
   for (const auto& [name, value] : config.properties) set(name, value);
-  if (!group.empty()) {
-    set("group.id", group);
-    set("enable.auto.commit", "false");
+  // librdkafka's assign() needs a group.id even when the group is never joined.
+  if (role != ClientRole::kAdmin) set("group.id", group);
+  if (role != ClientRole::kAdmin) set("enable.auto.commit", "false");
+  if (role == ClientRole::kAssigned) {
+    for (const auto& [name, value] : config.consumer_properties) set(name, value);
+    set("enable.auto.offset.store", "false");
+    // Where a partition ends, so that a read stops there (not at the timeout) even when the
+    // last offsets hold no record (transaction markers).
+    set("enable.partition.eof", "true");
   }
-  rd_kafka_t* rk =
-      rd_kafka_new(group.empty() ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(role == ClientRole::kAdmin ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER,
+                                conf, err, sizeof err);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string("topic admin: ") + err);
   }
   return Handle(rk);
 }
-
-// Between two offset fetches a loading group coordinator refused.
-constexpr std::chrono::milliseconds kCoordinatorRetry{100};
 
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -75,8 +59,6 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::max<long long>(1, left));
 }
 
-// The partition count of `topic` on the cluster; 0 when no metadata answer lists it before
-// `deadline`. A topic created a moment ago may not be in every broker's metadata yet.
 int partition_count(rd_kafka_t* rk, const std::string& topic,
                     std::chrono::steady_clock::time_point deadline) {
   constexpr auto kRetryInterval = std::chrono::milliseconds{100};
@@ -96,6 +78,27 @@ int partition_count(rd_kafka_t* rk, const std::string& topic,
   return partitions;
 }
 
+}  // namespace detail
+
+namespace {
+
+using detail::ClientRole;
+using detail::Deleter;
+using detail::Handle;
+using detail::make_client;
+using detail::Metadata;
+using detail::partition_count;
+using detail::remaining_ms;
+using Queue = std::unique_ptr<rd_kafka_queue_t, Deleter<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
+using Event = std::unique_ptr<rd_kafka_event_t, Deleter<rd_kafka_event_t, rd_kafka_event_destroy>>;
+using AclBinding = std::unique_ptr<rd_kafka_AclBinding_t,
+                                   Deleter<rd_kafka_AclBinding_t, rd_kafka_AclBinding_destroy>>;
+using Options = std::unique_ptr<rd_kafka_AdminOptions_t,
+                                Deleter<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
+
+// Between two offset fetches a loading group coordinator refused.
+constexpr std::chrono::milliseconds kCoordinatorRetry{100};
+
 // Whether the broker at `address`, asked alone (a fresh client knows no other broker yet),
 // reports every topic of `topics` with a leader for each partition.
 bool broker_knows(const KafkaConfig& config, const std::string& address,
@@ -103,7 +106,7 @@ bool broker_knows(const KafkaConfig& config, const std::string& address,
                   std::chrono::steady_clock::time_point deadline) {
   KafkaConfig single = config;
   single.bootstrap_servers = address;
-  Handle rk = make_client(single);
+  Handle rk = make_client(single, ClientRole::kAdmin);
   const rd_kafka_metadata_t* raw = nullptr;
   if (rd_kafka_metadata(rk.get(), 1, nullptr, &raw, std::min(remaining_ms(deadline), 2000)) !=
       RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -158,7 +161,7 @@ long acl_count_on(const KafkaConfig& config, const std::string& address,
                   std::chrono::steady_clock::time_point deadline) {
   KafkaConfig single = config;
   single.bootstrap_servers = address;
-  Handle rk = make_client(single);
+  Handle rk = make_client(single, ClientRole::kAdmin);
   char err[512];
   std::unique_ptr<rd_kafka_AclBindingFilter_t,
                   Deleter<rd_kafka_AclBindingFilter_t, rd_kafka_AclBinding_destroy>>
@@ -181,7 +184,7 @@ long acl_count_on(const KafkaConfig& config, const std::string& address,
 }  // namespace
 
 int cluster_broker_count(const KafkaConfig& config, std::chrono::milliseconds timeout) {
-  Handle rk = make_client(config);
+  Handle rk = make_client(config, ClientRole::kAdmin);
   const rd_kafka_metadata_t* raw = nullptr;
   auto code = rd_kafka_metadata(rk.get(), 0, nullptr, &raw, static_cast<int>(timeout.count()));
   if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -206,7 +209,7 @@ std::vector<TopicOutcome> ensure_topics(const KafkaConfig& config,
   std::vector<TopicOutcome> outcomes;
   if (topics.empty()) return outcomes;
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  Handle rk = make_client(config);
+  Handle rk = make_client(config, ClientRole::kAdmin);
   char err[512];
 
   std::vector<rd_kafka_NewTopic_t*> new_topics;
@@ -302,7 +305,7 @@ void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
                  std::chrono::milliseconds timeout) {
   if (rules.empty()) return;
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  Handle rk = make_client(config);
+  Handle rk = make_client(config, ClientRole::kAdmin);
   char err[512];
   std::vector<AclBinding> bindings;
   for (const auto& rule : rules) {
@@ -370,7 +373,8 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
   auto it = impl_->clients.find(group);
   if (it == impl_->clients.end()) {
     try {
-      it = impl_->clients.emplace(group, make_client(impl_->config, group)).first;
+      it = impl_->clients.emplace(group, make_client(impl_->config, ClientRole::kGroup, group))
+               .first;
     } catch (const std::exception& e) {
       return invalid_input("KAFKA_CONFIG", e.what());
     }
@@ -384,9 +388,7 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
       return unavailable("NO_METADATA", "no metadata for topic " + topic + " within " +
                                             std::to_string(timeout_ms) + " ms");
     }
-    std::unique_ptr<rd_kafka_topic_partition_list_t,
-                    Deleter<rd_kafka_topic_partition_list_t, rd_kafka_topic_partition_list_destroy>>
-        list(rd_kafka_topic_partition_list_new(partitions));
+    detail::PartitionList list(rd_kafka_topic_partition_list_new(partitions));
     for (int p = 0; p < partitions; ++p) {
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
     }
@@ -418,7 +420,8 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
                                              std::to_string(tp.partition) + ": " +
                                              rd_kafka_err2str(err));
       }
-      out.push_back({topic, tp.partition, std::max<std::int64_t>(0, high - tp.offset)});
+      out.push_back(
+          {topic, tp.partition, std::max<std::int64_t>(0, high - tp.offset), tp.offset, high});
     }
   }
   return out;

@@ -5,18 +5,13 @@
 namespace orderflow::ops {
 namespace {
 
+using http::printable;
+
 std::optional<std::int64_t> to_int(const std::string& text) {
   std::int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-// Keys and values are whatever a producer wrote; JSON output must be valid UTF-8.
-std::string printable(const std::string& s) {
-  return nlohmann::json::parse(
-             nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-      .get<std::string>();
 }
 
 template <class T>

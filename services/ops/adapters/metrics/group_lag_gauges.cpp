@@ -6,11 +6,14 @@
 namespace orderflow::ops {
 
 std::map<std::string, std::vector<std::string>> lag_groups(
-    const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics) {
+    const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics,
+    const std::map<std::string, std::string>& group_ids) {
   const std::map<std::string, std::string> roles = {
       {"orders", topics.orders}, {"inventory", topics.inventory}, {"payments", topics.payments}};
   std::map<std::string, std::vector<std::string>> out;
-  for (const auto& [group, list] : configured) {
+  for (const auto& [name, list] : configured) {
+    auto renamed = group_ids.find(name);
+    const std::string& group = renamed != group_ids.end() ? renamed->second : name;
     std::istringstream in(list);
     std::string item;
     while (std::getline(in, item, ',')) {
@@ -29,6 +32,13 @@ void GroupLagGauges::refresh() {
   for (const auto& [group, topics] : groups_) {
     if (stopping_) return;
     auto lag = probe_.lag(group, topics, timeout_);
+    {
+      std::lock_guard lock(readings_mutex_);
+      auto& reading = readings_[group];
+      reading.group = group;
+      reading.error = lag ? std::nullopt : std::optional<Error>(lag.error());
+      reading.partitions = lag ? *lag : std::vector<messaging::PartitionLag>{};
+    }
     if (!lag) {
       if (!failing_[group]) {
         logger_->warn("\"group lag not readable; keeping the last values\" group={} error={}",
@@ -47,6 +57,21 @@ void GroupLagGauges::refresh() {
           static_cast<double>(p.lag));
     }
   }
+}
+
+std::vector<GroupLagReading> GroupLagGauges::readings() const {
+  std::vector<GroupLagReading> out;
+  std::lock_guard lock(readings_mutex_);
+  for (const auto& [group, topics] : groups_) {
+    auto it = readings_.find(group);
+    if (it != readings_.end()) {
+      out.push_back(it->second);
+    } else {
+      out.push_back(
+          {group, unavailable("NOT_READ_YET", "the lag of " + group + " was not read yet"), {}});
+    }
+  }
+  return out;
 }
 
 }  // namespace orderflow::ops

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,10 +19,21 @@ namespace orderflow::ops {
 
 /// The consumer groups whose lag the ops-service reports from outside (config `lag.groups`:
 /// group → comma-separated topics, each a topic role of section `topics` (orders, inventory,
-/// payments) or a topic name; blanks around items are dropped). Throws std::runtime_error
-/// naming the group when its list has no topic (a startup failure).
+/// payments) or a topic name; blanks around items are dropped). `group_ids` (config
+/// `lag.group_ids`, which `orderflow up` fills from each service's consumer.group_id) renames a
+/// group of `configured` to the id its service really uses; names it lacks stay. Throws
+/// std::runtime_error naming the group when its list has no topic (a startup failure).
 std::map<std::string, std::vector<std::string>> lag_groups(
-    const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics);
+    const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics,
+    const std::map<std::string, std::string>& group_ids = {});
+
+/// One watched group as the last GroupLagGauges::refresh() read it.
+struct GroupLagReading {
+  std::string group;
+  /// Why the last read failed (its partitions are then empty); NOT_READ_YET before the first.
+  std::optional<Error> error;
+  std::vector<messaging::PartitionLag> partitions;  ///< where the group has committed
+};
 
 /// orderflow_consumer_group_lag{service,group,topic,partition}: each watched group's lag per
 /// partition as messaging::GroupLagProbe sees it, so that the lag alert still fires while a
@@ -39,6 +52,9 @@ class GroupLagGauges {
         logger_(std::move(logger)),
         timeout_(timeout) {}
   void refresh();
+  /// Every watched group (sorted by name) as the last refresh() read it, for GET /api/lag.
+  /// Thread-safe (any thread, while a refresh runs).
+  [[nodiscard]] std::vector<GroupLagReading> readings() const;
   /// Makes a refresh in progress end after the broker call it is in (shutdown: a broker that
   /// does not answer must not hold the drain for every group's timeout). Thread-safe.
   void stop() { stopping_ = true; }
@@ -50,6 +66,8 @@ class GroupLagGauges {
   std::shared_ptr<spdlog::logger> logger_;
   std::chrono::milliseconds timeout_;
   std::map<std::string, bool> failing_;  // by group: the last refresh failed (logged)
+  mutable std::mutex readings_mutex_;
+  std::map<std::string, GroupLagReading> readings_;  // by group
   std::atomic<bool> stopping_{false};
 };
 

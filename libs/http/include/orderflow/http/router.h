@@ -21,7 +21,11 @@ struct Dispatched {
 };
 
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and `{name}`
-/// parameters, e.g. "/api/orders/{id}". Thread-safe for dispatch once routes are added.
+/// parameters, e.g. "/api/orders/{id}", and may end with a `{name...}` tail that takes the rest
+/// of the path (one segment or more, joined by '/', empty segments dropped), e.g.
+/// "/svc/{service}/{path...}". Where two patterns match, a literal segment beats a parameter at
+/// the first position they differ, and an exact-length pattern beats a tail. Thread-safe for
+/// dispatch once routes are added.
 class Router {
  public:
   /// `access` is what the route asks of its caller when the server authenticates (auth.mode

@@ -93,6 +93,14 @@ Result<PageRequest> parse_page(const Request& request, int max_size = 100);
 /// literally. Never fails.
 void apply_target(std::string_view target, Request& request);
 
+/// `text` with every invalid UTF-8 sequence replaced by U+FFFD: record keys, values and headers
+/// are whatever a producer wrote, and what an API shows of them must be text. Pure.
+std::string printable(std::string_view text);
+
+/// `text` percent-encoded for a request target: every byte except unreserved characters
+/// (A-Z a-z 0-9 - . _ ~) and, with `keep_slash`, '/' (a path rather than one query item). Pure.
+std::string percent_encode(std::string_view text, bool keep_slash);
+
 /// HTTP status for an ErrorKind (see Response::from_error).
 int status_for(ErrorKind kind);
 

@@ -15,7 +15,9 @@ namespace orderflow::messaging {
 struct PartitionLag {
   std::string topic;
   int partition = 0;
-  std::int64_t lag = 0;  ///< high watermark − the group's committed offset (records, ≥ 0)
+  std::int64_t lag = 0;        ///< high watermark − the group's committed offset (records, ≥ 0)
+  std::int64_t committed = 0;  ///< the group's committed offset (the next one it reads)
+  std::int64_t end_offset = 0;  ///< the partition's high watermark
 };
 
 /// Lag of consumer groups seen from outside them: each group's committed offsets (OffsetFetch
