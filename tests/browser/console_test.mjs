@@ -98,8 +98,8 @@ async function open(hash) {
   // The same URL again is no navigation at all: reload to render the page afresh.
   if (page.url() === target) await page.reload();
   else await page.goto(target);
-  const route = hash.replace(/^#\//, "").split("?")[0] || "health";
-  await page.waitForFunction((r) => document.getElementById("page")?.dataset.page === r, route);
+  // A hash change renders after goto returns: wait for this route's render, not the last one's.
+  await page.waitForFunction((h) => document.getElementById("page")?.dataset.route === h, new URL(target).hash);
 }
 
 before(async () => {
@@ -197,8 +197,7 @@ test("the console loads and shows every service ready", async () => {
     );
     return states.length === 5 && states.every((s) => s === "UP");
   });
-  await page.locator("[data-testid=lag]").waitFor();
-  await shot("health");
+  await page.locator("[data-testid=lag-group]").first().waitFor();
   assert.deepEqual(pageErrors, []);
 });
 
@@ -232,7 +231,7 @@ test("an order posted through the API shows up with its timeline and events", as
   await page.locator(`[data-testid=user-orders] a[href="#/orders?id=${id}"]`).waitFor();
 
   // Values are untrusted: a user id that is HTML is shown as text, in the list and in the events.
-  const hostile = '<img src=x onerror="window.__xss=1">';
+  const hostile = "<img src=x onerror=window.__xss=1>";
   const h = await api("order-service", "POST", "/api/orders", { userId: hostile, items: [{ sku: "ABC-001", qty: 1 }] });
   assert.equal(h.status, 201, h.text);
   await open(`#/orders?userId=${encodeURIComponent(hostile)}`);
@@ -322,6 +321,23 @@ test("topics list their partitions, records browse, and an offset out of range s
   await page.locator("[data-testid=valid-range]").waitFor();
   assert.match(await page.locator("[data-testid=error]").innerText(), /416 OFFSET_OUT_OF_RANGE/);
   assert.match(await page.locator("[data-testid=valid-range]").innerText(), new RegExp(`${p.beginOffset}\\.\\.${p.endOffset}`));
+});
+
+test("after the orders, health shows each group's lag per topic and partition", async () => {
+  // As ops-service last read it (lag.interval_ms, 5 s); the page refreshes itself every 5 s.
+  await open("#/health");
+  await eventually(
+    "the lag of every group is shown per partition",
+    async () => {
+      const groups = await page.locator("[data-testid=lag-group]").count();
+      const tables = await page.locator("[data-testid=lag-table]").count();
+      return groups === 4 && tables === 4;
+    },
+    30000,
+    500,
+  );
+  assert.match(await page.locator("[data-group=inventory-service] [data-testid=lag-table]").innerText(), /orders\.v1/);
+  await shot("health");
 });
 
 test("a bad token gets 401 and the page says so", async () => {

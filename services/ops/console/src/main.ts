@@ -40,6 +40,7 @@ function route(): void {
   replace(root);
   document.title = `${current.title} · orderflow ops`;
   root.dataset.page = current.path;
+  root.dataset.route = window.location.hash; // which route the page shows (for the browser test)
   leave = current.page(root, new URLSearchParams(query));
 }
 

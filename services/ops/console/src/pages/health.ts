@@ -7,13 +7,21 @@ import { badge, errorBox, note } from "./common";
 
 const REFRESH_MS = 5000;
 
+// A check is a word ("UP") or an object of facts ({"status":"UP","lag":0}).
+function checkText(value: unknown): string {
+  if (value === null || typeof value !== "object") return String(value);
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => (k === "status" ? String(v) : `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`))
+    .join(", ");
+}
+
 function details(body: Readiness | undefined): Child {
   if (!body?.details) return "";
   return h(
     "ul",
     { class: "details" },
     Object.entries(body.details).map(([name, value]) =>
-      h("li", {}, `${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`),
+      h("li", {}, `${name}: ${checkText(value)}`),
     ),
   );
 }
@@ -53,7 +61,9 @@ function lagTable(groups: LagGroup[]): Child {
       h("h3", {}, `${g.group}`, g.totalLag !== undefined ? ` — total lag ${g.totalLag}` : ""),
       g.error
         ? errorBox(g.error.message, `cannot read ${g.group} (${g.error.code})`)
-        : table(
+        : (g.partitions ?? []).length === 0
+          ? note("No committed offsets yet.")
+          : table(
             "lag-table",
             ["topic", "partition", "committed", "end offset", "lag"],
             (g.partitions ?? []).map((p) => [

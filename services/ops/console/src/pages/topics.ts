@@ -116,17 +116,22 @@ export function topicsPage(root: HTMLElement, params: URLSearchParams): void {
           ? note("No topics.")
           : table(
               "topics-table",
-              ["topic", "partition", "begin offset", "end offset", "records", ""],
-              topics.flatMap((t) =>
-                t.partitions.map((p) => [
-                  t.name,
-                  String(p.partition),
-                  String(p.beginOffset),
-                  String(p.endOffset),
-                  String(p.endOffset - p.beginOffset),
-                  h("a", { href: link(t.name, p.partition) }, "browse"),
-                ]),
-              ),
+              ["topic", "records", "partitions: offsets begin..end (browse)"],
+              topics.map((t) => [
+                t.name,
+                String(t.partitions.reduce((n, p) => n + p.endOffset - p.beginOffset, 0)),
+                h(
+                  "span",
+                  { class: "partitions" },
+                  t.partitions.map((p) =>
+                    h(
+                      "a",
+                      { href: link(t.name, p.partition), "data-testid": `browse-${t.name}-${p.partition}` },
+                      `${p.partition}: ${p.beginOffset}..${p.endOffset}`,
+                    ),
+                  ),
+                ),
+              ]),
             ),
       );
     } catch (e) {
