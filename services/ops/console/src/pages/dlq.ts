@@ -217,7 +217,7 @@ export function dlqPage(root: HTMLElement, params: URLSearchParams): void {
           ? note("Nothing matches.", "dlq-empty")
           : table(
               "dlq-table",
-              ["", "id", "status", "group", "original topic", "key", "event", "reason", "error", "last seen", "replays"],
+              ["", "id", "status", "group", "original topic", "key", "event", "reason", "last seen", "replays"],
               page.items.map((d) => [
                 checkbox(d.id),
                 h("a", { href: hashWith(params, { id: String(d.id) }), "data-testid": `open-${d.id}` }, `#${d.id}`),
@@ -226,9 +226,8 @@ export function dlqPage(root: HTMLElement, params: URLSearchParams): void {
                 d.originalTopic,
                 h("code", {}, d.key),
                 d.eventType,
-                d.reason,
-                d.errorClass,
-                d.lastSeen,
+                h("span", { title: `${d.errorClass}: ${d.errorMessage}` }, d.reason),
+                d.lastSeen.replace("T", " ").replace(/\.\d+Z$/, "Z"),
                 String(d.replayCount),
               ]),
             ),
