@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -29,6 +30,7 @@ const sourceDir = arg("--source");
 const consoleDir = join(sourceDir, "services/ops/console");
 const { chromium } = createRequire(join(consoleDir, "package.json"))("playwright-core");
 
+const SECRET = "browser-test-secret-0123456789abcdefghij";
 const dir = mkdtempSync(join(tmpdir(), "orderflow-browser-"));
 const dataDir = join(dir, "data");
 const shots = join(dir, "screenshots");
@@ -77,6 +79,14 @@ async function api(service, method, path, body, headers = {}) {
   return { status: r.status, json, text };
 }
 
+/** An HS256 token signed with the test system's auth.secret. */
+function jwt(sub, roles) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, roles, iat: now, exp: now + 600 })}`;
+  return `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
+}
+
 /** The status of a GET of `path` sent as it is (fetch would resolve ".." segments first). */
 function rawStatus(path) {
   const ep = endpoints["ops-service"];
@@ -106,7 +116,7 @@ before(async () => {
   const services = ["order-service", "inventory-service", "payment-service", "notification-service", "ops-service"];
   let yaml =
     `data_dir: ${dataDir}\n` +
-    "auth:\n  mode: optional\n  algorithm: HS256\n  secret: browser-test-secret-0123456789abcdefghij\n" +
+    `auth:\n  mode: optional\n  algorithm: HS256\n  secret: ${SECRET}\n` +
     "services:\n";
   for (const s of services) {
     yaml += `  ${s}:\n    config: ${join(sourceDir, "config", `${s}.yaml`)}\n    port: 0\n`;
@@ -349,7 +359,23 @@ test("a bad token gets 401 and the page says so", async () => {
   assert.match(text, /401 Unauthorized/);
   assert.match(text, /INVALID_TOKEN/);
   await shot("bad-token");
-  await page.locator("#token-clear").click();
+
+  // A valid token without the admin role: 403, said as such.
+  await page.locator("#token").fill(jwt("browser-user", ["user"]));
+  await page.locator("#token-form button[type=submit]").click();
+  await eventually("the 403 banner", async () => /403 Forbidden/.test(await page.locator("#auth-error").innerText()));
+  assert.match(await page.locator("#auth-error").innerText(), /ADMIN_REQUIRED/);
+
+  // An admin's token: the page works, the banner goes, the token stays for the tab only.
+  await page.locator("#token").fill(jwt("browser-admin", ["admin"]));
+  await page.locator("#token-form button[type=submit]").click();
   await page.locator("#auth-error").waitFor({ state: "hidden" });
+  await page.locator("[data-testid=dlq-table]").waitFor();
+  assert.ok(await page.evaluate(() => sessionStorage.getItem("orderflow.console.token")));
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+
+  await page.locator("#token-clear").click();
+  await page.locator("[data-testid=dlq-table]").waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("orderflow.console.token")), null);
   assert.deepEqual(pageErrors, []);
 });
