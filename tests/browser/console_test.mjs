@@ -315,6 +315,39 @@ test("a FAIL order lands in the dead letters; replayed from the console it compl
   assert.equal(restored.status, 200, restored.text);
 });
 
+test("dead letters selected in the list are discarded after a preview", async () => {
+  const r = await api("order-service", "POST", "/api/orders", { userId: "browser-3", items: [{ sku: "FAIL", qty: 1 }] });
+  assert.equal(r.status, 201, r.text);
+  const key = String(r.json.orderId);
+  await eventually(
+    "the dead letter is listed",
+    async () => {
+      await open(`#/dlq?key=${key}&status=NEW`);
+      await page.locator("[data-testid=dlq-total]").waitFor();
+      return (await page.locator("[data-testid=dlq-table] tbody tr").count()) === 1;
+    },
+    40000,
+    500,
+  );
+  const id = (await page.locator("[data-testid=dlq-table] tbody tr a").innerText()).replace("#", "");
+  await page.locator(`[data-testid=select-${id}]`).check();
+  assert.equal(await page.locator("[data-testid=selected-count]").innerText(), "1 selected");
+  await page.locator("[data-testid=discard-selected]").click();
+  assert.match(await page.locator("[data-testid=preview]").innerText(), new RegExp(`Discard 1 dead letter: #${id}\\?`));
+  // Cancel does nothing; the second time is confirmed.
+  await page.locator("[data-testid=cancel]").click();
+  await page.locator("[data-testid=preview]").waitFor({ state: "hidden" });
+  assert.equal((await api("ops-service", "GET", `/api/dlq/${id}`)).json.status, "NEW");
+  await page.locator("[data-testid=discard-selected]").click();
+  await page.locator("[data-testid=confirm]").click();
+  await page.locator("[data-testid=action-result]").waitFor();
+  assert.match(await page.locator("[data-testid=action-result]").innerText(), new RegExp(`Discarded 1 of 1 \\(ids ${id}\\)`));
+  await page.locator("[data-testid=dlq-empty]").waitFor(); // the NEW filter no longer matches it
+  const letter = (await api("ops-service", "GET", `/api/dlq/${id}`)).json;
+  assert.equal(letter.status, "DISCARDED");
+  assert.equal(letter.audit.at(-1).action, "DISCARD");
+});
+
 test("topics list their partitions, records browse, and an offset out of range shows the valid range", async () => {
   await open("#/topics");
   await page.locator("[data-testid=topics-table]").waitFor();
