@@ -141,6 +141,24 @@ TEST(RequestTest, ApplyTargetDecodesPathAndQuery) {
 namespace orderflow::http {
 namespace {
 
+// percent_encode undoes apply_target's decoding (the console's proxy re-encodes what it got).
+TEST(HttpHelpersTest, PercentEncodeRoundTripsThroughApplyTarget) {
+  EXPECT_EQ(percent_encode("api/orders/a b", true), "api/orders/a%20b");
+  EXPECT_EQ(percent_encode("a/b&c=d+e~_.-", false), "a%2Fb%26c%3Dd%2Be~_.-");
+  Request request;
+  apply_target("/" + percent_encode("x y/ü", true) + "?" + percent_encode("k&", false) + "=" +
+                   percent_encode("v=1 2+%", false),
+               request);
+  EXPECT_EQ(request.path, "/x y/ü");
+  EXPECT_EQ(request.query_param("k&"), "v=1 2+%");
+}
+
+TEST(HttpHelpersTest, PrintableReplacesInvalidUtf8) {
+  EXPECT_EQ(printable("plain ü"), "plain ü");
+  EXPECT_EQ(printable("a\xFF\xC3("), "a\xEF\xBF\xBD\xEF\xBF\xBD(");
+  EXPECT_EQ(printable(std::string("nul\0in", 6)), std::string("nul\0in", 6));
+}
+
 TEST(HttpHelpersTest, ParseIntAcceptsOnlyWholeIntegers) {
   EXPECT_EQ(parse_int("42"), 42);
   EXPECT_EQ(parse_int("-7"), -7);

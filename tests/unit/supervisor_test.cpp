@@ -192,11 +192,15 @@ TEST(BusAclsTest, EachTopicIsWrittenByItsOwnServiceAndReadByItsConsumers) {
   EXPECT_EQ(who(kTopic, "orders.v1", kWrite), (V{"User:ops-service", "User:order-service"}));
   EXPECT_EQ(who(kTopic, "inventory.v1", kWrite), (V{"User:inventory-service", "User:ops-service"}));
   EXPECT_EQ(who(kTopic, "payments.v1", kWrite), (V{"User:ops-service", "User:payment-service"}));
+  // ops-service reads them for the console (topic browser, events by key).
   EXPECT_EQ(who(kTopic, "orders.v1", kRead),
-            (V{"User:inventory-service", "User:notification-service", "User:payment-service"}));
-  EXPECT_EQ(who(kTopic, "inventory.v1", kRead), (V{"User:order-service", "User:payment-service"}));
+            (V{"User:inventory-service", "User:notification-service", "User:ops-service",
+               "User:payment-service"}));
+  EXPECT_EQ(who(kTopic, "inventory.v1", kRead),
+            (V{"User:ops-service", "User:order-service", "User:payment-service"}));
   EXPECT_EQ(who(kTopic, "payments.v1", kRead),
-            (V{"User:inventory-service", "User:notification-service", "User:order-service"}));
+            (V{"User:inventory-service", "User:notification-service", "User:ops-service",
+               "User:order-service"}));
   // A DLT is written by the groups that consume its topic and read by ops-service alone.
   EXPECT_EQ(who(kTopic, "inventory.v1.dlt", kWrite),
             (V{"User:order-service", "User:payment-service"}));

@@ -15,7 +15,7 @@ std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics) {
     std::vector<std::string> groups;
     std::vector<std::string> writes;    // own events (ops: replays)
     std::vector<std::string> consumes;  // READ, and WRITE on its DLT
-    std::vector<std::string> reads;     // READ only (ops: the dead letters)
+    std::vector<std::string> reads;     // READ only (ops: the dead letters, the console)
   };
   const auto& o = topics.orders;
   const auto& i = topics.inventory;
@@ -28,7 +28,8 @@ std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics) {
       {"inventory-service", {"inventory-service"}, {i}, {o, p}, {}},
       {"payment-service", {"payment-service"}, {p}, {i, o}, {}},
       {"notification-service", {"notification-service", "data-platform-sink"}, {}, {o, p}, {}},
-      {"ops-service", {"ops-service"}, {o, i, p}, {}, {dlt(o), dlt(i), dlt(p)}},
+      // Reads the event topics too: the console's topic browser and events by key.
+      {"ops-service", {"ops-service"}, {o, i, p}, {}, {o, i, p, dlt(o), dlt(i), dlt(p)}},
   };
   std::vector<Rule> rules;
   for (const auto& g : grants) {
