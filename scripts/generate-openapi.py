@@ -461,7 +461,7 @@ def ops_doc():
         "dltOffset": INT64, "key": STRING, "value": STRING, "headers": array(header),
         "service": STRING, "consumerGroup": STRING, "originalTopic": STRING,
         "originalPartition": nullable(INT32), "originalOffset": nullable(INT64),
-        "errorTimestamp": INT64, "errorClass": STRING, "errorMessage": STRING,
+        "errorTimestamp": TIMESTAMP, "errorClass": STRING, "errorMessage": STRING,
         "errorStacktrace": STRING, "attempts": nullable(INT64), "reason": STRING,
         "eventId": STRING, "eventType": STRING, "replayCount": INT64,
         "firstSeen": TIMESTAMP, "lastSeen": TIMESTAMP,
