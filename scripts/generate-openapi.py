@@ -563,10 +563,12 @@ def ops_doc():
             op_id="listTopicRecords", tags=kafka,
             parameters=[
                 path_param("topic", {"type": "string", "minLength": 1}, "The topic"),
-                query("partition", {"type": "integer", "format": "int32", "minimum": 0},
-                      "The partition", required=True),
-                query("offset", {"type": "integer", "format": "int64", "minimum": 0},
-                      "The first offset; default max(beginOffset, endOffset - limit)"),
+                query("partition", {"type": "integer", "format": "int32", "minimum": 0,
+                                    "maximum": 2147483647}, "The partition", required=True),
+                query("offset", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
+                                 "maximum": MAX_INT64},
+                      "The first offset; default max(beginOffset, endOffset - limit). Outside "
+                      "beginOffset..endOffset: 416 with the valid range"),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 20},
                       "At most this many records")])},
         "/api/events": {"get": operation(
