@@ -9,6 +9,7 @@ DATA_DIR ?= .orderflow
 deps:
 	@bash scripts/install-deps.sh
 	@bash scripts/install-kafka.sh
+	@bash scripts/install-python-tools.sh
 
 # clang-format, clang-tidy, ccache, valgrind: for `make format`/`make tidy`, not for `make test`.
 dev-deps:

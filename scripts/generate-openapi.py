@@ -136,11 +136,17 @@ def operation(summary, responses, *, op_id, tags, security=True, parameters=None
     return out
 
 
-def ok(schema, description="OK", status="200", headers=None):
+def ok(schema, description="OK", status="200", headers=None, links=None):
     out = {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
     if headers:
         out[status]["headers"] = headers
+    if links:
+        out[status]["links"] = links
     return out
+
+
+def order_link(operation_id):
+    return {"operationId": operation_id, "parameters": {"id": "$response.body#/orderId"}}
 
 
 def errors(*codes):
@@ -264,7 +270,7 @@ def order_doc():
         "properties": {
             "sku": ID_OR_TEXT, "productId": ID_OR_TEXT,
             "quantity": {"type": "integer"}, "qty": {"type": "integer"},
-            "unitPrice": MONEY_IN, "price": MONEY_IN,
+            "unitPrice": nullable(MONEY_IN), "price": nullable(MONEY_IN),
         },
     }
     create = {
@@ -272,12 +278,12 @@ def order_doc():
         "description": "userId (alias customerId) defaults to the token's subject or X-User-Id. "
                        "items, or a totalAmount alone; totalAmount must match the items' total",
         "properties": {
-            "userId": ID_OR_TEXT, "customerId": ID_OR_TEXT,
-            "customerEmail": STRING, "currency": STRING,
-            "totalAmount": MONEY_IN,
-            "items": {"type": "array", "items": item_in},
+            "userId": nullable(ID_OR_TEXT), "customerId": nullable(ID_OR_TEXT),
+            "customerEmail": nullable(STRING), "currency": nullable(STRING),
+            "totalAmount": nullable(MONEY_IN),
+            "items": {"type": "array", "items": item_in, "nullable": True},
         },
-        "example": {"userId": "42", "items": [{"sku": "SKU-001", "quantity": 2}]},
+        "example": {"items": [{"sku": "ABC-001", "quantity": 2}]},
     }
     order = obj(
         {
@@ -301,7 +307,9 @@ def order_doc():
             "post": operation(
                 "Place an order (the saga starts: stock, payment, notification)",
                 {**ok(ref("Order"), "Created", "201",
-                      {"Location": {"schema": STRING, "description": "/api/orders/{id}"}}),
+                      {"Location": {"schema": STRING, "description": "/api/orders/{id}"}},
+                      links={"GetOrder": order_link("getOrder"),
+                             "CancelOrder": order_link("cancelOrder")}),
                  **errors(400, 401, 403, 422, 503)},
                 op_id="createOrder", tags=tag, parameters=[USER_HEADER],
                 body=json_body(ref("CreateOrderRequest"))),
@@ -338,8 +346,8 @@ def inventory_doc():
         "type": "object",
         "description": "Fields to set; a new product needs unitPrice. stock is the available "
                        "quantity (0..1000000000)",
-        "properties": {"name": {"type": "string"}, "unitPrice": MONEY_IN,
-                       "stock": {"type": "integer"}},
+        "properties": {"name": nullable(STRING), "unitPrice": nullable(MONEY_IN),
+                       "stock": {"type": "integer", "nullable": True}},
         "example": {"name": "Widget", "unitPrice": "9.99", "stock": 100},
     }
     reservation = obj({
@@ -453,7 +461,7 @@ def ops_doc():
         "dltOffset": INT64, "key": STRING, "value": STRING, "headers": array(header),
         "service": STRING, "consumerGroup": STRING, "originalTopic": STRING,
         "originalPartition": nullable(INT32), "originalOffset": nullable(INT64),
-        "errorTimestamp": INT64, "errorClass": STRING, "errorMessage": STRING,
+        "errorTimestamp": TIMESTAMP, "errorClass": STRING, "errorMessage": STRING,
         "errorStacktrace": STRING, "attempts": nullable(INT64), "reason": STRING,
         "eventId": STRING, "eventType": STRING, "replayCount": INT64,
         "firstSeen": TIMESTAMP, "lastSeen": TIMESTAMP,
@@ -475,7 +483,7 @@ def ops_doc():
         "example": {"status": "NEW", "dryRun": True},
     }
     bulk_out = obj({
-        "dryRun": BOOL, "matched": INT64, "done": INT64,
+        "dryRun": BOOL, "matched": array(INT64), "done": array(INT64),
         "failed": array(obj({"id": INT64, "error": obj({"code": STRING, "message": STRING})})),
     })
     record_header = obj({"key": STRING, "value": STRING})
@@ -555,10 +563,12 @@ def ops_doc():
             op_id="listTopicRecords", tags=kafka,
             parameters=[
                 path_param("topic", {"type": "string", "minLength": 1}, "The topic"),
-                query("partition", {"type": "integer", "format": "int32", "minimum": 0},
-                      "The partition", required=True),
-                query("offset", {"type": "integer", "format": "int64", "minimum": 0},
-                      "The first offset; default max(beginOffset, endOffset - limit)"),
+                query("partition", {"type": "integer", "format": "int32", "minimum": 0,
+                                    "maximum": 2147483647}, "The partition", required=True),
+                query("offset", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
+                                 "maximum": MAX_INT64},
+                      "The first offset; default max(beginOffset, endOffset - limit). Outside "
+                      "beginOffset..endOffset: 416 with the valid range"),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 20},
                       "At most this many records")])},
         "/api/events": {"get": operation(

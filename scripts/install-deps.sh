@@ -27,6 +27,7 @@ packages=(
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
+  python3-venv              # the virtualenv of scripts/install-python-tools.sh (schemathesis)
   prometheus                # promtool tests of deploy/prometheus; the e2e test runs a private
                             # server (its own port and data dir, never the package's service)
   default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
