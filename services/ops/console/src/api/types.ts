@@ -14,11 +14,7 @@ export type ErrorBody = Ops["Error"] & Partial<Ops["OffsetOutOfRange"]>;
 export type DeadLetter = Ops["DeadLetter"];
 export type DeadLetterDetail = Ops["DeadLetterDetail"];
 export type BulkFilter = Ops["BulkRequest"];
-/** ops-service answers the ids matched and done (arrays); older descriptions said counts. */
-export type BulkResult = Omit<Ops["BulkResult"], "matched" | "done"> & {
-  matched: number[] | number;
-  done: number[] | number;
-};
+export type BulkResult = Ops["BulkResult"];
 export type KeyedEvent = Ops["Event"];
 export type LagGroup = Ops["GroupLag"];
 export type AdminStatus = Ops["DrainStatus"];

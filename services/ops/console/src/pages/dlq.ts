@@ -27,8 +27,7 @@ function filterOf(params: URLSearchParams): Filter {
 }
 
 function outcome(r: BulkResult): Outcome {
-  const done = Array.isArray(r.done) ? r.done : [];
-  return { matched: Array.isArray(r.matched) ? r.matched.length : r.matched, done, failed: r.failed };
+  return { matched: r.matched.length, done: r.done, failed: r.failed };
 }
 
 function describeFilter(f: Filter): string {
