@@ -36,6 +36,13 @@ packages=(
                             # /usr/bin/chromium headless; tests/browser)
 )
 
+# The ops console (services/ops/console) is built with Node.js >= 20 and npm, which Debian 12's
+# nodejs (18) is too old for: they come with the machine. Without npm ops-service still builds
+# and answers / with a 503 page.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: npm not found: the ops console will not be built (needs Node.js >= 20 and npm)" >&2
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
