@@ -4,11 +4,12 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DATA_DIR ?= .orderflow
 
-.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka test-asan fuzz asan-configure demo bench bench-postgres profile format tidy clean
+.PHONY: deps dev-deps configure build run run-kafka test test-unit test-integration test-e2e test-kafka test-browser screenshots test-asan fuzz asan-configure demo bench bench-postgres profile format tidy clean
 
 deps:
 	@bash scripts/install-deps.sh
 	@bash scripts/install-kafka.sh
+	@bash scripts/install-python-tools.sh
 
 # clang-format, clang-tidy, ccache, valgrind: for `make format`/`make tidy`, not for `make test`.
 dev-deps:
@@ -44,6 +45,13 @@ test-e2e: build
 
 test-kafka: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L kafka
+
+test-browser: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L browser
+
+# The browser test's screenshots of each console page, copied into docs/console/ (committed).
+screenshots: build
+	cd $(BUILD_DIR) && ORDERFLOW_SCREENSHOTS_OUT=$(CURDIR)/docs/console ctest --output-on-failure -R '^browser_console$$'
 
 # Sanitizer build (clang from dev-deps, build-asan): AddressSanitizer + UndefinedBehaviorSanitizer
 # everywhere, libFuzzer coverage, no jemalloc. `make fuzz` and `make test-asan` share it.

@@ -27,11 +27,21 @@ packages=(
   gnuplot-nox               # make bench: the latency plot in docs/benchmarks.md
   kcat                      # e2e tests read topics with a real Kafka client
   curl                      # README walk-through
+  python3-venv              # the virtualenv of scripts/install-python-tools.sh (schemathesis)
   prometheus                # promtool tests of deploy/prometheus; the e2e test runs a private
                             # server (its own port and data dir, never the package's service)
   default-jre-headless      # the Kafka broker JVMs (orderflow up --broker kafka, kafka tests)
   maven                     # resolves Kafka from Maven Central (scripts/install-kafka.sh)
+  chromium                  # the browser tests of the ops console (playwright-core drives
+                            # /usr/bin/chromium headless; tests/browser)
 )
+
+# The ops console (services/ops/console) is built with Node.js >= 20 and npm, which Debian 12's
+# nodejs (18) is too old for: they come with the machine. Without npm ops-service still builds
+# and answers / with a 503 page.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: npm not found: the ops console will not be built (needs Node.js >= 20 and npm)" >&2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

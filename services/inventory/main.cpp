@@ -110,6 +110,7 @@ int run(const config::Source& source) {
   runtime::Intake intake;
   http::Router router;
   inventory::add_inventory_routes(router, service, [&intake] { return intake.open(); });
+  http::add_openapi_route(router, http::embedded_openapi_json());
   http::add_standard_routes(
       router,
       [&] {

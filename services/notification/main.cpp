@@ -124,6 +124,7 @@ int run(const config::Source& source) {
   http::Router router;
   notification::add_notification_routes(router, service);
   notification::add_fault_routes(router, channels.faults());
+  http::add_openapi_route(router, http::embedded_openapi_json());
   http::add_standard_routes(
       router,
       [&] {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "adapters/http/console_routes.h"
+#include "adapters/http/console_static.h"
 #include "adapters/http/dlq_routes.h"
 #include "adapters/kafka/dead_letter_handler.h"
 #include "adapters/metrics/dlq_gauges.h"
@@ -34,6 +35,7 @@ struct OpsSettings {
   config::ServiceConfig common;
   std::map<std::string, std::vector<std::string>> lag_groups;  ///< lag.groups
   std::chrono::milliseconds lag_interval{5000};                ///< lag.interval_ms
+  std::string console_dir;                                     ///< console.dir
   ops::ConsoleSettings console;                                ///< console.*
 };
 
@@ -47,6 +49,7 @@ OpsSettings read_settings(const config::Source& source) {
   s.lag_groups = ops::lag_groups(reader.string_map("lag.groups"), cfg.topics,
                                  reader.string_map("lag.group_ids"));
   s.lag_interval = reader.millis("lag.interval_ms", s.lag_interval, std::chrono::milliseconds{100});
+  s.console_dir = reader.string("console.dir", ORDERFLOW_CONSOLE_DIR);
   s.console.endpoints_file = reader.string(
       "console.endpoints_file", (std::filesystem::path(cfg.data_dir) / "endpoints.json").string());
   s.console.scan_limit = reader.integer("console.scan_limit", s.console.scan_limit, 1, 1'000'000);
@@ -98,6 +101,8 @@ int run(const config::Source& source) {
   runtime::Intake intake;
   http::Router router;
   ops::add_dlq_routes(router, service);
+  ops::add_console_static_routes(router, settings.console_dir);
+  http::add_openapi_route(router, http::embedded_openapi_json());
   ops::add_console_routes(router, topic_browser, lag_gauges, settings.console);
   http::add_standard_routes(
       router,

@@ -109,6 +109,7 @@ int run(const config::Source& source) {
   runtime::Intake intake;
   http::Router router;
   payment::add_payment_routes(router, service);
+  http::add_openapi_route(router, http::embedded_openapi_json());
   http::add_standard_routes(
       router,
       [&] {

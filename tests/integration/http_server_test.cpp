@@ -397,6 +397,21 @@ TEST_F(HttpServerTest, RequiredAuthLeavesHealthAndMetricsOpen) {
   EXPECT_EQ(ok->status, 200) << ok->body;
 }
 
+// Issue 14: GET /openapi.json serves the description as it is, application/json, and is open
+// like /health/* (a client reads it before it has a token).
+TEST_F(HttpServerTest, OpenApiRouteServesTheDescriptionWithoutAToken) {
+  const std::string spec = R"({"openapi":"3.0.3","paths":{}})";
+  add_openapi_route(router_, spec);
+  ServerOptions options;
+  options.auth = orderflow::testing::test_auth_config();
+  start(options);
+  auto reply = get("/openapi.json");
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(header_of(*reply, "Content-Type"), "application/json");
+  EXPECT_EQ(reply->body, spec);
+}
+
 TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
   start();
   auto reply = raw_exchange("GET /health/live HTTP/1.0\r\n\r\n");

@@ -3,14 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "adapters/http/console_static.h"
 #include "adapters/http/notification_routes.h"
 #include "adapters/notifier/log_notifier.h"
 #include "orderflow/runtime/service_host.h"
+#include "orderflow/testing/support.h"
 
 namespace orderflow::http {
 namespace {
@@ -334,6 +337,59 @@ TEST_F(RouterAuthTest, TheServicesAdminRoutesNeedAnAdminToken) {
   EXPECT_EQ(call("GET", "/admin/status", admin), 200);
   EXPECT_EQ(call("POST", "/admin/drain", admin), 200);
   EXPECT_FALSE(intake.open());
+}
+
+// Issue 14: ops-service serves the console's build without a token (auth.mode required), with the
+// contract's content types and cache headers, and no request path reaches a file outside assets/.
+TEST_F(RouterAuthTest, ConsoleFilesAreOpenWithCacheHeadersAndNoPathLeavesAssets) {
+  orderflow::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "assets");
+  std::ofstream(dir.path() / "index.html") << "<!doctype html><title>console</title>";
+  std::ofstream(dir.path() / "assets" / "index-Ab1_x.js") << "console.log(1)";
+  std::ofstream(dir.path() / "assets" / "index-Ab1_x.css") << "body{}";
+  std::ofstream(dir.path() / "assets" / ".hidden") << "no";
+  std::ofstream(dir.path() / "secret.txt") << "no";
+  Router router;
+  ops::add_console_static_routes(router, dir.path());
+  auto get = [&](const std::string& path) {
+    Request request = make_request("GET", path);
+    return router.dispatch(request, &auth).response;
+  };
+  auto header = [](const Response& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return std::string();
+  };
+
+  auto index = get("/");
+  EXPECT_EQ(index.status, 200) << index.body;
+  EXPECT_EQ(index.body, "<!doctype html><title>console</title>");
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(header(index, "Cache-Control"), "no-cache");
+  EXPECT_NE(header(index, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  auto js = get("/assets/index-Ab1_x.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.body, "console.log(1)");
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(header(js, "Cache-Control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(get("/assets/index-Ab1_x.css").content_type, "text/css; charset=utf-8");
+
+  // The router splits the decoded path, so "../x" is several segments and matches no route;
+  // what is one segment is checked by name.
+  for (const std::string path :
+       {"/assets/..", "/assets/.", "/assets/.hidden", "/assets/missing.js", "/assets/../secret.txt",
+        "/assets/..\\secret.txt", "/assets/%2e%2e"}) {
+    auto r = get(path);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_NE(r.body, "no") << path << " must not serve a file";
+  }
+
+  std::filesystem::remove(dir.path() / "index.html");
+  auto missing = get("/");
+  EXPECT_EQ(missing.status, 503);
+  EXPECT_EQ(missing.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(missing.body.find("ops-console"), std::string::npos) << "says how to build it";
 }
 
 TEST(RouterEmptyTest, RootPathWithoutRoutesIs404) {

@@ -627,4 +627,15 @@ void add_standard_routes(Router& router, std::function<Readiness()> readiness,
       Access::kOpen);
 }
 
+void add_openapi_route(Router& router, std::string_view spec) {
+  router.add(
+      "GET", "/openapi.json",
+      [spec](const Request&) {
+        Response response;
+        response.body = std::string(spec);
+        return response;  // content_type defaults to application/json
+      },
+      Access::kOpen);
+}
+
 }  // namespace orderflow::http

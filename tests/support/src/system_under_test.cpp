@@ -83,8 +83,8 @@ RunningSystem::RunningSystem(
   fs::remove(fs::path(data_dir_) / "endpoints.json", ec);
   std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config";
   std::string system_yaml = "data_dir: " + data_dir_ + "\n" + kafka_yaml +
-                            postgres_yaml(options.storage) +
-                            "auth:\n  mode: optional\n  algorithm: HS256\n"
+                            postgres_yaml(options.storage) + "auth:\n  mode: " + options.auth_mode +
+                            "\n  algorithm: HS256\n"
                             "  secret: e2e-test-secret-0123456789abcdefghij\n"
                             "services:\n";
   for (const std::string name : kServices) {

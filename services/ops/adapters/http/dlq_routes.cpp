@@ -1,6 +1,8 @@
 #include "dlq_routes.h"
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace orderflow::ops {
 namespace {
@@ -143,7 +145,10 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
         if (!limit || !offset || *limit < 1 || *limit > 1000 || *offset < 0) {
           return http::Response::error(400, "INVALID_PAGE", "limit must be 1..1000 and offset ≥ 0");
         }
-        auto page = service.list(*filter, static_cast<int>(*limit), static_cast<int>(*offset));
+        // No list has 2^31 rows: a larger offset reads as past the end, not narrowed to int.
+        auto skip =
+            static_cast<int>(std::min<std::int64_t>(*offset, std::numeric_limits<int>::max()));
+        auto page = service.list(*filter, static_cast<int>(*limit), skip);
         if (!page) return http::Response::from_error(page.error());
         nlohmann::json items = nlohmann::json::array();
         for (const auto& d : page->items) items.push_back(dead_letter_to_json(d));

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/logger.h>
 
@@ -83,5 +84,14 @@ struct Readiness {
 /// (Prometheus text). All three are Access::kOpen (never authenticated).
 void add_standard_routes(Router& router, std::function<Readiness()> readiness,
                          const observability::Metrics& metrics);
+
+/// Adds GET /openapi.json (Access::kOpen): 200 with `spec` as the body, application/json.
+/// `spec` must outlive the router (e.g. embedded_openapi_json()).
+void add_openapi_route(Router& router, std::string_view spec);
+
+/// The service's OpenAPI description, services/<svc>/adapters/http/openapi.json as text:
+/// defined by the .cpp that orderflow_embed_openapi (libs/http/CMakeLists.txt) generates into
+/// each service executable at build time; static storage, thread-safe.
+std::string_view embedded_openapi_json();
 
 }  // namespace orderflow::http

@@ -44,6 +44,9 @@ struct SystemOptions {
   /// Instances of every service (`orderflow up --replicas`); more than one needs kPostgres.
   /// endpoint() knows each by its instance name (order-service, order-service-2, …).
   int replicas = 1;
+  /// auth.mode of the generated orderflow.yaml: "optional" (as config/orderflow.yaml), "none"
+  /// or "required" (every route but /health/*, /metrics and /openapi.json needs a token).
+  std::string auth_mode = "optional";
 };
 
 /// A real `orderflow up` process (the built executable) with every port 0 in a temp data dir,
