@@ -155,14 +155,20 @@ def errors(*codes):
     return {str(c): resp(names[c]) for c in codes}
 
 
-def query(name, schema, description, required=False):
-    return {"name": name, "in": "query", "required": required, "schema": schema,
-            "description": description}
+def query(name, schema, description, required=False, example=None):
+    out = {"name": name, "in": "query", "required": required, "schema": schema,
+           "description": description}
+    if example is not None:
+        out["example"] = example
+    return out
 
 
-def path_param(name, schema, description):
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}
+def path_param(name, schema, description, example=None):
+    out = {"name": name, "in": "path", "required": True, "schema": schema,
+           "description": description}
+    if example is not None:
+        out["example"] = example
+    return out
 
 
 USER_HEADER = {
@@ -300,7 +306,7 @@ def order_doc():
                   "updatedAt", "timeline"],
     )
     page = obj({"items": array(ref("Order")), "page": INT32, "size": INT32, "total": INT64})
-    id_param = path_param("id", POSITIVE_ID, "The order id")
+    id_param = path_param("id", POSITIVE_ID, "The order id", 1)
     tag = ["orders"]
     paths = {
         "/api/orders": {
@@ -348,7 +354,7 @@ def inventory_doc():
                        "quantity (0..1000000000)",
         "properties": {"name": nullable(STRING), "unitPrice": nullable(MONEY_IN),
                        "stock": {"type": "integer", "nullable": True}},
-        "example": {"name": "Widget", "unitPrice": "9.99", "stock": 100},
+        "example": {"name": "Wireless Mouse", "unitPrice": "12900", "stock": 1000},
     }
     reservation = obj({
         "orderId": INT64, "userId": STRING,
@@ -357,7 +363,7 @@ def inventory_doc():
         "items": array(obj({"sku": STRING, "quantity": INT64})),
         "expiresAt": TIMESTAMP, "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
     })
-    sku = path_param("sku", {"type": "string", "minLength": 1}, "The product's sku")
+    sku = path_param("sku", {"type": "string", "minLength": 1}, "The product's sku", "ABC-001")
     tag = ["inventory"]
     paths = {
         "/api/products": {"get": operation(
@@ -377,7 +383,7 @@ def inventory_doc():
             "The stock reservation of an order (an empty list when there is none)",
             {**ok(obj({"items": array(ref("Reservation"))})), **errors(400, *USER_ERRORS)},
             op_id="listReservations", tags=tag,
-            parameters=[query("orderId", POSITIVE_ID, "The order", required=True)])},
+            parameters=[query("orderId", POSITIVE_ID, "The order", required=True, example=1)])},
         "/admin/faults": {"post": operation(
             "Fault injection: reservations of skus starting with failSkuPrefix fail (\"\" "
             "clears it) [admin]",
@@ -408,7 +414,7 @@ def payment_doc():
             op_id="listPayments", tags=tag,
             parameters=[query("orderId", {"type": "integer", "format": "int64",
                                           "minimum": -MAX_INT64 - 1, "maximum": MAX_INT64},
-                              "The order", required=True)])},
+                              "The order", required=True, example=1)])},
         "/api/payments/{paymentId}": {"get": operation(
             "One payment", {**ok(ref("Payment")), **errors(404, *USER_ERRORS)},
             op_id="getPayment", tags=tag,
@@ -509,7 +515,7 @@ def ops_doc():
               "NEW, REPLAYED or DISCARDED"),
     ]
     dlq_id = path_param("id", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
-                                "maximum": MAX_INT64}, "The dead letter's id")
+                                "maximum": MAX_INT64}, "The dead letter's id", 1)
     dlq = ["dead letters"]
     kafka = ["topics"]
     admin = (400, *ADMIN_ERRORS)
@@ -562,9 +568,9 @@ def ops_doc():
              **errors(404, *admin)},
             op_id="listTopicRecords", tags=kafka,
             parameters=[
-                path_param("topic", {"type": "string", "minLength": 1}, "The topic"),
+                path_param("topic", {"type": "string", "minLength": 1}, "The topic", "orders.v1"),
                 query("partition", {"type": "integer", "format": "int32", "minimum": 0,
-                                    "maximum": 2147483647}, "The partition", required=True),
+                                    "maximum": 2147483647}, "The partition", required=True, example=0),
                 query("offset", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
                                  "maximum": MAX_INT64},
                       "The first offset; default max(beginOffset, endOffset - limit). Outside "
@@ -577,7 +583,7 @@ def ops_doc():
             {**ok(obj({"key": STRING, "events": array(ref("Event"))})), **errors(*admin)},
             op_id="listEventsByKey", tags=kafka,
             parameters=[query("key", {"type": "string", "minLength": 1},
-                              "The record key (an order id)", required=True)])},
+                              "The record key (an order id)", required=True, example="1")])},
         "/api/lag": {"get": operation(
             "Consumer lag per group and partition (the groups of lag.groups) [admin]",
             {**ok(obj({"groups": array(ref("GroupLag"))})), **errors(*ADMIN_ERRORS)},
