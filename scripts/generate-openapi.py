@@ -5,11 +5,13 @@ The committed JSON files are what the services serve at GET /openapi.json (embed
 time) and what the console's TypeScript types are generated from; this script is how they are
 kept alike: the parts every service shares (error body, bearer scheme, health, metrics, admin
 routes) are written once here. Edit this file, run `python3 scripts/generate-openapi.py`, commit
-both. The schemathesis e2e test (tests/e2e/openapi_test.cpp) checks the services against them.
+both; `--check` only compares (the unit test openapi_descriptions_generated runs it). The
+schemathesis e2e test (tests/e2e/openapi_test.cpp) checks the services against them.
 """
 import copy
 import json
 import pathlib
+import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 VERSION = "1.0.0"
@@ -619,12 +621,22 @@ def ops_doc():
 
 
 def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
     for service, build in [("order", order_doc), ("inventory", inventory_doc),
                            ("payment", payment_doc), ("notification", notification_doc),
                            ("ops", ops_doc)]:
         target = REPO / "services" / service / "adapters" / "http" / "openapi.json"
-        target.write_text(json.dumps(build(), indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+        if check:
+            if not target.exists() or target.read_text() != text:
+                stale.append(str(target.relative_to(REPO)))
+            continue
+        target.write_text(text)
         print("wrote", target.relative_to(REPO))
+    if stale:
+        print("not what scripts/generate-openapi.py writes (run it):", " ".join(stale))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
