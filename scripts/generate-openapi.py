@@ -114,6 +114,7 @@ COMMON_RESPONSES = {
     "NotFound": error_response("The resource does not exist (or belongs to another user)"),
     "Conflict": error_response("The resource is not in a state that allows this"),
     "Unprocessable": error_response("Well-formed but refused by the business rules"),
+    "PayloadTooLarge": error_response("PAYLOAD_TOO_LARGE: the body exceeds http.body_limit_bytes"),
     "Unavailable": error_response(
         "DRAINING (intake closed before a stop), OVERLOADED (a capacity limit), or a storage or "
         "broker failure; retry after Retry-After",
@@ -133,6 +134,8 @@ def operation(summary, responses, *, op_id, tags, security=True, parameters=None
         out["parameters"] = parameters
     if body is not None:
         out["requestBody"] = body
+        # The server's limit (http.body_limit_bytes), before any route runs.
+        responses = {**responses, "413": resp("PayloadTooLarge")}
     out["responses"] = responses
     out["security"] = BEARER if security else []
     return out
