@@ -5,11 +5,13 @@ The committed JSON files are what the services serve at GET /openapi.json (embed
 time) and what the console's TypeScript types are generated from; this script is how they are
 kept alike: the parts every service shares (error body, bearer scheme, health, metrics, admin
 routes) are written once here. Edit this file, run `python3 scripts/generate-openapi.py`, commit
-both. The schemathesis e2e test (tests/e2e/openapi_test.cpp) checks the services against them.
+both; `--check` only compares (the unit test openapi_descriptions_generated runs it). The
+schemathesis e2e test (tests/e2e/openapi_test.cpp) checks the services against them.
 """
 import copy
 import json
 import pathlib
+import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 VERSION = "1.0.0"
@@ -112,6 +114,7 @@ COMMON_RESPONSES = {
     "NotFound": error_response("The resource does not exist (or belongs to another user)"),
     "Conflict": error_response("The resource is not in a state that allows this"),
     "Unprocessable": error_response("Well-formed but refused by the business rules"),
+    "PayloadTooLarge": error_response("PAYLOAD_TOO_LARGE: the body exceeds http.body_limit_bytes"),
     "Unavailable": error_response(
         "DRAINING (intake closed before a stop), OVERLOADED (a capacity limit), or a storage or "
         "broker failure; retry after Retry-After",
@@ -131,6 +134,8 @@ def operation(summary, responses, *, op_id, tags, security=True, parameters=None
         out["parameters"] = parameters
     if body is not None:
         out["requestBody"] = body
+        # The server's limit (http.body_limit_bytes), before any route runs.
+        responses = {**responses, "413": resp("PayloadTooLarge")}
     out["responses"] = responses
     out["security"] = BEARER if security else []
     return out
@@ -155,14 +160,20 @@ def errors(*codes):
     return {str(c): resp(names[c]) for c in codes}
 
 
-def query(name, schema, description, required=False):
-    return {"name": name, "in": "query", "required": required, "schema": schema,
-            "description": description}
+def query(name, schema, description, required=False, example=None):
+    out = {"name": name, "in": "query", "required": required, "schema": schema,
+           "description": description}
+    if example is not None:
+        out["example"] = example
+    return out
 
 
-def path_param(name, schema, description):
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}
+def path_param(name, schema, description, example=None):
+    out = {"name": name, "in": "path", "required": True, "schema": schema,
+           "description": description}
+    if example is not None:
+        out["example"] = example
+    return out
 
 
 USER_HEADER = {
@@ -300,7 +311,7 @@ def order_doc():
                   "updatedAt", "timeline"],
     )
     page = obj({"items": array(ref("Order")), "page": INT32, "size": INT32, "total": INT64})
-    id_param = path_param("id", POSITIVE_ID, "The order id")
+    id_param = path_param("id", POSITIVE_ID, "The order id", 1)
     tag = ["orders"]
     paths = {
         "/api/orders": {
@@ -348,7 +359,7 @@ def inventory_doc():
                        "quantity (0..1000000000)",
         "properties": {"name": nullable(STRING), "unitPrice": nullable(MONEY_IN),
                        "stock": {"type": "integer", "nullable": True}},
-        "example": {"name": "Widget", "unitPrice": "9.99", "stock": 100},
+        "example": {"name": "Wireless Mouse", "unitPrice": "12900", "stock": 1000},
     }
     reservation = obj({
         "orderId": INT64, "userId": STRING,
@@ -357,7 +368,7 @@ def inventory_doc():
         "items": array(obj({"sku": STRING, "quantity": INT64})),
         "expiresAt": TIMESTAMP, "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
     })
-    sku = path_param("sku", {"type": "string", "minLength": 1}, "The product's sku")
+    sku = path_param("sku", {"type": "string", "minLength": 1}, "The product's sku", "ABC-001")
     tag = ["inventory"]
     paths = {
         "/api/products": {"get": operation(
@@ -377,7 +388,7 @@ def inventory_doc():
             "The stock reservation of an order (an empty list when there is none)",
             {**ok(obj({"items": array(ref("Reservation"))})), **errors(400, *USER_ERRORS)},
             op_id="listReservations", tags=tag,
-            parameters=[query("orderId", POSITIVE_ID, "The order", required=True)])},
+            parameters=[query("orderId", POSITIVE_ID, "The order", required=True, example=1)])},
         "/admin/faults": {"post": operation(
             "Fault injection: reservations of skus starting with failSkuPrefix fail (\"\" "
             "clears it) [admin]",
@@ -408,7 +419,7 @@ def payment_doc():
             op_id="listPayments", tags=tag,
             parameters=[query("orderId", {"type": "integer", "format": "int64",
                                           "minimum": -MAX_INT64 - 1, "maximum": MAX_INT64},
-                              "The order", required=True)])},
+                              "The order", required=True, example=1)])},
         "/api/payments/{paymentId}": {"get": operation(
             "One payment", {**ok(ref("Payment")), **errors(404, *USER_ERRORS)},
             op_id="getPayment", tags=tag,
@@ -509,7 +520,7 @@ def ops_doc():
               "NEW, REPLAYED or DISCARDED"),
     ]
     dlq_id = path_param("id", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
-                                "maximum": MAX_INT64}, "The dead letter's id")
+                                "maximum": MAX_INT64}, "The dead letter's id", 1)
     dlq = ["dead letters"]
     kafka = ["topics"]
     admin = (400, *ADMIN_ERRORS)
@@ -562,9 +573,9 @@ def ops_doc():
              **errors(404, *admin)},
             op_id="listTopicRecords", tags=kafka,
             parameters=[
-                path_param("topic", {"type": "string", "minLength": 1}, "The topic"),
+                path_param("topic", {"type": "string", "minLength": 1}, "The topic", "orders.v1"),
                 query("partition", {"type": "integer", "format": "int32", "minimum": 0,
-                                    "maximum": 2147483647}, "The partition", required=True),
+                                    "maximum": 2147483647}, "The partition", required=True, example=0),
                 query("offset", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
                                  "maximum": MAX_INT64},
                       "The first offset; default max(beginOffset, endOffset - limit). Outside "
@@ -577,7 +588,7 @@ def ops_doc():
             {**ok(obj({"key": STRING, "events": array(ref("Event"))})), **errors(*admin)},
             op_id="listEventsByKey", tags=kafka,
             parameters=[query("key", {"type": "string", "minLength": 1},
-                              "The record key (an order id)", required=True)])},
+                              "The record key (an order id)", required=True, example="1")])},
         "/api/lag": {"get": operation(
             "Consumer lag per group and partition (the groups of lag.groups) [admin]",
             {**ok(obj({"groups": array(ref("GroupLag"))})), **errors(*ADMIN_ERRORS)},
@@ -613,12 +624,22 @@ def ops_doc():
 
 
 def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
     for service, build in [("order", order_doc), ("inventory", inventory_doc),
                            ("payment", payment_doc), ("notification", notification_doc),
                            ("ops", ops_doc)]:
         target = REPO / "services" / service / "adapters" / "http" / "openapi.json"
-        target.write_text(json.dumps(build(), indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+        if check:
+            if not target.exists() or target.read_text() != text:
+                stale.append(str(target.relative_to(REPO)))
+            continue
+        target.write_text(text)
         print("wrote", target.relative_to(REPO))
+    if stale:
+        print("not what scripts/generate-openapi.py writes (run it):", " ".join(stale))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
