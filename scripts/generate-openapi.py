@@ -176,10 +176,17 @@ def path_param(name, schema, description, example=None):
     return out
 
 
+# A user id a client names (http::check_identifier): 1 to 128 bytes of UTF-8 text without
+# control characters, else 400 INVALID_FIELD.
+USER_ID = {"type": "string", "maxLength": 128}
+
+# No maxLength: with a token the header is not read, so a longer one is not refused then.
 USER_HEADER = {
     "name": "X-User-Id", "in": "header", "required": False, "schema": STRING,
     "description": "The acting user without a token (auth.mode none or optional); ignored when "
-                   "a token names the caller",
+                   "a token names the caller. Without one it must be 1 to 128 bytes of UTF-8 "
+                   "text without control characters (else 400 INVALID_FIELD), even when the "
+                   "body names the user",
 }
 
 
@@ -187,7 +194,7 @@ USER_HEADER = {
 def user_page_params(what):
     """The parameters of a user's list (http::require_user_id and http::parse_page)."""
     return [
-        query("userId", STRING, "Whose " + what + " (an admin may name anyone); default: the "
+        query("userId", USER_ID, "Whose " + what + " (an admin may name anyone); default: the "
               "token's subject, else X-User-Id"),
         query("page", {"type": "integer", "minimum": 0, "maximum": 1000000, "default": 0},
               "Page number from 0"),

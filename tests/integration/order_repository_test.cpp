@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -78,6 +79,21 @@ class OrderRepositoryTest : public ::testing::TestWithParam<orderflow::testing::
   Catalog catalog_{"KRW",
                    {{"ABC-001", "Wireless Mouse", dec("12900"), 1000},
                     {"1", "Sample Product 1", dec("100.00"), 1000}}};
+  // order-service's routes on a started server on an ephemeral port (authentication `mode` when
+  // given); the router and metrics must outlive it.
+  std::unique_ptr<http::Server> serve_orders(http::Router& router, observability::Metrics& metrics,
+                                             std::optional<http::AuthMode> mode = std::nullopt) {
+    add_order_routes(router, *service_, [] { return true; });
+    http::ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    if (mode) options.auth = orderflow::testing::test_auth_config(*mode);
+    auto server = std::make_unique<http::Server>(
+        options, router, metrics, observability::make_logger("order-http-test", {"warn", "text"}));
+    server->start();
+    return server;
+  }
+
   ManualClock clock_;
   std::atomic<int> commits_{0};
   std::unique_ptr<SqlOrderRepository> repository_;
@@ -136,14 +152,9 @@ TEST_P(OrderRepositoryTest, CreateStoresOrderItemsAndExactlyOneOutboxRow) {
 // valid one.
 TEST_P(OrderRepositoryTest, EventsOfHttpRequestsContinueTheRequestsTrace) {
   http::Router router;
-  add_order_routes(router, *service_, [] { return true; });
   observability::Metrics metrics{"order-service"};
-  http::ServerOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  http::Server server(options, router, metrics,
-                      observability::make_logger("order-http-test", {"warn", "text"}));
-  server.start();
+  auto server_ptr = serve_orders(router, metrics);
+  http::Server& server = *server_ptr;
   const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   const std::string cancel_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const std::string body = R"({"userId":"42","items":[{"sku":"ABC-001","quantity":1}]})";
@@ -519,6 +530,54 @@ TEST_P(OrderRepositoryTest, BearerTokensDecideWhoseOrdersAreSeenAndChanged) {
   EXPECT_EQ(total({seven}), 2);
   EXPECT_EQ(call("GET", "/api/orders/" + id, {eight}).status, 404);
   server->stop();
+}
+
+// Without a token (auth.mode optional) the X-User-Id header and ?userId= are checked as a body
+// userId is: a non-UTF-8 header made an order whose stored userId differed from the one in its
+// ORDER_CREATED event (which replaces invalid UTF-8). Refused with 400 INVALID_FIELD, nothing
+// stored or published; a valid non-ASCII user is the same text in the order and its event.
+TEST_P(OrderRepositoryTest, UserIdFromTheHeaderOrTheQueryIsCheckedAsTheBodys) {
+  http::Router router;
+  observability::Metrics metrics{"order-service"};
+  auto server_ptr = serve_orders(router, metrics, http::AuthMode::kOptional);
+  http::Server& server = *server_ptr;
+  auto call = [&](const std::string& method, const std::string& target, const Headers& headers,
+                  const std::string& body = {}) {
+    auto r = http::request("127.0.0.1", server.port(), method, target, body, headers);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : http::Response{};
+  };
+  auto expect_invalid = [](const http::Response& r, const std::string& field) {
+    EXPECT_EQ(r.status, 400) << r.body;
+    if (r.status != 400) return;
+    auto error = nlohmann::json::parse(r.body)["error"];
+    EXPECT_EQ(error["code"], "INVALID_FIELD");
+    EXPECT_NE(error["message"].get<std::string>().find(field), std::string::npos) << r.body;
+  };
+  const std::string items = R"({"items":[{"sku":"ABC-001","quantity":1}]})";
+  const std::string with_user = R"({"userId":42,"items":[{"sku":"ABC-001","quantity":1}]})";
+  for (const std::string& bad : {std::string("u\xFF"), std::string(129, 'u')}) {
+    SCOPED_TRACE(bad);
+    expect_invalid(call("POST", "/api/orders", {{"X-User-Id", bad}}, items), "X-User-Id");
+    expect_invalid(call("POST", "/api/orders", {{"X-User-Id", bad}}, with_user), "X-User-Id");
+    expect_invalid(call("GET", "/api/orders", {{"X-User-Id", bad}}), "X-User-Id");
+  }
+  expect_invalid(call("GET", "/api/orders?userId=u%FF", {}), "userId");
+  EXPECT_EQ(count("orders"), 0) << "nothing stored for a refused request";
+  EXPECT_EQ(count("outbox"), 0) << "nothing published for a refused request";
+
+  const std::string korean = "사용자-1";
+  auto created = call("POST", "/api/orders", {{"X-User-Id", korean}}, items);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(nlohmann::json::parse(created.body)["userId"], korean);
+  auto rows = outbox_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(rows[0].record.value)["userId"], korean)
+      << "the event names the stored user";
+  auto listed = call("GET", "/api/orders?userId=" + http::percent_encode(korean, false), {});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(nlohmann::json::parse(listed.body)["total"], 1);
+  server.stop();
 }
 
 }  // namespace

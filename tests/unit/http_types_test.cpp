@@ -224,6 +224,45 @@ TEST(HttpHelpersTest, RequireUserIdFromQueryThenHeader) {
   EXPECT_FALSE(require_user_id(r).ok());
 }
 
+// The user a request names without a token is checked as a body userId is (1 to 128 bytes of
+// UTF-8 text without control characters): 400 INVALID_FIELD naming where it came from.
+TEST(HttpHelpersTest, UserIdFromTheQueryOrTheHeaderIsChecked) {
+  auto expect_invalid = [](const Request& r, const std::string& field) {
+    auto user = require_user_id(r);
+    ASSERT_FALSE(user.ok());
+    EXPECT_EQ(user.error().code, "INVALID_FIELD");
+    EXPECT_EQ(status_for(user.error().kind), 400);
+    EXPECT_NE(user.error().message.find(field), std::string::npos) << user.error().message;
+  };
+  for (const std::string& bad : {std::string("u\xFF"), std::string(129, 'u'), std::string("a\tb"),
+                                 std::string("a\0b", 3), std::string("\x7F")}) {
+    SCOPED_TRACE(bad);
+    Request r;
+    r.headers = {{"X-User-Id", bad}};
+    expect_invalid(r, "X-User-Id");
+    auto caller = caller_user_id(r);
+    ASSERT_FALSE(caller.ok());
+    EXPECT_EQ(caller.error().code, "INVALID_FIELD");
+    r.headers.clear();
+    r.query = {{"userId", bad}};
+    expect_invalid(r, "userId");
+    r.principal = Principal{"1", {"admin"}};
+    expect_invalid(r, "userId");
+    r.principal = Principal{"7", {}};
+    EXPECT_EQ(require_user_id(r).error().code, "USER_MISMATCH") << "not the caller's either way";
+    r.headers = {{"X-User-Id", bad}};
+    r.query.clear();
+    EXPECT_EQ(require_user_id(r).value(), "7") << "with a token the header is not read";
+    EXPECT_EQ(caller_user_id(r).value(), "7");
+  }
+  Request r;
+  r.headers = {{"X-User-Id", "사용자-1"}};
+  EXPECT_EQ(require_user_id(r).value(), "사용자-1");
+  EXPECT_EQ(caller_user_id(r).value(), "사용자-1");
+  r.headers = {{"X-User-Id", ""}};
+  EXPECT_EQ(caller_user_id(r).value(), std::nullopt) << "an empty header is no header";
+}
+
 TEST(HttpHelpersTest, WithATokenTheUserIsItsSubjectAndAnotherUserIsForbidden) {
   Request r;
   r.headers = {{"X-User-Id", "99"}};
@@ -243,12 +282,12 @@ TEST(HttpHelpersTest, WithATokenTheUserIsItsSubjectAndAnotherUserIsForbidden) {
   r.principal = Principal{"7", {}};
   EXPECT_TRUE(may_access(r, "7"));
   EXPECT_FALSE(may_access(r, "8"));
-  EXPECT_EQ(caller_user_id(r), "7");
+  EXPECT_EQ(caller_user_id(r).value(), "7");
   EXPECT_TRUE(check_acting_user(r, "7").ok());
   EXPECT_EQ(check_acting_user(r, "8").error().kind, ErrorKind::kForbidden);
   r.principal.reset();
   EXPECT_TRUE(may_access(r, "8")) << "anonymous requests keep today's behaviour";
-  EXPECT_EQ(caller_user_id(r), "99");
+  EXPECT_EQ(caller_user_id(r).value(), "99");
   EXPECT_TRUE(check_acting_user(r, "8").ok());
 }
 

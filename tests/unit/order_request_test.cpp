@@ -240,6 +240,26 @@ TEST(OrderRequestInvalidTest, UserIdOfTheWrongType) {
                  "userId");
 }
 
+// The X-User-Id header (no token) is checked as a body userId is: a non-UTF-8 header made an
+// order whose stored userId differed from the one in its events and notifications.
+TEST(OrderRequestInvalidTest, HeaderUserIdIsCheckedAsABodyUserId) {
+  const json body = json::parse(kSeed001);
+  for (const std::string& header :
+       {std::string("u\xFF"), std::string("\xC3("), std::string(129, 'u'),
+        std::string("a\x01"
+                    "b")}) {
+    SCOPED_TRACE(header);
+    expect_invalid(body, "INVALID_FIELD", "X-User-Id", header);
+  }
+  auto korean = parse(kSeed001, "사용자-1");
+  ASSERT_TRUE(korean.ok()) << korean.error().message;
+  EXPECT_EQ(korean->user_id, "사용자-1");
+  EXPECT_TRUE(parse(kSeed001, std::string(128, 'u')).ok());
+  // A body user, like the header, is text a database column keeps as it is.
+  expect_invalid(json{{"userId", std::string("a\0b", 3)}, {"totalAmount", 1}}, "INVALID_FIELD",
+                 "userId");
+}
+
 TEST(OrderRequestInvalidTest, ItemsMustBeAnArrayOfObjects) {
   expect_invalid(json::parse(R"({"userId":1,"items":"ABC-001"})"), "INVALID_FIELD", "items");
   expect_invalid(json::parse(R"({"userId":1,"items":{"sku":"ABC-001","qty":1}})"), "INVALID_FIELD",

@@ -196,18 +196,43 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return value;
 }
 
+Result<void> check_identifier(std::string_view text, std::string_view field) {
+  // printable() changes exactly the invalid UTF-8 sequences.
+  bool valid = !text.empty() && text.size() <= 128 && printable(text) == text &&
+               std::none_of(text.begin(), text.end(), [](char c) {
+                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+               });
+  if (valid) return {};
+  return invalid_input("INVALID_FIELD",
+                       "'" + std::string(field) +
+                           "' must be 1 to 128 bytes of UTF-8 text without control characters");
+}
+
 Result<std::string> require_user_id(const Request& request) {
   if (request.principal) {
     auto asked = request.query_param("userId");
     if (!asked || asked->empty() || *asked == request.principal->user_id) {
       return request.principal->user_id;
     }
-    if (request.principal->is_admin()) return *asked;
-    return forbidden("USER_MISMATCH", "userId does not match the token's subject");
+    if (!request.principal->is_admin()) {
+      return forbidden("USER_MISMATCH", "userId does not match the token's subject");
+    }
+    if (auto checked = check_identifier(*asked, "userId"); !checked) return checked.error();
+    return *asked;
   }
-  auto user = request.query_param("userId");
-  if (!user) user = request.header("X-User-Id");
-  if (!user || user->empty()) {
+  std::optional<std::string> user;
+  if (auto query = request.query_param("userId")) {
+    // An empty parameter is a missing user, not a reason to read the header.
+    if (!query->empty()) {
+      if (auto checked = check_identifier(*query, "userId"); !checked) return checked.error();
+      user = std::move(query);
+    }
+  } else {
+    auto header = caller_user_id(request);
+    if (!header) return header.error();
+    user = std::move(header).value();
+  }
+  if (!user) {
     return invalid_input("MISSING_USER", "userId query parameter or X-User-Id header is required");
   }
   return *user;
@@ -217,9 +242,12 @@ bool may_access(const Request& request, std::string_view owner) {
   return !request.principal || request.principal->is_admin() || request.principal->user_id == owner;
 }
 
-std::optional<std::string> caller_user_id(const Request& request) {
-  if (request.principal) return request.principal->user_id;
-  return request.header("X-User-Id");
+Result<std::optional<std::string>> caller_user_id(const Request& request) {
+  if (request.principal) return std::optional<std::string>(request.principal->user_id);
+  auto header = request.header("X-User-Id");
+  if (!header || header->empty()) return std::optional<std::string>();
+  if (auto checked = check_identifier(*header, "X-User-Id"); !checked) return checked.error();
+  return header;
 }
 
 Result<void> check_acting_user(const Request& request, std::string_view user) {

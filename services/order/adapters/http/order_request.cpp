@@ -1,5 +1,7 @@
 #include "order_request.h"
 
+#include "orderflow/http/types.h"
+
 namespace orderflow::order {
 namespace {
 
@@ -44,7 +46,7 @@ Result<std::optional<Decimal>> money(const nlohmann::json* value, const std::str
 Result<std::string> identifier(const nlohmann::json* value, const std::string& field) {
   if (value->is_string()) {
     auto s = value->get<std::string>();
-    if (s.empty() || s.size() > 128) return bad_field(field, "a string of 1 to 128 characters");
+    if (auto checked = http::check_identifier(s, field); !checked) return checked.error();
     return s;
   }
   if (value->is_number_integer()) return value->dump();
@@ -65,6 +67,9 @@ Result<OrderRequest> parse_order_request(const nlohmann::json& body,
     if (!id) return id.error();
     request.user_id = id.value();
   } else if (header_user_id && !header_user_id->empty()) {
+    if (auto checked = http::check_identifier(*header_user_id, "X-User-Id"); !checked) {
+      return checked.error();
+    }
     request.user_id = *header_user_id;
   } else {
     return invalid_input("MISSING_USER",

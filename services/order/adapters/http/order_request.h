@@ -15,8 +15,9 @@ namespace orderflow::order {
 /// customerEmail, currency, totalAmount (number or decimal string), items[] with
 /// sku | productId (string or integer), quantity | qty (integer), unitPrice | price (number or
 /// decimal string). Unknown fields are ignored. Errors: kInvalidInput (400) with code
-/// MISSING_USER, INVALID_FIELD (wrong type, names the field) or AMBIGUOUS_FIELD (both aliases
-/// with different values). Business rules are checked later by price_order().
+/// MISSING_USER, INVALID_FIELD (wrong type, or a string user id, sku or `header_user_id` that
+/// fails http::check_identifier; names the field) or AMBIGUOUS_FIELD (both aliases with
+/// different values). Business rules are checked later by price_order().
 Result<OrderRequest> parse_order_request(const nlohmann::json& body,
                                          const std::optional<std::string>& header_user_id);
 

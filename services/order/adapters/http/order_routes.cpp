@@ -24,7 +24,9 @@ void add_order_routes(http::Router& router, OrderService& service,
     }
     auto body = http::parse_json_object(req.body);
     if (!body) return http::Response::from_error(body.error());
-    auto request = parse_order_request(body.value(), http::caller_user_id(req));
+    auto caller = http::caller_user_id(req);
+    if (!caller) return http::Response::from_error(caller.error());
+    auto request = parse_order_request(body.value(), caller.value());
     if (!request) return http::Response::from_error(request.error());
     if (auto acting = http::check_acting_user(req, request->user_id); !acting) {
       return http::Response::from_error(acting.error());

@@ -67,18 +67,27 @@ Response overloaded(std::string_view message);
 /// A whole base-10 integer ("42", "-7"); nullopt for anything else (spaces, "4x", "", overflow).
 std::optional<std::int64_t> parse_int(std::string_view text);
 
+/// An identifier a client names (a user id from a body, the X-User-Id header or a `userId`
+/// query parameter; an item's sku): 1 to 128 bytes of valid UTF-8 without control characters
+/// (U+0000–U+001F, U+007F), so it is stored, published and shown as the same text everywhere.
+/// kInvalidInput INVALID_FIELD naming `field` otherwise. Pure.
+Result<void> check_identifier(std::string_view text, std::string_view field);
+
 /// The user a list request is about. With a token: its `sub`; a `userId` query parameter
 /// naming someone else is kForbidden USER_MISMATCH, except for an admin, who may ask for any
 /// user. Anonymous: the `userId` query parameter, else the X-User-Id header; kInvalidInput
-/// MISSING_USER when neither is given.
+/// MISSING_USER when neither is given. A query parameter or header used is checked as
+/// check_identifier does (kInvalidInput INVALID_FIELD).
 Result<std::string> require_user_id(const Request& request);
 
 /// Whether the caller may see a record of `owner`: anonymous requests (no token, as before
 /// authentication existed), admins and the owner may; other callers get the record's 404.
 bool may_access(const Request& request, std::string_view owner);
 
-/// The user a request without a body user acts for: the token's `sub`, else X-User-Id.
-std::optional<std::string> caller_user_id(const Request& request);
+/// The user a request without a body user acts for: the token's `sub`, else the X-User-Id
+/// header (nullopt when absent or empty). A header that fails check_identifier is kInvalidInput
+/// INVALID_FIELD, even when the body names the user: it is never stored or ignored silently.
+Result<std::optional<std::string>> caller_user_id(const Request& request);
 
 /// A write naming `user` (e.g. the body's userId): kForbidden USER_MISMATCH when a token is
 /// present and its `sub` is another user (admins included: they act as themselves).
