@@ -133,6 +133,48 @@ TEST_F(RouterTest, KnownPathWithOtherMethodIs405WithAllow) {
   EXPECT_EQ(response.headers[0].second, "GET, POST");
 }
 
+// A path that matches a literal route is that route's resource for every method: another
+// method is 405 with the literal route's methods, not a parameter route of that method
+// (GET /api/dlq/replay was GET /api/dlq/{id} with id "replay": 400 INVALID_ID).
+TEST(RouterPatternTest, OtherMethodOnALiteralPathIs405NotAParameterRoute) {
+  Router router;
+  router.add("GET", "/api/dlq", echo_route);
+  router.add("GET", "/api/dlq/{id}", echo_route);
+  router.add("POST", "/api/dlq/{id}/replay", echo_route);
+  router.add("POST", "/api/dlq/replay", [](const Request&) { return Response::json(202, {}); });
+  router.add("PUT", "/api/dlq/replay", [](const Request&) { return Response::json(200, {}); });
+  router.add("GET", "/files/{path...}", echo_route);
+  router.add("POST", "/files/{name}", echo_route);
+  auto dispatch = [&](const std::string& method, const std::string& path) {
+    Request request = make_request(method, path);
+    return router.dispatch(request);
+  };
+  auto allow = [](const Response& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (name == "Allow") return value;
+    }
+    return std::string();
+  };
+  auto wrong = dispatch("GET", "/api/dlq/replay");
+  EXPECT_EQ(wrong.response.status, 405) << wrong.response.body;
+  EXPECT_EQ(wrong.route, "unmatched");
+  EXPECT_EQ(allow(wrong.response), "POST, PUT") << "the literal route's methods only";
+  EXPECT_EQ(dispatch("DELETE", "/api/dlq/replay/").response.status, 405);
+  EXPECT_EQ(dispatch("POST", "/api/dlq/replay").response.status, 202);
+  EXPECT_EQ(dispatch("PUT", "/api/dlq/replay").response.status, 200);
+  // Other ids still reach the parameter routes, and their 405 lists theirs.
+  auto by_id = dispatch("GET", "/api/dlq/42");
+  EXPECT_EQ(by_id.response.status, 200);
+  EXPECT_EQ(by_id.route, "/api/dlq/{id}");
+  EXPECT_EQ(allow(dispatch("POST", "/api/dlq/42").response), "GET");
+  EXPECT_EQ(dispatch("POST", "/api/dlq/replay/replay").route, "/api/dlq/{id}/replay");
+  // A parameter and a tail name no resource: each method keeps its own route there.
+  EXPECT_EQ(dispatch("POST", "/files/a").route, "/files/{name}");
+  EXPECT_EQ(dispatch("GET", "/files/a").route, "/files/{path...}");
+  EXPECT_EQ(allow(dispatch("PUT", "/files/a").response), "GET, POST");
+  EXPECT_EQ(allow(dispatch("POST", "/files/a/b").response), "GET");
+}
+
 TEST_F(RouterTest, TrailingSlashIsTolerated) {
   std::string route;
   EXPECT_EQ(dispatch("GET", "/api/orders/", route).status, 200);

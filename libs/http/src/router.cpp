@@ -51,15 +51,27 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
   return true;
 }
 
-// A literal segment beats a parameter at the first position where two patterns differ, so
-// "/orders/search" wins over "/orders/{id}" whatever the registration order.
-bool more_specific(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    bool a_param = is_param(a[i]);
-    bool b_param = is_param(b[i]);
+// Past a matching tail pattern's own segments, its tail covers the rest of the path.
+bool param_at(const std::vector<std::string>& pattern, std::size_t i) {
+  return i >= pattern.size() || is_param(pattern[i]);
+}
+
+// For two patterns matching one path: `a` has a literal segment where `b` has a parameter at
+// the first position where they differ so, e.g. "/orders/search" over "/orders/{id}".
+bool more_literal(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    bool a_param = param_at(a, i);
+    bool b_param = param_at(b, i);
     if (a_param != b_param) return !a_param;
   }
-  // Equal up to there: a pattern of exactly the path's length beats a "{name...}" tail.
+  return false;
+}
+
+// The more literal pattern wins whatever the registration order; between patterns alike so, one
+// of exactly the path's length beats a "{name...}" tail.
+bool more_specific(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (more_literal(a, b)) return true;
+  if (more_literal(b, a)) return false;
   return !has_tail(a) && has_tail(b);
 }
 
@@ -75,10 +87,22 @@ void Router::add(std::string method, std::string pattern, Handler handler, Acces
 
 Dispatched Router::dispatch(Request& request, const Authenticator* auth) const {
   auto path = split_path(request.path);
+  // The path is the resource its most literal patterns name, whatever their methods: GET
+  // /api/dlq/replay is 405 on POST /api/dlq/replay, not GET /api/dlq/{id} with id "replay".
+  const Route* top = nullptr;
+  for (const auto& candidate : routes_) {
+    if (matches(candidate.segments, path) &&
+        (top == nullptr || more_literal(candidate.segments, top->segments))) {
+      top = &candidate;
+    }
+  }
   const Route* best = nullptr;
   std::set<std::string> allowed;
   for (const auto& candidate : routes_) {
-    if (!matches(candidate.segments, path)) continue;
+    if (top == nullptr || !matches(candidate.segments, path) ||
+        more_literal(top->segments, candidate.segments)) {
+      continue;
+    }
     if (candidate.method != request.method) {
       allowed.insert(candidate.method);
       continue;

@@ -24,8 +24,11 @@ struct Dispatched {
 /// parameters, e.g. "/api/orders/{id}", and may end with a `{name...}` tail that takes the rest
 /// of the path (one segment or more, joined by '/', empty segments dropped), e.g.
 /// "/svc/{service}/{path...}". Where two patterns match, a literal segment beats a parameter at
-/// the first position they differ, and an exact-length pattern beats a tail. Thread-safe for
-/// dispatch once routes are added.
+/// the first position they differ, and an exact-length pattern beats a tail. The literal rule
+/// holds across methods: a path a literal route matches is that route's resource, so another
+/// method there is 405 (Allow: the literal route's methods) rather than a parameter route of
+/// that method (GET /api/dlq/replay with POST /api/dlq/replay and GET /api/dlq/{id}).
+/// Thread-safe for dispatch once routes are added.
 class Router {
  public:
   /// `access` is what the route asks of its caller when the server authenticates (auth.mode
