@@ -1,20 +1,12 @@
 #include "dlq_routes.h"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 
 namespace orderflow::ops {
 namespace {
 
 using http::printable;
-
-std::optional<std::int64_t> to_int(const std::string& text) {
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 template <class T>
 nlohmann::json optional_json(const std::optional<T>& v) {
@@ -96,7 +88,7 @@ nlohmann::json bulk_to_json(const BulkResult& r) {
 }
 
 Result<std::int64_t> id_of(const http::Request& req) {
-  auto id = to_int(req.path_param("id"));
+  auto id = http::parse_int(req.path_param("id"));
   if (!id) return Error{ErrorKind::kInvalidInput, "INVALID_ID", "id must be an integer"};
   return *id;
 }
@@ -140,8 +132,8 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
       [&service](const http::Request& req) {
         auto filter = filter_from_query(req);
         if (!filter) return http::Response::from_error(filter.error());
-        auto limit = to_int(req.query_param("limit").value_or("50"));
-        auto offset = to_int(req.query_param("offset").value_or("0"));
+        auto limit = http::parse_int(req.query_param("limit").value_or("50"));
+        auto offset = http::parse_int(req.query_param("offset").value_or("0"));
         if (!limit || !offset || *limit < 1 || *limit > 1000 || *offset < 0) {
           return http::Response::error(400, "INVALID_PAGE", "limit must be 1..1000 and offset ≥ 0");
         }
