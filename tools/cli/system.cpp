@@ -30,6 +30,8 @@ namespace {
 
 // The service that watches the others' consumer groups (lag.groups).
 constexpr const char* kOpsService = "ops-service";
+constexpr const char* kNotificationService = "notification-service";
+constexpr const char* kSinkGroup = "data-platform-sink";  // lag.groups' name of the sink's group
 
 fs::path bootstrap_file(const SystemSpec& spec) {
   return fs::path(spec.data_dir) / "broker.bootstrap";
@@ -241,6 +243,10 @@ std::map<std::string, std::string> service_group_ids(const SystemSpec& spec) {
     auto source = config::Source::load(service.config_file, config::Source::process_environment(),
                                        service.overrides);
     out[service.name] = source.scalar("consumer.group_id").value_or(service.name);
+    // The sink is a second group of notification-service's (on the orders topic).
+    if (service.name == kNotificationService) {
+      out[kSinkGroup] = source.scalar("sink.group_id").value_or(kSinkGroup);
+    }
   }
   return out;
 }
