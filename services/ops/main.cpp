@@ -19,7 +19,6 @@
 #include "orderflow/messaging/topic_browser.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
-#include "orderflow/runtime/periodic_task.h"
 #include "orderflow/runtime/service_host.h"
 #include "orderflow/runtime/service_main.h"
 #include "orderflow/runtime/service_status.h"
@@ -94,7 +93,6 @@ int run(const config::Source& source) {
   // The watched groups' lag from outside them (still counted while their consumers are down).
   messaging::GroupLagProbe lag_probe(cfg.kafka);
   ops::GroupLagGauges lag_gauges(lag_probe, settings.lag_groups, metrics, logger);
-  runtime::PeriodicTask lag_task(settings.lag_interval, [&] { lag_gauges.refresh(); });
 
   messaging::TopicBrowser topic_browser(cfg.kafka);
 
@@ -119,7 +117,7 @@ int run(const config::Source& source) {
 
   broker.start();
   consumer.start();
-  if (!settings.lag_groups.empty()) lag_task.start();
+  lag_gauges.start(settings.lag_interval);
   server.start();
   runtime::write_port_file(cfg.port_file, cfg.http.host, server.port());
   logger->info("\"ops-service started\" port={} group={} subscription={} bootstrap={}",
@@ -132,7 +130,6 @@ int run(const config::Source& source) {
   intake.close();
   server.stop();
   lag_gauges.stop();
-  lag_task.stop();
   runtime::stop_messaging(deadline, consumer, nullptr, *producer, broker, *logger);
   topics.stop();
   logger->info("\"ops-service stopped\"");

@@ -519,6 +519,30 @@ class OpsConsoleTest : public ::testing::TestWithParam<orderflow::testing::Broke
     return report.ok() ? *report : messaging::DeliveryReport{};
   }
 
+  // Consumes `count` records of topic_ as `group` (committing them) and stops; false if it did
+  // not see them in time.
+  bool consume(const std::string& group, int count) {
+    std::atomic<int> seen{0};
+    messaging::ConsumerOptions o;
+    o.service = "console-test";
+    o.group_id = group;
+    o.topics = {topic_};
+    SystemClock clock;
+    auto parked = messaging::make_memory_parked_key_store();
+    observability::Metrics metrics("console-test");
+    messaging::ConsumerRunner runner(
+        broker_.kafka_config("console-consumer"), o,
+        [&](const messaging::ConsumedRecord&) {
+          ++seen;
+          return messaging::HandlerResult::processed();
+        },
+        metrics, logger_, clock, *parked);
+    runner.start();
+    bool done = eventually([&] { return seen >= count; }, kWait);
+    runner.stop();
+    return done;
+  }
+
   std::shared_ptr<spdlog::logger> logger_ = observability::make_logger("console", {"warn", "text"});
   orderflow::testing::TestBroker broker_{GetParam()};
   std::string topic_;
@@ -692,26 +716,7 @@ TEST_P(OpsConsoleTest, LagPerGroupAndPartition) {
   std::set<int> partitions;
   for (int i = 0; i < 6; ++i)
     partitions.insert(send(topic_, "k" + std::to_string(i % 2), "v").partition);
-  std::atomic<int> seen{0};
-  {
-    messaging::ConsumerOptions o;
-    o.service = "console-test";
-    o.group_id = group;
-    o.topics = {topic_};
-    SystemClock clock;
-    auto parked = messaging::make_memory_parked_key_store();
-    observability::Metrics metrics("console-test");
-    messaging::ConsumerRunner runner(
-        broker_.kafka_config("console-consumer"), o,
-        [&](const messaging::ConsumedRecord&) {
-          ++seen;
-          return messaging::HandlerResult::processed();
-        },
-        metrics, logger_, clock, *parked);
-    runner.start();
-    ASSERT_TRUE(eventually([&] { return seen >= 6; }, kWait));
-    runner.stop();
-  }
+  ASSERT_TRUE(consume(group, 6));
   std::map<int, int> produced;  // partition → records after the group stopped
   for (int i = 0; i < 4; ++i) ++produced[send(topic_, "k" + std::to_string(i % 2), "v").partition];
 
@@ -748,6 +753,26 @@ TEST_P(OpsConsoleTest, LagPerGroupAndPartition) {
       << "every partition the group consumed from: " << watched.dump();
   EXPECT_EQ(by_group[idle]["totalLag"], 0) << "a group that never committed: no partitions";
   EXPECT_EQ(by_group[idle]["partitions"], json::array());
+}
+
+// The lag is read right at start(), not one lag.interval_ms later: the console's first
+// /api/lag after the ops-service starts already has the groups' partitions.
+TEST_P(OpsConsoleTest, LagIsReadRightAtStartNotOneIntervalLater) {
+  const auto group = unique_name("console-early");
+  for (int i = 0; i < 3; ++i) send(topic_, "k" + std::to_string(i), "v");
+  ASSERT_TRUE(consume(group, 3));
+  ConsoleApi api(broker_.kafka_config("console-lag"), {{group, {topic_}}});
+  api.lag().start(60s);  // the first refresh after an interval would come long after the wait
+  json lag;
+  EXPECT_TRUE(eventually(
+      [&] {
+        lag = api.call("/api/lag").body;
+        return !lag["groups"][0].value("partitions", json::array()).empty();
+      },
+      20s))
+      << lag.dump();
+  EXPECT_EQ(lag["groups"][0]["totalLag"], 0) << lag.dump();
+  api.lag().stop();
 }
 
 // The proxy to a real http::Server: status, Content-Type, body and the caller's Authorization go

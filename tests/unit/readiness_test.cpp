@@ -2,7 +2,11 @@
 // partitions make a service unready, each with a reason.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+
 #include "orderflow/runtime/broker_monitor.h"
+#include "orderflow/runtime/periodic_task.h"
 #include "orderflow/runtime/service_status.h"
 #include "orderflow/testing/fake_producer.h"
 
@@ -89,6 +93,31 @@ TEST(Readiness, FirstFailureIsTheReasonAndDetailsKeepEveryCheck) {
   EXPECT_EQ(r.details["intake"], "DRAINING");
   EXPECT_EQ(r.details["broker"]["status"], "UNREACHABLE");
   EXPECT_EQ(r.details["broker"]["unreachableMs"], 9000);
+}
+
+// FirstRun::kAtStart runs the task at once on the task's thread (start() does not wait for it: the
+// task below blocks until the test lets it go); the default waits one interval first.
+TEST(PeriodicTaskTest, RunsRightAtStartOnlyWhenAsked) {
+  std::promise<void> ran;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  PeriodicTask at_start(
+      1h,
+      [&] {
+        ran.set_value();
+        released.wait();
+      },
+      PeriodicTask::FirstRun::kAtStart);
+  at_start.start();
+  EXPECT_EQ(ran.get_future().wait_for(10s), std::future_status::ready);
+  release.set_value();
+  at_start.stop();
+
+  std::atomic<int> runs{0};
+  PeriodicTask after_interval(1h, [&] { ++runs; });
+  after_interval.start();
+  after_interval.stop();
+  EXPECT_EQ(runs, 0);
 }
 
 TEST(BrokerMonitorTest, CountsSilenceFromTheLastSuccessfulPing) {

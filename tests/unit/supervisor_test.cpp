@@ -168,7 +168,35 @@ TEST(ServiceGroupIdsTest, AreEachServicesConsumerGroupId) {
   EXPECT_EQ(service_group_ids(spec),
             (std::map<std::string, std::string>{{"order-service", "order-service.e2e-1"},
                                                 {"payment-service", "payments-g"},
-                                                {"notification-service", "notification-service"}}));
+                                                {"notification-service", "notification-service"},
+                                                {"data-platform-sink", "data-platform-sink"}}));
+}
+
+// The data-platform sink's group (notification-service's sink.group_id) is watched too.
+TEST(ServiceGroupIdsTest, IncludeTheDataPlatformSinksGroup) {
+  testing::TempDir dir;
+  auto spec = load_system_spec(
+      write_file(dir,
+                 "services:\n  notification-service:\n"
+                 "    set: [\"consumer.group_id=n.e2e-1\", \"sink.group_id=sink.e2e-1\"]\n"),
+      "", "/bin");
+  EXPECT_EQ(service_group_ids(spec),
+            (std::map<std::string, std::string>{{"notification-service", "n.e2e-1"},
+                                                {"data-platform-sink", "sink.e2e-1"}}));
+}
+
+// config/ops-service.yaml watches every group orderflow up renames (lag.group_ids), the sink's
+// included: a group it does not list in lag.groups would show in no lag gauge nor on the console.
+TEST(ServiceGroupIdsTest, AreAllWatchedByTheDevOpsServiceConfig) {
+  testing::TempDir dir;
+  const std::string config_dir = std::string(ORDERFLOW_SOURCE_DIR) + "/config/";
+  auto spec = load_system_spec(config_dir + "orderflow.yaml", dir.path().string(), "/bin");
+  auto ops = config::Source::load(config_dir + "ops-service.yaml", {}, {});
+  auto watched = config::Reader(ops).string_map("lag.groups");
+  auto ids = service_group_ids(spec);
+  EXPECT_TRUE(ids.contains("data-platform-sink"));
+  for (const auto& [name, group] : ids) EXPECT_TRUE(watched.contains(name)) << name;
+  EXPECT_EQ(watched["data-platform-sink"], "orders");
 }
 
 // Who may write and read what on a secured cluster (docs/security.md has the same table).

@@ -75,6 +75,10 @@ void print_endpoints(const cli::System& system) {
               << "\n";
   }
   for (const auto& [name, ep] : system.endpoints()) std::cout << label(name) << ep.url() << "\n";
+  if (auto ops = system.endpoints().find("ops-service"); ops != system.endpoints().end()) {
+    std::cout << label("console") << ops->second.url()
+              << "/  (web ops console: health, orders, topics, dead letters)\n";
+  }
   std::cout << label("logs") << system.spec().data_dir << "/logs/\n";
   std::cout << label("prometheus") << system.spec().data_dir << "/prometheus-targets.json"
             << (system.spec().prometheus_targets.empty() ? std::string()

@@ -28,6 +28,19 @@ std::map<std::string, std::vector<std::string>> lag_groups(
   return out;
 }
 
+void GroupLagGauges::start(std::chrono::milliseconds interval) {
+  if (groups_.empty() || task_ != nullptr) return;
+  // At start: the console asks for the lag as soon as the system is up, not an interval later.
+  task_ = std::make_unique<runtime::PeriodicTask>(
+      interval, [this] { refresh(); }, runtime::PeriodicTask::FirstRun::kAtStart);
+  task_->start();
+}
+
+void GroupLagGauges::stop() {
+  stopping_ = true;
+  if (task_ != nullptr) task_->stop();
+}
+
 void GroupLagGauges::refresh() {
   for (const auto& [group, topics] : groups_) {
     if (stopping_) return;

@@ -14,6 +14,7 @@
 #include "orderflow/config/config.h"
 #include "orderflow/messaging/group_lag.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/runtime/periodic_task.h"
 
 namespace orderflow::ops {
 
@@ -39,7 +40,8 @@ struct GroupLagReading {
 /// partition as messaging::GroupLagProbe sees it, so that the lag alert still fires while a
 /// group's consumers are all down. refresh() asks the broker for every group (the probe's
 /// timeout per topic, 1 s); a group the broker does not answer for keeps its last values and is
-/// logged once per failure streak. One caller at a time (a periodic task).
+/// logged once per failure streak. refresh() has one caller at a time: start()'s thread, or a
+/// test that never calls start().
 class GroupLagGauges {
  public:
   GroupLagGauges(messaging::GroupLagProbe& probe,
@@ -51,13 +53,22 @@ class GroupLagGauges {
         metrics_(metrics),
         logger_(std::move(logger)),
         timeout_(timeout) {}
+  ~GroupLagGauges() { stop(); }
+  GroupLagGauges(const GroupLagGauges&) = delete;
+  GroupLagGauges& operator=(const GroupLagGauges&) = delete;
+
+  /// Refreshes on its own thread right away (so GET /api/lag has the lag at once, not one
+  /// interval after start), then every `interval` (ms) until stop(). Does not wait for the broker;
+  /// does nothing when no group is watched. Call once, from the thread that calls stop().
+  void start(std::chrono::milliseconds interval);
   void refresh();
   /// Every watched group (sorted by name) as the last refresh() read it, for GET /api/lag.
   /// Thread-safe (any thread, while a refresh runs).
   [[nodiscard]] std::vector<GroupLagReading> readings() const;
   /// Makes a refresh in progress end after the broker call it is in (shutdown: a broker that
-  /// does not answer must not hold the drain for every group's timeout). Thread-safe.
-  void stop() { stopping_ = true; }
+  /// does not answer must not hold the drain for every group's timeout), then ends start()'s
+  /// thread. Idempotent.
+  void stop();
 
  private:
   messaging::GroupLagProbe& probe_;
@@ -69,6 +80,7 @@ class GroupLagGauges {
   mutable std::mutex readings_mutex_;
   std::map<std::string, GroupLagReading> readings_;  // by group
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<runtime::PeriodicTask> task_;  // start()'s; last: stopped before the rest goes
 };
 
 }  // namespace orderflow::ops
