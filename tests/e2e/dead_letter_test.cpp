@@ -255,7 +255,8 @@ TEST_P(DeadLetterTest, Seed003FailSkuIsDeadLetteredByInventoryWithFullDiagnostic
   for (const auto& g : lag["groups"]) watched.insert(g["group"]);
   EXPECT_EQ(watched,
             (std::set<std::string>{group("inventory-service"), group("notification-service"),
-                                   group("order-service"), group("payment-service")}));
+                                   group("order-service"), group("payment-service"),
+                                   group("data-platform-sink")}));
 
   // And through the CLI.
   int rc = -1;
