@@ -396,16 +396,20 @@ def inventory_doc():
             {**ok(obj({"items": array(ref("Reservation"))})), **errors(400, *USER_ERRORS)},
             op_id="listReservations", tags=tag,
             parameters=[query("orderId", POSITIVE_ID, "The order", required=True, example=1)])},
-        "/admin/faults": {"post": operation(
-            "Fault injection: reservations of skus starting with failSkuPrefix fail (\"\" "
-            "clears it) [admin]",
-            {**ok(obj({"failSkuPrefix": STRING})), **errors(400, *ADMIN_ERRORS)},
-            op_id="setInventoryFaults", tags=["operations"],
-            body=json_body(obj({"failSkuPrefix": STRING})))},
+        "/admin/faults": faults_path("reservations of skus", "failSkuPrefix",
+                                     "setInventoryFaults"),
     }
     return document("inventory", "orderflow inventory-service",
                     "Products, stock and the reservations of the saga.", paths,
                     {"Product": product, "ProductUpdate": update, "Reservation": reservation})
+
+
+def faults_path(subject, field, op_id):
+    """POST /admin/faults of a service whose fault is one prefix field (inventory, notification)."""
+    return {"post": operation(
+        f"Fault injection: {subject} starting with {field} fail (\"\" clears it) [admin]",
+        {**ok(obj({field: STRING})), **errors(400, *ADMIN_ERRORS)},
+        op_id=op_id, tags=["operations"], body=json_body(obj({field: STRING})))}
 
 
 # ---------------------------------------------------------------- payment-service
@@ -455,12 +459,8 @@ def notification_doc():
             {**ok(ref("NotificationPage")), **errors(400, *USER_ERRORS)},
             op_id="listNotifications", tags=["notifications"],
             parameters=user_page_params("notifications"))},
-        "/admin/faults": {"post": operation(
-            "Fault injection: deliveries to users starting with failUserPrefix fail (\"\" "
-            "clears it) [admin]",
-            {**ok(obj({"failUserPrefix": STRING})), **errors(400, *ADMIN_ERRORS)},
-            op_id="setNotificationFaults", tags=["operations"],
-            body=json_body(obj({"failUserPrefix": STRING})))},
+        "/admin/faults": faults_path("deliveries to users", "failUserPrefix",
+                                     "setNotificationFaults"),
     }
     return document("notification", "orderflow notification-service",
                     "Notifications sent for order events, with their delivery attempts.", paths,
