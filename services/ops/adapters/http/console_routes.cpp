@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 
+#include "dlq_routes.h"
 #include "orderflow/http/client.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::ops {
 namespace {
@@ -76,28 +78,18 @@ http::Response proxy(const ConsoleSettings& settings, const http::Request& req) 
   return out;
 }
 
-nlohmann::json headers_json(const messaging::Headers& headers) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& h : headers)
-    out.push_back({{"key", printable(h.key)}, {"value", printable(h.value)}});
-  return out;
-}
-
 nlohmann::json record_json(const BrowsedRecord& r) {
   return {{"offset", r.offset},
           {"timestamp", r.timestamp_ms},
           {"key", r.key ? nlohmann::json(printable(*r.key)) : nlohmann::json(nullptr)},
-          {"headers", headers_json(r.headers)},
+          {"headers", printable_headers_json(r.headers)},
           {"value", printable(r.value)}};
 }
 
-// The trace id of a W3C traceparent "00-<32 hex trace id>-<16 hex span id>-<2 hex flags>".
+// null when the record has no valid traceparent.
 nlohmann::json trace_id(const messaging::Headers& headers) {
-  auto parent = messaging::find_header(headers, "traceparent");
-  if (!parent || parent->size() < 55 || (*parent)[2] != '-' || (*parent)[35] != '-') {
-    return nullptr;
-  }
-  return parent->substr(3, 32);
+  auto id = observability::trace_id_of(messaging::find_header(headers, "traceparent").value_or(""));
+  return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::move(id));
 }
 
 nlohmann::json optional_header(const messaging::Headers& headers, const char* name) {

@@ -95,11 +95,15 @@ Result<std::int64_t> id_of(const http::Request& req) {
 
 }  // namespace
 
-nlohmann::json dead_letter_to_json(const DeadLetter& d) {
-  nlohmann::json headers = nlohmann::json::array();
-  for (const auto& h : d.headers) {
-    headers.push_back({{"key", printable(h.key)}, {"value", printable(h.value)}});
+nlohmann::json printable_headers_json(const messaging::Headers& headers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& h : headers) {
+    out.push_back({{"key", printable(h.key)}, {"value", printable(h.value)}});
   }
+  return out;
+}
+
+nlohmann::json dead_letter_to_json(const DeadLetter& d) {
   return {{"id", d.id},
           {"status", to_string(d.status)},
           {"dltTopic", d.dlt_topic},
@@ -107,7 +111,7 @@ nlohmann::json dead_letter_to_json(const DeadLetter& d) {
           {"dltOffset", d.dlt_offset},
           {"key", printable(d.key)},
           {"value", printable(d.value)},
-          {"headers", std::move(headers)},
+          {"headers", printable_headers_json(d.headers)},
           {"service", d.service},
           {"consumerGroup", d.consumer_group},
           {"originalTopic", d.original_topic},

@@ -5,6 +5,10 @@
 
 namespace orderflow::ops {
 
+/// Record headers as the ops API shows them: [{"key","value"}] in order, invalid UTF-8 replaced
+/// (http::printable). Dead letters and the console's records share this shape.
+nlohmann::json printable_headers_json(const messaging::Headers& headers);
+
 /// Dead letter as JSON (camelCase; the shape of GET /api/dlq items).
 nlohmann::json dead_letter_to_json(const DeadLetter& letter);
 
