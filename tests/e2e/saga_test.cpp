@@ -305,6 +305,31 @@ TEST_P(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
             .body;
     return s;
   };
+  // The terminal statuses are stored before the last events are relayed and handled, and a
+  // notification is stored before its delivery: the baseline is taken once nothing is pending
+  // (every outbox sent, every group caught up, no delivery PENDING). CI once took it while the
+  // ORDER_COMPLETED notification was still being delivered.
+  auto settled = [&] {
+    for (const char* service :
+         {"order-service", "inventory-service", "payment-service", "notification-service"}) {
+      auto s = system_->call(service, "GET", "/admin/status").body;
+      if (s.value("outboxPending", -1) != 0 || s.value("consumerLag", -1) != 0 ||
+          s.value("inFlight", -1) != 0) {
+        return false;
+      }
+    }
+    auto n =
+        system_->call("notification-service", "GET", "/api/notifications?userId=redeliver&size=100")
+            .body;
+    for (const auto& item : n.value("items", nlohmann::json::array())) {
+      for (const auto& d : item.value("deliveries", nlohmann::json::array())) {
+        if (d.value("status", "") == "PENDING") return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually(settled, std::chrono::milliseconds{30000}, std::chrono::milliseconds{100}))
+      << "the system did not settle";
   auto state = snapshot();
 
   // Read every record of the three topics and produce it again: same key, value, headers.
@@ -345,6 +370,8 @@ TEST_P(SagaTest, RedeliveringEverySagaEventTwiceChangesNothing) {
       },
       std::chrono::milliseconds{30000}, std::chrono::milliseconds{200}))
       << "every service must have handled each record twice";
+  EXPECT_TRUE(
+      eventually(settled, std::chrono::milliseconds{30000}, std::chrono::milliseconds{100}));
   EXPECT_EQ(snapshot(), state) << "a redelivered event must change nothing";
   expect_invariants(*system_, orders, before);
 }
