@@ -413,6 +413,18 @@ TEST_P(OpsServiceTest, TheOpsApiNeedsAnAdminToken) {
     EXPECT_EQ(call("GET", "/api/dlq", {}, {}, headers).status, 401);
     EXPECT_EQ(call("POST", "/api/dlq/" + id + "/discard", {}, {}, headers).status, 401);
   }
+  // Bad input: a well-signed admin token whose sub is no user id (a control character, too
+  // long) is not valid here: 401 INVALID_TOKEN, and its sub never becomes an audit actor.
+  for (const std::string& sub :
+       {std::string("alice\nuser:root"), std::string("\x1b[2Jalice"), std::string(129, 'a')}) {
+    const auto forged = bearer(test_token(sub, {"admin"}));
+    for (const auto& path : {"/api/dlq/" + id + "/discard", std::string("/api/dlq/discard")}) {
+      auto refused = call("POST", path, {}, R"({"key":"K"})", {forged});
+      EXPECT_EQ(refused.status, 401) << refused.body.dump();
+      EXPECT_EQ(refused.body["error"]["code"], "INVALID_TOKEN");
+      EXPECT_NE(error_message(refused).find("'sub'"), std::string::npos) << refused.body.dump();
+    }
+  }
   const auto user = bearer(test_token("7"));
   EXPECT_EQ(call("GET", "/api/dlq", {}, {}, {user}).status, 403);
   EXPECT_EQ(call("GET", "/api/dlq/" + id, {}, {}, {user}).status, 403);
