@@ -903,6 +903,20 @@ TEST(OpsConsoleProxyTest, ForwardsToAServiceInstanceAndNeedsAnAdminToken) {
   EXPECT_EQ(code("/svc/nobody/health/ready"), "404 UNKNOWN_SERVICE");
   EXPECT_EQ(code("/svc/dead-service/health/ready"), "503 SERVICE_UNAVAILABLE");
 
+  // Bad input: an endpoints file that does not read as one is said so (it was read as no
+  // instances, and an entry with a bad port was left out silently).
+  api.write_endpoints({{"thing-service", endpoint(upstream.port())},
+                       {"bad-service", {{"host", "127.0.0.1"}, {"port", "8080"}}}});
+  for (const std::string path : {"/api/services", "/svc/thing-service/api/things/1"}) {
+    auto broken = api.call(path, {}, {admin});
+    EXPECT_EQ(broken.status, 503) << path;
+    EXPECT_EQ(broken.body["error"].value("code", ""), "ENDPOINTS_INVALID") << path;
+    EXPECT_NE(broken.body["error"].value("message", "").find("services.bad-service.port"),
+              std::string::npos)
+        << broken.body.dump();
+  }
+  api.write_endpoints({{"thing-service", endpoint(upstream.port())}});
+
   const auto user = bearer(test_token("7"));
   for (const std::string path : {"/api/services", "/svc/thing-service/api/things/1", "/api/topics",
                                  "/api/topics/t/records", "/api/events", "/api/lag"}) {
