@@ -180,14 +180,20 @@ def path_param(name, schema, description, example=None):
 # control characters, else 400 INVALID_FIELD.
 USER_ID = {"type": "string", "maxLength": 128}
 
-# No maxLength: with a token the header is not read, so a longer one is not refused then.
-USER_HEADER = {
-    "name": "X-User-Id", "in": "header", "required": False, "schema": STRING,
-    "description": "The acting user without a token (auth.mode none or optional); ignored when "
-                   "a token names the caller. Without one it must be 1 to 128 bytes of UTF-8 "
-                   "text without control characters (else 400 INVALID_FIELD), even when the "
-                   "body names the user",
-}
+def identifier_header(name, what, then):
+    """A header naming who acts, read only without a token and then checked as
+    http::check_identifier does. No maxLength: with a token a longer one is not refused."""
+    return {
+        "name": name, "in": "header", "required": False, "schema": STRING,
+        "description": what + "; ignored when a token names the caller. Without one it must be "
+                       "1 to 128 bytes of UTF-8 text without control characters (else 400 "
+                       "INVALID_FIELD)" + then,
+    }
+
+
+USER_HEADER = identifier_header("X-User-Id",
+                                "The acting user without a token (auth.mode none or optional)",
+                                ", even when the body names the user")
 
 
 
@@ -528,6 +534,9 @@ def ops_doc():
     ]
     dlq_id = path_param("id", {"type": "integer", "format": "int64", "minimum": -MAX_INT64 - 1,
                                 "maximum": MAX_INT64}, "The dead letter's id", 1)
+    actor = identifier_header(  # dlq_routes' actor_of
+        "X-Actor", "Who acts, for the audit trail's actor, without a token (default \"api\"; "
+        "with a token \"user:<sub>\")", " and nothing is done")
     dlq = ["dead letters"]
     kafka = ["topics"]
     admin = (400, *ADMIN_ERRORS)
@@ -547,19 +556,21 @@ def ops_doc():
         "/api/dlq/{id}/replay": {"post": operation(
             "Send the record back to its original topic [admin]",
             {**ok(ref("ReplayedDeadLetter")), **errors(404, 409, 422, *admin)},
-            op_id="replayDeadLetter", tags=dlq, parameters=[dlq_id])},
+            op_id="replayDeadLetter", tags=dlq, parameters=[dlq_id, actor])},
         "/api/dlq/{id}/discard": {"post": operation(
             "Mark a dead letter as handled without replaying it [admin]",
             {**ok(ref("DeadLetter")), **errors(404, 409, *admin)},
-            op_id="discardDeadLetter", tags=dlq, parameters=[dlq_id])},
+            op_id="discardDeadLetter", tags=dlq, parameters=[dlq_id, actor])},
         "/api/dlq/replay": {"post": operation(
             "Replay every dead letter matching the filter (dryRun: only count) [admin]",
             {**ok(ref("BulkResult")), **errors(*admin)},
-            op_id="replayDeadLetters", tags=dlq, body=json_body(ref("BulkRequest"), False))},
+            op_id="replayDeadLetters", tags=dlq, parameters=[actor],
+            body=json_body(ref("BulkRequest"), False))},
         "/api/dlq/discard": {"post": operation(
             "Discard every dead letter matching the filter (dryRun: only count) [admin]",
             {**ok(ref("BulkResult")), **errors(*admin)},
-            op_id="discardDeadLetters", tags=dlq, body=json_body(ref("BulkRequest"), False))},
+            op_id="discardDeadLetters", tags=dlq, parameters=[actor],
+            body=json_body(ref("BulkRequest"), False))},
         "/api/services": {"get": operation(
             "The running service instances and their URLs (endpoints.json of orderflow up) "
             "[admin]",

@@ -54,6 +54,11 @@ struct Reply {
   json body;
 };
 
+// The message of an error body; "" for any other body.
+std::string error_message(const Reply& reply) {
+  return reply.body.contains("error") ? reply.body["error"].value("message", "") : "";
+}
+
 // .../EmbeddedSqlite, .../KafkaSqlite, .../EmbeddedPostgres.
 class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::BackendParam> {
  protected:
@@ -132,6 +137,20 @@ class OpsServiceTest : public ::testing::TestWithParam<orderflow::testing::Backe
     req.headers = std::move(headers);
     auto resp = router_.dispatch(req, auth_.get()).response;
     return {resp.status, json::parse(resp.body, nullptr, false)};
+  }
+
+  /// Stores a dead letter of key "K" (group "g", original offset 1: replayable) through the
+  /// DLT handler, as the consumer does; returns the DLT record.
+  messaging::ConsumedRecord store_dead_letter() {
+    messaging::ConsumedRecord r;
+    r.topic = dlt_;
+    r.key = "K";
+    r.headers = {{"dlq.consumer.group", "g"},
+                 {"dlq.original.topic", original_},
+                 {"dlq.original.offset", "1"}};
+    auto handler = make_dead_letter_handler(*service_);
+    handler(r);
+    return r;
   }
 
   std::int64_t total(std::map<std::string, std::string> query = {}) {
@@ -313,12 +332,7 @@ TEST_P(OpsServiceTest, ReplayAndDiscardErrors) {
   EXPECT_EQ(call("POST", "/api/dlq/abc/replay").status, 400);
 
   auto handler = make_dead_letter_handler(*service_);
-  messaging::ConsumedRecord r;
-  r.topic = dlt_;
-  r.key = "K";
-  r.headers = {
-      {"dlq.consumer.group", "g"}, {"dlq.original.topic", original_}, {"dlq.original.offset", "1"}};
-  handler(r);
+  auto r = store_dead_letter();
   r.offset = 1;
   r.headers = {};  // written by another tool: nothing to replay to
   handler(r);
@@ -346,18 +360,50 @@ TEST_P(OpsServiceTest, ReplayAndDiscardErrors) {
   EXPECT_EQ(shown["audit"][0]["actor"], "bob");
 }
 
+// Bad input: X-Actor becomes the audit trail's actor; one that is not 1 to 128 bytes of UTF-8
+// text without control characters is 400 INVALID_FIELD, and nothing is replayed, discarded or
+// audited (not even a dry run answers).
+TEST_P(OpsServiceTest, AnInvalidActorIsRefusedAndChangesNothing) {
+  store_dead_letter();
+  auto id = std::to_string(call("GET", "/api/dlq").body["items"][0]["id"].get<int>());
+  for (const std::string& bad :
+       {std::string("alice\nFORGED 200 OK"), std::string("\x1b[31mred"), std::string("del\x7f"),
+        std::string("\xff\xfe"), std::string(129, 'a'), std::string("nul\0byte", 8)}) {
+    SCOPED_TRACE(json(http::printable(bad)).dump());
+    const std::vector<std::pair<std::string, std::string>> actor{{"X-Actor", bad}};
+    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/api/dlq/" + id + "/replay", ""},
+             {"/api/dlq/" + id + "/discard", ""},
+             {"/api/dlq/replay", R"({"key":"K"})"},
+             {"/api/dlq/discard", R"({"key":"K"})"},
+             {"/api/dlq/replay", R"({"key":"K","dryRun":true})"}}) {
+      auto refused = call("POST", path, {}, body, actor);
+      EXPECT_EQ(refused.status, 400) << path << " " << refused.body.dump();
+      EXPECT_EQ(refused.body["error"]["code"], "INVALID_FIELD") << path;
+      EXPECT_NE(error_message(refused).find("X-Actor"), std::string::npos) << path;
+    }
+  }
+  auto shown = call("GET", "/api/dlq/" + id).body;
+  EXPECT_EQ(shown["status"], "NEW") << "the dead letter is still there";
+  EXPECT_EQ(shown["replayCount"], 0);
+  EXPECT_TRUE(shown["audit"].empty()) << shown["audit"].dump();
+
+  // 128 bytes of UTF-8 text is an actor; so is no header ("api").
+  const std::string longest = std::string(126, 'a') + "\xc3\xa9";
+  auto replayed = call("POST", "/api/dlq/" + id + "/replay", {}, {}, {{"X-Actor", longest}});
+  ASSERT_EQ(replayed.status, 200) << replayed.body.dump();
+  EXPECT_EQ(replayed.body["replayCount"], 1) << "the refused requests replayed nothing";
+  auto audit = call("GET", "/api/dlq/" + id).body["audit"];
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0]["actor"], longest);
+}
+
 // Issue 12: with auth.mode required the ops API needs a token with the admin role; a refused
 // action changes nothing, and the audit trail names the token's subject, not X-Actor.
 TEST_P(OpsServiceTest, TheOpsApiNeedsAnAdminToken) {
   using orderflow::testing::bearer;
   using orderflow::testing::test_token;
-  auto handler = make_dead_letter_handler(*service_);
-  messaging::ConsumedRecord r;
-  r.topic = dlt_;
-  r.key = "K";
-  r.headers = {
-      {"dlq.consumer.group", "g"}, {"dlq.original.topic", original_}, {"dlq.original.offset", "1"}};
-  handler(r);
+  store_dead_letter();
   auth_ = std::make_unique<http::Authenticator>(orderflow::testing::test_auth_config(), clock_);
   const auto admin = bearer(test_token("alice", {"admin"}));
   auto id =
@@ -366,6 +412,18 @@ TEST_P(OpsServiceTest, TheOpsApiNeedsAnAdminToken) {
            {}, {bearer(orderflow::testing::badly_signed_token("alice"))}}) {
     EXPECT_EQ(call("GET", "/api/dlq", {}, {}, headers).status, 401);
     EXPECT_EQ(call("POST", "/api/dlq/" + id + "/discard", {}, {}, headers).status, 401);
+  }
+  // Bad input: a well-signed admin token whose sub is no user id (a control character, too
+  // long) is not valid here: 401 INVALID_TOKEN, and its sub never becomes an audit actor.
+  for (const std::string& sub :
+       {std::string("alice\nuser:root"), std::string("\x1b[2Jalice"), std::string(129, 'a')}) {
+    const auto forged = bearer(test_token(sub, {"admin"}));
+    for (const auto& path : {"/api/dlq/" + id + "/discard", std::string("/api/dlq/discard")}) {
+      auto refused = call("POST", path, {}, R"({"key":"K"})", {forged});
+      EXPECT_EQ(refused.status, 401) << refused.body.dump();
+      EXPECT_EQ(refused.body["error"]["code"], "INVALID_TOKEN");
+      EXPECT_NE(error_message(refused).find("'sub'"), std::string::npos) << refused.body.dump();
+    }
   }
   const auto user = bearer(test_token("7"));
   EXPECT_EQ(call("GET", "/api/dlq", {}, {}, {user}).status, 403);
@@ -844,6 +902,20 @@ TEST(OpsConsoleProxyTest, ForwardsToAServiceInstanceAndNeedsAnAdminToken) {
   };
   EXPECT_EQ(code("/svc/nobody/health/ready"), "404 UNKNOWN_SERVICE");
   EXPECT_EQ(code("/svc/dead-service/health/ready"), "503 SERVICE_UNAVAILABLE");
+
+  // Bad input: an endpoints file that does not read as one is said so (it was read as no
+  // instances, and an entry with a bad port was left out silently).
+  api.write_endpoints({{"thing-service", endpoint(upstream.port())},
+                       {"bad-service", {{"host", "127.0.0.1"}, {"port", "8080"}}}});
+  for (const std::string path : {"/api/services", "/svc/thing-service/api/things/1"}) {
+    auto broken = api.call(path, {}, {admin});
+    EXPECT_EQ(broken.status, 503) << path;
+    EXPECT_EQ(broken.body["error"].value("code", ""), "ENDPOINTS_INVALID") << path;
+    EXPECT_NE(broken.body["error"].value("message", "").find("services.bad-service.port"),
+              std::string::npos)
+        << broken.body.dump();
+  }
+  api.write_endpoints({{"thing-service", endpoint(upstream.port())}});
 
   const auto user = bearer(test_token("7"));
   for (const std::string path : {"/api/services", "/svc/thing-service/api/things/1", "/api/topics",

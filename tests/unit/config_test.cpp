@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "orderflow/config/config.h"
+#include "orderflow/runtime/endpoints_file.h"
 #include "orderflow/testing/support.h"
 
 namespace orderflow::config {
@@ -304,6 +305,78 @@ TEST(ConfigTest, BootstrapFromBrokerFile) {
   missing.data_dir = empty.path().string();
   missing.bootstrap_wait = std::chrono::milliseconds{0};
   EXPECT_THROW(resolve_bootstrap(missing), ConfigError);
+}
+
+// endpoints.json, as `orderflow up` writes it and ops-service and the CLI read it.
+TEST(EndpointsFileTest, ReadsTheInstancesWithDefaults) {
+  testing::TempDir dir;
+  auto path = dir.file("endpoints.json");
+  std::ofstream(path) << R"({"services":{
+      "order-service":{"host":"10.0.0.1","port":8080,"url":"http://orders:8080"},
+      "ops-service":{"port":8081}},
+    "kafka":{"bootstrapServers":"127.0.0.1:9092"}})";
+  auto endpoints = runtime::read_endpoints_file(path);
+  ASSERT_TRUE(endpoints.ok()) << endpoints.error().message;
+  ASSERT_EQ(endpoints->size(), 2u);
+  const auto& order = endpoints->at("order-service");
+  EXPECT_EQ(order.host, "10.0.0.1");
+  EXPECT_EQ(order.port, 8080);
+  EXPECT_EQ(order.url, "http://orders:8080");
+  const auto& ops = endpoints->at("ops-service");
+  EXPECT_EQ(ops.host, "127.0.0.1");
+  EXPECT_EQ(ops.url, "http://127.0.0.1:8081");
+  std::ofstream(path) << R"({"services":{}})";
+  EXPECT_TRUE(runtime::read_endpoints_file(path).value().empty());
+}
+
+// Bad input: every file that is not endpoints.json is an error value naming the file and the
+// problem, never an empty or partial list and never an exception.
+TEST(EndpointsFileTest, BadFilesAreClearErrorValues) {
+  testing::TempDir dir;
+  auto path = dir.file("endpoints.json");
+  auto missing = runtime::read_endpoints_file(path);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(missing.error().code, "ENDPOINTS_MISSING");
+  EXPECT_NE(missing.error().message.find(path), std::string::npos);
+
+  struct Case {
+    const char* text;
+    const char* says;
+  };
+  for (const auto& [text, says] : std::vector<Case>{
+           {"", "not JSON"},
+           {"{\"services\":{\"a\":{\"port\":1}", "not JSON"},
+           {"\xff\xfe", "not JSON"},
+           {"[]", "\"services\" object"},
+           {"{}", "\"services\" object"},
+           {R"({"services":[{"port":8080}]})", "\"services\" object"},
+           {R"({"services":{"a":"127.0.0.1:8080"}})", "services.a must be an object"},
+           {R"({"services":{"a":{"host":"h"}}})", "services.a.port must be an integer 1..65535"},
+           {R"({"services":{"a":{"port":"8080"}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":0}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":-1}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":65536}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":8080.5}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":18446744073709551615}}})", "services.a.port"},
+           {R"({"services":{"a":{"port":8080,"host":7}}})", "services.a.host must be a non-empty"},
+           {R"({"services":{"a":{"port":8080,"host":""}}})", "services.a.host"},
+           {R"({"services":{"a":{"port":8080,"url":null}}})", "services.a.url"},
+           {R"({"services":{"ok":{"port":8080},"z":{"port":[]}}})", "services.z.port"},
+       }) {
+    SCOPED_TRACE(text);
+    std::ofstream(path, std::ios::trunc) << text;
+    auto endpoints = runtime::read_endpoints_file(path);
+    ASSERT_FALSE(endpoints.ok()) << endpoints->size() << " instance(s)";
+    EXPECT_EQ(endpoints.error().kind, ErrorKind::kInvalidInput);
+    EXPECT_EQ(endpoints.error().code, "ENDPOINTS_INVALID");
+    EXPECT_EQ(endpoints.error().message.rfind(path + ": ", 0), 0u) << endpoints.error().message;
+    EXPECT_NE(endpoints.error().message.find(says), std::string::npos) << endpoints.error().message;
+  }
+
+  auto directory = runtime::read_endpoints_file(dir.path().string());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.error().code, "ENDPOINTS_UNREADABLE");
 }
 
 }  // namespace

@@ -284,14 +284,20 @@ int main(int argc, char** argv) {
       }
       auto dir = data_dir.empty() ? spec->data_dir : data_dir;
       if (spec) dlq_options.bearer_token = cli::admin_token(spec->auth, dlq_options.actor);
-      return cli::run_dlq_command(cli::read_endpoints_file(dir), dlq_options, std::cout, std::cerr);
+      auto endpoints = cli::read_endpoints_file(dir);
+      if (!endpoints) {
+        std::cerr << "orderflow dlq: " << endpoints.error().message << "\n";
+        return 2;
+      }
+      return cli::run_dlq_command(*endpoints, dlq_options, std::cout, std::cerr);
     }
     if (demo->parsed()) {
       if (!data_dir.empty()) {
         auto endpoints = cli::read_endpoints_file(data_dir);
-        if (!endpoints.empty()) return cli::run_demo(endpoints, std::cout);
-        std::cerr << "orderflow demo: no running system in " << data_dir
-                  << " (endpoints.json missing); starting a fresh one\n";
+        if (endpoints && !endpoints->empty()) return cli::run_demo(*endpoints, std::cout);
+        std::cerr << "orderflow demo: no running system in " << data_dir << " ("
+                  << (endpoints ? "endpoints.json missing" : endpoints.error().message)
+                  << "); starting a fresh one\n";
       }
       auto temp = fs::temp_directory_path() / ("orderflow-demo-" + std::to_string(getpid()));
       auto spec = cli::load_system_spec(config_file, temp.string(), self_dir());

@@ -13,6 +13,7 @@
 #include <spdlog/logger.h>
 
 #include "kafka_cluster.h"
+#include "orderflow/common/result.h"
 #include "orderflow/config/config.h"
 #include "system_spec.h"
 
@@ -183,7 +184,10 @@ class System {
   bool started_ = false;
 };
 
-/// Reads <data_dir>/endpoints.json written by a running `orderflow up`.
-std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir);
+/// The instances of <data_dir>/endpoints.json written by a running `orderflow up`
+/// (runtime::read_endpoints_file): none when the file does not exist, its error (kInvalidInput
+/// ENDPOINTS_INVALID, kUnavailable ENDPOINTS_UNREADABLE, naming the file and the problem) when
+/// it does not read as one. Thread-safe.
+Result<std::map<std::string, Endpoint>> read_endpoints_file(const std::string& data_dir);
 
 }  // namespace orderflow::cli

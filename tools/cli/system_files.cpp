@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "orderflow/runtime/endpoints_file.h"
 #include "system.h"
 
 namespace orderflow::cli {
@@ -23,17 +24,14 @@ void write_json_atomically(const fs::path& path, const nlohmann::json& doc) {
 
 }  // namespace
 
-std::map<std::string, Endpoint> read_endpoints_file(const std::string& data_dir) {
-  std::map<std::string, Endpoint> out;
-  std::ifstream in(fs::path(data_dir) / "endpoints.json");
-  if (!in) return out;
-  auto doc = nlohmann::json::parse(in, nullptr, false);
-  if (!doc.is_object() || !doc.contains("services")) return out;
-  for (const auto& [name, value] : doc["services"].items()) {
-    if (!value.is_object()) continue;
-    out[name] = {value.value("host", "127.0.0.1"),
-                 static_cast<std::uint16_t>(value.value("port", 0))};
+Result<std::map<std::string, Endpoint>> read_endpoints_file(const std::string& data_dir) {
+  auto endpoints = runtime::read_endpoints_file((fs::path(data_dir) / "endpoints.json").string());
+  if (!endpoints && endpoints.error().kind == ErrorKind::kNotFound) {
+    return std::map<std::string, Endpoint>{};
   }
+  if (!endpoints) return endpoints.error();
+  std::map<std::string, Endpoint> out;
+  for (const auto& [name, e] : *endpoints) out[name] = {e.host, e.port};
   return out;
 }
 

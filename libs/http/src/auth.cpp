@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orderflow/http/types.h"
+
 namespace orderflow::http {
 
 namespace {
@@ -185,8 +187,12 @@ class Authenticator::Impl {
     } else if (sub != claims.end() && sub->is_number_integer()) {
       principal.user_id = sub->dump();
     }
-    if (principal.user_id.empty() || principal.user_id.size() > 128) {
-      return invalid_token("'sub' must be a user id of 1 to 128 characters");
+    // The sub becomes the user id stored with orders, the audit trail's actor and log text: an
+    // identifier like one a client names, or the token is not valid here. The message never
+    // repeats it.
+    if (!check_identifier(principal.user_id, "sub")) {
+      return invalid_token(
+          "'sub' must be a user id of 1 to 128 bytes of UTF-8 text without control characters");
     }
     if (auto roles = claims.find("roles"); roles != claims.end()) {
       if (roles->is_string()) {

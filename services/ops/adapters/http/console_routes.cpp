@@ -1,7 +1,6 @@
 #include "console_routes.h"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -9,6 +8,7 @@
 #include "dlq_routes.h"
 #include "orderflow/http/client.h"
 #include "orderflow/observability/trace_context.h"
+#include "orderflow/runtime/endpoints_file.h"
 
 namespace orderflow::ops {
 namespace {
@@ -19,36 +19,25 @@ using messaging::BrowsedRecord;
 constexpr std::int64_t kDefaultLimit = 20;
 constexpr std::int64_t kMaxLimit = 200;
 
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string url;
-};
-
-// orderflow up rewrites the file atomically: a reader sees the old or the new one, never half.
-std::map<std::string, Endpoint> read_endpoints(const std::string& file) {
-  std::map<std::string, Endpoint> out;
-  std::ifstream in(file);
-  if (!in) return out;
-  auto doc = nlohmann::json::parse(in, nullptr, false);
-  if (!doc.is_object() || !doc.contains("services") || !doc["services"].is_object()) return out;
-  for (const auto& [name, value] : doc["services"].items()) {
-    if (!value.is_object() || !value.contains("port") || !value["port"].is_number_unsigned()) {
-      continue;
-    }
-    Endpoint e{value.value("host", std::string("127.0.0.1")), value["port"].get<std::uint16_t>(),
-               ""};
-    e.url = value.value("url", "http://" + e.host + ":" + std::to_string(e.port));
-    out[name] = std::move(e);
+// No file means no `orderflow up` runs: no instances. A file that does not read as
+// endpoints.json is the operator's to fix, so the console says why instead of showing none.
+Result<std::map<std::string, runtime::ServiceEndpoint>> read_instances(const std::string& file) {
+  auto endpoints = runtime::read_endpoints_file(file);
+  if (endpoints) return endpoints;
+  if (endpoints.error().kind == ErrorKind::kNotFound) {
+    return std::map<std::string, runtime::ServiceEndpoint>{};
   }
-  return out;
+  auto error = endpoints.error();
+  error.kind = ErrorKind::kUnavailable;
+  return error;
 }
 
 http::Response proxy(const ConsoleSettings& settings, const http::Request& req) {
-  auto endpoints = read_endpoints(settings.endpoints_file);
+  auto endpoints = read_instances(settings.endpoints_file);
+  if (!endpoints) return http::Response::from_error(endpoints.error());
   const auto service = req.path_param("service");
-  auto it = endpoints.find(service);
-  if (it == endpoints.end()) {
+  auto it = endpoints->find(service);
+  if (it == endpoints->end()) {
     return http::Response::error(404, "UNKNOWN_SERVICE", "no service instance " + service);
   }
   // The router and server decoded path and query: encoded again for the upstream.
@@ -211,8 +200,10 @@ void add_console_routes(http::Router& router, messaging::TopicBrowser& browser,
   router.add(
       "GET", "/api/services",
       [s](const http::Request&) {
+        auto endpoints = read_instances(s->endpoints_file);
+        if (!endpoints) return http::Response::from_error(endpoints.error());
         nlohmann::json services = nlohmann::json::array();
-        for (const auto& [name, e] : read_endpoints(s->endpoints_file)) {
+        for (const auto& [name, e] : *endpoints) {
           services.push_back({{"name", name}, {"url", e.url}});
         }
         return http::Response::json(200, {{"services", std::move(services)}});

@@ -14,7 +14,9 @@ namespace orderflow::ops {
 /// What the console API reads (config section `console`).
 struct ConsoleSettings {
   /// console.endpoints_file: the instances' endpoints, as `orderflow up` writes them
-  /// ({"services":{"<instance>":{"host","port","url"}}}); re-read on every request.
+  /// ({"services":{"<instance>":{"host","port","url"}}}, runtime::read_endpoints_file); re-read
+  /// on every request. No file: no instances; a file that does not read as one: 503 with its
+  /// error (ENDPOINTS_INVALID, ENDPOINTS_UNREADABLE) naming the problem.
   std::string endpoints_file;
   /// console.scan_limit: the most recent records of a partition GET /api/events reads.
   std::int64_t scan_limit = 10000;

@@ -14,10 +14,14 @@ nlohmann::json optional_json(const std::optional<T>& v) {
 }
 
 // With a token the audit trail names its subject; a header the caller chose cannot override it.
-std::string actor_of(const http::Request& req) {
+// Without one the header is stored and shown as the actor, so it is checked like any identifier
+// a client names before anything is done (kInvalidInput INVALID_FIELD).
+Result<std::string> actor_of(const http::Request& req) {
   if (req.principal) return "user:" + req.principal->user_id;
   auto actor = req.header("X-Actor");
-  return actor && !actor->empty() ? *actor : "api";
+  if (!actor || actor->empty()) return std::string("api");
+  if (auto checked = http::check_identifier(*actor, "X-Actor"); !checked) return checked.error();
+  return *actor;
 }
 
 Result<DeadLetterFilter> filter_from_query(const http::Request& req) {
@@ -181,7 +185,9 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
       [&service](const http::Request& req) {
         auto id = id_of(req);
         if (!id) return http::Response::from_error(id.error());
-        auto replayed = service.replay(*id, actor_of(req));
+        auto actor = actor_of(req);
+        if (!actor) return http::Response::from_error(actor.error());
+        auto replayed = service.replay(*id, *actor);
         if (!replayed) return http::Response::from_error(replayed.error());
         auto letter = service.get(*id);
         if (!letter) return http::Response::from_error(letter.error());
@@ -196,7 +202,9 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
       [&service](const http::Request& req) {
         auto id = id_of(req);
         if (!id) return http::Response::from_error(id.error());
-        auto r = service.discard(*id, actor_of(req));
+        auto actor = actor_of(req);
+        if (!actor) return http::Response::from_error(actor.error());
+        auto r = service.discard(*id, *actor);
         if (!r) return http::Response::from_error(r.error());
         auto letter = service.get(*id);
         if (!letter) return http::Response::from_error(letter.error());
@@ -208,8 +216,10 @@ void add_dlq_routes(http::Router& router, DlqService& service) {
     return [&service, replay](const http::Request& req) {
       auto parsed = bulk_from_body(req.body);
       if (!parsed) return http::Response::from_error(parsed.error());
-      auto r = replay ? service.replay_matching(parsed->filter, parsed->dry_run, actor_of(req))
-                      : service.discard_matching(parsed->filter, parsed->dry_run, actor_of(req));
+      auto actor = actor_of(req);
+      if (!actor) return http::Response::from_error(actor.error());
+      auto r = replay ? service.replay_matching(parsed->filter, parsed->dry_run, *actor)
+                      : service.discard_matching(parsed->filter, parsed->dry_run, *actor);
       if (!r) return http::Response::from_error(r.error());
       return http::Response::json(200, bulk_to_json(*r));
     };

@@ -51,8 +51,8 @@ struct Principal {
 enum class Access { kOpen, kUser, kAdmin };
 
 /// Verifies bearer tokens (JWS compact, libjwt) against one pinned algorithm and key. The token
-/// must carry `sub` (string or integer) and `exp`; `nbf`, `iss` and `aud` are checked when
-/// present or configured, `exp`/`nbf` with config.clock_skew against `clock`. Thread-safe.
+/// must carry `sub` (a string or integer user id) and `exp`; `nbf`, `iss` and `aud` are checked
+/// when present or configured, `exp`/`nbf` with config.clock_skew against `clock`. Thread-safe.
 class Authenticator {
  public:
   /// Reads the key (auth.secret or auth.public_key_file). Throws std::runtime_error (a start-up
@@ -66,7 +66,9 @@ class Authenticator {
 
   /// The principal of a compact JWS, or kUnauthenticated INVALID_TOKEN whose message says why
   /// (malformed, bad signature, algorithm not allowed, expired, not yet valid, wrong issuer or
-  /// audience, missing sub/exp, bad roles).
+  /// audience, missing exp, bad roles, a missing sub or one that is not a user id as
+  /// check_identifier (types.h) defines it: 1 to 128 bytes of UTF-8 text without control
+  /// characters). The message never repeats the token's claims.
   [[nodiscard]] Result<Principal> verify(std::string_view token) const;
 
   /// The decision for a request to a route of `access` given its Authorization header:
