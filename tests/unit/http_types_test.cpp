@@ -612,6 +612,15 @@ TEST_F(TokenTest, MintedTokensVerify) {
           .error()
           .code,
       "UNSUPPORTED_ALGORITHM");
+  // A user id verify() would refuse as sub is refused at mint time, with the same rule.
+  for (const std::string bad : {std::string("alice\nroot"), std::string(129, 'a'),
+                                std::string("\x1b[31m"), std::string("\xff")}) {
+    EXPECT_EQ(mint_hs256(config(), {bad, {}, std::chrono::seconds(60)}, clock_.now()).error().code,
+              "INVALID_FIELD")
+        << bad;
+  }
+  EXPECT_EQ(mint_hs256(config(), {"", {}, std::chrono::seconds(60)}, clock_.now()).error().code,
+            "MISSING_USER");
 }
 
 TEST_F(TokenTest, AnUnusableKeyStopsStartUp) {

@@ -279,6 +279,9 @@ Result<std::string> mint_hs256(const AuthConfig& config, const MintRequest& requ
                                             std::to_string(kMinSecretBytes) + " bytes");
   }
   if (request.user_id.empty()) return invalid_input("MISSING_USER", "a user id is required");
+  // verify() refuses a sub that is not an identifier: minting one would only make a token that
+  // every service answers with 401.
+  if (auto id = check_identifier(request.user_id, "user id"); !id) return id.error();
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return internal_error("JWT", "jwt_new failed");
   JwtPtr jwt(raw);

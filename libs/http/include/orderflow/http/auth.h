@@ -92,7 +92,8 @@ struct MintRequest {
 
 /// An HS256 token signed with config.secret carrying sub, roles, iat, nbf, exp (now + ttl) and
 /// iss/aud when configured. kInvalidInput when the config's algorithm is not HS256, the secret
-/// is shorter than 32 bytes or the user id is empty.
+/// is shorter than 32 bytes or the user id is empty (MISSING_USER) or not an identifier as
+/// check_identifier defines it (INVALID_FIELD).
 Result<std::string> mint_hs256(const AuthConfig& config, const MintRequest& request,
                                Clock::TimePoint now);
 
