@@ -217,9 +217,7 @@ std::span<const storage::Migration> order_migrations() { return kMigrations; }
 Result<Order> SqlOrderRepository::create(const Order& order, const std::string& traceparent) {
   Order stored = order;
   // Decided here, not by the record's headers: the row keeps the context ORDER_CREATED carries.
-  const auto trace = observability::parse_traceparent(traceparent)
-                         ? traceparent
-                         : observability::new_traceparent();
+  const auto trace = observability::traceparent_or_new(traceparent);
   auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
     auto inserted = tx.query(
         "INSERT INTO orders (user_id, customer_email, status, cancel_reason, total_amount,"
