@@ -170,6 +170,15 @@ std::optional<std::string> header_of(const Response& response, std::string_view 
   return std::nullopt;
 }
 
+// The value of header `name` in a raw HTTP reply ("" when absent).
+std::string raw_header(const std::string& reply, std::string_view name) {
+  auto head = lower(reply.substr(0, reply.find("\r\n\r\n")));
+  auto at = head.find("\r\n" + lower(name) + ": ");
+  if (at == std::string::npos) return {};
+  at += name.size() + 4;
+  return reply.substr(at, reply.find("\r\n", at) - at);
+}
+
 TEST_F(HttpServerTest, GetAndPostRoundTrip) {
   start();
   auto got = get("/api/items/it%2D7");
@@ -347,6 +356,51 @@ TEST_F(HttpServerTest, TraceparentIsContinuedOrStartedAndReturned) {
   EXPECT_NE(text.find("route=/trace status=200"), std::string::npos) << text;
   EXPECT_NE(text.find("trace_id=" + parent.substr(3, 32)), std::string::npos) << text;
   EXPECT_NE(text.find("trace_id=" + fresh.substr(3, 32)), std::string::npos) << text;
+}
+
+// Issue 14 item 6: a reply no handler made carries a traceparent too: the server's span of the
+// request when its traceparent header was read (413, a 503 for max_in_flight), else a new trace
+// (a broken start line, a 503 for max_connections: see that test).
+TEST_F(HttpServerTest, RepliesWithoutAHandlerCarryATraceparent) {
+  ServerOptions options;
+  options.body_limit_bytes = 1024;
+  options.threads = 2;
+  options.max_in_flight = 1;
+  start(options);
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto expect_continued = [&](const Result<Response>& got, int status) {
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->status, status);
+    auto returned = header_of(*got, "traceparent").value_or("");
+    auto child = observability::parse_traceparent(returned);
+    ASSERT_TRUE(child.has_value()) << status << ": " << returned;
+    EXPECT_EQ(child->trace_id, parent.substr(3, 32)) << status << ": the caller's trace";
+    EXPECT_NE(returned, parent) << status << ": a span of the server's own";
+  };
+  expect_continued(
+      request("127.0.0.1", server_->port(), "POST", "/api/items",
+              R"({"pad":")" + std::string(64 * 1024, 'x') + R"("})", {{"traceparent", parent}}),
+      413);
+  auto port = server_->port();
+  auto slow = std::async(std::launch::async, [port] {
+    return request("127.0.0.1", port, "GET", "/slow", {}, {}, 10s);
+  });
+  ASSERT_TRUE(eventually([&] { return slow_gate_.waiting() == 1; }));
+  expect_continued(request("127.0.0.1", port, "GET", "/slow", {}, {{"traceparent", parent}}), 503);
+  slow_gate_.open();
+  ASSERT_TRUE(slow.get().ok());
+
+  // Refused while reading the headers: a traceparent already parsed is continued, else (here, a
+  // broken start line) a new trace starts.
+  auto malformed = raw_header(
+      raw_exchange("THIS IS NOT HTTP\r\ntraceparent: " + parent + "\r\n\r\n"), "traceparent");
+  EXPECT_TRUE(observability::parse_traceparent(malformed).has_value()) << malformed;
+  EXPECT_NE(observability::trace_id_of(malformed), parent.substr(3, 32)) << "a new trace";
+  auto oversized = raw_exchange(
+      "GET /api/items/1 HTTP/1.1\r\nX-Pad: " + std::string(16 * 1024, 'a') + "\r\n\r\n");
+  EXPECT_EQ(oversized.rfind("HTTP/1.1 431", 0), 0u);
+  EXPECT_TRUE(observability::parse_traceparent(raw_header(oversized, "traceparent")).has_value())
+      << oversized.substr(0, 300);
 }
 
 TEST_F(HttpServerTest, MalformedRequestIs400) {
@@ -587,6 +641,8 @@ TEST_F(HttpServerTest, ConnectionBeyondMaxConnectionsIsAnswered503AndClosed) {
   auto body_start = reply.find("\r\n\r\n");
   ASSERT_NE(body_start, std::string::npos) << reply;
   EXPECT_EQ(nlohmann::json::parse(reply.substr(body_start + 4))["error"]["code"], "OVERLOADED");
+  EXPECT_TRUE(observability::parse_traceparent(raw_header(reply, "traceparent")).has_value())
+      << "a new trace (issue 14): " << reply;
 
   // A client that sends its request (even a large body) still reads the 503, not a reset.
   expect_overloaded(get("/health/live"));

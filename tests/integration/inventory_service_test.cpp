@@ -35,6 +35,7 @@
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/observability/trace_context.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/row_count.h"
@@ -442,6 +443,37 @@ TEST_P(InventoryServiceTest, ExpireDueReleasesOnceAndASecondRunChangesNothing) {
   EXPECT_EQ(handle(order_cancelled(9)).outcome, Outcome::kProcessed);
   expect_levels("A", 9, 1, 0);
   EXPECT_EQ(events_of("STOCK_RELEASED").size(), 1u);
+}
+
+// Issue 14 item 6: the expiry works for the order, so its STOCK_RELEASED continues the trace
+// of the reservation's cause (the ORDER_CREATED record; the same trace-id, a span of its own)
+// instead of starting one; a reservation stored before the trace context was kept ('' in its
+// row) expires in a new trace.
+TEST_P(InventoryServiceTest, ExpiryContinuesTheTraceOfTheReservation) {
+  ASSERT_EQ(handle(order_created(11, {{"A", 1}})).outcome, Outcome::kProcessed);
+  ASSERT_EQ(handle(order_created(12, {{"A", 1}})).outcome, Outcome::kProcessed);
+  ASSERT_TRUE(db_->write([&](storage::Tx& tx) -> Result<void> {
+                   auto r = tx.exec("UPDATE reservations SET traceparent = '' WHERE order_id = 12");
+                   if (!r) return r.error();
+                   return {};
+                 })
+                  .ok());
+  clock_.advance(kTtl);
+  ASSERT_EQ(service_->expire_due().value(), 2);
+  auto reserved = events_of("STOCK_RESERVED");
+  auto released = events_of("STOCK_RELEASED");
+  ASSERT_EQ(reserved.size(), 2u);
+  ASSERT_EQ(released.size(), 2u);
+  ASSERT_EQ(released[0].key, "11");
+  auto expiry = observability::parse_traceparent(released[0].header("traceparent"));
+  auto reservation = observability::parse_traceparent(reserved[0].header("traceparent"));
+  ASSERT_TRUE(expiry && reservation) << released[0].header("traceparent");
+  EXPECT_EQ(expiry->trace_id, observability::trace_id_of(kTrace)) << "the order's trace";
+  EXPECT_NE(expiry->span_id, reservation->span_id);
+  EXPECT_NE(expiry->span_id, observability::parse_traceparent(kTrace)->span_id);
+  auto legacy = released[1].header("traceparent");
+  EXPECT_TRUE(observability::parse_traceparent(legacy).has_value()) << legacy;
+  EXPECT_NE(observability::trace_id_of(legacy), observability::trace_id_of(kTrace));
 }
 
 TEST_P(InventoryServiceTest, ExpiryWorksInBatches) {

@@ -42,6 +42,7 @@
 #include "orderflow/messaging/producer.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/observability/trace_context.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/auth_tokens.h"
 #include "orderflow/testing/backend_param.h"
@@ -772,7 +773,13 @@ TEST(SinkServiceTest, SendsOncePerEventWithItsIdempotencyKeyAndRedisDownIsRetrya
   auto store = messaging::make_redis_idempotency_store(options);
   HttpDataPlatformClient client(receiver.url("sink"), {});
   SinkService sink(client, *store, "data-platform-sink");
-  CompletedOrder order{new_uuid(), 4242, "erin", "25800", "KRW", "2026-01-01T00:00:00.000Z"};
+  CompletedOrder order{new_uuid(),
+                       4242,
+                       "erin",
+                       "25800",
+                       "KRW",
+                       "2026-01-01T00:00:00.000Z",
+                       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
   auto sent = sink.handle(order);
   ASSERT_TRUE(sent.ok()) << sent.error().message;
   EXPECT_EQ(sent.value(), SinkOutcome::kSent);
@@ -780,6 +787,7 @@ TEST(SinkServiceTest, SendsOncePerEventWithItsIdempotencyKeyAndRedisDownIsRetrya
   ASSERT_EQ(receiver.count("sink"), 1u);
   auto got = receiver.requests("sink")[0];
   EXPECT_EQ(got.header("Idempotency-Key"), order.event_id);
+  EXPECT_EQ(got.header("traceparent"), order.traceparent);
   EXPECT_EQ(json::parse(got.body), json({{"eventId", order.event_id},
                                          {"eventType", "ORDER_COMPLETED"},
                                          {"orderId", 4242},
@@ -824,8 +832,10 @@ struct OutboundConsumerParts {
                         "outbound-consumer"),
         o, std::move(handler), metrics, logger, clock, *parked, batch);
   }
-  /// Produces an order event of `type` keyed by `order_id`; returns its eventId.
-  std::string produce(const std::string& type, std::int64_t order_id, const std::string& user) {
+  /// Produces an order event of `type` keyed by `order_id` (in the trace `traceparent`, else a
+  /// new one); returns its eventId.
+  std::string produce(const std::string& type, std::int64_t order_id, const std::string& user,
+                      const std::string& traceparent = {}) {
     messaging::EventMeta meta{new_uuid(), type, 1, format_iso8601(clock.now())};
     json payload = {{"orderId", order_id},
                     {"userId", user},
@@ -834,7 +844,7 @@ struct OutboundConsumerParts {
                     {"items", json::array()}};
     auto report = producer->send_sync(
         {topic, std::to_string(order_id), messaging::encode_event(meta, payload),
-         messaging::standard_headers(meta, "order-service")},
+         messaging::standard_headers(meta, "order-service", traceparent)},
         10s);
     EXPECT_TRUE(report.ok());
     return meta.event_id;
@@ -873,9 +883,14 @@ TEST(SinkConsumerTest, RetriesA5xxThenDeadLettersAndDeadLettersA4xxAtOnce) {
   runner->start();
 
   parts.produce("ORDER_CREATED", 1, "u1");
-  auto ok_id = parts.produce("ORDER_COMPLETED", 1, "u1");
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto ok_id = parts.produce("ORDER_COMPLETED", 1, "u1", parent);
   ASSERT_TRUE(eventually([&] { return receiver.count("sink") == 1; }, kWait));
   EXPECT_EQ(receiver.requests("sink")[0].header("Idempotency-Key"), ok_id);
+  // Issue 14 item 6: the platform's call is a span of the record's trace.
+  auto trace = receiver.requests("sink")[0].header("traceparent");
+  EXPECT_EQ(observability::trace_id_of(trace), observability::trace_id_of(parent)) << trace;
+  EXPECT_NE(trace, parent) << "a span of its own";
   EXPECT_EQ(json::parse(receiver.requests("sink")[0].body)["orderId"], 1);
   EXPECT_TRUE(eventually([&] { return parts.store->seen(sink.consumer_group(), ok_id).value(); }));
 

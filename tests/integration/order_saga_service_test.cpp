@@ -17,6 +17,7 @@
 #include "orderflow/messaging/outbox.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/observability/metrics.h"
+#include "orderflow/observability/trace_context.h"
 #include "orderflow/storage/database.h"
 #include "orderflow/testing/support.h"
 #include "orderflow/testing/test_database.h"
@@ -185,6 +186,52 @@ TEST_P(OrderSagaServiceTest, SagaTimeoutCancelsOnlyStalledOrders) {
   EXPECT_EQ(order.timeline.back().event_type, "SAGA_TIMEOUT");
   EXPECT_EQ(service_->get(fresh)->status, OrderStatus::kPending);
   EXPECT_EQ(service_->cancel_stalled(5min, 100).value(), 0) << "running it twice changes nothing";
+}
+
+// Issue 14 item 6: the saga timeout works for the order, so its ORDER_CANCELLED continues the
+// trace ORDER_CREATED carried (the same trace-id, a span of its own) instead of starting one; an
+// order stored before the trace context was kept ('' in its row) times out in a new trace.
+TEST_P(OrderSagaServiceTest, SagaTimeoutContinuesTheTraceOfTheOrder) {
+  const std::string parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  OrderRequest request;
+  request.user_id = "u1";
+  request.items.push_back({"A", 1, std::nullopt});
+  auto traced = service_->create(request, parent);
+  ASSERT_TRUE(traced.ok()) << traced.error().message;
+  auto untraced = place();  // no traceparent: the order begins a trace of its own
+  auto legacy = place();
+  ASSERT_TRUE(db_->write([&](storage::Tx& tx) -> Result<void> {
+                   auto r = tx.exec("UPDATE orders SET traceparent = '' WHERE id = ?", {legacy});
+                   if (!r) return r.error();
+                   return {};
+                 })
+                  .ok());
+  clock_.advance(5min + 1ms);
+  ASSERT_EQ(service_->cancel_stalled(5min, 100).value(), 3);
+
+  auto rows = messaging::make_outbox_store(*db_)->fetch_unsent(10);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  std::map<std::string, std::vector<std::string>> traces;  // order id → created, cancelled
+  for (const auto& row : rows.value()) {
+    traces[row.record.key].push_back(
+        messaging::find_header(row.record.headers, "traceparent").value_or(""));
+  }
+  auto cancelled = [&](std::int64_t id) { return traces[std::to_string(id)].at(1); };
+  auto created = [&](std::int64_t id) { return traces[std::to_string(id)].at(0); };
+  EXPECT_EQ(created(traced->id), parent);
+  for (auto id : {traced->id, untraced}) {
+    SCOPED_TRACE("order " + std::to_string(id));
+    ASSERT_EQ(traces[std::to_string(id)].size(), 2u);
+    auto child = observability::parse_traceparent(cancelled(id));
+    auto origin = observability::parse_traceparent(created(id));
+    ASSERT_TRUE(child && origin) << cancelled(id) << " " << created(id);
+    EXPECT_EQ(child->trace_id, origin->trace_id);
+    EXPECT_NE(child->span_id, origin->span_id);
+  }
+  ASSERT_EQ(traces[std::to_string(legacy)].size(), 2u);
+  EXPECT_TRUE(observability::parse_traceparent(cancelled(legacy)).has_value());
+  EXPECT_NE(observability::trace_id_of(cancelled(legacy)),
+            observability::trace_id_of(created(legacy)));
 }
 
 TEST_P(OrderSagaServiceTest, SagaRecordsWithUnknownVersionOrBadFieldsAreInvalid) {

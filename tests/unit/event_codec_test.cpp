@@ -229,7 +229,11 @@ TEST(TraceContext, InvalidTraceparentsAreRefusedAndStartANewTrace) {
     ASSERT_TRUE(std::regex_match(child, kTraceparent)) << child;
     EXPECT_TRUE(child.ends_with("-01")) << "a new trace is sampled";
     EXPECT_NE(child.substr(3, 32), parent.substr(3, 32)) << "not the broken parent's trace";
+    auto own = observability::traceparent_or_new(bad);
+    ASSERT_TRUE(std::regex_match(own, kTraceparent)) << own;
+    EXPECT_NE(own.substr(3, 32), parent.substr(3, 32));
   }
+  EXPECT_EQ(observability::traceparent_or_new(parent), parent) << "a valid one is kept";
   EXPECT_NE(observability::child_traceparent(""), observability::child_traceparent(""))
       << "each new trace is its own";
 }

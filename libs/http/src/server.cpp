@@ -373,6 +373,16 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response.content_type.empty())
       reply->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) reply->insert(name, value);
+    // A reply no handler made (refused, malformed) is still a span: of the request's trace when
+    // the parser got its traceparent (a 413 has every header), else of a new trace.
+    if (reply->find("traceparent") == reply->end()) {
+      std::string_view parent;
+      if (parser_) {
+        auto field = parser_->get()["traceparent"];
+        parent = std::string_view(field.data(), field.size());
+      }
+      reply->set("traceparent", observability::child_traceparent(parent));
+    }
     reply->body() = response.body;
     reply->keep_alive(keep_alive);
     reply->prepare_payload();
@@ -591,51 +601,5 @@ void Server::start() { impl_->start(); }
 std::uint16_t Server::port() const { return impl_->port(); }
 
 void Server::stop() { impl_->stop(); }
-
-void add_standard_routes(Router& router, std::function<Readiness()> readiness,
-                         const observability::Metrics& metrics) {
-  router.add(
-      "GET", "/health/live",
-      [](const Request&) {
-        return Response::json(200, {{"status", "UP"}});
-      },
-      Access::kOpen);
-  router.add(
-      "GET", "/health/ready",
-      [readiness = std::move(readiness)](const Request&) {
-        Readiness state;
-        try {
-          state = readiness ? readiness() : Readiness{};
-        } catch (const std::exception& e) {
-          state.ready = false;
-          state.reason = e.what();
-          state.details = {{"error", e.what()}};
-        }
-        nlohmann::json body = {{"status", state.ready ? "UP" : "DOWN"}, {"details", state.details}};
-        if (!state.ready) body["reason"] = state.reason;
-        return Response::json(state.ready ? 200 : 503, body);
-      },
-      Access::kOpen);
-  router.add(
-      "GET", "/metrics",
-      [&metrics](const Request&) {
-        Response response;
-        response.body = metrics.serialize();
-        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        return response;
-      },
-      Access::kOpen);
-}
-
-void add_openapi_route(Router& router, std::string_view spec) {
-  router.add(
-      "GET", "/openapi.json",
-      [spec](const Request&) {
-        Response response;
-        response.body = std::string(spec);
-        return response;  // content_type defaults to application/json
-      },
-      Access::kOpen);
-}
 
 }  // namespace orderflow::http

@@ -124,9 +124,7 @@ Headers standard_headers(const EventMeta& meta, std::string_view source,
   headers.push_back({"eventId", meta.event_id});
   headers.push_back({"eventType", meta.event_type});
   headers.push_back({"source", std::string(source)});
-  headers.push_back({"traceparent", observability::parse_traceparent(traceparent)
-                                        ? std::string(traceparent)
-                                        : observability::new_traceparent()});
+  headers.push_back({"traceparent", observability::traceparent_or_new(traceparent)});
   return headers;
 }
 

@@ -68,6 +68,10 @@ std::string child_traceparent(std::string_view parent) {
 
 std::string new_traceparent() { return new_trace().traceparent(); }
 
+std::string traceparent_or_new(std::string_view traceparent) {
+  return parse_traceparent(traceparent) ? std::string(traceparent) : new_traceparent();
+}
+
 std::string trace_id_of(std::string_view traceparent) {
   auto parsed = parse_traceparent(traceparent);
   return parsed ? parsed->trace_id : std::string();

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "orderflow/messaging/events.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::inventory {
 namespace {
@@ -146,9 +147,11 @@ Result<HandleReport> InventoryService::on_order_created(const IncomingEvent& eve
     reservation.expires_at = now + settings_.reservation_ttl;
     reservation.created_at = now;
     reservation.updated_at = now;
-    if (auto r = tx.insert_reservation(reservation); !r) return r.error();
+    // Kept with the reservation: its expiry continues the trace STOCK_RESERVED carries.
+    const auto trace = observability::traceparent_or_new(event.traceparent);
+    if (auto r = tx.insert_reservation(reservation, trace); !r) return r.error();
     reserved = true;
-    return tx.publish(event_for(events::kStockReserved, reservation, now, event.traceparent));
+    return tx.publish(event_for(events::kStockReserved, reservation, now, trace));
   });
   if (handled && handled->outcome != HandleOutcome::kDuplicate && reserved && metrics_ != nullptr) {
     observability::count_reservation(*metrics_, *reserved);
@@ -249,7 +252,8 @@ Result<int> InventoryService::expire_due() {
   if (!due) return due.error();
   int expired = 0;
   std::optional<Error> first_error;
-  for (auto order_id : due.value()) {
+  for (const auto& reservation : due.value()) {
+    const auto order_id = reservation.order_id;
     bool changed = false;
     auto done = repository_.transact([&](InventoryTx& tx) -> Result<void> {
       if (auto r = tx.lock_order(order_id); !r) return r.error();
@@ -264,7 +268,9 @@ Result<int> InventoryService::expire_due() {
       if (!found) return found.error();
       if (!found.value()) return internal_error("STOCK_INVARIANT", "reservation vanished");
       if (auto r = apply_to_items(tx, found.value()->items, &release); !r) return r.error();
-      auto released = event_for(events::kStockReleased, *found.value(), now, {});
+      // The scheduler works for the order: a span of the reservation's trace.
+      auto released = event_for(events::kStockReleased, *found.value(), now,
+                                observability::child_traceparent(reservation.traceparent));
       released.reason = std::string(events::kReasonExpired);
       if (auto r = tx.publish(released); !r) return r.error();
       changed = true;

@@ -87,7 +87,9 @@ class InventoryService {
   /// Expires due reservations (seed 004): selects up to expiry_batch_size RESERVED
   /// reservations with expires_at ≤ clock.now() and, one transaction each, conditionally sets
   /// them EXPIRED; only a reservation this call changed returns its stock and emits
-  /// STOCK_RELEASED {EXPIRED}. Returns how many it expired; running it again changes nothing.
+  /// STOCK_RELEASED {EXPIRED}, a child span of the trace its STOCK_RESERVED carried (a new trace
+  /// for a reservation stored without one). Returns how many it expired; running it again
+  /// changes nothing.
   /// An error on one reservation does not stop the others; the first error is returned when
   /// any occurred.
   Result<int> expire_due();

@@ -33,6 +33,13 @@ struct StockEvent {
   std::string traceparent;     ///< W3C trace context it carries; empty starts a new trace
 };
 
+/// A RESERVED reservation whose hold has ended (the expiry scheduler releases it).
+struct DueReservation {
+  std::int64_t order_id = 0;
+  std::string traceparent;  ///< what its STOCK_RESERVED carried; "" for a reservation stored
+                            ///< before the trace context was kept (schema version 3)
+};
+
 /// The operations of one write transaction. Not thread-safe; valid only inside the callback
 /// it is passed to. Errors: kUnavailable (busy, or a concurrent change: retry), kInternal.
 class InventoryTx {
@@ -53,8 +60,11 @@ class InventoryTx {
   /// kUnavailable STOCK_CHANGED when another transaction changed them in between.
   virtual Result<void> update_product(const Product& before, const Product& after) = 0;
   virtual Result<std::optional<Reservation>> find_reservation(std::int64_t order_id) = 0;
-  /// kConflict when the order already has a reservation.
-  virtual Result<void> insert_reservation(const Reservation& reservation) = 0;
+  /// Stores `reservation` with the W3C `traceparent` its STOCK_RESERVED carries (returned by
+  /// due_reservations for the expiry to continue). kConflict when the order already has a
+  /// reservation.
+  virtual Result<void> insert_reservation(const Reservation& reservation,
+                                          const std::string& traceparent) = 0;
   /// Conditional transition (seed 004's natural idempotency): sets the status of the order's
   /// reservation to `to` only where it is `from`. True when this call changed it.
   virtual Result<bool> transition(std::int64_t order_id, ReservationStatus from,
@@ -80,8 +90,8 @@ class InventoryRepository : public messaging::InboxPort<InventoryTx> {
   virtual Result<std::vector<Product>> list_products() = 0;
   virtual Result<std::optional<Product>> find_product(const std::string& sku) = 0;
   virtual Result<std::optional<Reservation>> find_reservation(std::int64_t order_id) = 0;
-  /// Order ids of RESERVED reservations with expires_at ≤ now, earliest first, at most `limit`.
-  virtual Result<std::vector<std::int64_t>> due_reservations(Clock::TimePoint now, int limit) = 0;
+  /// RESERVED reservations with expires_at ≤ now, earliest first, at most `limit`.
+  virtual Result<std::vector<DueReservation>> due_reservations(Clock::TimePoint now, int limit) = 0;
   /// Inserts the products whose sku is absent; never changes an existing one. Returns the
   /// number inserted.
   virtual Result<int> insert_missing_products(const std::vector<Product>& products) = 0;

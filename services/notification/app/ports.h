@@ -42,8 +42,9 @@ class DataPlatformClient {
  public:
   virtual ~DataPlatformClient() = default;
   /// Sends `body` (JSON) with `idempotency_key` (the event's id) so the platform can drop a
-  /// repeat.
-  virtual Result<void> send(const std::string& idempotency_key, const std::string& body) = 0;
+  /// repeat, in the trace `traceparent` (W3C; empty = none).
+  virtual Result<void> send(const std::string& idempotency_key, const std::string& body,
+                            const std::string& traceparent) = 0;
 };
 
 struct NotificationPage {

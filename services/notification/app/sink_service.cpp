@@ -15,7 +15,8 @@ Result<SinkOutcome> SinkService::handle(const CompletedOrder& order) {
   auto seen = store_.seen(consumer_group_, order.event_id);
   if (!seen) return seen.error();
   if (seen.value()) return SinkOutcome::kDuplicate;
-  if (auto sent = client_.send(order.event_id, body(order)); !sent) return sent.error();
+  if (auto sent = client_.send(order.event_id, body(order), order.traceparent); !sent)
+    return sent.error();
   if (auto marked = store_.mark(consumer_group_, order.event_id); !marked) return marked.error();
   return SinkOutcome::kSent;
 }

@@ -16,6 +16,9 @@ struct CompletedOrder {
   std::string total_amount;  ///< decimal text; empty when absent
   std::string currency;      ///< empty when absent
   std::string completed_at;  ///< the event's timestamp (ISO-8601 UTC)
+  /// W3C traceparent of the send: a child span of the record's (or a new trace); sent as the
+  /// `traceparent` header, empty = none. Not part of the body.
+  std::string traceparent;
 };
 
 enum class SinkOutcome { kSent, kDuplicate };
@@ -30,7 +33,8 @@ class SinkService {
               std::string consumer_group)
       : client_(client), store_(store), consumer_group_(std::move(consumer_group)) {}
 
-  /// kDuplicate when the store has the event; else sends it and marks it. Errors: the client's
+  /// kDuplicate when the store has the event; else sends it (with order.traceparent) and marks
+  /// it. Errors: the client's
   /// (kUnavailable: retry then dead-letter; another kind: dead-letter at once) or the store's
   /// (kUnavailable). A crash or a failed mark after a successful send sends it again on
   /// redelivery: the platform sees the same Idempotency-Key twice.

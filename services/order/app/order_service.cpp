@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "orderflow/common/uuid.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::order {
 
@@ -109,12 +110,15 @@ Result<SagaResult> OrderService::handle(const SagaEvent& event) {
 }
 
 Result<int> OrderService::cancel_stalled(std::chrono::milliseconds timeout, int batch) {
-  auto ids = repository_.stalled(clock_.now() - timeout, batch);
-  if (!ids) return ids.error();
+  auto stalled = repository_.stalled(clock_.now() - timeout, batch);
+  if (!stalled) return stalled.error();
   int cancelled = 0;
-  for (auto id : ids.value()) {
+  for (const auto& order : stalled.value()) {
+    // The timer works for the order: its ORDER_CANCELLED is a span of the order's trace (a new
+    // trace for an order stored without one).
     auto updated =
-        apply(id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout, nullptr, {});
+        apply(order.id, "", new_uuid(), to_string(SagaInput::kTimeout), SagaInput::kTimeout,
+              nullptr, observability::child_traceparent(order.traceparent));
     if (updated && !updated->change.entries.empty()) ++cancelled;
   }
   return cancelled;

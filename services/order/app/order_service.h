@@ -71,7 +71,8 @@ class OrderService {
   Result<SagaResult> handle(const SagaEvent& event);
 
   /// Cancels (TIMEOUT) every non-terminal order without progress for `timeout`. Returns how
-  /// many were cancelled.
+  /// many were cancelled. Each ORDER_CANCELLED continues its order's trace: a child span of the
+  /// context its ORDER_CREATED carried (a new trace for an order stored without one).
   Result<int> cancel_stalled(std::chrono::milliseconds timeout, int batch);
 
   static constexpr int kMaxPageSize = 100;

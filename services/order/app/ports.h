@@ -43,6 +43,13 @@ struct OrderUpdate {
 /// at capacity. Called before anything is written. Must be thread-safe.
 using OrderAdmission = std::function<Result<void>()>;
 
+/// An order the saga timeout cancels.
+struct StalledOrder {
+  std::int64_t id = 0;
+  std::string traceparent;  ///< what its ORDER_CREATED carried; "" for an order stored before
+                            ///< the trace context was kept (schema version 3)
+};
+
 /// The operations of one write transaction of the order service. Valid only inside the
 /// function it is passed to.
 class OrderTx {
@@ -62,15 +69,17 @@ class OrderRepository : public messaging::InboxPort<OrderTx> {
  public:
   using TxFn = std::function<Result<void>(OrderTx&)>;
   /// Stores a new order, its items and its ORDER_CREATED event (outbox, with `traceparent`;
-  /// empty = a new trace) in one transaction; returns the order with its id. kUnavailable when
-  /// the DB is busy.
+  /// empty or invalid = a new trace) in one transaction, and keeps with the order the trace
+  /// context ORDER_CREATED carries (stalled() returns it); returns the order with its id.
+  /// kUnavailable when the DB is busy.
   virtual Result<Order> create(const Order& order, const std::string& traceparent) = 0;
   /// kNotFound ORDER_NOT_FOUND when absent.
   virtual Result<Order> find(std::int64_t id) = 0;
   /// Runs `fn` in one write transaction without an inbox entry; `fn`'s error rolls it back.
   virtual Result<void> transact(const TxFn& fn) = 0;
-  /// Orders in a non-terminal state whose last change is older than `before` (saga timeout).
-  virtual Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) = 0;
+  /// Orders in a non-terminal state whose last change is older than `before` (saga timeout),
+  /// least recently changed first, at most `limit`.
+  virtual Result<std::vector<StalledOrder>> stalled(Clock::TimePoint before, int limit) = 0;
   /// Newest first; `page` from 0.
   virtual Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) = 0;
 };

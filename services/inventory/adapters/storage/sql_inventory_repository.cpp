@@ -69,6 +69,10 @@ const storage::Migration kMigrations[] = {
     // reservation and the cancel mark may not exist yet, and PostgreSQL cannot lock a row
     // that does not exist.
     {2, "order locks", "CREATE TABLE inventory_order_locks (order_id BIGINT PRIMARY KEY)"},
+    // The trace context of STOCK_RESERVED, which the expiry continues; reservations stored
+    // before keep '' and expire in a new trace. The same SQL on both dialects.
+    {3, "reservation trace context",
+     "ALTER TABLE reservations ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''"},
 };
 
 constexpr const char* kProductColumns = "sku, name, unit_price, available, reserved, sold";
@@ -188,13 +192,14 @@ class SqlInventoryTx final : public InventoryTx {
     return query_reservation(tx_, order_id);
   }
 
-  Result<void> insert_reservation(const Reservation& r) override {
+  Result<void> insert_reservation(const Reservation& r, const std::string& traceparent) override {
     auto inserted = tx_.exec(
         "INSERT INTO reservations (order_id, user_id, total_amount, currency, status,"
-        " expires_at_ms, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " expires_at_ms, created_at_ms, updated_at_ms, traceparent)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {r.order_id, r.user_id, r.total_amount.to_string(), r.currency,
          std::string(to_string(r.status)), to_epoch_ms(r.expires_at), to_epoch_ms(r.created_at),
-         to_epoch_ms(r.updated_at)});
+         to_epoch_ms(r.updated_at), traceparent});
     if (!inserted) return inserted.error();
     for (std::size_t line = 0; line < r.items.size(); ++line) {
       auto item = tx_.exec(
@@ -307,17 +312,17 @@ Result<std::optional<Reservation>> SqlInventoryRepository::find_reservation(std:
   return out;
 }
 
-Result<std::vector<std::int64_t>> SqlInventoryRepository::due_reservations(Clock::TimePoint now,
-                                                                           int limit) {
-  std::vector<std::int64_t> out;
+Result<std::vector<DueReservation>> SqlInventoryRepository::due_reservations(Clock::TimePoint now,
+                                                                             int limit) {
+  std::vector<DueReservation> out;
   auto r = db_.read([&](storage::Tx& tx) -> Result<void> {
     auto rows = tx.query(
-        "SELECT order_id FROM reservations WHERE status = ? AND expires_at_ms <= ?"
+        "SELECT order_id, traceparent FROM reservations WHERE status = ? AND expires_at_ms <= ?"
         " ORDER BY expires_at_ms, order_id LIMIT ?",
         {std::string(to_string(ReservationStatus::kReserved)), to_epoch_ms(now),
          std::int64_t{limit}});
     if (!rows) return rows.error();
-    for (const auto& row : rows.value()) out.push_back(row.integer(0));
+    for (const auto& row : rows.value()) out.push_back({row.integer(0), row.text(1)});
     return {};
   });
   if (!r) return r.error();

@@ -36,7 +36,7 @@ class SqlInventoryRepository final : public InventoryRepository {
   Result<std::vector<Product>> list_products() override;
   Result<std::optional<Product>> find_product(const std::string& sku) override;
   Result<std::optional<Reservation>> find_reservation(std::int64_t order_id) override;
-  Result<std::vector<std::int64_t>> due_reservations(Clock::TimePoint now, int limit) override;
+  Result<std::vector<DueReservation>> due_reservations(Clock::TimePoint now, int limit) override;
   Result<int> insert_missing_products(const std::vector<Product>& products) override;
 
  private:

@@ -78,10 +78,11 @@ Result<std::optional<CompletedOrder>> to_completed_order(const messaging::Decode
 
 messaging::RecordHandler make_sink_handler(SinkService& sink) {
   return messaging::decoding_handler(
-      [&sink](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord&) {
+      [&sink](const messaging::DecodedEvent& decoded, const messaging::ConsumedRecord& record) {
         auto order = to_completed_order(decoded);
         if (!order) return messaging::HandlerResult::from_error(order.error());
         if (!order->has_value()) return messaging::HandlerResult::processed();  // not for it
+        (*order)->traceparent = messaging::child_traceparent(record);
         // The platform's round trip runs on the hand-off pool: a worker goes on with other
         // orders meanwhile.
         return messaging::HandlerResult::handed_off([&sink, order = std::move(**order)] {

@@ -33,7 +33,8 @@ Result<std::optional<CompletedOrder>> to_completed_order(const messaging::Decode
 /// The data-platform-sink consumer's RecordHandler: ORDER_COMPLETED → SinkService::handle on the
 /// hand-off pool; other types are processed without a call. Any error fails the record: a
 /// kUnavailable one is retried (consumer.retry), then dead-lettered RETRIES_EXHAUSTED; another
-/// (a 4xx) is dead-lettered at once with the platform's answer in dlq.error.message.
+/// (a 4xx) is dead-lettered at once with the platform's answer in dlq.error.message. The call
+/// carries the child traceparent of the record (CompletedOrder::traceparent).
 messaging::RecordHandler make_sink_handler(SinkService& sink);
 
 }  // namespace orderflow::notification

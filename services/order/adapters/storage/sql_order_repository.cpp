@@ -7,6 +7,7 @@
 #include "orderflow/messaging/events.h"
 #include "orderflow/messaging/inbox.h"
 #include "orderflow/messaging/outbox.h"
+#include "orderflow/observability/trace_context.h"
 
 namespace orderflow::order {
 namespace {
@@ -72,6 +73,10 @@ const storage::Migration kMigrations[] = {
      " at_ms BIGINT NOT NULL,"
      " PRIMARY KEY (order_id, seq));"
      "CREATE INDEX orders_open_by_update ON orders(status, updated_at_ms);"},
+    // The trace context of ORDER_CREATED, which the saga timeout continues; orders stored
+    // before keep '' and time out in a new trace. The same SQL on both dialects.
+    {3, "order trace context", "ALTER TABLE orders ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''",
+     ""},
 };
 
 constexpr const char* kOrderColumns =
@@ -211,13 +216,16 @@ std::span<const storage::Migration> order_migrations() { return kMigrations; }
 
 Result<Order> SqlOrderRepository::create(const Order& order, const std::string& traceparent) {
   Order stored = order;
+  // Decided here, not by the record's headers: the row keeps the context ORDER_CREATED carries.
+  const auto trace = observability::traceparent_or_new(traceparent);
   auto result = db_.write([&](storage::Tx& tx) -> Result<void> {
     auto inserted = tx.query(
         "INSERT INTO orders (user_id, customer_email, status, cancel_reason, total_amount,"
-        " currency, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " currency, created_at_ms, updated_at_ms, traceparent)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         {order.user_id, order.customer_email, std::string(to_string(order.status)),
          order.cancel_reason, order.total_amount.to_string(), order.currency,
-         to_epoch_ms(order.created_at), to_epoch_ms(order.updated_at)});
+         to_epoch_ms(order.created_at), to_epoch_ms(order.updated_at), trace});
     if (!inserted) return inserted.error();
     stored.id = inserted.value().at(0).integer(0);
     for (std::size_t line = 0; line < order.items.size(); ++line) {
@@ -229,8 +237,8 @@ Result<Order> SqlOrderRepository::create(const Order& order, const std::string& 
            item.unit_price.to_string()});
       if (!r) return r.error();
     }
-    return messaging::Outbox::append(
-        tx, order_created_record(stored, orders_topic_, source_, traceparent));
+    return messaging::Outbox::append(tx,
+                                     order_created_record(stored, orders_topic_, source_, trace));
   });
   if (!result) return result.error();
   if (on_commit_) on_commit_();
@@ -268,19 +276,19 @@ Result<void> SqlOrderRepository::transact(const TxFn& fn) {
       [&](storage::Tx&, OrderTx& tx) { return fn(tx); }, on_commit_);
 }
 
-Result<std::vector<std::int64_t>> SqlOrderRepository::stalled(Clock::TimePoint before, int limit) {
-  std::vector<std::int64_t> ids;
+Result<std::vector<StalledOrder>> SqlOrderRepository::stalled(Clock::TimePoint before, int limit) {
+  std::vector<StalledOrder> stalled;
   auto result = db_.read([&](storage::Tx& tx) -> Result<void> {
     auto rows = tx.query(
-        "SELECT id FROM orders WHERE status IN ('PENDING', 'CONFIRMED', 'PAID')"
+        "SELECT id, traceparent FROM orders WHERE status IN ('PENDING', 'CONFIRMED', 'PAID')"
         " AND updated_at_ms < ? ORDER BY updated_at_ms LIMIT ?",
         {to_epoch_ms(before), static_cast<std::int64_t>(limit)});
     if (!rows) return rows.error();
-    for (const auto& row : rows.value()) ids.push_back(row.integer(0));
+    for (const auto& row : rows.value()) stalled.push_back({row.integer(0), row.text(1)});
     return {};
   });
   if (!result) return result.error();
-  return ids;
+  return stalled;
 }
 
 Result<OrderPage> SqlOrderRepository::list_by_user(const std::string& user_id, int page, int size) {

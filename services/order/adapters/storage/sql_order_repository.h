@@ -33,7 +33,7 @@ class SqlOrderRepository final : public OrderRepository {
   Result<Order> find(std::int64_t id) override;
   Result<void> transact(const TxFn& fn) override;
   Result<OrderPage> list_by_user(const std::string& user_id, int page, int size) override;
-  Result<std::vector<std::int64_t>> stalled(Clock::TimePoint before, int limit) override;
+  Result<std::vector<StalledOrder>> stalled(Clock::TimePoint before, int limit) override;
 
  private:
   storage::Database& db_;

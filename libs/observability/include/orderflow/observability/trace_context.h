@@ -42,6 +42,10 @@ std::string child_traceparent(std::string_view parent);
 /// A new trace's traceparent text (new_trace().traceparent()). Thread-safe.
 std::string new_traceparent();
 
+/// `traceparent` itself when it parses, else a new trace's traceparent: the context a piece of
+/// work runs in when it is handed one that may be missing or invalid. Thread-safe.
+std::string traceparent_or_new(std::string_view traceparent);
+
 /// The trace-id of a traceparent, as log lines carry it (`trace_id=`); "" when `traceparent`
 /// is missing or invalid. Pure; thread-safe.
 std::string trace_id_of(std::string_view traceparent);
