@@ -417,7 +417,13 @@ TEST_P(OpsServiceTest, TheOpsApiNeedsAnAdminToken) {
   // long) is not valid here: 401 INVALID_TOKEN, and its sub never becomes an audit actor.
   for (const std::string& sub :
        {std::string("alice\nuser:root"), std::string("\x1b[2Jalice"), std::string(129, 'a')}) {
-    const auto forged = bearer(test_token(sub, {"admin"}));
+    // mint_hs256 refuses such a sub, so libjwt signs it directly.
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const auto forged = bearer(orderflow::testing::sign_token(
+        {{"sub", sub}, {"roles", {"admin"}}, {"iat", now}, {"nbf", now}, {"exp", now + 3600}},
+        JWT_ALG_HS256, orderflow::testing::kTestAuthSecret));
     for (const auto& path : {"/api/dlq/" + id + "/discard", std::string("/api/dlq/discard")}) {
       auto refused = call("POST", path, {}, R"({"key":"K"})", {forged});
       EXPECT_EQ(refused.status, 401) << refused.body.dump();

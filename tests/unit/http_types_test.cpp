@@ -8,6 +8,8 @@
 #include <functional>
 #include <sstream>
 
+#include "orderflow/testing/auth_tokens.h"
+
 namespace orderflow::http {
 namespace {
 
@@ -323,15 +325,8 @@ std::string base64url(std::string_view data) {
 
 /// A token signed by libjwt itself with `alg` and `key` (a secret or a PEM private key).
 std::string sign(const nlohmann::json& claims, jwt_alg_t alg, const std::string& key) {
-  jwt_t* jwt = nullptr;
-  EXPECT_EQ(jwt_new(&jwt), 0);
-  EXPECT_EQ(jwt_add_grants_json(jwt, claims.dump().c_str()), 0);
-  const auto* bytes = key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data());
-  EXPECT_EQ(jwt_set_alg(jwt, alg, bytes, static_cast<int>(key.size())), 0);
-  char* text = jwt_encode_str(jwt);
-  std::string token = text ? text : "";
-  std::free(text);
-  jwt_free(jwt);
+  auto token = orderflow::testing::sign_token(claims, alg, key);
+  EXPECT_FALSE(token.empty());
   return token;
 }
 
