@@ -169,20 +169,29 @@ TEST(ServiceGroupIdsTest, AreEachServicesConsumerGroupId) {
             (std::map<std::string, std::string>{{"order-service", "order-service.e2e-1"},
                                                 {"payment-service", "payments-g"},
                                                 {"notification-service", "notification-service"},
-                                                {"data-platform-sink", "data-platform-sink"}}));
+                                                {"data-platform-sink", ""}}));
 }
 
-// The data-platform sink's group (notification-service's sink.group_id) is watched too.
-TEST(ServiceGroupIdsTest, IncludeTheDataPlatformSinksGroup) {
+// The data-platform sink's group (notification-service's sink.group_id) is watched too while
+// the sink is enabled; while it is not (the default), its id is empty: ops-service drops it
+// rather than list a group that never runs.
+TEST(ServiceGroupIdsTest, IncludeTheDataPlatformSinksGroupWhenItIsEnabled) {
   testing::TempDir dir;
   auto spec = load_system_spec(
       write_file(dir,
                  "services:\n  notification-service:\n"
-                 "    set: [\"consumer.group_id=n.e2e-1\", \"sink.group_id=sink.e2e-1\"]\n"),
+                 "    set: [\"consumer.group_id=n.e2e-1\", \"sink.group_id=sink.e2e-1\", "
+                 "\"sink.enabled=true\"]\n"),
       "", "/bin");
   EXPECT_EQ(service_group_ids(spec),
             (std::map<std::string, std::string>{{"notification-service", "n.e2e-1"},
                                                 {"data-platform-sink", "sink.e2e-1"}}));
+  spec = load_system_spec(
+      write_file(dir,
+                 "services:\n  notification-service:\n"
+                 "    set: [\"sink.group_id=sink.e2e-1\", \"sink.enabled=false\"]\n"),
+      "", "/bin");
+  EXPECT_EQ(service_group_ids(spec)["data-platform-sink"], "");
 }
 
 // config/ops-service.yaml watches every group orderflow up renames (lag.group_ids), the sink's
