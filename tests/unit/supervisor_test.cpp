@@ -245,6 +245,19 @@ TEST(BusAclsTest, EachTopicIsWrittenByItsOwnServiceAndReadByItsConsumers) {
   EXPECT_EQ(who(kGroup, "order-service", kRead), (V{"User:order-service"}));
   EXPECT_EQ(who(kGroup, "data-platform-sink", kRead), (V{"User:notification-service"}));
   EXPECT_EQ(who(kGroup, "ops-service", kRead), (V{"User:ops-service"}));
+  // ops-service reads the committed offsets of the groups whose lag it reports (DESCRIBE, not
+  // READ: it may not join nor commit in them); no one else may, and no group but these.
+  constexpr auto kDescribe = Rule::Operation::kDescribe;
+  std::vector<std::string> described;
+  for (const auto& r : rules) {
+    if (r.resource == kGroup && r.operation == kDescribe) {
+      EXPECT_EQ(r.principal, "User:ops-service") << r.name;
+      described.push_back(r.name);
+    }
+  }
+  std::sort(described.begin(), described.end());
+  EXPECT_EQ(described, (V{"data-platform-sink", "inventory-service", "notification-service",
+                          "order-service", "payment-service"}));
   // Other names follow the configuration.
   auto renamed = service_acl_rules({"o", "i", "p", ".dead"});
   EXPECT_NE(std::find(renamed.begin(), renamed.end(),
