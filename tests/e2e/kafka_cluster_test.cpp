@@ -5,10 +5,13 @@
 // scripts/install-kafka.sh (make deps).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
 
 #include <librdkafka/rdkafka.h>
@@ -17,8 +20,10 @@
 #include "kafka_cluster.h"
 #include "orderflow/config/config.h"
 #include "orderflow/config/kafka_profile.h"
+#include "orderflow/messaging/group_lag.h"
 #include "orderflow/messaging/producer.h"
 #include "orderflow/messaging/topic_admin.h"
+#include "orderflow/messaging/topic_browser.h"
 #include "orderflow/observability/logging.h"
 #include "orderflow/runtime/topic_provisioner.h"
 #include "orderflow/testing/support.h"
@@ -309,6 +314,54 @@ TEST(KafkaCluster, SecuredClusterRefusesRecordsAndReadsTheAclsDoNotAllow) {
   EXPECT_EQ(first_consumer_outcome(cluster.client_config("payment-service"), "order-service",
                                    "inventory.v1", 60s),
             RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+  // The ops console's reads as User:ops-service: the topic browser reads in a group it has no
+  // grant on (assign() with explicit offsets needs none) ...
+  {
+    messaging::TopicBrowser browser(cluster.client_config("ops-service"));
+    auto listed = browser.topics(30s);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    auto inventory = std::find_if(listed->begin(), listed->end(),
+                                  [](const auto& t) { return t.name == "inventory.v1"; });
+    ASSERT_NE(inventory, listed->end());
+    EXPECT_EQ(inventory->partitions.at(0).end, 1);
+    auto read = browser.read("inventory.v1", 0, 0, 10, 30s);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    ASSERT_EQ(read->size(), 1u);
+    EXPECT_EQ(read->front().key, "o-1");
+  }
+  // ... and the lag probe reads the committed offsets of the service groups (payment-service's
+  // consumer above committed its read on close).
+  {
+    messaging::GroupLagProbe probe(cluster.client_config("ops-service"));
+    auto lag = probe.lag("payment-service", {"inventory.v1"}, 10s);
+    ASSERT_TRUE(lag.ok()) << lag.error().message;
+    ASSERT_EQ(lag->size(), 1u);
+    EXPECT_EQ(lag->front().committed, 1);
+  }
+  // Without a grant the refusal comes back as a value naming it, not as a timeout:
+  // inventory-service may DESCRIBE inventory.v1 (it writes it) but not READ it, nor DESCRIBE
+  // order-service's group.
+  {
+    messaging::TopicBrowser browser(cluster.client_config("inventory-service"));
+    auto asked = std::chrono::steady_clock::now();
+    auto read = browser.read("inventory.v1", 0, 0, 10, 30s);
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().kind, orderflow::ErrorKind::kUnavailable);
+    EXPECT_EQ(read.error().code, "KAFKA_AUTHORIZATION_FAILED") << read.error().message;
+    EXPECT_NE(read.error().message.find("Topic authorization failed"), std::string::npos)
+        << read.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 20s) << "waited for the timeout";
+
+    messaging::GroupLagProbe probe(cluster.client_config("payment-service"));
+    for (int round = 1; round <= 2; ++round) {  // the second names the refusal too
+      auto lag = probe.lag("order-service", {"inventory.v1"}, 5s);
+      ASSERT_FALSE(lag.ok()) << "round " << round;
+      EXPECT_EQ(lag.error().code, "KAFKA_AUTHORIZATION_FAILED")
+          << "round " << round << ": " << lag.error().message;
+      EXPECT_NE(lag.error().message.find("Group authorization failed"), std::string::npos)
+          << lag.error().message;
+    }
+  }
   // A wrong password gets nowhere.
   auto impostor = cluster.client_config("inventory-service");
   impostor.properties["sasl.password"] = "guessed";
@@ -318,17 +371,122 @@ TEST(KafkaCluster, SecuredClusterRefusesRecordsAndReadsTheAclsDoNotAllow) {
   EXPECT_EQ(records_in(admin, "inventory.v1"), 1);
 }
 
+// A group ops-service is told to watch (lag.groups) that no ACL lets it DESCRIBE.
+constexpr const char* kUngrantedGroup = "audit-without-grant";
+
+// The ops console's Kafka routes (docs/operations.md "Console API") as User:ops-service with
+// the ACLs of bus_acls.h, after the order `key` completed: the topics with their offsets; the
+// order's ORDER_CREATED among its events by key and among the records of its orders.v1
+// partition browsed from offset 0; the lag of every service's consumer group (what each
+// committed, read from outside the group) and the refusal of kUngrantedGroup's, and each
+// service's own lag gauge.
+void expect_console_reads_the_bus(const orderflow::testing::RunningSystem& system,
+                                  const std::string& key) {
+  auto topics = system.call("ops-service", "GET", "/api/topics");
+  ASSERT_EQ(topics.status, 200) << topics.raw;
+  std::map<std::string, std::int64_t> ends;  // by topic: records ever written
+  for (const auto& t : topics.body["topics"]) {
+    auto& end = ends[t["name"].get<std::string>()];
+    for (const auto& p : t["partitions"]) end += p["endOffset"].get<std::int64_t>();
+  }
+  for (std::string name : {"orders.v1", "inventory.v1", "payments.v1"}) {
+    ASSERT_TRUE(ends.contains(name)) << topics.raw;
+    EXPECT_GT(ends[name], 0) << name << " " << topics.raw;
+    EXPECT_TRUE(ends.contains(name + ".dlt")) << topics.raw;
+  }
+
+  auto events = system.call("ops-service", "GET", "/api/events?key=" + key);
+  ASSERT_EQ(events.status, 200) << events.raw;
+  nlohmann::json created;
+  std::set<std::string> types;
+  for (const auto& e : events.body["events"]) {
+    types.insert(e.value("eventType", ""));
+    if (e["topic"] == "orders.v1" && e["eventType"] == "ORDER_CREATED") created = e;
+  }
+  ASSERT_FALSE(created.is_null()) << events.raw;
+  for (std::string type : {"STOCK_RESERVED", "PAYMENT_COMPLETED", "ORDER_COMPLETED"}) {
+    EXPECT_TRUE(types.contains(type)) << type << " " << events.raw;
+  }
+
+  const auto partition = created["partition"].get<int>();
+  auto records =
+      system.call("ops-service", "GET",
+                  "/api/topics/orders.v1/records?partition=" + std::to_string(partition) +
+                      "&offset=0&limit=200");
+  ASSERT_EQ(records.status, 200) << records.raw;
+  EXPECT_EQ(records.body["beginOffset"], 0) << records.raw;
+  bool found = false;
+  for (const auto& r : records.body["records"]) {
+    found = found ||
+            (r["offset"] == created["offset"] && r["key"] == key && r["value"] == created["value"]);
+  }
+  EXPECT_TRUE(found) << "no ORDER_CREATED of " << key << " at offset " << created["offset"] << ": "
+                     << records.raw;
+
+  // Each group's lag as ops-service reads it from outside the group (lag.interval_ms: 5 s),
+  // for the groups of the services that run (the data-platform sink is off by default).
+  const std::set<std::string> services{"order-service", "inventory-service", "payment-service",
+                                       "notification-service"};
+  nlohmann::json lag;
+  auto every_group_read = [&] {
+    lag = system.call("ops-service", "GET", "/api/lag").body;
+    std::size_t read = 0;
+    bool refused = false;
+    for (const auto& g : lag.value("groups", nlohmann::json::array())) {
+      std::int64_t committed = 0;
+      for (const auto& p : g.value("partitions", nlohmann::json::array())) {
+        committed += p["committed"].get<std::int64_t>();
+      }
+      if (committed > 0) ++read;
+      // A first read may time out before the broker's refusal arrived; the next names it.
+      refused = refused || (g["group"] == kUngrantedGroup && g.contains("error") &&
+                            g["error"]["code"] == "KAFKA_AUTHORIZATION_FAILED");
+    }
+    return read == services.size() && refused;
+  };
+  EXPECT_TRUE(eventually(every_group_read, 30s, 500ms)) << lag.dump();
+  std::set<std::string> listed;
+  for (const auto& g : lag["groups"]) {
+    listed.insert(g["group"].get<std::string>());
+    if (g["group"] == kUngrantedGroup) {
+      // The group no ACL lets ops-service DESCRIBE: refused, and it says so.
+      EXPECT_EQ(g["error"]["code"], "KAFKA_AUTHORIZATION_FAILED") << g.dump();
+      EXPECT_NE(g["error"].value("message", "").find("Group authorization failed"),
+                std::string::npos)
+          << g.dump();
+      continue;
+    }
+    EXPECT_FALSE(g.contains("error")) << g.dump();
+    for (const auto& p : g.value("partitions", nlohmann::json::array())) {
+      EXPECT_LE(p["committed"].get<std::int64_t>(), p["endOffset"].get<std::int64_t>()) << g.dump();
+    }
+  }
+  auto expected = services;
+  expected.insert(kUngrantedGroup);
+  EXPECT_EQ(listed, expected) << lag.dump();
+
+  // Each service's own gauge of its group's lag (its consumer's view).
+  for (const auto& service : services) {
+    auto metrics = system.call(service, "GET", "/metrics");
+    EXPECT_NE(metrics.raw.find("orderflow_consumer_lag{"), std::string::npos) << service << "\n"
+                                                                              << metrics.raw;
+  }
+}
+
 // The whole system as `orderflow up --broker kafka --kafka-security scram` runs it, each service
 // with its own principal: an order completes (every producer, consumer group and DLT of the
 // saga allowed), and a dead letter of inventory-service (FAIL, the dev fault) reaches
 // ops-service through orders.v1.dlt and, replayed onto orders.v1 by ops-service once the fault
-// is cleared, completes its order.
+// is cleared, completes its order. In between, the ops console reads the bus with
+// ops-service's grants (expect_console_reads_the_bus).
 TEST(KafkaCluster, SecuredSystemCompletesAnOrderAndReplaysADeadLetter) {
   orderflow::testing::SystemOptions options;
   options.up_args = {"--broker", "kafka", "--kafka-security", "scram", "--brokers", "1"};
   options.up_timeout = 180s;
   orderflow::testing::RunningSystem system(
-      {{"inventory-service", {"consumer.retry.backoff_ms=200"}}}, options);
+      {{"inventory-service", {"consumer.retry.backoff_ms=200"}},
+       {"ops-service", {std::string("lag.groups.") + kUngrantedGroup + "=orders"}}},
+      options);
   auto status_of = [&](std::int64_t id) {
     auto r = system.call("order-service", "GET", "/api/orders/" + std::to_string(id));
     return r.status == 200 ? r.body["status"].get<std::string>()
@@ -345,6 +503,7 @@ TEST(KafkaCluster, SecuredSystemCompletesAnOrderAndReplaysADeadLetter) {
   EXPECT_TRUE(eventually([&] { return status_of(completed) == "COMPLETED"; }, 30s, 100ms))
       << status_of(completed) << "\n"
       << system.output();
+  expect_console_reads_the_bus(system, std::to_string(completed));
 
   auto failing = place("FAIL");
   ASSERT_GT(failing, 0);

@@ -505,13 +505,16 @@ TEST(OpsLagGroupsTest, RolesBecomeTopicNamesAndAGroupNeedsATopic) {
 }
 
 // lag.group_ids (orderflow up: each service's real consumer.group_id) renames a watched group;
-// groups it does not name keep theirs.
+// groups it does not name keep theirs; an empty id drops the group (a sink that is not enabled).
 TEST(OpsLagGroupsTest, GroupIdsRenameTheWatchedGroups) {
   config::TopicsConfig topics;
   topics.orders = "orders.v1";
-  auto groups =
-      lag_groups({{"notification-service", "orders"}, {"audit", "orders"}}, topics,
-                 {{"notification-service", "notification-service.e2e-1"}, {"ops-service", "x"}});
+  auto groups = lag_groups(
+      {{"notification-service", "orders"}, {"audit", "orders"}, {"data-platform-sink", "orders"}},
+      topics,
+      {{"notification-service", "notification-service.e2e-1"},
+       {"ops-service", "x"},
+       {"data-platform-sink", ""}});
   EXPECT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups["notification-service.e2e-1"], std::vector<std::string>{"orders.v1"});
   EXPECT_EQ(groups["audit"], std::vector<std::string>{"orders.v1"});

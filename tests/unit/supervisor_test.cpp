@@ -169,20 +169,29 @@ TEST(ServiceGroupIdsTest, AreEachServicesConsumerGroupId) {
             (std::map<std::string, std::string>{{"order-service", "order-service.e2e-1"},
                                                 {"payment-service", "payments-g"},
                                                 {"notification-service", "notification-service"},
-                                                {"data-platform-sink", "data-platform-sink"}}));
+                                                {"data-platform-sink", ""}}));
 }
 
-// The data-platform sink's group (notification-service's sink.group_id) is watched too.
-TEST(ServiceGroupIdsTest, IncludeTheDataPlatformSinksGroup) {
+// The data-platform sink's group (notification-service's sink.group_id) is watched too while
+// the sink is enabled; while it is not (the default), its id is empty: ops-service drops it
+// rather than list a group that never runs.
+TEST(ServiceGroupIdsTest, IncludeTheDataPlatformSinksGroupWhenItIsEnabled) {
   testing::TempDir dir;
   auto spec = load_system_spec(
       write_file(dir,
                  "services:\n  notification-service:\n"
-                 "    set: [\"consumer.group_id=n.e2e-1\", \"sink.group_id=sink.e2e-1\"]\n"),
+                 "    set: [\"consumer.group_id=n.e2e-1\", \"sink.group_id=sink.e2e-1\", "
+                 "\"sink.enabled=true\"]\n"),
       "", "/bin");
   EXPECT_EQ(service_group_ids(spec),
             (std::map<std::string, std::string>{{"notification-service", "n.e2e-1"},
                                                 {"data-platform-sink", "sink.e2e-1"}}));
+  spec = load_system_spec(
+      write_file(dir,
+                 "services:\n  notification-service:\n"
+                 "    set: [\"sink.group_id=sink.e2e-1\", \"sink.enabled=false\"]\n"),
+      "", "/bin");
+  EXPECT_EQ(service_group_ids(spec)["data-platform-sink"], "");
 }
 
 // config/ops-service.yaml watches every group orderflow up renames (lag.group_ids), the sink's
@@ -236,6 +245,19 @@ TEST(BusAclsTest, EachTopicIsWrittenByItsOwnServiceAndReadByItsConsumers) {
   EXPECT_EQ(who(kGroup, "order-service", kRead), (V{"User:order-service"}));
   EXPECT_EQ(who(kGroup, "data-platform-sink", kRead), (V{"User:notification-service"}));
   EXPECT_EQ(who(kGroup, "ops-service", kRead), (V{"User:ops-service"}));
+  // ops-service reads the committed offsets of the groups whose lag it reports (DESCRIBE, not
+  // READ: it may not join nor commit in them); no one else may, and no group but these.
+  constexpr auto kDescribe = Rule::Operation::kDescribe;
+  std::vector<std::string> described;
+  for (const auto& r : rules) {
+    if (r.resource == kGroup && r.operation == kDescribe) {
+      EXPECT_EQ(r.principal, "User:ops-service") << r.name;
+      described.push_back(r.name);
+    }
+  }
+  std::sort(described.begin(), described.end());
+  EXPECT_EQ(described, (V{"data-platform-sink", "inventory-service", "notification-service",
+                          "order-service", "payment-service"}));
   // Other names follow the configuration.
   auto renamed = service_acl_rules({"o", "i", "p", ".dead"});
   EXPECT_NE(std::find(renamed.begin(), renamed.end(),

@@ -13,9 +13,10 @@ std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics) {
   struct Grants {
     std::string user;
     std::vector<std::string> groups;
-    std::vector<std::string> writes;    // own events (ops: replays)
-    std::vector<std::string> consumes;  // READ, and WRITE on its DLT
-    std::vector<std::string> reads;     // READ only (ops: the dead letters, the console)
+    std::vector<std::string> writes;     // own events (ops: replays)
+    std::vector<std::string> consumes;   // READ, and WRITE on its DLT
+    std::vector<std::string> reads;      // READ only (ops: the dead letters, the console)
+    std::vector<std::string> describes;  // groups DESCRIBEd (ops: their committed offsets, lag)
   };
   const auto& o = topics.orders;
   const auto& i = topics.inventory;
@@ -24,12 +25,20 @@ std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics) {
   // The data-platform sink of notification-service is a group of its own on orders
   // (notification::kSinkGroup).
   const std::vector<Grants> grants{
-      {"order-service", {"order-service"}, {o}, {i, p}, {}},
-      {"inventory-service", {"inventory-service"}, {i}, {o, p}, {}},
-      {"payment-service", {"payment-service"}, {p}, {i, o}, {}},
-      {"notification-service", {"notification-service", "data-platform-sink"}, {}, {o, p}, {}},
-      // Reads the event topics too: the console's topic browser and events by key.
-      {"ops-service", {"ops-service"}, {o, i, p}, {}, {o, i, p, dlt(o), dlt(i), dlt(p)}},
+      {"order-service", {"order-service"}, {o}, {i, p}, {}, {}},
+      {"inventory-service", {"inventory-service"}, {i}, {o, p}, {}, {}},
+      {"payment-service", {"payment-service"}, {p}, {i, o}, {}, {}},
+      {"notification-service", {"notification-service", "data-platform-sink"}, {}, {o, p}, {}, {}},
+      // Reads the event topics too: the console's topic browser and events by key. DESCRIBEs
+      // the other groups to read their committed offsets (OffsetFetch: the lag it reports,
+      // config/ops-service.yaml lag.groups), without READ: it may not join nor commit in them.
+      {"ops-service",
+       {"ops-service"},
+       {o, i, p},
+       {},
+       {o, i, p, dlt(o), dlt(i), dlt(p)},
+       {"order-service", "inventory-service", "payment-service", "notification-service",
+        "data-platform-sink"}},
   };
   std::vector<Rule> rules;
   for (const auto& g : grants) {
@@ -49,6 +58,7 @@ std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics) {
     }
     for (const auto& topic : g.reads) add(Rule::Resource::kTopic, topic, Op::kRead);
     for (const auto& group : g.groups) add(Rule::Resource::kGroup, group, Op::kRead);
+    for (const auto& group : g.describes) add(Rule::Resource::kGroup, group, Op::kDescribe);
   }
   return rules;
 }

@@ -25,6 +25,10 @@ std::vector<std::string> bus_service_users();
 /// topic of its own events (ops-service: the three, to replay dead letters) and the DLTs of the
 /// topics it consumes, READs the topics it consumes (consumer.topics' defaults) in its own
 /// consumer group(s) only, and DESCRIBEs the three event topics (producer warm-up).
+/// ops-service also DESCRIBEs the other services' groups (order-, inventory-, payment-,
+/// notification-service and data-platform-sink): it reads their committed offsets for the lag
+/// it reports (OffsetFetch), without READ on them (it may not join nor commit in them). Its
+/// console's topic browser needs no group grant: it assign()s partitions at explicit offsets.
 /// Principals are "User:<service>". Nothing about CREATE: topics are created by the admin.
 std::vector<messaging::AclRule> service_acl_rules(const BusTopics& topics);
 

@@ -192,9 +192,13 @@ std::map<std::string, std::string> service_group_ids(const SystemSpec& spec) {
     auto source = config::Source::load(service.config_file, config::Source::process_environment(),
                                        service.overrides);
     out[service.name] = source.scalar("consumer.group_id").value_or(service.name);
-    // The sink is a second group of notification-service's (on the orders topic).
+    // The sink is a second group of notification-service's (on the orders topic), running
+    // only when enabled: empty otherwise, so that ops-service does not list it.
     if (service.name == kNotificationService) {
-      out[kSinkGroup] = source.scalar("sink.group_id").value_or(kSinkGroup);
+      config::Reader reader(source);
+      out[kSinkGroup] = reader.boolean("sink.enabled", false)
+                            ? source.scalar("sink.group_id").value_or(kSinkGroup)
+                            : "";
     }
   }
   return out;

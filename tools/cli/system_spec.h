@@ -147,10 +147,11 @@ SystemSpec load_system_spec(const std::string& file, const std::string& data_dir
 /// The consumer group of every service of `spec` but ops-service, by service name: its
 /// consumer.group_id (its config file, environment and `set` overrides), else its name; and
 /// with notification-service, its data-platform sink's group under "data-platform-sink" (its
-/// sink.group_id, else data-platform-sink). `orderflow up` passes them to ops-service as
-/// lag.group_ids, so that the groups whose lag it watches (lag.groups) are the ones the services
-/// really use (e.g. with a suffix per test run). Throws config::ConfigError when a service's
-/// file cannot be read.
+/// sink.group_id, else data-platform-sink; empty while sink.enabled is false: the group does
+/// not run and ops-service drops it from its lag.groups). `orderflow up` passes them to
+/// ops-service as lag.group_ids, so that the groups whose lag it watches (lag.groups) are the
+/// ones the services really use (e.g. with a suffix per test run). Throws config::ConfigError
+/// when a service's file cannot be read or its sink.enabled is not a boolean.
 std::map<std::string, std::string> service_group_ids(const SystemSpec& spec);
 
 }  // namespace orderflow::cli

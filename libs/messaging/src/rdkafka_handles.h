@@ -38,6 +38,19 @@ enum class ClientRole {
 /// std::runtime_error when the configuration is refused (empty bootstrap, bad property).
 Handle make_client(const KafkaConfig& config, ClientRole role, const std::string& group = {});
 
+/// The code of an Error for a request the broker refused because the client's principal lacks
+/// an ACL (authorization_failed()).
+inline constexpr const char* kAuthorizationFailed = "KAFKA_AUTHORIZATION_FAILED";
+
+/// Whether the broker refused a request of this client's principal for a missing ACL (topic,
+/// group or cluster authorization): it stays refused until an admin grants it, unlike a
+/// timeout or a broker that is down.
+inline bool authorization_failed(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 /// Milliseconds from now until `deadline`, at least 1 (librdkafka's timeouts).
 int remaining_ms(std::chrono::steady_clock::time_point deadline);
 

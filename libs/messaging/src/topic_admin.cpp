@@ -357,9 +357,36 @@ void create_acls(const KafkaConfig& config, const std::vector<AclRule>& rules,
 }
 
 struct GroupLagProbe::Impl {
+  struct Client {
+    Handle rk;
+    // What the broker last refused this client for a missing ACL; reset by an answer.
+    rd_kafka_resp_err_t refused = RD_KAFKA_RESP_ERR_NO_ERROR;
+  };
   KafkaConfig config;
-  std::map<std::string, Handle> clients;  // by group
+  std::map<std::string, Client> clients;  // by group
 };
+
+namespace {
+
+// librdkafka retries a coordinator lookup the broker refused (the principal may not DESCRIBE
+// the group) until rd_kafka_committed() times out, and reports the refusal as an error event
+// once per failure streak: kept, so that every lag() of the streak names it, not a timeout.
+void note_refusal(rd_kafka_t* rk, rd_kafka_resp_err_t& refused) {
+  while (true) {
+    detail::Message m(rd_kafka_consumer_poll(rk, 0));
+    if (!m) return;
+    if (detail::authorization_failed(m->err)) refused = m->err;
+  }
+}
+
+Error refused(const std::string& group, const std::string& topic, rd_kafka_resp_err_t err) {
+  return unavailable(detail::kAuthorizationFailed,
+                     "committed offsets of group " + group + " on " + topic + ": " +
+                         rd_kafka_err2str(err) + " (OffsetFetch needs DESCRIBE on the group and " +
+                         "the topic)");
+}
+
+}  // namespace
 
 GroupLagProbe::GroupLagProbe(KafkaConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
@@ -373,13 +400,15 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
   auto it = impl_->clients.find(group);
   if (it == impl_->clients.end()) {
     try {
-      it = impl_->clients.emplace(group, make_client(impl_->config, ClientRole::kGroup, group))
+      it = impl_->clients
+               .emplace(group, Impl::Client{make_client(impl_->config, ClientRole::kGroup, group)})
                .first;
     } catch (const std::exception& e) {
       return invalid_input("KAFKA_CONFIG", e.what());
     }
   }
-  rd_kafka_t* rk = it->second.get();
+  auto& client = it->second;
+  rd_kafka_t* rk = client.rk.get();
   const int timeout_ms = static_cast<int>(timeout.count());
   std::vector<PartitionLag> out;
   for (const auto& topic : topics) {
@@ -404,12 +433,16 @@ Result<std::vector<PartitionLag>> GroupLagProbe::lag(const std::string& group,
       if (!retriable || std::chrono::steady_clock::now() + kCoordinatorRetry >= deadline) break;
       std::this_thread::sleep_for(kCoordinatorRetry);
     }
+    note_refusal(rk, client.refused);
+    if (!err || detail::authorization_failed(err)) client.refused = err;
+    if (client.refused) return refused(group, topic, client.refused);
     if (err) {
       return unavailable("OFFSET_FETCH", "committed offsets of group " + group + " on " + topic +
                                              ": " + rd_kafka_err2str(err));
     }
     for (int i = 0; i < list->cnt; ++i) {
       const auto& tp = list->elems[i];
+      if (detail::authorization_failed(tp.err)) return refused(group, topic, tp.err);
       if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) continue;  // never committed
       std::int64_t low = 0;
       std::int64_t high = 0;

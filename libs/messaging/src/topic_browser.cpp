@@ -41,7 +41,9 @@ Result<Partitioner> partitioner_of(const KafkaConfig& config) {
 }
 
 Error broker_error(const std::string& what, rd_kafka_resp_err_t err) {
-  return unavailable(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? "KAFKA_TIMEOUT" : "KAFKA_ERROR",
+  return unavailable(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? "KAFKA_TIMEOUT"
+                     : detail::authorization_failed(err) ? detail::kAuthorizationFailed
+                                                         : "KAFKA_ERROR",
                      what + ": " + rd_kafka_err2str(err));
 }
 
@@ -229,6 +231,11 @@ Result<std::vector<BrowsedRecord>> TopicBrowser::read(const std::string& topic, 
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
     if (m->err) {
+      // Refused by the ACLs (no READ on the topic): waiting for the timeout would not help.
+      if (detail::authorization_failed(m->err)) {
+        failed = broker_error("records of " + topic + "/" + std::to_string(partition), m->err);
+        break;
+      }
       last_error = rd_kafka_message_errstr(m.get());  // may pass (a broker reconnecting)
       continue;
     }

@@ -14,6 +14,7 @@ std::map<std::string, std::vector<std::string>> lag_groups(
   for (const auto& [name, list] : configured) {
     auto renamed = group_ids.find(name);
     const std::string& group = renamed != group_ids.end() ? renamed->second : name;
+    if (group.empty()) continue;  // that group does not run (a sink that is not enabled)
     std::istringstream in(list);
     std::string item;
     while (std::getline(in, item, ',')) {

@@ -22,8 +22,10 @@ namespace orderflow::ops {
 /// group → comma-separated topics, each a topic role of section `topics` (orders, inventory,
 /// payments) or a topic name; blanks around items are dropped). `group_ids` (config
 /// `lag.group_ids`, which `orderflow up` fills from each service's consumer.group_id) renames a
-/// group of `configured` to the id its service really uses; names it lacks stay. Throws
-/// std::runtime_error naming the group when its list has no topic (a startup failure).
+/// group of `configured` to the id its service really uses; names it lacks stay; an empty id
+/// drops the group (it does not run: `orderflow up` passes notification-service's sink group
+/// empty while sink.enabled is false). Throws std::runtime_error naming the group when its list
+/// has no topic (a startup failure).
 std::map<std::string, std::vector<std::string>> lag_groups(
     const std::map<std::string, std::string>& configured, const config::TopicsConfig& topics,
     const std::map<std::string, std::string>& group_ids = {});

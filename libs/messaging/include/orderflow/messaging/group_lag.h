@@ -36,7 +36,11 @@ class GroupLagProbe {
   /// The lag of `group` on every partition of `topics` where it has committed an offset
   /// (partitions, and groups, that never committed are left out: a group that does not exist
   /// reports nothing). Blocks up to about `timeout` per topic. kUnavailable when the cluster
-  /// does not answer in time; kInvalidInput for a configuration librdkafka refuses.
+  /// does not answer in time; kUnavailable KAFKA_AUTHORIZATION_FAILED (its message names the
+  /// refusal, e.g. "Group authorization failed") when the ACLs do not let this client's
+  /// principal DESCRIBE the group or a topic (OffsetFetch; a refused group still takes its
+  /// `timeout`: librdkafka retries the coordinator lookup); kInvalidInput for a configuration
+  /// librdkafka refuses.
   Result<std::vector<PartitionLag>> lag(const std::string& group,
                                         const std::vector<std::string>& topics,
                                         std::chrono::milliseconds timeout);

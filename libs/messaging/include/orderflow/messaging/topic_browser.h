@@ -40,9 +40,13 @@ struct BrowsedRecord {
 
 /// Reads a cluster's topics from outside every consumer group, for the ops console: metadata,
 /// partition offsets and records by partition and offset. It reads with its own consumer that
-/// assign()s the partition it reads and never joins its group (group.id = the client id, default
-/// orderflow-topic-browser) nor commits. Created lazily on first
-/// use and kept. Thread-safe: calls are serialised (one at a time).
+/// assign()s the partition it reads at an explicit offset and never joins its group (group.id =
+/// the client id, default orderflow-topic-browser) nor commits: with ACLs its principal needs
+/// DESCRIBE on the topics it lists and READ on those it reads, no grant on the group. A topic it
+/// may not DESCRIBE is not in the cluster's answer (not listed, kNotFound); a refusal by the
+/// ACLs comes back as kUnavailable KAFKA_AUTHORIZATION_FAILED at once, naming it (not as a
+/// timeout). Created lazily on first use and kept. Thread-safe: calls are serialised (one at a
+/// time).
 class TopicBrowser {
  public:
   /// `config`: bootstrap_servers and properties of the cluster; its `partitioner` property
@@ -67,8 +71,9 @@ class TopicBrowser {
   /// up to the partition's end as of the call (offsets without a record, e.g. transaction
   /// markers, are skipped). With `only_key`, `limit` bounds the records read, and those with
   /// another key (or none) are left out. kNotFound as range(); kInvalidInput OFFSET_OUT_OF_RANGE
-  /// when `offset` is outside [begin, end]; kUnavailable when the records do not arrive within
-  /// `timeout` (in total).
+  /// when `offset` is outside [begin, end]; kUnavailable KAFKA_TIMEOUT when the records do not
+  /// arrive within `timeout` (in total), KAFKA_AUTHORIZATION_FAILED as soon as the broker
+  /// refuses the fetch (no READ on the topic).
   Result<std::vector<BrowsedRecord>> read(const std::string& topic, int partition,
                                           std::int64_t offset, std::int64_t limit,
                                           std::chrono::milliseconds timeout,
