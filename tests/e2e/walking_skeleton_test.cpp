@@ -114,6 +114,17 @@ TEST_P(WalkingSkeletonTest, Seed001WithAMintedTokenSeesOnlyItsOwnOrdersAndNotifi
     while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
     return out;
   };
+  // Bad input: a user id or an audit actor with a control character is refused before anything
+  // is minted or sent (every service would refuse it as a token's sub or X-Actor).
+  for (const std::string args :
+       {"token --user \"$(printf 'alice\\nroot')\" --config " + system_->config_file(),
+        "dlq replay 1 --actor \"$(printf 'ops\\033[2J')\" --data-dir " + system_->data_dir()}) {
+    int rc = 0;
+    auto out = run_command(std::string(ORDERFLOW_BIN_DIR) + "/orderflow " + args + " 2>&1", &rc);
+    EXPECT_NE(rc, 0) << args << ": " << out;
+    EXPECT_NE(out.find("UTF-8 text without control characters"), std::string::npos) << out;
+    EXPECT_EQ(out.find("eyJ"), std::string::npos) << "no token: " << out;
+  }
   const std::string user = "e2e-" + unique_name("u").substr(2);
   const std::vector<std::pair<std::string, std::string>> mine{
       {"Authorization", "Bearer " + mint(user)}};

@@ -221,8 +221,15 @@ int main(int argc, char** argv) {
     cmd->add_option("id", dlq_options.id, "Dead letter id");
     add_filters(cmd);
     cmd->add_flag("--dry-run", dlq_options.dry_run, "Only list the ids that would be affected");
+    // ops-service refuses an X-Actor (and a token sub) that is no identifier: say so here.
     cmd->add_option("--actor", dlq_options.actor, "Recorded in the audit trail")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(
+            [](const std::string& actor) {
+              auto ok = http::check_identifier(actor, "--actor");
+              return ok ? std::string() : ok.error().message;
+            },
+            "IDENTIFIER");
   }
 
   auto* token = app.add_subcommand(
