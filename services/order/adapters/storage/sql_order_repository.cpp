@@ -75,8 +75,8 @@ const storage::Migration kMigrations[] = {
      "CREATE INDEX orders_open_by_update ON orders(status, updated_at_ms);"},
     // The trace context of ORDER_CREATED, which the saga timeout continues; orders stored
     // before keep '' and time out in a new trace. The same SQL on both dialects.
-    {3, "order trace context", "ALTER TABLE orders ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''",
-     ""},
+    {3, "order trace context",
+     "ALTER TABLE orders ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''"},
 };
 
 constexpr const char* kOrderColumns =
